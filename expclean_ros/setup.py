@@ -1,0 +1,30 @@
+from glob import glob
+
+from setuptools import find_packages, setup
+
+package_name = 'expclean_ros'
+
+setup(
+    name=package_name,
+    version='0.1.0',
+    packages=find_packages(exclude=['test', 'test.*']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
+        ('share/' + package_name, ['package.xml']),
+        ('share/' + package_name + '/launch', glob('launch/*.launch.py')),
+        ('share/' + package_name + '/config', glob('config/*.yaml')),
+    ],
+    install_requires=['setuptools', 'psutil'],
+    zip_safe=True,
+    maintainer='expclean maintainers',
+    maintainer_email='maintainers@expclean.dev',
+    description='Cleanup node for repeated ROS 2 experiments.',
+    license='Apache-2.0',
+    python_requires='>=3.10',
+    entry_points={
+        'console_scripts': [
+            'cleanup_node = expclean_ros.node:main',
+            'expclean = expclean_ros.cli:main',
+        ],
+    },
+)

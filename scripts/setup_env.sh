@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Create (or bring up to date) the local ROS 2 environment for expclean:
+#   a virtual environment with the ROS 2 wheels of one distro, expclean_interfaces
+#   built for real with CMake + rosidl into the venv prefix, and expclean_ros installed.
+# Usage: scripts/setup_env.sh [VENV_DIR]    (ROS_DISTRO=kilted|jazzy, default kilted)
+# Idempotent: each stage is skipped when its inputs have not changed.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+distro=${ROS_DISTRO:-kilted}
+venv=${1:-$here/.venv-$distro}
+python=${PYTHON:-python3}
+
+case "$distro" in
+  kilted) prefix='ros-' ;;
+  jazzy) prefix='ros-jazzy-' ;;
+  *) echo "setup_env: ROS_DISTRO must be kilted or jazzy, got '$distro'" >&2; exit 2 ;;
+esac
+
+req=$here/requirements/$distro.txt
+stamp_dir=$venv/.expclean
+mkdir -p "$(dirname "$venv")"
+
+if [ ! -x "$venv/bin/python" ]; then
+  echo "setup_env: creating $venv"
+  "$python" -m venv "$venv"
+fi
+mkdir -p "$stamp_dir"
+py=$venv/bin/python
+
+# 1. Wheels. Re-run only when the requirement files change.
+reqsum=$(cat "$req" "$here/requirements/common.txt" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp_dir/requirements" 2>/dev/null)" != "$reqsum" ]; then
+  echo "setup_env: installing $distro wheels"
+  "$py" -m pip install --disable-pip-version-check -q -r "$req" -r "$here/requirements/common.txt" 2>&1 | { grep -v "^WARNING: Location .* is ignored" || true; }; [ "${PIPESTATUS[0]}" = 0 ]
+  # The wheels' exported CMake targets name include paths of the machine that built them.
+  pyinc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+  npinc=$("$py" -c 'import numpy; print(numpy.get_include())')
+  grep -rlF '/opt/python/cp311-cp311' "$venv/share" --include='*.cmake' 2>/dev/null | while read -r f; do
+    sed -i -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$npinc#g" \
+           -e "s#/opt/python/cp311-cp311/include/python3.11#$pyinc#g" "$f"
+  done
+  echo "$reqsum" > "$stamp_dir/requirements"
+  rm -f "$stamp_dir/interfaces"
+fi
+
+# 2. expclean_interfaces with CMake + rosidl, into the venv prefix.
+ifsum=$(cd "$here/expclean_interfaces" && find . -type f | sort | xargs sha256sum | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp_dir/interfaces" 2>/dev/null)" != "$ifsum" ]; then
+  echo "setup_env: building expclean_interfaces"
+  build=$venv/.expclean/build-interfaces
+  rm -rf "$build"
+  export AMENT_PREFIX_PATH=$venv CMAKE_PREFIX_PATH=$venv
+  # cmake runs generators with the venv's python: put the venv first on PATH.
+  PATH=$venv/bin:$PATH cmake -S "$here/expclean_interfaces" -B "$build" \
+    -DCMAKE_INSTALL_PREFIX="$venv" -DPython3_EXECUTABLE="$py" -DBUILD_TESTING=OFF \
+    -DCMAKE_BUILD_TYPE=Release > "$build.log" 2>&1 \
+    && PATH=$venv/bin:$PATH cmake --build "$build" -j "$(nproc)" >> "$build.log" 2>&1 \
+    && cmake --install "$build" >> "$build.log" 2>&1 \
+    || { echo "setup_env: building expclean_interfaces failed; last lines of $build.log:" >&2; tail -30 "$build.log" >&2; exit 1; }
+  echo "$ifsum" > "$stamp_dir/interfaces"
+fi
+
+# 3. expclean_ros, editable, so the checkout is what runs.
+if [ ! -f "$stamp_dir/expclean_ros" ] || [ "$here/expclean_ros/setup.py" -nt "$stamp_dir/expclean_ros" ]; then
+  echo "setup_env: installing expclean_ros"
+  "$py" -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e "$here/expclean_ros"
+  touch "$stamp_dir/expclean_ros"
+fi
