@@ -65,5 +65,10 @@ fi
 if [ ! -f "$stamp_dir/expclean_ros" ] || [ "$here/expclean_ros/setup.py" -nt "$stamp_dir/expclean_ros" ]; then
   echo "setup_env: installing expclean_ros"
   "$py" -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e "$here/expclean_ros"
+  # setup.cfg installs the entry points where `ros2 run` looks (lib/expclean_ros);
+  # link them into the venv's bin/ so they are on PATH once the venv is active.
+  for exe in "$venv"/lib/expclean_ros/*; do
+    ln -sf "$exe" "$venv/bin/$(basename "$exe")"
+  done
   touch "$stamp_dir/expclean_ros"
 fi

@@ -1,0 +1,39 @@
+# expclean: two commands on a fresh machine.
+#   make run    set up the local ROS 2 environment (first time: ~1 min) and start the cleanup node
+#   make test   the same set-up, then the whole test suite
+# ROS_DISTRO=jazzy selects the Jazzy wheels (a separate environment, .venv-jazzy).
+
+ROS_DISTRO ?= kilted
+VENV ?= .venv-$(ROS_DISTRO)
+PY := $(VENV)/bin/python
+
+# DDS discovery stays on this machine; pick your own domain with ROS_DOMAIN_ID=N.
+export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
+export ROS_DOMAIN_ID ?= 0
+export AMENT_PREFIX_PATH := $(abspath $(VENV))
+export ROS_DISTRO
+
+# Tests use a domain of their own so they never meet a running node.
+TEST_DOMAIN ?= 87
+PYTEST_ARGS ?=
+
+.PHONY: setup run test test-all bench clean
+
+setup:
+	@bash scripts/setup_env.sh $(VENV)
+
+run: setup
+	exec $(VENV)/bin/cleanup_node $(ARGS)
+
+test: setup
+	ROS_DOMAIN_ID=$(TEST_DOMAIN) $(PY) -m pytest expclean_ros/test $(PYTEST_ARGS)
+
+test-all:
+	$(MAKE) test ROS_DISTRO=kilted
+	$(MAKE) test ROS_DISTRO=jazzy TEST_DOMAIN=88
+
+bench: setup
+	ROS_DOMAIN_ID=$(TEST_DOMAIN) $(PY) bench/run_all.py
+
+clean:
+	rm -rf .venv-kilted .venv-jazzy build install log

@@ -1,0 +1,151 @@
+"""rclpy client for cleanup nodes, with a private Context (used by the CLI and tests)."""
+
+import os
+import time
+
+import rclpy
+from rclpy.context import Context
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+__all__ = ['CleanupClient', 'ClientError', 'LATCHED_QOS']
+
+GET_MEMORY_TYPE = 'expclean_interfaces/srv/GetMemoryUsage'
+
+# ~/report is transient-local so that a late subscriber still gets the last report.
+LATCHED_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                         reliability=ReliabilityPolicy.RELIABLE)
+
+
+class ClientError(RuntimeError):
+    """A call to a cleanup node did not get an answer (no node, timeout)."""
+
+
+class CleanupClient:
+    """Call cleanup nodes' services and read their topics.
+
+    Owns a private rclpy Context, so it can live beside other rclpy users in one
+    process. Use as a context manager::
+
+        with CleanupClient() as client:
+            response = client.call(Trigger, '/cleanup/quick', Trigger.Request())
+    """
+
+    def __init__(self, *, name='expclean_client'):
+        self._context = Context()
+        rclpy.init(context=self._context)
+        self.node = rclpy.create_node(
+            f'{name}_{os.getpid()}', context=self._context,
+            start_parameter_services=False)
+        self._executor = SingleThreadedExecutor(context=self._context)
+        self._executor.add_node(self.node)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """Destroy the node and shut the private context down."""
+        self._executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self._context)
+
+    def call(self, srv_type, name, request, *, timeout_s=30.0, wait_s=5.0):
+        """Call service ``name`` and return its response.
+
+        :param wait_s: how long to wait for the service to appear.
+        :param timeout_s: how long to wait for the answer once sent.
+        :raises ClientError: no such service within ``wait_s`` or no answer.
+        """
+        client = self.node.create_client(srv_type, name)
+        try:
+            if not client.wait_for_service(timeout_sec=wait_s):
+                raise ClientError(
+                    f'no service {name} within {wait_s:g} s: is the cleanup node '
+                    f'running on ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID", "0")}?')
+            future = client.call_async(request)
+            self._executor.spin_until_future_complete(future, timeout_sec=timeout_s)
+            if not future.done():
+                client.remove_pending_request(future)
+                raise ClientError(f'no answer from {name} within {timeout_s:g} s')
+            return future.result()
+        finally:
+            self.node.destroy_client(client)
+
+    def call_many(self, srv_type, names, make_request, *, timeout_s=60.0, wait_s=5.0):
+        """Call several services at once; return ``{name: response or ClientError}``."""
+        clients, futures, results = {}, {}, {}
+        try:
+            for name in names:
+                clients[name] = self.node.create_client(srv_type, name)
+            deadline = time.monotonic() + wait_s
+            for name, client in clients.items():
+                left = max(0.0, deadline - time.monotonic())
+                if client.wait_for_service(timeout_sec=left):
+                    futures[name] = client.call_async(make_request())
+                else:
+                    results[name] = ClientError(f'no service {name} within {wait_s:g} s')
+            deadline = time.monotonic() + timeout_s
+            while any(not f.done() for f in futures.values()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._executor.spin_once(timeout_sec=min(left, 0.1))
+            for name, future in futures.items():
+                if future.done():
+                    results[name] = future.result()
+                else:
+                    clients[name].remove_pending_request(future)
+                    results[name] = ClientError(f'no answer from {name} within {timeout_s:g} s')
+            return results
+        finally:
+            for client in clients.values():
+                self.node.destroy_client(client)
+
+    def wait_for_message(self, msg_type, topic, *, timeout_s=5.0, qos=10):
+        """Return the first message on ``topic`` within ``timeout_s``.
+
+        :raises ClientError: nothing arrived in time.
+        """
+        received = []
+        sub = self.node.create_subscription(msg_type, topic, received.append, qos)
+        try:
+            deadline = time.monotonic() + timeout_s
+            while not received and time.monotonic() < deadline:
+                self._executor.spin_once(timeout_sec=0.05)
+            if not received:
+                raise ClientError(f'no message on {topic} within {timeout_s:g} s')
+            return received[0]
+        finally:
+            self.node.destroy_subscription(sub)
+
+    def collect(self, msg_type, topic, *, duration_s, qos=10):
+        """Return every message on ``topic`` during ``duration_s``, with receive times."""
+        received = []
+        sub = self.node.create_subscription(
+            msg_type, topic, lambda m: received.append((time.monotonic(), m)), qos)
+        try:
+            deadline = time.monotonic() + duration_s
+            while time.monotonic() < deadline:
+                self._executor.spin_once(timeout_sec=0.05)
+            return received
+        finally:
+            self.node.destroy_subscription(sub)
+
+    def find_cleanup_nodes(self, *, timeout_s=2.0):
+        """Return the sorted service prefixes (``/ns/cleanup``) of every cleanup node seen.
+
+        A cleanup node is recognised by its ``get_memory`` service type, so a
+        renamed or namespaced node is still found.
+        """
+        deadline = time.monotonic() + timeout_s
+        found = set()
+        while True:
+            for name, types in self.node.get_service_names_and_types():
+                if GET_MEMORY_TYPE in types and name.endswith('/get_memory'):
+                    found.add(name[:-len('/get_memory')])
+            if time.monotonic() >= deadline:
+                return sorted(found)
+            self._executor.spin_once(timeout_sec=0.1)

@@ -1,0 +1,94 @@
+"""Shared test set-up: an isolated ROS domain on loopback, and a real cleanup node."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+# Every process of the test run stays on this machine and on a domain of its own.
+os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+os.environ.setdefault('ROS_DOMAIN_ID', str(50 + os.getpid() % 40))
+os.environ.setdefault('AMENT_PREFIX_PATH', sys.prefix)
+
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = os.path.dirname(PACKAGE_ROOT)
+
+
+def ros_env(**extra):
+    """The environment for a ROS 2 subprocess of this test run."""
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+class NodeProcess:
+    """A cleanup node running as its own process; stopped and reaped on close."""
+
+    def __init__(self, log_path, args=(), env=None):
+        self.log_path = log_path
+        self._log = open(log_path, 'wb')
+        self.popen = subprocess.Popen(
+            [sys.executable, '-m', 'expclean_ros.node', *args],
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            env=env or ros_env(), start_new_session=True)
+
+    @property
+    def pid(self):
+        return self.popen.pid
+
+    def log(self):
+        with open(self.log_path, 'rb') as f:
+            return f.read().decode(errors='replace')
+
+    def interrupt(self, timeout_s=15.0):
+        """Send SIGINT and return the exit code (None if it did not exit in time)."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGINT)
+        try:
+            return self.popen.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self):
+        if self.popen.poll() is None:
+            self.interrupt(10.0)
+        if self.popen.poll() is None:
+            self.popen.kill()  # by PID: our own child
+            self.popen.wait(10)
+        self._log.close()
+
+
+@pytest.fixture
+def start_node(tmp_path):
+    """Factory: start a real cleanup node; ``start_node('--ros-args', '-r', '__ns:=/a')``."""
+    nodes = []
+
+    def start(*args, env=None):
+        node = NodeProcess(tmp_path / f'node{len(nodes)}.log', args, env)
+        nodes.append(node)
+        return node
+
+    yield start
+    for node in nodes:
+        node.close()
+
+
+@pytest.fixture
+def client():
+    """A CleanupClient with a private rclpy context."""
+    from expclean_ros.client import CleanupClient
+    with CleanupClient(name='expclean_test') as c:
+        yield c
+
+
+def wait_for(predicate, timeout_s=10.0, interval_s=0.05):
+    """Poll ``predicate`` until true or timeout; return its last value."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval_s)
