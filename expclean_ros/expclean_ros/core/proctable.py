@@ -1,0 +1,157 @@
+"""Cheap reads of the Linux process table straight from ``/proc``.
+
+psutil builds a ``Process`` object and reads several files per process; the
+teardown engine scans the whole table several times per second, so this
+module reads one file per process (``/proc/PID/stat``) plus one ``stat()``
+call for the owner, and reads ``cmdline`` / ``environ`` only when asked.
+
+A process is identified by pid *and* start time (``start_ticks``, clock ticks
+after boot, the same figure psutil turns into ``create_time``), so a reused
+pid is never mistaken for the process seen before.
+"""
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+__all__ = ['ProcInfo', 'snapshot', 'read_proc', 'read_cmdline', 'read_environ_var',
+           'real_uid', 'boot_time', 'ENV_OK', 'ENV_UNSET', 'ENV_DENIED', 'ENV_GONE']
+
+_log = logging.getLogger(__name__)
+
+ENV_OK = 'ok'
+ENV_UNSET = 'unset'
+ENV_DENIED = 'denied'
+ENV_GONE = 'gone'
+
+_CLK_TCK = os.sysconf('SC_CLK_TCK')
+_PF_KTHREAD = 0x00200000
+_boot_time: Optional[float] = None
+
+
+def boot_time() -> float:
+    """Seconds since the epoch at boot, from ``/proc/stat`` (cached)."""
+    global _boot_time
+    if _boot_time is None:
+        with open('/proc/stat', 'rb') as f:
+            for line in f:
+                if line.startswith(b'btime'):
+                    _boot_time = float(line.split()[1])
+                    break
+            else:  # pragma: no cover - every Linux has btime
+                raise RuntimeError('no btime in /proc/stat')
+    return _boot_time
+
+
+@dataclass(frozen=True)
+class ProcInfo:
+    """One process as read from ``/proc/PID/stat`` (and the owner of ``/proc/PID``)."""
+
+    pid: int
+    ppid: int
+    pgid: int
+    sid: int
+    uid: int
+    state: str
+    start_ticks: int
+    name: str
+    kernel_thread: bool = False
+
+    @property
+    def create_time(self) -> float:
+        """Start time in seconds since the epoch, as psutil reports it."""
+        return boot_time() + self.start_ticks / _CLK_TCK
+
+    @property
+    def zombie(self) -> bool:
+        return self.state in ('Z', 'X')
+
+
+def _parse_stat(pid: int, data: bytes, uid: int) -> ProcInfo:
+    # comm may contain spaces and parentheses: split at the last ')'.
+    lpar = data.index(b'(')
+    rpar = data.rindex(b')')
+    name = data[lpar + 1:rpar].decode('utf-8', 'replace')
+    fields = data[rpar + 2:].split()
+    # fields[0] is field 3 of proc(5): state ppid pgrp session ... flags(9) ... starttime(22)
+    flags = int(fields[6])
+    return ProcInfo(pid=pid, ppid=int(fields[1]), pgid=int(fields[2]), sid=int(fields[3]),
+                    uid=uid, state=fields[0].decode(), start_ticks=int(fields[19]),
+                    name=name, kernel_thread=bool(flags & _PF_KTHREAD))
+
+
+def read_proc(pid: int) -> Optional[ProcInfo]:
+    """Read one process; ``None`` when it does not exist (any more)."""
+    try:
+        fd = os.open(f'/proc/{pid}/stat', os.O_RDONLY)
+        try:
+            uid = os.fstat(fd).st_uid
+            data = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+        return _parse_stat(pid, data, uid)
+    except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+        return None
+
+
+def snapshot() -> Dict[int, ProcInfo]:
+    """Every process on the machine, keyed by pid (threads are not listed)."""
+    table = {}
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            info = read_proc(int(entry))
+            if info is not None:
+                table[info.pid] = info
+    return table
+
+
+def read_cmdline(pid: int) -> str:
+    """The command line joined with spaces, as ``pkill -f`` matches it; ``''`` if unreadable."""
+    try:
+        with open(f'/proc/{pid}/cmdline', 'rb') as f:
+            data = f.read()
+    except OSError:
+        return ''
+    return data.rstrip(b'\0').replace(b'\0', b' ').decode('utf-8', 'replace')
+
+
+def read_environ_var(pid: int, name: str) -> Tuple[str, Optional[str]]:
+    """Look up one variable in the start-up environment of ``pid``.
+
+    Returns ``(status, value)``; status is ``ok``, ``unset``, ``denied``
+    (another user's process, or hidepid) or ``gone``. Errors are data here.
+    """
+    try:
+        with open(f'/proc/{pid}/environ', 'rb') as f:
+            data = f.read()
+    except PermissionError:
+        return ENV_DENIED, None
+    except (FileNotFoundError, ProcessLookupError):
+        return ENV_GONE, None
+    except OSError:
+        return ENV_DENIED, None
+    key = name.encode() + b'='
+    if data.startswith(key):
+        start = len(key)
+    else:
+        idx = data.find(b'\0' + key)
+        if idx < 0:
+            return ENV_UNSET, None
+        start = idx + 1 + len(key)
+    end = data.find(b'\0', start)
+    value = data[start:] if end < 0 else data[start:end]
+    return ENV_OK, value.decode('utf-8', 'replace')
+
+
+def real_uid(pid: int) -> Optional[int]:
+    """The real uid from ``/proc/PID/status`` (the cheap owner can be root for
+    non-dumpable processes); ``None`` when the process is gone."""
+    try:
+        with open(f'/proc/{pid}/status', 'rb') as f:
+            for line in f:
+                if line.startswith(b'Uid:'):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None

@@ -1,0 +1,241 @@
+"""Which processes belong to an experiment run: selection by tag, tree, pattern or cgroup.
+
+Every chosen process carries the reason it was chosen. Never chosen: pid 1,
+kernel threads, the calling process and its ancestors, processes of other
+users (unless allowed), anything matching the protect list (the ROS 2 daemon
+by default), and a pattern match on another ROS domain.
+"""
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, Optional, Set, Tuple
+
+from . import cgroups, proctable
+from .proctable import ENV_OK, ENV_UNSET, ProcInfo
+
+__all__ = ['Selection', 'Candidate', 'select', 'DEFAULT_TAG_VARIABLE', 'DEFAULT_PROTECT',
+           'NO_SELECTION_MESSAGE']
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_TAG_VARIABLE = 'EXPCLEAN_RUN_ID'
+DEFAULT_PROTECT = (r'ros2-daemon', r'_ros2_daemon')
+NO_SELECTION_MESSAGE = ('no selection given: pass a run tag, a root pid or a pattern; '
+                        'expclean never stops everything')
+
+
+def _env_domain_id() -> int:
+    value = os.environ.get('ROS_DOMAIN_ID', '').strip()
+    return int(value) if value.isdigit() else 0
+
+
+def _compile(patterns: Tuple[str, ...], what: str) -> Tuple['re.Pattern', ...]:
+    compiled = []
+    for pattern in patterns:
+        if not isinstance(pattern, str) or not pattern:
+            raise ValueError(f'{what} must be non-empty regular expressions, got {pattern!r}')
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise ValueError(f'invalid {what[:-1]} {pattern!r}: {exc}') from None
+    return tuple(compiled)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What to stop. At least one of ``tag``, ``root_pid``, ``patterns``, ``cgroup``.
+
+    :param tag: value of ``tag_variable`` carried by every process of the run.
+    :param tag_variable: the environment variable holding the run tag.
+    :param root_pid: stop this process, its descendants, and its session /
+        process group when it leads one.
+    :param patterns: regular expressions searched in the command line (as
+        ``pkill -f`` does); a match must also be on ``domain_id``.
+    :param cgroup: path of a cgroup v2 directory holding only the run.
+    :param allow_other_users: also select processes of other users.
+    :param protect: regular expressions; a matching command line is never selected.
+    :param domain_id: the caller's ROS domain; default ``$ROS_DOMAIN_ID`` (unset = 0).
+    """
+
+    tag: Optional[str] = None
+    root_pid: Optional[int] = None
+    patterns: Tuple[str, ...] = ()
+    tag_variable: str = DEFAULT_TAG_VARIABLE
+    cgroup: Optional[str] = None
+    allow_other_users: bool = False
+    protect: Tuple[str, ...] = DEFAULT_PROTECT
+    domain_id: Optional[int] = None
+    _compiled: tuple = field(default=(), init=False, repr=False, compare=False)
+    _compiled_protect: tuple = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        if isinstance(self.patterns, str):
+            object.__setattr__(self, 'patterns', (self.patterns,))
+        object.__setattr__(self, 'patterns', tuple(self.patterns))
+        object.__setattr__(self, 'protect', tuple(self.protect))
+        if not self.tag and self.root_pid is None and not self.patterns and not self.cgroup:
+            raise ValueError(NO_SELECTION_MESSAGE)
+        if self.root_pid is not None and (not isinstance(self.root_pid, int)
+                                          or self.root_pid <= 1):
+            raise ValueError(f'root_pid must be a process id greater than 1, '
+                             f'got {self.root_pid!r}')
+        if not self.tag_variable or '=' in self.tag_variable:
+            raise ValueError(f'tag_variable must be a variable name, got {self.tag_variable!r}')
+        object.__setattr__(self, '_compiled', _compile(self.patterns, 'patterns'))
+        object.__setattr__(self, '_compiled_protect', _compile(self.protect, 'protect patterns'))
+        if self.domain_id is None:
+            object.__setattr__(self, 'domain_id', _env_domain_id())
+
+    @property
+    def mechanism(self) -> str:
+        """The selectors in use, e.g. ``'cgroup+tag'``."""
+        parts = [name for name, used in (('cgroup', self.cgroup), ('tag', self.tag),
+                                         ('tree', self.root_pid is not None),
+                                         ('pattern', self.patterns)) if used]
+        return '+'.join(parts)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One selected process: pid + create time identify it; reason says why it was chosen."""
+
+    pid: int
+    create_time: float
+    name: str
+    cmdline: str
+    reason: str
+    ppid: int = 0
+    start_ticks: int = 0
+
+    def as_dict(self) -> dict:
+        return {'pid': self.pid, 'create_time': self.create_time, 'name': self.name,
+                'cmdline': self.cmdline, 'reason': self.reason}
+
+
+def _excluded_pids(table: Dict[int, ProcInfo]) -> Set[int]:
+    """pid 0/1/2, this process and all its ancestors."""
+    excluded = {0, 1, 2}
+    pid = os.getpid()
+    while pid > 1 and pid not in excluded:
+        excluded.add(pid)
+        info = table.get(pid) or proctable.read_proc(pid)
+        pid = info.ppid if info else 0
+    return excluded
+
+
+def _tree(table: Dict[int, ProcInfo], roots: Iterable[int]) -> Dict[int, str]:
+    """Descendants of ``roots`` (by ppid) with a reason each."""
+    children: Dict[int, list] = {}
+    for info in table.values():
+        children.setdefault(info.ppid, []).append(info.pid)
+    found = {}
+    stack = list(roots)
+    while stack:
+        parent = stack.pop()
+        for child in children.get(parent, ()):
+            if child not in found:
+                found[child] = f'descendant of {parent}'
+                stack.append(child)
+    return found
+
+
+class _Scanner:
+    """Runs a selection over snapshots; keeps environ reads and known pids between rescans."""
+
+    def __init__(self, selection: Selection):
+        self.sel = selection
+        self.uid = os.geteuid()
+        self._env_cache: Dict[Tuple[int, int, str], Tuple[str, Optional[str]]] = {}
+        self.known: Dict[int, int] = {}  # pid -> start_ticks of everything selected so far
+        self.root_ticks: Optional[int] = None
+
+    def _env(self, info: ProcInfo, name: str):
+        key = (info.pid, info.start_ticks, name)
+        if key not in self._env_cache:
+            self._env_cache[key] = proctable.read_environ_var(info.pid, name)
+        return self._env_cache[key]
+
+    def _domain_ok(self, info: ProcInfo) -> bool:
+        status, value = self._env(info, 'ROS_DOMAIN_ID')
+        if status == ENV_UNSET:
+            return self.sel.domain_id == 0
+        if status != ENV_OK:
+            return False  # cannot prove it is ours: spare it
+        value = value.strip()
+        return (int(value) if value.isdigit() else 0) == self.sel.domain_id
+
+    def scan(self) -> Dict[int, Candidate]:
+        sel = self.sel
+        table = proctable.snapshot()
+        excluded = _excluded_pids(table)
+        reasons: Dict[int, str] = {}
+        if sel.cgroup:
+            for pid in cgroups.procs(sel.cgroup):
+                reasons[pid] = f'in cgroup {sel.cgroup}'
+        if sel.root_pid is not None:
+            root = table.get(sel.root_pid)
+            if root is not None and self.root_ticks in (None, root.start_ticks):
+                self.root_ticks = root.start_ticks
+                reasons.setdefault(root.pid, 'root')
+                for info in table.values():
+                    if info.sid == root.pid and info.pid != root.pid:
+                        reasons.setdefault(info.pid, f'in session of {root.pid}')
+                    elif info.pgid == root.pid and info.pid != root.pid:
+                        reasons.setdefault(info.pid, f'in process group of {root.pid}')
+            # descendants of everything already chosen keep being found after the root died
+            alive_known = [p for p, t in self.known.items()
+                           if p in table and table[p].start_ticks == t]
+            for pid, why in _tree(table, set(reasons) | set(alive_known)).items():
+                reasons.setdefault(pid, why)
+        for info in table.values():
+            if info.pid in excluded or info.kernel_thread:
+                continue
+            if not sel.allow_other_users and info.uid != self.uid:
+                continue
+            if sel.tag and info.pid not in reasons:
+                status, value = self._env(info, sel.tag_variable)
+                if status == ENV_OK and value == sel.tag:
+                    reasons[info.pid] = f'tagged {sel.tag_variable}={sel.tag}'
+            if sel._compiled and info.pid not in reasons:
+                cmdline = proctable.read_cmdline(info.pid)
+                for rx in sel._compiled:
+                    if rx.search(cmdline) and self._domain_ok(info):
+                        reasons[info.pid] = f'matches {rx.pattern!r} on domain {sel.domain_id}'
+                        break
+        return self._candidates(table, reasons, excluded)
+
+    def _candidates(self, table, reasons, excluded) -> Dict[int, Candidate]:
+        sel = self.sel
+        out = {}
+        for pid, reason in reasons.items():
+            info = table.get(pid)
+            if info is None or pid in excluded or info.kernel_thread:
+                continue
+            if not sel.allow_other_users and (info.uid != self.uid
+                                              or proctable.real_uid(pid) != self.uid):
+                continue
+            cmdline = proctable.read_cmdline(pid)
+            if any(rx.search(cmdline) for rx in sel._compiled_protect):
+                _log.debug('pid %d spared by protect list: %s', pid, cmdline)
+                continue
+            out[pid] = Candidate(pid=pid, create_time=info.create_time, name=info.name,
+                                 cmdline=cmdline, reason=reason, ppid=info.ppid,
+                                 start_ticks=info.start_ticks)
+        for pid, cand in out.items():
+            self.known.setdefault(pid, cand.start_ticks)
+        return out
+
+
+def check_root(selection: Selection) -> None:
+    """Refuse a ``root_pid`` that does not exist."""
+    if selection.root_pid is not None and proctable.read_proc(selection.root_pid) is None:
+        raise ValueError(f'root_pid {selection.root_pid} does not exist')
+
+
+def select(selection: Selection) -> list:
+    """The processes ``selection`` chooses now, each with its reason (sorted by pid)."""
+    check_root(selection)
+    found = _Scanner(selection).scan()
+    return [found[pid] for pid in sorted(found)]
