@@ -1,0 +1,343 @@
+"""Stale Fast DDS shared memory: real rclpy nodes killed with SIGKILL, live ones kept.
+
+Other sessions run ROS 2 nodes on this machine at the same time, so the tests
+assert only about files attributed to their own processes (the lock files a
+node holds open, read from ``/proc/PID/fd``) and check that no live process
+anywhere lost a lock file. Run as a script, this file is the test node: a
+publisher + subscriber that counts messages from its peers.
+"""
+
+import importlib.util
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from expclean_ros.core.dds_shm import (
+    ShmUsage, clean_stale_segments, is_dds_shm_name, shm_usage)
+
+SHM = '/dev/shm'
+TOPIC = 'expclean_dds_shm_test'
+HAVE_RCLPY = importlib.util.find_spec('rclpy') is not None
+
+
+def _node_main(name, topic, outdir):
+    """Publish ``name:i`` and write the number of messages received from peers."""
+    import rclpy
+    from std_msgs.msg import String
+    rclpy.init()
+    node = rclpy.create_node(name)
+    pub = node.create_publisher(String, topic, 10)
+    received = [0]
+
+    def on_msg(msg):
+        if msg.data.partition(':')[0] != name:
+            received[0] += 1
+    node.create_subscription(String, topic, on_msg, 10)
+    path = os.path.join(outdir, name + '.count')
+    deadline = time.monotonic() + 120.0  # never outlive a crashed test for long
+    i = 0
+    while time.monotonic() < deadline:
+        i += 1
+        pub.publish(String(data=f'{name}:{i}'))
+        rclpy.spin_once(node, timeout_sec=0.05)
+        if received[0]:
+            with open(path + '.tmp', 'w') as f:
+                f.write(str(received[0]))
+            os.replace(path + '.tmp', path)
+
+
+class PubSubNodes:
+    """Real rclpy pub/sub node processes started by this test run; killed by PID."""
+
+    def __init__(self, outdir):
+        self.outdir = str(outdir)
+        self.procs = {}
+        self.seen = set()  # every lock file any of our nodes held
+
+    def start(self, name, topic=TOPIC):
+        env = dict(os.environ)
+        env.setdefault('ROS_DOMAIN_ID', '43')
+        env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+        env.setdefault('AMENT_PREFIX_PATH', sys.prefix)
+        env['RMW_IMPLEMENTATION'] = 'rmw_fastrtps_cpp'
+        with open(os.path.join(self.outdir, name + '.log'), 'wb') as log:
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, os.path.abspath(__file__), name, topic, self.outdir],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=env, start_new_session=True)
+
+    def count(self, name):
+        try:
+            with open(os.path.join(self.outdir, name + '.count')) as f:
+                return int(f.read() or 0)
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def wait_talking(self, names, timeout_s=60.0):
+        """Wait until every node in ``names`` has received from a peer."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if all(self.count(n) > 0 for n in names):
+                return True
+            for n in names:
+                if self.procs[n].poll() is not None:
+                    raise RuntimeError(f'node {n} exited: {self.log(n)}')
+            time.sleep(0.1)
+        return False
+
+    def log(self, name):
+        with open(os.path.join(self.outdir, name + '.log'), 'rb') as f:
+            return f.read().decode(errors='replace')[-2000:]
+
+    def lock_files(self, name):
+        """Fast DDS lock files the node holds open: the groups it owns."""
+        names = set(held_lock_files(self.procs[name].pid))
+        self.seen |= names
+        return names
+
+    def kill(self, name):
+        proc = self.procs[name]
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)  # by PID: our own child
+        proc.wait(10)
+
+    def close(self):
+        for name in list(self.procs):
+            self.kill(name)
+        if self.seen:  # leave nothing of ours behind
+            clean_stale_segments(only=self.seen)
+
+
+def held_lock_files(pid):
+    """Names of the Fast DDS lock files in /dev/shm that process ``pid`` holds open."""
+    names = []
+    fd_dir = f'/proc/{pid}/fd'
+    try:
+        fds = os.listdir(fd_dir)
+    except (FileNotFoundError, PermissionError):
+        return names
+    for fd in fds:
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        if target.startswith(SHM + '/'):
+            base = target[len(SHM) + 1:]
+            if is_dds_shm_name(base) and base.endswith(('_el', '_sl')):
+                names.append(base)
+    return names
+
+
+def deleted_locks_held_by_live_processes():
+    """Fast DDS lock files that some live process holds but that were unlinked."""
+    found = []
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        fd_dir = f'/proc/{pid}/fd'
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target.startswith(SHM + '/') and target.endswith(' (deleted)'):
+                base = target[len(SHM) + 1:-len(' (deleted)')]
+                if is_dds_shm_name(base) and base.endswith(('_el', '_sl')):
+                    found.append((int(pid), base))
+    return found
+
+
+def group_files(lock_names):
+    """Files in /dev/shm of the groups these lock files belong to."""
+    bases = {n[:-3] for n in lock_names}
+    out = set()
+    for name in os.listdir(SHM):
+        for base in bases:
+            if name in (base, base + '_el', base + '_sl', 'sem.' + base + '_mutex'):
+                out.add(name)
+    return out
+
+
+@pytest.fixture
+def nodes(tmp_path):
+    group = PubSubNodes(tmp_path)
+    yield group
+    group.close()
+
+
+@pytest.fixture
+def crafted():
+    """Files this test creates in /dev/shm; removed at the end whoever owns them."""
+    paths = []
+    yield paths
+    for path in paths:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def _craft(paths, name, size=0, as_nobody=False):
+    path = os.path.join(SHM, name)
+    if as_nobody:
+        subprocess.run(['setpriv', '--reuid', 'nobody', '--regid', 'nogroup',
+                        '--clear-groups', 'sh', '-c', f'head -c {size} /dev/zero > "$0"', path],
+                       check=True, timeout=10)
+    else:
+        with open(path, 'wb') as f:
+            f.write(b'\0' * size)
+    paths.append(path)
+    return path
+
+
+def _tag():
+    return secrets.token_hex(8)  # 16 hex digits, like a Fast DDS segment id
+
+
+# ---- selection rules on crafted files (real files, real flock holders) ----
+
+def test_names_are_matched_strictly():
+    for name in ('fastdds_0123456789abcdef', 'fastdds_0123456789abcdef_el',
+                 'fastdds_port7411', 'fastdds_port7411_el', 'fastdds_port7411_sl',
+                 'sem.fastdds_port7411_mutex', 'fastrtps_port7411', 'fastrtps_0123456789abcdef_el'):
+        assert is_dds_shm_name(name), name
+    for name in ('fastdds_notes.txt', 'myfastdds_port1', 'fastdds_port123456_el',
+                 'fastdds_0123456789abcdef_el.bak', 'fastdds_0123456789abcde',
+                 'sem.fastdds_port1_mutex.x', 'fastdds_port_el', 'cyclonedds_port1',
+                 'iceoryx_mgmt', 'fast_datasharing_01.0f.00.00_1.2.3.4'):
+        assert not is_dds_shm_name(name), name
+
+
+def test_crafted_groups_in_own_root(tmp_path):
+    root = str(tmp_path)
+    stale = 'fastdds_' + _tag()
+    for name, size in ((stale, 65536), (stale + '_el', 0),
+                       ('fastdds_port777', 8192), ('fastdds_port777_el', 0),
+                       ('sem.fastdds_port777_mutex', 32),
+                       ('fastdds_port778', 8192), ('fastdds_port778_el', 0),
+                       ('fastdds_' + _tag(), 4096),  # no lock file: never stale
+                       ('fastdds_notes.txt', 10)):
+        with open(os.path.join(root, name), 'wb') as f:
+            f.write(b'\1' * size)
+    # a real process holds port 778's lock, as a live listener does
+    holder = subprocess.Popen(['flock', '-x', os.path.join(root, 'fastdds_port778_el'),
+                               'sleep', '60'], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while 'FLOCK' not in _locks_of(holder.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        before = shm_usage(root, check_stale=True)
+        assert before.files == 8 and before.stale_files == 5
+        assert shm_usage(root).stale_files == -1  # cheap by default
+        result = clean_stale_segments(root)
+        assert result.status == 'ok', result.detail
+        assert result.data['files'] == 5 and result.data['kept_live'] == 1
+        assert result.data['kept_unlocked'] == 1
+        assert result.data['bytes'] == before.stale_bytes > 65536
+        left = set(os.listdir(root))
+        assert {'fastdds_port778', 'fastdds_port778_el', 'fastdds_notes.txt'} <= left
+        assert not {stale, stale + '_el', 'fastdds_port777', 'sem.fastdds_port777_mutex'} & left
+    finally:
+        holder.kill()  # by PID: our own child
+        holder.wait(10)
+
+
+def _locks_of(pid):
+    with open('/proc/locks') as f:
+        return ''.join(line for line in f if f' {pid} ' in line)
+
+
+def test_missing_root_is_skipped(tmp_path):
+    result = clean_stale_segments(str(tmp_path / 'absent'))
+    assert result.status == 'skipped' and 'does not exist' in result.detail
+    assert shm_usage(str(tmp_path / 'absent')) == ShmUsage(0, 0, -1, -1)
+
+
+def test_other_users_and_look_alikes_are_untouched(crafted):
+    foreign = 'fastdds_' + _tag()
+    _craft(crafted, foreign, 4096, as_nobody=True)
+    _craft(crafted, foreign + '_el', 0, as_nobody=True)
+    assert os.stat(crafted[0]).st_uid != os.geteuid()
+    look_alikes = ['fastdds_notes.txt', 'myfastdds_port1', 'fastdds_port123456_el',
+                   f'fastdds_{_tag()}_el.bak', f'sem.fastdds_port{os.getpid()}_mutex.x']
+    for name in look_alikes:
+        _craft(crafted, name, 100)
+    result = clean_stale_segments(only=[foreign] + look_alikes)
+    assert result.data['files'] == 0 and result.data['kept_foreign'] == 1
+    clean_stale_segments()  # unrestricted: still spares them
+    for path in crafted:
+        assert os.path.exists(path), path
+
+
+# ---- real rclpy nodes ----
+
+needs_rclpy = pytest.mark.skipif(not HAVE_RCLPY, reason='rclpy is not installed in this Python')
+
+
+@needs_rclpy
+def test_killed_nodes_cleaned_live_nodes_kept_and_talking(nodes):
+    for name in ('live_a', 'live_b'):
+        nodes.start(name, TOPIC + '_live')
+    for name in ('dead_a', 'dead_b'):
+        nodes.start(name, TOPIC + '_dead')
+    assert nodes.wait_talking(['live_a', 'live_b', 'dead_a', 'dead_b'])
+    live = nodes.lock_files('live_a') | nodes.lock_files('live_b')
+    dead = nodes.lock_files('dead_a') | nodes.lock_files('dead_b')
+    assert live and dead and not live & dead
+    assert any(n.startswith('fastdds_port') for n in dead)
+    live_files = group_files(live)
+    dead_files = group_files(dead)
+    for name in ('dead_a', 'dead_b'):
+        nodes.kill(name)
+    assert group_files(dead) == dead_files  # SIGKILL leaves them behind
+
+    # restricted to what the killed nodes owned: all of it goes, the live pair keeps its own
+    result = clean_stale_segments(only=dead | live)
+    assert result.status == 'ok', result.detail
+    assert result.data['files'] == len(dead_files)
+    assert result.data['bytes'] > 0
+    assert result.data['kept_live'] == len(live)
+    assert not group_files(dead)
+    assert group_files(live) == live_files
+
+    # the whole machine: nothing any live process holds is removed
+    clean_stale_segments()
+    assert deleted_locks_held_by_live_processes() == []
+    assert group_files(live) == live_files
+
+    # and the live pair still talks after the cleanup
+    counts = {n: nodes.count(n) for n in ('live_a', 'live_b')}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if all(nodes.count(n) >= counts[n] + 5 for n in counts):
+            break
+        time.sleep(0.1)
+    assert all(nodes.count(n) >= counts[n] + 5 for n in counts), (counts, nodes.log('live_a'))
+
+
+@needs_rclpy
+def test_usage_counts_dds_files(nodes):
+    nodes.start('usage_a', TOPIC + '_usage')
+    nodes.start('usage_b', TOPIC + '_usage')
+    assert nodes.wait_talking(['usage_a', 'usage_b'])
+    own = group_files(nodes.lock_files('usage_a') | nodes.lock_files('usage_b'))
+    usage = shm_usage()
+    assert usage.files >= len(own) and usage.bytes > 0
+    assert usage.stale_files == -1
+    checked = shm_usage(check_stale=True)
+    assert 0 <= checked.stale_files <= checked.files
+
+
+if __name__ == '__main__':
+    _node_main(*sys.argv[1:4])
