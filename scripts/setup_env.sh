@@ -26,6 +26,7 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 mkdir -p "$stamp_dir"
+touch "$venv/COLCON_IGNORE"  # a colcon workspace holding this checkout must not crawl the venv
 py=$venv/bin/python
 
 # 1. Wheels. Re-run only when the requirement files change.

@@ -1,0 +1,57 @@
+"""Memory health levels for diagnostics: OK / WARN / ERROR against thresholds."""
+
+from dataclasses import dataclass
+from typing import Tuple
+
+__all__ = ['OK', 'WARN', 'ERROR', 'Health', 'assess']
+
+OK, WARN, ERROR = 0, 1, 2
+_WORDS = {OK: 'OK', WARN: 'high', ERROR: 'critical'}
+GIB = 1024 ** 3
+
+
+@dataclass(frozen=True)
+class Health:
+    """Health of one memory (RAM, swap, one GPU).
+
+    :param name: ``RAM``, ``swap`` or ``GPU0 (name)``.
+    :param level: OK, WARN or ERROR (the values of diagnostic_msgs' levels).
+    :param message: one line, e.g. ``RAM high: 92.1 % (14.7 / 16.0 GiB)``.
+    :param values: key/value pairs for the diagnostic status.
+    """
+
+    name: str
+    level: int
+    message: str
+    values: Tuple[Tuple[str, str], ...]
+
+
+def _one(name, used, total, warn, error):
+    percent = 100.0 * used / total if total else 0.0
+    level = ERROR if percent >= error else WARN if percent >= warn else OK
+    message = (f'{name} {_WORDS[level]}: {percent:.1f} % '
+               f'({used / GIB:.1f} / {total / GIB:.1f} GiB)')
+    values = (('used_bytes', str(used)), ('total_bytes', str(total)),
+              ('percent', f'{percent:.1f}'), ('warn_percent', f'{warn:g}'),
+              ('error_percent', f'{error:g}'))
+    return Health(name, level, message, values)
+
+
+def assess(snapshot, thresholds) -> Tuple[Health, ...]:
+    """Health of RAM, swap and each GPU in ``snapshot``.
+
+    :param thresholds: mapping with ``ram_warn_percent``, ``ram_error_percent``,
+        ``swap_*`` and ``gpu_*`` (the node's parameters).
+    """
+    t = thresholds
+    out = [_one('RAM', snapshot.ram_used_bytes, snapshot.ram_total_bytes,
+                t['ram_warn_percent'], t['ram_error_percent'])]
+    if snapshot.swap_total_bytes:
+        out.append(_one('swap', snapshot.swap_used_bytes, snapshot.swap_total_bytes,
+                        t['swap_warn_percent'], t['swap_error_percent']))
+    else:
+        out.append(Health('swap', OK, 'swap: none configured', ()))
+    for gpu in snapshot.gpus:
+        out.append(_one(f'GPU{gpu.index} ({gpu.name})', gpu.used_bytes, gpu.total_bytes,
+                        t['gpu_warn_percent'], t['gpu_error_percent']))
+    return tuple(out)
