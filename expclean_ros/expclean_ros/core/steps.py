@@ -1,0 +1,223 @@
+"""Cleanup steps: each returns a :class:`StepResult` and never raises.
+
+- :func:`python_memory`: ``gc.collect()`` and, when torch with CUDA is already
+  imported in this process, synchronize / ``empty_cache()`` / ``ipc_collect()``.
+- :func:`system_caches`: ``sync`` then ``3 > /proc/sys/vm/drop_caches``;
+  skipped with the reason when not permitted, read-only or missing.
+- :func:`gpu_reset`: ``nvidia-smi --gpu-reset``; off unless allowed, refused
+  while any process holds the GPU, skipped without NVML or nvidia-smi.
+- :func:`run_hook`: a user shell command with a timeout.
+- :func:`teardown_slot`: calls the teardown engine's step when one is given.
+"""
+
+import errno
+import gc
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from typing import Callable, Optional, Sequence
+
+from .results import FAILED, OK, SKIPPED, StepResult, run_step
+
+__all__ = ['DROP_CACHES_PATH', 'python_memory', 'system_caches', 'gpu_reset', 'run_hook',
+           'teardown_slot', 'output_tail']
+
+_log = logging.getLogger(__name__)
+
+DROP_CACHES_PATH = '/proc/sys/vm/drop_caches'
+_MIB = 1024 * 1024
+_SKIP_ERRNOS = {errno.EACCES: 'not permitted', errno.EPERM: 'not permitted',
+                errno.EROFS: 'read-only', errno.ENOENT: 'missing'}
+
+
+def _torch_cuda():
+    """Return the torch module when already imported here with CUDA available, else None."""
+    torch = sys.modules.get('torch')
+    try:
+        if torch is not None and torch.cuda.is_available():
+            return torch
+    except Exception:
+        pass
+    return None
+
+
+def _python_memory() -> StepResult:
+    collected = gc.collect()
+    data = {'gc_collected': collected}
+    torch = _torch_cuda()
+    if torch is None:
+        return StepResult('python_memory', OK,
+                          f'gc collected {collected} objects; no torch CUDA in this process',
+                          data=data)
+    before = int(torch.cuda.memory_reserved())
+    torch.cuda.synchronize()
+    torch.cuda.empty_cache()
+    torch.cuda.ipc_collect()
+    after = int(torch.cuda.memory_reserved())
+    data['torch_freed_bytes'] = max(0, before - after)
+    return StepResult('python_memory', OK,
+                      f'gc collected {collected} objects; torch CUDA cache freed '
+                      f'{data["torch_freed_bytes"] / _MIB:.1f} MiB', data=data)
+
+
+def python_memory() -> StepResult:
+    """Collect garbage and empty torch's CUDA cache when torch is already imported here."""
+    return run_step('python_memory', _python_memory)
+
+
+def _cached_bytes() -> int:
+    import psutil
+    return int(getattr(psutil.virtual_memory(), 'cached', 0))
+
+
+def _system_caches(path: str) -> StepResult:
+    name = 'drop_caches'
+    os.sync()
+    if not os.path.exists(path):
+        return StepResult(name, SKIPPED, f'{path} missing', data={'reason': 'missing'})
+    before = _cached_bytes()
+    try:
+        with open(path, 'w') as handle:
+            handle.write('3\n')
+    except OSError as exc:
+        reason = _SKIP_ERRNOS.get(exc.errno)
+        if reason is None:
+            return StepResult(name, FAILED, f'writing {path}: {exc}',
+                              data={'reason': errno.errorcode.get(exc.errno, str(exc.errno))})
+        who = 'not root' if os.geteuid() != 0 else 'root'
+        return StepResult(name, SKIPPED,
+                          f'{reason}: cannot write {path} ({errno.errorcode[exc.errno]}, {who})',
+                          data={'reason': reason})
+    after = _cached_bytes()
+    freed = max(0, before - after)
+    return StepResult(name, OK, f'synced and dropped page cache, dentries and inodes '
+                      f'({freed / _MIB:.0f} MiB of cache freed)',
+                      data={'cached_before_bytes': before, 'cached_after_bytes': after,
+                            'freed_bytes': freed})
+
+
+def system_caches(path: str = DROP_CACHES_PATH) -> StepResult:
+    """``sync``, then write 3 to ``drop_caches``; skipped (not failed) when not permitted."""
+    return run_step('drop_caches', lambda: _system_caches(path))
+
+
+def _gpu_reset(allow: bool, indices: Optional[Sequence[int]], timeout_s: float) -> StepResult:
+    name = 'gpu_reset'
+    if not allow:
+        return StepResult(name, SKIPPED, 'GPU reset not allowed (it resets the GPU for '
+                          'every user; enable allow_gpu_reset to permit it)',
+                          data={'reason': 'not allowed'})
+    from .memory import read_gpus
+    gpus, status = read_gpus()
+    if status != 'ok':  # the torch fallback cannot tell who holds the GPU
+        return StepResult(name, SKIPPED, f'cannot check who uses the GPU: {status}',
+                          data={'reason': 'no NVML'})
+    if not gpus:
+        return StepResult(name, SKIPPED, 'NVML reports no GPU', data={'reason': 'no GPU'})
+    smi = shutil.which('nvidia-smi')
+    if smi is None:
+        return StepResult(name, SKIPPED, 'nvidia-smi not found on PATH',
+                          data={'reason': 'no nvidia-smi'})
+    wanted = [g for g in gpus if indices is None or g.index in indices]
+    held = {g.index: [p.pid for p in g.processes] for g in wanted if g.processes}
+    if held:
+        text = ', '.join(f'GPU{i} by pid {" ".join(map(str, pids))}' for i, pids in held.items())
+        return StepResult(name, SKIPPED, f'refused: GPU in use ({text})',
+                          data={'reason': 'GPU in use', 'held': held})
+    done, failures = [], []
+    for gpu in wanted:
+        try:
+            proc = subprocess.run([smi, '--gpu-reset', '-i', str(gpu.index)],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, timeout=timeout_s, check=False)
+        except subprocess.TimeoutExpired:
+            failures.append(f'GPU{gpu.index}: timed out after {timeout_s:g} s')
+            continue
+        if proc.returncode == 0:
+            done.append(gpu.index)
+        else:
+            tail = output_tail(proc.stdout, lines=2)
+            failures.append(f'GPU{gpu.index}: exit {proc.returncode}: {tail}')
+    if failures:
+        return StepResult(name, FAILED, '; '.join(failures), data={'reset': done})
+    return StepResult(name, OK, 'reset ' + ', '.join(f'GPU{i}' for i in done),
+                      data={'reset': done})
+
+
+def gpu_reset(allow: bool = False, *, indices: Optional[Sequence[int]] = None,
+              timeout_s: float = 60.0) -> StepResult:
+    """Reset idle GPUs with ``nvidia-smi --gpu-reset -i N``; off unless ``allow``.
+
+    Refused (skipped) while NVML shows any process on a selected GPU; skipped
+    when NVML or nvidia-smi is missing.
+    """
+    return run_step('gpu_reset', lambda: _gpu_reset(allow, indices, timeout_s))
+
+
+def output_tail(raw, lines: int = 10, chars: int = 2000) -> str:
+    """Return the last ``lines`` lines (at most ``chars`` characters) of a command's output."""
+    text = raw.decode(errors='replace') if isinstance(raw, bytes) else (raw or '')
+    tail = '\n'.join(text.rstrip().splitlines()[-lines:])
+    return tail[-chars:]
+
+
+def _kill_session(proc: subprocess.Popen) -> None:
+    """SIGKILL the session our hook runs in (its group id is the hook's own pid)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _run_hook(command: str, timeout_s: float, name: str) -> StepResult:
+    start = time.monotonic()
+    proc = subprocess.Popen(command, shell=True, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_session(proc)
+        try:
+            out, _ = proc.communicate(timeout=5.0)
+        except subprocess.TimeoutExpired:  # a descendant escaped the session, holds the pipe
+            proc.kill()
+            proc.wait()
+            out = b''
+        return StepResult(name, FAILED, f'{command!r} timed out after {timeout_s:g} s',
+                          time.monotonic() - start,
+                          {'command': command, 'exit_code': None, 'timed_out': True,
+                           'output_tail': output_tail(out), 'reason': 'timed out'})
+    tail = output_tail(out)
+    data = {'command': command, 'exit_code': proc.returncode, 'timed_out': False,
+            'output_tail': tail}
+    if proc.returncode != 0:
+        data['reason'] = f'exit {proc.returncode}'
+        last = tail.splitlines()[-1] if tail else ''
+        return StepResult(name, FAILED, f'{command!r} exited {proc.returncode}'
+                          + (f': {last}' if last else ''), time.monotonic() - start, data)
+    return StepResult(name, OK, f'{command!r} exited 0', time.monotonic() - start, data)
+
+
+def run_hook(command: str, timeout_s: float = 60.0, *, name: str = 'hook') -> StepResult:
+    """Run a user shell command; non-zero exit or timeout is ``failed``, with the output tail.
+
+    The hook runs in its own session; on timeout the whole session is killed.
+    """
+    if not isinstance(command, str) or not command.strip():
+        raise ValueError('hook command must be a non-empty string')
+    if not timeout_s > 0:
+        raise ValueError(f'hook timeout must be greater than zero, got {timeout_s!r}')
+    return run_step(name, lambda: _run_hook(command, timeout_s, name))
+
+
+def teardown_slot(fn: Optional[Callable[[], StepResult]] = None) -> StepResult:
+    """Run the teardown engine's step ``fn``; ``skipped`` when no selection is configured."""
+    if fn is None:
+        return StepResult('teardown', SKIPPED, 'no teardown selection configured',
+                          data={'reason': 'no selection'})
+    return run_step('teardown', fn)
