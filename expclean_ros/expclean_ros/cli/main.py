@@ -1,6 +1,7 @@
 """``expclean`` entry point: argparse subcommands, one place that maps errors to exit codes."""
 
 import argparse
+import importlib
 import sys
 
 __all__ = ['main', 'CliError']
@@ -16,15 +17,14 @@ def build_parser():
         description='Clean a machine between ROS 2 experiment runs, through cleanup nodes.')
     sub = parser.add_subparsers(dest='verb', metavar='VERB')
     sub.required = True
-    from expclean_ros.cli import ros_verbs
-    ros_verbs.add_arguments(sub)
-    for module in _OPTIONAL_VERBS:
-        module.add_arguments(sub)
+    for name in VERB_MODULES:
+        importlib.import_module(f'expclean_ros.cli.{name}').add_arguments(sub)
     return parser
 
 
-# Verb modules added by later features register here (each: add_arguments(sub)).
-_OPTIONAL_VERBS = []
+# Modules of expclean_ros.cli that define verbs: each has add_arguments(subparsers),
+# and sets func=callable(args) -> exit code on its parsers. Heavy imports stay inside verbs.
+VERB_MODULES = ('ros_verbs',)
 
 
 def main(argv=None):
