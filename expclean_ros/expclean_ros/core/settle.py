@@ -1,0 +1,142 @@
+"""Settling: wait only as long as memory is still moving, up to a cap.
+
+Instead of the seed's fixed 10-30 s sleep, :func:`settle` samples RAM in use
+(``total - available``) and GPU memory in use every ``interval_s`` and stops as
+soon as, over the last ``window_s`` seconds, RAM moved less than
+``tolerance_bytes`` and GPU memory moved less than ``gpu_tolerance_bytes`` or
+is back at ``gpu_baseline_bytes``. A process freeing memory gradually keeps the
+window moving, so settling is not reported while it frees; an idle machine
+settles after one window (about 0.3 s by default). ``cap_s`` bounds the wait.
+
+:func:`fixed_wait` is the seed's plain sleep, kept for callers that ask for it.
+"""
+
+import logging
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Optional, Tuple
+
+from .memory import gpu_used_bytes, ram_used_bytes
+
+__all__ = ['SettleResult', 'settle', 'fixed_wait', 'DEFAULT_TOLERANCE_BYTES',
+           'DEFAULT_WINDOW_S', 'DEFAULT_INTERVAL_S', 'DEFAULT_GPU_TOLERANCE_BYTES']
+
+_log = logging.getLogger(__name__)
+
+_MIB = 1024 * 1024
+DEFAULT_TOLERANCE_BYTES = 16 * _MIB
+DEFAULT_GPU_TOLERANCE_BYTES = 16 * _MIB
+DEFAULT_WINDOW_S = 0.3
+DEFAULT_INTERVAL_S = 0.025
+
+
+@dataclass(frozen=True)
+class SettleResult:
+    """How a wait ended.
+
+    :param settled: memory stopped moving before the cap (always True for a fixed wait).
+    :param seconds: time spent waiting.
+    :param samples: memory readings taken (0 for a fixed wait).
+    :param last_rate_bytes_per_s: RAM change rate over the last window (negative: freeing).
+    :param reason: one readable line.
+    :param ram_used_bytes: last RAM reading (0 for a fixed wait).
+    :param gpu_used_bytes: last GPU reading, summed over GPUs.
+    """
+
+    settled: bool
+    seconds: float
+    samples: int
+    last_rate_bytes_per_s: float
+    reason: str
+    ram_used_bytes: int = 0
+    gpu_used_bytes: int = 0
+
+    def as_dict(self) -> dict:
+        return {'settled': self.settled, 'seconds': self.seconds, 'samples': self.samples,
+                'last_rate_bytes_per_s': self.last_rate_bytes_per_s, 'reason': self.reason,
+                'ram_used_bytes': self.ram_used_bytes, 'gpu_used_bytes': self.gpu_used_bytes}
+
+
+def _check_positive(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError(f'{name} must be a finite number greater than zero, got {value!r}')
+    return float(value)
+
+
+def _check_wait(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value < 0:
+        raise ValueError(f'{name} must be a finite number of seconds >= 0, got {value!r}')
+    return float(value)
+
+
+def _default_sample() -> Tuple[int, int]:
+    return ram_used_bytes(), gpu_used_bytes()
+
+
+def settle(cap_s: float = 10.0, *, tolerance_bytes: int = DEFAULT_TOLERANCE_BYTES,
+           window_s: float = DEFAULT_WINDOW_S, interval_s: float = DEFAULT_INTERVAL_S,
+           gpu_tolerance_bytes: int = DEFAULT_GPU_TOLERANCE_BYTES,
+           gpu_baseline_bytes: Optional[int] = None,
+           sample: Optional[Callable[[], Tuple[int, int]]] = None) -> SettleResult:
+    """Sample memory until it stops moving, at most ``cap_s`` seconds.
+
+    :param cap_s: give up after this many seconds (``settled=False``); 0 returns at once.
+    :param tolerance_bytes: RAM may move less than this over the window (default 16 MiB).
+    :param window_s: length of the window that must be quiet (default 0.3 s).
+    :param interval_s: time between readings (default 25 ms).
+    :param gpu_tolerance_bytes: GPU memory may move less than this over the window.
+    :param gpu_baseline_bytes: GPU use (summed) that counts as settled at once when
+        reached (within ``gpu_tolerance_bytes``); None: only the window rule applies.
+    :param sample: seam returning ``(ram_used, gpu_used)`` bytes; default reads the machine.
+    """
+    cap_s = _check_wait('cap_s', cap_s)
+    window_s = _check_positive('window_s', window_s)
+    interval_s = _check_positive('interval_s', interval_s)
+    tolerance = _check_positive('tolerance_bytes', tolerance_bytes)
+    gpu_tolerance = _check_positive('gpu_tolerance_bytes', gpu_tolerance_bytes)
+    read = sample or _default_sample
+    start = time.monotonic()
+    deadline = start + cap_s
+    window = deque()  # (t, ram, gpu)
+    count = 0
+    rate = 0.0
+    while True:
+        now = time.monotonic()
+        ram, gpu = read()
+        count += 1
+        window.append((now, ram, gpu))
+        while len(window) > 1 and window[1][0] <= now - window_s:
+            window.popleft()  # keep one reading at or before the window's start
+        span = now - window[0][0]
+        if span > 0:
+            rate = (ram - window[0][1]) / span
+        if span >= window_s:
+            rams = [w[1] for w in window]
+            gpus = [w[2] for w in window]
+            ram_quiet = max(rams) - min(rams) < tolerance
+            gpu_quiet = (max(gpus) - min(gpus) < gpu_tolerance or
+                         (gpu_baseline_bytes is not None and
+                          gpu <= gpu_baseline_bytes + gpu_tolerance))
+            if ram_quiet and gpu_quiet:
+                waited = now - start
+                return SettleResult(True, waited, count, rate,
+                                    f'settled in {waited:.2f} s', ram, gpu)
+        if now >= deadline:
+            waited = now - start
+            return SettleResult(False, waited, count, rate,
+                                f'not settled after the {cap_s:g} s cap '
+                                f'(RAM moving {rate / _MIB:+.1f} MiB/s)', ram, gpu)
+        time.sleep(max(0.0, min(interval_s, deadline - time.monotonic())))
+
+
+def fixed_wait(seconds: float) -> SettleResult:
+    """Sleep exactly ``seconds`` (the seed's behaviour); reported as settled, 0 samples."""
+    seconds = _check_wait('wait_time', seconds)
+    start = time.monotonic()
+    time.sleep(seconds)
+    return SettleResult(True, time.monotonic() - start, 0, 0.0,
+                        f'fixed wait of {seconds:g} s (no settling)')
