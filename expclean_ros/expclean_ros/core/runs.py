@@ -73,7 +73,7 @@ class TaggedRun:
 def start_tagged(cmd: Sequence[str], *, env: Optional[Mapping[str, str]] = None,
                  run_id: Optional[str] = None, tag_variable: str = DEFAULT_TAG_VARIABLE,
                  cwd: Optional[str] = None, stdin=subprocess.DEVNULL, stdout=None, stderr=None,
-                 use_cgroup: bool = True) -> TaggedRun:
+                 use_cgroup: bool = True, pass_fds: Sequence[int] = ()) -> TaggedRun:
     """Start ``cmd`` in a new session, tagged ``tag_variable=run_id`` (fresh by default).
 
     :param env: the environment (default: ours); the tag is added to it.
@@ -97,7 +97,8 @@ def start_tagged(cmd: Sequence[str], *, env: Optional[Mapping[str, str]] = None,
             os.write(procs_fd, b'0')
     try:
         popen = subprocess.Popen(list(cmd), env=full_env, cwd=cwd, stdin=stdin, stdout=stdout,
-                                 stderr=stderr, start_new_session=True, preexec_fn=preexec)
+                                 stderr=stderr, start_new_session=True, preexec_fn=preexec,
+                                 pass_fds=tuple(pass_fds))
     except BaseException:
         if path:
             cgroups.remove(path)

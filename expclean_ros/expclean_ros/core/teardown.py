@@ -25,11 +25,12 @@ from typing import Callable, Dict, Optional, Tuple
 from . import cgroups, proctable
 from .results import FAILED, OK, StepResult
 from .selection import (Candidate, Selection, _Scanner, check_root,  # noqa: F401
-                        select, DEFAULT_PROTECT, DEFAULT_TAG_VARIABLE)
+                        select, DEFAULT_PROTECT, DEFAULT_TAG_VARIABLE, NO_SELECTION_MESSAGE)
 
 __all__ = ['Selection', 'Candidate', 'select', 'teardown', 'teardown_step', 'ProcessOutcome',
            'TeardownResult', 'DEFAULT_SIGINT_TIMEOUT_S', 'DEFAULT_SIGTERM_TIMEOUT_S',
-           'DEFAULT_SIGKILL_TIMEOUT_S', 'DEFAULT_PROTECT', 'DEFAULT_TAG_VARIABLE']
+           'DEFAULT_SIGKILL_TIMEOUT_S', 'DEFAULT_PROTECT', 'DEFAULT_TAG_VARIABLE',
+           'NO_SELECTION_MESSAGE']
 
 _log = logging.getLogger(__name__)
 
