@@ -1,0 +1,243 @@
+"""Cleanup plans: quick, comprehensive and between-runs.
+
+Each plan runs its steps in order (a failing step never stops the next), then
+waits by settling (see :mod:`.settle`) with the plan's wait time as the cap,
+and reports memory before and after in a :class:`CleanupReport`.
+
+- quick: hooks before, teardown, Python/torch memory, settle, hooks after.
+- comprehensive: as quick, plus ``drop_caches`` (when allowed) and the guarded
+  GPU reset (only when ``allow_gpu_reset``), before settling.
+- between_runs: the seed's ``cleanup_between_runs``; nothing to do after the
+  last run. Without ``wait_time`` the cap is :func:`auto_cap`. An explicit
+  ``wait_time`` keeps the seed's fixed sleep of that many seconds (no
+  settling), for callers who rely on it.
+"""
+
+import dataclasses
+import logging
+import math
+import numbers
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional, Tuple
+
+from . import steps as _steps
+from .memory import MemorySnapshot, take_snapshot
+from .results import FAILED, SKIPPED, StepResult
+from .settle import (DEFAULT_INTERVAL_S, DEFAULT_TOLERANCE_BYTES, DEFAULT_WINDOW_S,
+                     SettleResult, fixed_wait, settle)
+from .summary import processes_from_steps, report_line
+
+__all__ = ['CleanupOptions', 'CleanupReport', 'quick', 'comprehensive', 'between_runs',
+           'auto_cap', 'QUICK_CAP_RANGE', 'COMPREHENSIVE_CAP_RANGE']
+
+_log = logging.getLogger(__name__)
+
+QUICK_CAP_RANGE = (5.0, 15.0)
+COMPREHENSIVE_CAP_RANGE = (10.0, 30.0)
+_RUNS_TO_MAX = 100
+
+
+def _check_seconds(name: str, value, allow_zero: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        rule = '>= 0' if allow_zero else '> 0'
+        raise ValueError(f'{name} must be a finite number of seconds {rule}, got {value!r}')
+    return float(value)
+
+
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f'{name} must be an integer >= {minimum} (not a bool), got {value!r}')
+    return int(value)
+
+
+@dataclass(frozen=True)
+class CleanupOptions:
+    """What a plan may do. Lists of hooks are stored as tuples.
+
+    :param allow_system_caches: comprehensive plans drop page cache (needs root).
+    :param allow_gpu_reset: comprehensive plans may run ``nvidia-smi --gpu-reset``
+        on GPUs no process holds (off by default: it resets the GPU for everyone).
+    :param gpu_reset_timeout_s: timeout of each ``nvidia-smi --gpu-reset``.
+    :param hooks_before: shell commands run first, in order.
+    :param hooks_after: shell commands run last, after settling.
+    :param hook_timeout_s: timeout of each hook; a hook that times out is ``failed``.
+    :param settle: True: wait by settling, the plan's wait is a cap; False: the
+        seed's fixed sleep of the plan's wait.
+    :param settle_tolerance_bytes: RAM movement allowed over the window (16 MiB).
+    :param settle_window_s: quiet window (0.3 s).
+    :param settle_interval_s: sampling interval (25 ms).
+    :param gpu_baseline_bytes: summed GPU use that counts as settled (None: window only).
+    :param teardown: callable returning the teardown engine's StepResult (e.g.
+        ``functools.partial(teardown.teardown_step, selection)``); None: skipped.
+    """
+
+    allow_system_caches: bool = True
+    allow_gpu_reset: bool = False
+    gpu_reset_timeout_s: float = 60.0
+    hooks_before: Tuple[str, ...] = ()
+    hooks_after: Tuple[str, ...] = ()
+    hook_timeout_s: float = 60.0
+    settle: bool = True
+    settle_tolerance_bytes: int = DEFAULT_TOLERANCE_BYTES
+    settle_window_s: float = DEFAULT_WINDOW_S
+    settle_interval_s: float = DEFAULT_INTERVAL_S
+    gpu_baseline_bytes: Optional[int] = None
+    teardown: Optional[Callable[[], StepResult]] = None
+
+    def __post_init__(self):
+        for name in ('hooks_before', 'hooks_after'):
+            hooks = getattr(self, name)
+            if isinstance(hooks, str):
+                raise ValueError(f'{name} must be a sequence of shell commands, not one string')
+            hooks = tuple(hooks)
+            if not all(isinstance(h, str) and h.strip() for h in hooks):
+                raise ValueError(f'{name} must hold non-empty strings, got {hooks!r}')
+            object.__setattr__(self, name, hooks)
+        _check_seconds('hook_timeout_s', self.hook_timeout_s, allow_zero=False)
+        _check_seconds('gpu_reset_timeout_s', self.gpu_reset_timeout_s, allow_zero=False)
+        _check_seconds('settle_window_s', self.settle_window_s, allow_zero=False)
+        _check_seconds('settle_interval_s', self.settle_interval_s, allow_zero=False)
+        _check_int('settle_tolerance_bytes', self.settle_tolerance_bytes, 1)
+        if self.teardown is not None and not callable(self.teardown):
+            raise ValueError('teardown must be a callable returning a StepResult, or None')
+
+
+@dataclass(frozen=True)
+class CleanupReport:
+    """Everything one plan did: steps, memory before/after, how the wait ended.
+
+    ``success`` is True when no step failed (skipped steps and a wait that hit
+    its cap are not failures; the message says so). ``skipped`` is True for a
+    between-runs call after the last run, which does nothing.
+    """
+
+    plan: str
+    success: bool
+    message: str
+    seconds: float
+    steps: Tuple[StepResult, ...]
+    memory_before: Optional[MemorySnapshot]
+    memory_after: Optional[MemorySnapshot]
+    settle: Optional[SettleResult] = None
+    processes_stopped: int = 0
+    processes_left: int = 0
+    skipped: bool = False
+
+    def as_dict(self) -> dict:
+        return {'plan': self.plan, 'success': self.success, 'message': self.message,
+                'seconds': self.seconds, 'steps': [s.as_dict() for s in self.steps],
+                'memory_before': self.memory_before.as_dict() if self.memory_before else None,
+                'memory_after': self.memory_after.as_dict() if self.memory_after else None,
+                'settle': self.settle.as_dict() if self.settle else None,
+                'processes_stopped': self.processes_stopped,
+                'processes_left': self.processes_left, 'skipped': self.skipped}
+
+
+def _hooks(which: str, commands, timeout_s: float):
+    return [_steps.run_hook(cmd, timeout_s, name=f'{which}[{i}]')
+            for i, cmd in enumerate(commands)]
+
+
+def _wait(options: CleanupOptions, cap_s: float) -> SettleResult:
+    if not options.settle:
+        return fixed_wait(cap_s)
+    return settle(cap_s, tolerance_bytes=options.settle_tolerance_bytes,
+                  window_s=options.settle_window_s, interval_s=options.settle_interval_s,
+                  gpu_baseline_bytes=options.gpu_baseline_bytes)
+
+
+def _run(plan: str, options: Optional[CleanupOptions], cap_s: float,
+         full: bool) -> CleanupReport:
+    options = options if options is not None else CleanupOptions()
+    cap_s = _check_seconds('cap_s', cap_s)
+    start = time.monotonic()
+    before = take_snapshot()
+    done = _hooks('hook_before', options.hooks_before, options.hook_timeout_s)
+    done.append(_steps.teardown_slot(options.teardown))
+    done.append(_steps.python_memory())
+    if full:
+        if options.allow_system_caches:
+            done.append(_steps.system_caches())
+        else:
+            done.append(StepResult('drop_caches', SKIPPED, 'disabled (allow_system_caches '
+                                   'is off)', data={'reason': 'disabled'}))
+        done.append(_steps.gpu_reset(options.allow_gpu_reset,
+                                     timeout_s=options.gpu_reset_timeout_s))
+    waited = _wait(options, cap_s)
+    done += _hooks('hook_after', options.hooks_after, options.hook_timeout_s)
+    after = take_snapshot()
+    stopped, left = processes_from_steps(done)
+    report = CleanupReport(plan=plan, success=not any(s.status == FAILED for s in done),
+                           message='', seconds=time.monotonic() - start, steps=tuple(done),
+                           memory_before=before, memory_after=after, settle=waited,
+                           processes_stopped=stopped, processes_left=left)
+    report = dataclasses.replace(report, message=report_line(report))
+    _log.info('%s', report.message)
+    return report
+
+
+def quick(options: Optional[CleanupOptions] = None,
+          cap_s: float = QUICK_CAP_RANGE[0]) -> CleanupReport:
+    """Teardown, Python/torch memory, hooks; settle at most ``cap_s`` (no system caches)."""
+    return _run('quick', options, cap_s, full=False)
+
+
+def comprehensive(options: Optional[CleanupOptions] = None,
+                  cap_s: float = COMPREHENSIVE_CAP_RANGE[0]) -> CleanupReport:
+    """Quick's steps plus drop_caches and the guarded GPU reset; settle at most ``cap_s``."""
+    return _run('comprehensive', options, cap_s, full=True)
+
+
+def auto_cap(total_runs: int, comprehensive: bool = True) -> float:
+    """Settling cap for ``total_runs`` runs, growing linearly with the number of runs.
+
+    ``cap = lo + (hi - lo) * min(1, (total_runs - 1) / 100)`` with ``(lo, hi)``
+    ``(10, 30)`` s for comprehensive and ``(5, 15)`` s for quick: 1 run -> lo,
+    51 runs -> the middle, 101 runs or more -> hi. It bounds settling; it is
+    not a sleep.
+
+    >>> auto_cap(1), auto_cap(51), auto_cap(500), auto_cap(11, comprehensive=False)
+    (10.0, 20.0, 30.0, 6.0)
+    """
+    total_runs = _check_int('total_runs', total_runs, 1)
+    lo, hi = COMPREHENSIVE_CAP_RANGE if comprehensive else QUICK_CAP_RANGE
+    return lo + (hi - lo) * min(1.0, (total_runs - 1) / _RUNS_TO_MAX)
+
+
+def between_runs(run_index: int, total_runs: int, comprehensive: bool = True,
+                 wait_time: Optional[float] = None,
+                 options: Optional[CleanupOptions] = None) -> CleanupReport:
+    """The seed's ``cleanup_between_runs``: clean up after run ``run_index`` (0-based).
+
+    After the last run (``run_index == total_runs - 1``) nothing is done and the
+    report has ``skipped=True``. ``wait_time=None``: settle with
+    :func:`auto_cap` as the cap. An explicit ``wait_time`` keeps the seed's
+    semantics: a fixed sleep of that many seconds, no settling.
+
+    :raises ValueError: ``total_runs`` not an integer >= 1, ``run_index`` not an
+        integer in ``[0, total_runs)``, ``wait_time`` negative or not finite
+        (bools are rejected as numbers).
+    """
+    total_runs = _check_int('total_runs', total_runs, 1)
+    run_index = _check_int('run_index', run_index, 0)
+    if run_index >= total_runs:
+        raise ValueError(f'run_index must be < total_runs ({total_runs}), got {run_index}')
+    if wait_time is not None:
+        wait_time = _check_seconds('wait_time', wait_time)
+    full = bool(comprehensive)
+    plan = 'comprehensive' if full else 'quick'
+    if run_index == total_runs - 1:
+        snap = take_snapshot()
+        message = (f'between_runs skipped: run {run_index + 1} of {total_runs} was the last, '
+                   f'no {plan} cleanup needed')
+        return CleanupReport(plan=plan, success=True, message=message, seconds=0.0, steps=(),
+                             memory_before=snap, memory_after=snap, skipped=True)
+    options = options if options is not None else CleanupOptions()
+    if wait_time is None:
+        cap = auto_cap(total_runs, full)
+    else:
+        cap = wait_time
+        options = dataclasses.replace(options, settle=False)
+    return _run(plan, options, cap, full)

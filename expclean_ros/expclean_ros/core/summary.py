@@ -1,0 +1,89 @@
+"""Readable one-line text for memory snapshots, steps and cleanup reports.
+
+Shared by the plans (a report's ``message``), the seed-compatible module's
+verbose output, the node and the CLI, so every front end says the same thing.
+"""
+
+__all__ = ['gib', 'memory_line', 'step_line', 'report_line', 'processes_from_steps']
+
+_GIB = 1024 ** 3
+_SHORT = 60
+
+
+def gib(n: int) -> str:
+    """Format bytes as GiB with one decimal: ``gib(3 * 2**30) == '3.0'``."""
+    return f'{n / _GIB:.1f}'
+
+
+def memory_line(snap) -> str:
+    """``RAM 3.2/23.5 GiB (14%), swap 0.0/0.0 GiB, GPU0 1.0/80.0 GiB`` for a MemorySnapshot."""
+    parts = [f'RAM {gib(snap.ram_used_bytes)}/{gib(snap.ram_total_bytes)} GiB '
+             f'({snap.ram_percent:.0f}%)',
+             f'swap {gib(snap.swap_used_bytes)}/{gib(snap.swap_total_bytes)} GiB']
+    if snap.gpus:
+        parts += [f'GPU{g.index} {gib(g.used_bytes)}/{gib(g.total_bytes)} GiB' for g in snap.gpus]
+    else:
+        parts.append(f'no GPU ({snap.gpu_status})' if snap.gpu_status else 'no GPU')
+    if snap.dds_shm_files:
+        parts.append(f'DDS shm {snap.dds_shm_files} files {snap.dds_shm_bytes / 2**20:.1f} MiB')
+    return ', '.join(parts)
+
+
+def _short_reason(step) -> str:
+    reason = step.data.get('reason') if isinstance(step.data, dict) else None
+    text = str(reason) if reason else step.detail
+    return text if len(text) <= _SHORT else text[:_SHORT - 3] + '...'
+
+
+def step_line(step) -> str:
+    """``drop_caches: skipped (not permitted: ...) [0.00 s]`` for a StepResult."""
+    return f'{step.name}: {step.status} - {step.detail} [{step.seconds:.2f} s]'
+
+
+def _count(value):
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple, set, dict)):
+        return len(value)
+    return int(value)
+
+
+def processes_from_steps(steps):
+    """Return ``(stopped, left)`` from the teardown step's data; ``(0, 0)`` when it did not run."""
+    for step in steps:
+        if step.name == 'teardown' and step.status != 'skipped' and isinstance(step.data, dict):
+            stopped = _count(step.data.get('stopped'))
+            if stopped is None:
+                stopped = _count(step.data.get('processes')) or 0
+            return stopped, _count(step.data.get('left')) or 0
+    return 0, 0
+
+
+def report_line(report) -> str:
+    """One line a person can act on, e.g. ``comprehensive ok in 0.84 s: stopped 4 processes
+    (0 left), RAM 12.1->9.8 GiB, GPU0 3.2->0.4 GiB, drop_caches skipped (not permitted)``."""
+    head = f'{report.plan} {"ok" if report.success else "failed"} in {report.seconds:.2f} s'
+    parts = []
+    if any(s.name == 'teardown' and s.status != 'skipped' for s in report.steps):
+        parts.append(f'stopped {report.processes_stopped} processes '
+                     f'({report.processes_left} left)')
+    before, after = report.memory_before, report.memory_after
+    if before is not None and after is not None:
+        parts.append(f'RAM {gib(before.ram_used_bytes)}->{gib(after.ram_used_bytes)} GiB')
+        after_gpus = {g.index: g for g in after.gpus}
+        for g in before.gpus:
+            if g.index in after_gpus:
+                parts.append(f'GPU{g.index} {gib(g.used_bytes)}->'
+                             f'{gib(after_gpus[g.index].used_bytes)} GiB')
+    if report.settle is not None:
+        s = report.settle
+        if s.samples == 0:
+            parts.append(f'waited {s.seconds:.1f} s (fixed)')
+        elif s.settled:
+            parts.append(f'settled in {s.seconds:.2f} s')
+        else:
+            parts.append(f'not settled after {s.seconds:.1f} s cap')
+    for step in report.steps:
+        if step.status != 'ok':
+            parts.append(f'{step.name} {step.status} ({_short_reason(step)})')
+    return head + (': ' + ', '.join(parts) if parts else '')
