@@ -327,6 +327,22 @@ def test_killed_nodes_cleaned_live_nodes_kept_and_talking(nodes):
 
 
 @needs_rclpy
+def test_nodes_starting_during_cleanup_are_not_hit(nodes):
+    nodes.start('start_a', TOPIC + '_start')
+    nodes.start('start_b', TOPIC + '_start')
+    calls = 0
+    deadline = time.monotonic() + 60
+    while not (nodes.count('start_a') and nodes.count('start_b')):
+        assert time.monotonic() < deadline, nodes.log('start_a')
+        clean_stale_segments()  # over and over while both nodes create their segments
+        calls += 1
+    assert calls > 1
+    assert deleted_locks_held_by_live_processes() == []
+    own = nodes.lock_files('start_a') | nodes.lock_files('start_b')
+    assert len(group_files(own)) >= 2 * len(own)  # every group still has its files
+
+
+@needs_rclpy
 def test_usage_counts_dds_files(nodes):
     nodes.start('usage_a', TOPIC + '_usage')
     nodes.start('usage_b', TOPIC + '_usage')

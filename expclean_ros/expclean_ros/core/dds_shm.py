@@ -211,12 +211,16 @@ def clean_stale_segments(root: str = DEFAULT_ROOT, *,
     ports these names belong to are considered (e.g. what one run created).
     """
     start = time.monotonic()
+    empty = {'files': 0, 'bytes': 0, 'kept_live': 0, 'kept_foreign': 0, 'kept_unlocked': 0}
     if not os.path.isdir(root):
         return StepResult(STEP_NAME, SKIPPED, f'{root} does not exist',
-                          time.monotonic() - start,
-                          {'files': 0, 'bytes': 0, 'kept_live': 0})
+                          time.monotonic() - start, empty)
     euid = os.geteuid()
-    groups = _scan(root)
+    try:
+        groups = _scan(root)
+    except OSError as exc:
+        return StepResult(STEP_NAME, FAILED, f'cannot list {root}: {exc.strerror or exc}',
+                          time.monotonic() - start, empty)
     if only is not None:
         wanted = {_group_key(n) for n in only} - {None}
         groups = {k: v for k, v in groups.items() if k in wanted}
