@@ -185,7 +185,7 @@ def start_scene(args=('scene',), roles=None, env=None, launcher=None, timeout_s=
     if roles is None:
         roles = set(SCENE_STAGES) if '--no-node' not in args else set(SCENE_STAGES) - {'node'}
     read_fd, write_fd = os.pipe()
-    env = scene_env(env, PROCTREE_FD=write_fd)
+    env = dict(scene_env() if env is None else env, PROCTREE_FD=str(write_fd))
     cmd = [*prefix, sys.executable, script, *args]
     try:
         if launcher is None:

@@ -211,8 +211,8 @@ class _Scanner:
         out = {}
         for pid, reason in reasons.items():
             info = table.get(pid)
-            if info is None or pid in excluded or info.kernel_thread:
-                continue
+            if info is None or pid in excluded or info.kernel_thread or info.zombie:
+                continue  # a zombie has already exited: nothing to stop
             if not sel.allow_other_users and (info.uid != self.uid
                                               or proctable.real_uid(pid) != self.uid):
                 continue
