@@ -1,0 +1,172 @@
+"""Cleanup steps on the real machine: every ok / skipped / failed path that can occur here."""
+
+import gc
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+
+import pytest
+
+from expclean_ros.core import steps
+from expclean_ros.core.memory import read_gpus
+from expclean_ros.core.results import StepResult
+
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOBODY = ['setpriv', '--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups']
+
+
+def _as_nobody(code: str):
+    """Run ``code`` as nobody with this package and its dependencies importable.
+
+    The venv's interpreter may not be reachable by nobody (here it links into
+    /root, mode 700); then a system python3 of the same version runs with
+    ``-S`` and our source tree and site-packages put on ``sys.path`` by hand.
+    """
+    if shutil.which('setpriv') is None:
+        pytest.skip('setpriv not available to drop privileges')
+    prelude = (f'import sys; sys.path[:0] = [{PACKAGE_ROOT!r}, '
+               f'{sysconfig.get_paths()["purelib"]!r}]; ')
+    version = f'{sys.version_info[0]}.{sys.version_info[1]}'
+    for python in (sys.executable, shutil.which(f'python{version}') or '',
+                   f'/usr/bin/python{version}'):
+        if not python:
+            continue
+        probe = subprocess.run(NOBODY + [python, '-S', '-c', 'pass'], cwd='/tmp',
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        if probe.returncode == 0:
+            return subprocess.run(NOBODY + [python, '-S', '-c', prelude + code], cwd='/tmp',
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  timeout=60)
+    pytest.skip(f'no python{version} that user nobody may run')
+
+
+def test_python_memory_collects_real_garbage():
+    class Node:
+        pass
+    gc.collect()
+    for _ in range(200):
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a cycle only gc can free
+    del a, b
+    result = steps.python_memory()
+    assert result.status == 'ok', result
+    assert result.data['gc_collected'] >= 400
+    if 'torch' not in sys.modules:
+        assert 'no torch CUDA' in result.detail
+        assert 'torch_freed_bytes' not in result.data
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='dropping caches for real needs root')
+def test_drop_caches_for_real_as_root():
+    result = steps.system_caches()  # once: a bounded number of real drops per run
+    assert result.status == 'ok', result
+    assert result.data['cached_after_bytes'] >= 0
+    assert 'dropped page cache' in result.detail
+
+
+def test_drop_caches_skipped_as_nobody():
+    proc = _as_nobody('from expclean_ros.core.steps import system_caches; r = system_caches(); '
+                      'print(r.status); print(r.data.get("reason")); print(r.detail)')
+    assert proc.returncode == 0, proc.stderr
+    status, reason, detail = proc.stdout.splitlines()[:3]
+    assert (status, reason) == ('skipped', 'not permitted'), proc.stdout
+    assert 'EACCES' in detail and 'not root' in detail
+
+
+def test_drop_caches_missing_file_is_skipped(tmp_path):
+    result = steps.system_caches(str(tmp_path / 'no_such_drop_caches'))
+    assert result.status == 'skipped'
+    assert result.data['reason'] == 'missing'
+
+
+def test_drop_caches_other_error_is_failed(tmp_path):
+    # A directory in place of the file: EISDIR is neither "not permitted" nor "missing".
+    result = steps.system_caches(str(tmp_path))
+    assert result.status == 'failed'
+    assert 'EISDIR' in result.data['reason']
+
+
+def test_gpu_reset_off_unless_allowed():
+    result = steps.gpu_reset()
+    assert result.status == 'skipped'
+    assert result.data['reason'] == 'not allowed'
+
+
+def test_gpu_reset_allowed_but_no_nvml_is_skipped():
+    gpus, status = read_gpus()
+    if status == 'ok':
+        pytest.skip('NVML works here; the no-NVML path cannot occur')
+    result = steps.gpu_reset(True)
+    assert result.status == 'skipped'
+    assert result.data['reason'] == 'no NVML'
+    assert 'NVML' in result.detail
+
+
+def test_gpu_reset_refused_while_held_or_without_nvidia_smi():
+    gpus, status = read_gpus()
+    if status != 'ok' or not gpus:
+        pytest.skip(f'no NVML GPU on this machine ({status})')
+    result = steps.gpu_reset(True, timeout_s=30)
+    if any(g.processes for g in gpus):
+        assert result.status == 'skipped' and result.data['reason'] in ('GPU in use',
+                                                                        'no nvidia-smi')
+    elif shutil.which('nvidia-smi') is None:
+        assert result.status == 'skipped' and result.data['reason'] == 'no nvidia-smi'
+
+
+def test_hook_ok_keeps_exit_code_and_output():
+    result = steps.run_hook('echo one; echo two', 10)
+    assert result.status == 'ok'
+    assert result.data['exit_code'] == 0
+    assert result.data['output_tail'] == 'one\ntwo'
+
+
+def test_hook_non_zero_exit_is_failed_with_tail():
+    result = steps.run_hook('echo bad thing >&2; exit 3', 10, name='hook_after[0]')
+    assert result.name == 'hook_after[0]'
+    assert result.status == 'failed'
+    assert result.data['exit_code'] == 3
+    assert 'bad thing' in result.data['output_tail'] and 'bad thing' in result.detail
+
+
+def test_hook_timeout_is_failed_and_kills_its_children(tmp_path):
+    pid_file = tmp_path / 'pid'
+    start = time.monotonic()
+    result = steps.run_hook(f'sleep 30 & echo $! > {pid_file}; echo started; wait', 0.5)
+    assert time.monotonic() - start < 10
+    assert result.status == 'failed'
+    assert result.data['timed_out'] is True and result.data['exit_code'] is None
+    assert 'timed out' in result.detail
+    sleeper = int(pid_file.read_text())
+    for _ in range(100):  # killed with its session; its parent shell reaps it
+        if not os.path.exists(f'/proc/{sleeper}') or \
+                open(f'/proc/{sleeper}/stat').read().split()[2] == 'Z':
+            break
+        time.sleep(0.02)
+    else:
+        os.kill(sleeper, 9)  # do not leak it, then fail
+        pytest.fail('the hook\'s child survived the timeout')
+
+
+def test_hook_rejects_misuse():
+    with pytest.raises(ValueError, match='non-empty'):
+        steps.run_hook('  ')
+    with pytest.raises(ValueError, match='greater than zero'):
+        steps.run_hook('true', 0)
+
+
+def test_teardown_slot_without_selection_is_skipped():
+    result = steps.teardown_slot()
+    assert result.status == 'skipped'
+    assert result.detail == 'no teardown selection configured'
+
+
+def test_teardown_slot_runs_the_given_step_and_contains_errors():
+    given = StepResult('teardown', 'ok', 'stopped 2 processes (0 left)', 0.1,
+                       {'stopped': 2, 'left': 0})
+    assert steps.teardown_slot(lambda: given) == given
+    broken = steps.teardown_slot(lambda: 1 / 0)
+    assert broken.status == 'failed' and 'ZeroDivisionError' in broken.detail
