@@ -24,7 +24,7 @@ def build_parser():
 
 # Modules of expclean_ros.cli that define verbs: each has add_arguments(subparsers),
 # and sets func=callable(args) -> exit code on its parsers. Heavy imports stay inside verbs.
-VERB_MODULES = ('ros_verbs',)
+VERB_MODULES = ('ros_verbs', 'run_verbs')
 
 
 def main(argv=None):

@@ -1,0 +1,270 @@
+"""Verbs that run a batch of experiments and plot its ledger: ``run`` and ``plot``."""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from expclean_ros.cli.main import CliError
+
+__all__ = ['add_arguments', 'run', 'plot', 'service_cleanup', 'msg_report_record',
+           'draw_memory_plot', 'summary_lines', 'Progress']
+
+GIB = 1024 ** 3
+
+
+class _CommandAfterDashes(argparse.ArgumentParser):
+    """Takes everything after the first ``--`` as the command template.
+
+    Plain argparse gives an optional-length positional its (empty) share as
+    soon as the table is read, and then rejects ``-- CMD...`` (fixed only in
+    Python 3.12+), so the split happens before parsing.
+    """
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = list(sys.argv[1:] if args is None else args)
+        command = []
+        if '--' in args:
+            cut = args.index('--')
+            args, command = args[:cut], args[cut + 1:]
+        namespace, extras = super().parse_known_args(args, namespace)
+        namespace.command = command
+        return namespace, extras
+
+
+def add_arguments(sub):
+    p = sub.add_parser(
+        'run', help='run a table of experiment runs with verified cleanup between them',
+        description="e.g. 'expclean run runs.csv --ledger runs.jsonl --timeout 600 -- "
+                    "ros2 launch my_pkg exp.launch.py bag:={bag} model:={model}'")
+    p.add_argument('table', help='runs table: .csv with a header line, or .yaml (list of mappings)')
+    p.add_argument('--ledger', required=True,
+                   help='JSON-lines ledger, one line per run (e.g. runs.jsonl)')
+    p.add_argument('--resume', action='store_true',
+                   help='continue a ledger: skip finished runs, redo an interrupted one')
+    p.add_argument('--timeout', type=float, default=None,
+                   help='per-run limit in seconds; a run past it is torn down (default: none)')
+    p.add_argument('--quick', action='store_true', help='quick instead of comprehensive cleanup')
+    p.add_argument('--wait', type=float, default=None,
+                   help='fixed wait after each cleanup, seconds (default: settle, capped)')
+    p.add_argument('--no-cleanup', action='store_true',
+                   help='only tear down each run, no cleanup plan between runs')
+    p.add_argument('--via-service', action='store_true',
+                   help="clean up by calling a running cleanup node's ~/between_runs")
+    p.add_argument('--ns', default='', help="namespace of the cleanup node (e.g. '/robot1')")
+    p.add_argument('--node', default='cleanup', help='node name (default: cleanup)')
+    p.add_argument('--service-timeout', type=float, default=120.0,
+                   help='seconds to wait for the node to answer (default: 120)')
+    p.add_argument('--log-dir', default=None,
+                   help="write each run's output to DIR/run-NNN.log (default: this terminal)")
+    p.add_argument('--stop-timeouts', default='2,2,1', metavar='INT,TERM,KILL',
+                   help='teardown waits after SIGINT, SIGTERM, SIGKILL (default: 2,2,1)')
+    p.add_argument('--no-cgroup', action='store_true', help='select runs by tag only')
+    p.add_argument('--json', action='store_true', help='print the summary as JSON lines')
+    p.set_defaults(func=run, command=[])
+    p.usage = '%(prog)s TABLE --ledger LEDGER [options] -- COMMAND TEMPLATE...'
+    p.epilog = ("COMMAND TEMPLATE: the command after '--', with fields filled from each row: "
+                "{column}, {run_index} (0-based), {run_number} (1-based). Exit status: 0 all "
+                "runs exited 0, 3 some did not, 1 bad input.")
+    p.__class__ = _CommandAfterDashes  # add_parser cannot choose the class of one parser
+
+    p = sub.add_parser('plot', help='plot RAM and GPU memory before/after each run of a ledger',
+                       description="e.g. 'expclean plot runs.jsonl -o memory.png'")
+    p.add_argument('ledger', help='ledger written by expclean run')
+    p.add_argument('-o', '--output', default='memory.png', help='PNG to write (default: memory.png)')
+    p.add_argument('--size', default='8x4.5', metavar='WxH',
+                   help='figure size in inches (default: 8x4.5)')
+    p.add_argument('--dpi', type=int, default=100, help='dots per inch (default: 100)')
+    p.set_defaults(func=plot)
+
+
+def _timeouts(text):
+    try:
+        values = [float(v) for v in text.split(',')]
+    except ValueError:
+        values = []
+    if len(values) != 3 or any(v < 0 for v in values):
+        raise CliError(f'--stop-timeouts must be three seconds >= 0 like 2,2,1, got {text!r}')
+    return values
+
+
+def _fmt_s(seconds):
+    seconds = int(round(seconds))
+    return f'{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}'
+
+
+class Progress:
+    """A plain progress line on stderr: run N/M, elapsed, ETA from the runs done so far."""
+
+    def __init__(self, total, stream=None):
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.start = time.monotonic()
+        self.done = 0
+
+    def on_start(self, index, position, count):
+        elapsed = time.monotonic() - self.start
+        eta = (f'ETA {_fmt_s(elapsed / position * (count - position))}' if position
+               else 'ETA --:--:--')
+        self.stream.write(f'[{position + 1}/{count}] run {index + 1} of {self.total} started; '
+                          f'elapsed {_fmt_s(elapsed)}, {eta}\n')
+        self.stream.flush()
+
+    def on_finish(self, record, position, count):
+        self.done += 1
+        self.stream.write(f'[{position + 1}/{count}] run {record["index"] + 1}: '
+                          f'{record["status"]} ({record["detail"]}) in '
+                          f'{record["duration_s"]:.1f} s + {record["overhead_s"]:.2f} s cleanup\n')
+        self.stream.flush()
+
+
+def summary_lines(records):
+    """A readable table of finished runs."""
+    lines = [f'{"run":>4}  {"status":<9} {"exit":>5} {"time s":>8} {"clean s":>8} '
+             f'{"RAM before":>10} {"RAM after":>10} {"stopped":>7} {"left":>4}']
+    for r in records:
+        mem = r['memory']
+        left = len(r['leftovers']) + int(r['teardown'].get('left', 0))
+        lines.append(f'{r["index"] + 1:>4}  {r["status"]:<9} {str(r["exit_code"]):>5} '
+                     f'{r["duration_s"]:8.1f} {r["overhead_s"]:8.2f} '
+                     f'{mem["before"]["ram_used_bytes"] / GIB:7.2f} GiB '
+                     f'{mem["after"]["ram_used_bytes"] / GIB:7.2f} GiB '
+                     f'{r["teardown"].get("stopped", 0):>7} {left:>4}')
+    return lines
+
+
+def msg_report_record(response):
+    """A CleanupBetweenRuns response as the ledger's ``cleanup`` field (same as in-process)."""
+    rep = response.report
+    return {'plan': rep.plan, 'success': bool(response.success),
+            'skipped': bool(response.skipped), 'message': response.message,
+            'seconds': float(rep.duration_s), 'settled': bool(rep.settled),
+            'settle_s': float(rep.settle_s),
+            'steps': [{'name': s.name, 'status': s.status, 'detail': s.detail,
+                       'seconds': float(s.duration_s)} for s in rep.steps],
+            'processes_stopped': int(rep.processes_stopped),
+            'processes_left': int(rep.processes_left)}
+
+
+def service_cleanup(client, prefix, comprehensive, wait_time, timeout_s):
+    """A sequencer cleanup callable calling ``PREFIX/between_runs`` on a node."""
+    from expclean_interfaces.srv import CleanupBetweenRuns
+
+    from expclean_ros.client import ClientError
+
+    def cleanup(run_index, total_runs):
+        request = CleanupBetweenRuns.Request(
+            run_index=run_index, total_runs=total_runs, comprehensive=comprehensive,
+            wait_time_s=-1.0 if wait_time is None else float(wait_time), verbose=False)
+        try:
+            response = client.call(CleanupBetweenRuns, f'{prefix}/between_runs', request,
+                                   timeout_s=timeout_s)
+        except ClientError as exc:  # one unanswered call is recorded, the batch goes on
+            return {'plan': 'comprehensive' if comprehensive else 'quick', 'success': False,
+                    'skipped': False, 'message': f'error: {exc}', 'seconds': 0.0,
+                    'settled': None, 'settle_s': 0.0, 'steps': [], 'processes_stopped': 0,
+                    'processes_left': 0}
+        return msg_report_record(response)
+    return cleanup
+
+
+def run(args):
+    from expclean_ros.core import sequencer
+    from expclean_ros.core.runtable import load_table
+
+    template = list(args.command)
+    if not template:
+        raise CliError('no command: give the command template after "--", e.g. '
+                       '-- ros2 launch my_pkg exp.launch.py bag:={bag}')
+    if args.wait is not None and args.wait < 0:
+        raise CliError(f'--wait must be zero or more seconds, got {args.wait:g}')
+    sigint, sigterm, sigkill = _timeouts(args.stop_timeouts)
+    table = load_table(args.table)
+    options = sequencer.SequencerOptions(
+        timeout_s=args.timeout, sigint_timeout_s=sigint, sigterm_timeout_s=sigterm,
+        sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir)
+    comprehensive = not args.quick
+    progress = Progress(len(table))
+    client = None
+    try:
+        if args.no_cleanup:
+            cleanup = sequencer.no_cleanup
+        elif args.via_service:
+            from expclean_ros.client import CleanupClient
+            client = CleanupClient(name='expclean_run')
+            ns = args.ns.strip('/')
+            prefix = f'/{ns}/{args.node}' if ns else f'/{args.node}'
+            cleanup = service_cleanup(client, prefix, comprehensive, args.wait,
+                                      args.service_timeout)
+        else:
+            cleanup = sequencer.in_process_cleanup(comprehensive, args.wait)
+        result = sequencer.run_batch(table, template, args.ledger, options, resume=args.resume,
+                                     cleanup=cleanup, on_start=progress.on_start,
+                                     on_finish=progress.on_finish)
+    finally:
+        if client is not None:
+            client.close()
+    if result.skipped:
+        print(f'resumed: {len(result.skipped)} runs already finished, '
+              f'{len(result.recovered)} interrupted run(s) torn down', file=sys.stderr)
+    if args.json:
+        for r in result.all_records:
+            print(json.dumps({k: r[k] for k in ('index', 'run_id', 'status', 'exit_code',
+                                                'duration_s', 'overhead_s')}))
+    else:
+        for line in summary_lines(result.all_records):
+            print(line)
+        print(f'ledger: {result.ledger_path}')
+    failed = [r for r in result.all_records if r['status'] != sequencer.STATUS_OK]
+    return 0 if not failed else 3
+
+
+def draw_memory_plot(ledger_path, output, *, width=8.0, height=4.5, dpi=100):
+    """Draw RAM and each GPU before/after per run of a ledger into a PNG; return what was drawn."""
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot
+
+    from expclean_ros.core.ledger import finished_records, memory_series
+    records = finished_records(ledger_path)
+    series = memory_series(records)
+    fig, ax = pyplot.subplots(figsize=(width, height), dpi=dpi)
+    try:
+        for name, points in series.items():
+            style = '-o' if name.endswith('after') else '--s'
+            ax.plot([p[0] for p in points], [p[1] for p in points], style, label=name,
+                    markersize=4)
+        ax.set_xlabel('run')
+        ax.set_ylabel('memory in use, GiB')
+        ax.set_title(f'{os.path.basename(ledger_path)}: memory before/after each run')
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc='best', fontsize='small')
+        fig.tight_layout()
+        fig.savefig(output, dpi=dpi)
+    finally:
+        pyplot.close(fig)
+    return {'runs': len(records), 'width_px': int(round(width * dpi)),
+            'height_px': int(round(height * dpi)),
+            'series': {name: len(points) for name, points in series.items()}}
+
+
+def plot(args):
+    try:
+        width, height = (float(v) for v in args.size.lower().split('x'))
+    except ValueError:
+        raise CliError(f'--size must look like 8x4.5 (inches), got {args.size!r}') from None
+    if width <= 0 or height <= 0 or args.dpi <= 0:
+        raise CliError('--size and --dpi must be greater than zero')
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise CliError('expclean plot needs matplotlib: pip install matplotlib '
+                       '(or apt install python3-matplotlib)') from None
+    figure = draw_memory_plot(args.ledger, args.output, width=width, height=height,
+                              dpi=args.dpi)
+    print(f'wrote {os.path.abspath(args.output)}: {figure["width_px"]}x{figure["height_px"]} px, '
+          f'{figure["runs"]} runs, series: '
+          + ', '.join(f'{name} ({n} points)' for name, n in figure['series'].items()))
+    return 0
