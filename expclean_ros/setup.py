@@ -25,6 +25,7 @@ setup(
         'console_scripts': [
             'cleanup_node = expclean_ros.node:main',
             'expclean = expclean_ros.cli:main',
+            'doctor = expclean_ros.cli.doctor_verb:main',
         ],
     },
 )
