@@ -176,7 +176,8 @@ def scene_env(env=None, **extra) -> dict:
 
 
 def start_scene(args=('scene',), roles=None, env=None, launcher=None, timeout_s=60.0,
-                start_new_session=True, script=HERE, prefix=()) -> Scene:
+                start_new_session=True, script=HERE, prefix=(),
+                python=sys.executable) -> Scene:
     """Start ``proctree.py ARGS`` and wait until every role in ``roles`` reported its pid.
 
     ``launcher(cmd, env, pass_fds)`` may start it (e.g. as a tagged run); it
@@ -186,7 +187,7 @@ def start_scene(args=('scene',), roles=None, env=None, launcher=None, timeout_s=
         roles = set(SCENE_STAGES) if '--no-node' not in args else set(SCENE_STAGES) - {'node'}
     read_fd, write_fd = os.pipe()
     env = dict(scene_env() if env is None else env, PROCTREE_FD=str(write_fd))
-    cmd = [*prefix, sys.executable, script, *args]
+    cmd = [*prefix, python, script, *args]
     try:
         if launcher is None:
             popen = subprocess.Popen(cmd, env=env, pass_fds=(write_fd,), stdin=subprocess.DEVNULL,

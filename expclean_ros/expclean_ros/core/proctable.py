@@ -12,8 +12,7 @@ pid is never mistaken for the process seen before.
 
 import logging
 import os
-from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
 
 __all__ = ['ProcInfo', 'snapshot', 'read_proc', 'read_cmdline', 'read_environ_var',
            'real_uid', 'boot_time', 'ENV_OK', 'ENV_UNSET', 'ENV_DENIED', 'ENV_GONE']
@@ -44,9 +43,12 @@ def boot_time() -> float:
     return _boot_time
 
 
-@dataclass(frozen=True)
-class ProcInfo:
-    """One process as read from ``/proc/PID/stat`` (and the owner of ``/proc/PID``)."""
+class ProcInfo(NamedTuple):
+    """One process as read from ``/proc/PID/stat`` (and the owner of ``/proc/PID``).
+
+    An immutable named tuple rather than a frozen dataclass: the table is
+    rebuilt several times a second and tuple construction is about 3x cheaper.
+    """
 
     pid: int
     ppid: int
@@ -68,6 +70,26 @@ class ProcInfo:
         return self.state in ('Z', 'X')
 
 
+def _read(path: str, size: int = 131072) -> bytes:
+    """Whole file via os.open/os.read (no buffered file object: about 2x cheaper).
+
+    procfs hands over a whole small file in one read, so a short read is the end.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, size)
+        if len(data) < size:
+            return data
+        chunks = [data]
+        while True:
+            chunk = os.read(fd, size)
+            if not chunk:
+                return b''.join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
 def _parse_stat(pid: int, data: bytes, uid: int) -> ProcInfo:
     # comm may contain spaces and parentheses: split at the last ')'.
     lpar = data.index(b'(')
@@ -76,9 +98,8 @@ def _parse_stat(pid: int, data: bytes, uid: int) -> ProcInfo:
     fields = data[rpar + 2:].split()
     # fields[0] is field 3 of proc(5): state ppid pgrp session ... flags(9) ... starttime(22)
     flags = int(fields[6])
-    return ProcInfo(pid=pid, ppid=int(fields[1]), pgid=int(fields[2]), sid=int(fields[3]),
-                    uid=uid, state=fields[0].decode(), start_ticks=int(fields[19]),
-                    name=name, kernel_thread=bool(flags & _PF_KTHREAD))
+    return ProcInfo(pid, int(fields[1]), int(fields[2]), int(fields[3]), uid,
+                    fields[0].decode(), int(fields[19]), name, bool(flags & _PF_KTHREAD))
 
 
 def read_proc(pid: int) -> Optional[ProcInfo]:
@@ -109,8 +130,7 @@ def snapshot() -> Dict[int, ProcInfo]:
 def read_cmdline(pid: int) -> str:
     """The command line joined with spaces, as ``pkill -f`` matches it; ``''`` if unreadable."""
     try:
-        with open(f'/proc/{pid}/cmdline', 'rb') as f:
-            data = f.read()
+        data = _read(f'/proc/{pid}/cmdline')
     except OSError:
         return ''
     return data.rstrip(b'\0').replace(b'\0', b' ').decode('utf-8', 'replace')
@@ -123,8 +143,7 @@ def read_environ_var(pid: int, name: str) -> Tuple[str, Optional[str]]:
     (another user's process, or hidepid) or ``gone``. Errors are data here.
     """
     try:
-        with open(f'/proc/{pid}/environ', 'rb') as f:
-            data = f.read()
+        data = _read(f'/proc/{pid}/environ')
     except PermissionError:
         return ENV_DENIED, None
     except (FileNotFoundError, ProcessLookupError):
@@ -148,10 +167,8 @@ def real_uid(pid: int) -> Optional[int]:
     """The real uid from ``/proc/PID/status`` (the cheap owner can be root for
     non-dumpable processes); ``None`` when the process is gone."""
     try:
-        with open(f'/proc/{pid}/status', 'rb') as f:
-            for line in f:
-                if line.startswith(b'Uid:'):
-                    return int(line.split()[1])
+        data = _read(f'/proc/{pid}/status')
     except OSError:
         return None
-    return None
+    idx = data.find(b'\nUid:')
+    return int(data[idx + 5:data.index(b'\n', idx + 5)].split()[0]) if idx >= 0 else None

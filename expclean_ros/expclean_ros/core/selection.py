@@ -213,8 +213,9 @@ class _Scanner:
             info = table.get(pid)
             if info is None or pid in excluded or info.kernel_thread or info.zombie:
                 continue  # a zombie has already exited: nothing to stop
-            if not sel.allow_other_users and (info.uid != self.uid
-                                              or proctable.real_uid(pid) != self.uid):
+            # /proc/PID of a non-dumpable process is owned by root whoever runs it
+            if not sel.allow_other_users and (info.uid != self.uid or (
+                    info.uid == 0 and proctable.real_uid(pid) != self.uid)):
                 continue
             cmdline = proctable.read_cmdline(pid)
             if any(rx.search(cmdline) for rx in sel._compiled_protect):

@@ -1,0 +1,178 @@
+"""Benchmark the teardown engine against its bounds and against the seed's ``pkill -f``.
+
+1. Trees of 10, 100 and 300 real processes, every tenth ignoring SIGINT:
+   time until zero are left, against the escalation bound (sum of stage
+   timeouts); target within bound + 0.3 s, zero left.
+2. The seed's approach on one experiment-like scene, WITHOUT running pkill:
+   which processes a command-line match of 'ros2', 'bag_test.py',
+   'ms_test.py' over all processes would have signalled that it must not
+   (collateral) and which run processes it would have missed (re-parented,
+   renamed); ours must be 0 and 0.
+3. Discovery cost per 1000 processes (tag selection over the whole table),
+   against a psutil scan doing the same, and against the 30 ms bound.
+
+Run: ``python bench/bench_teardown.py`` (with the project venv and ROS env).
+"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'expclean_ros', 'test'))
+
+import proctree  # noqa: E402
+from expclean_ros.core import proctable  # noqa: E402
+from expclean_ros.core.teardown import Selection, select, teardown  # noqa: E402
+
+TIMEOUTS = dict(sigint_timeout_s=1.0, sigterm_timeout_s=1.0, sigkill_timeout_s=1.0)
+BOUND_S = sum(TIMEOUTS.values())
+SEED_PATTERNS = ('ros2', 'bag_test.py', 'ms_test.py')
+
+
+def tag_env(tag, **extra):
+    return proctree.scene_env(EXPCLEAN_RUN_ID=tag, **extra)
+
+
+def bench_trees():
+    rows = []
+    for n in (10, 100, 300):
+        tag = 'bench-' + uuid.uuid4().hex
+        sc = proctree.start_scene(('wide', str(n)), roles={f'p{i}' for i in range(n)},
+                                  env=tag_env(tag), timeout_s=120)
+        try:
+            if n == 300:
+                rows_disc = bench_discovery(tag)
+            start = time.monotonic()
+            result = teardown(Selection(tag=tag), **TIMEOUTS)
+            elapsed = time.monotonic() - start
+            left = sum(1 for role in sc.pids if sc.alive(role))
+            stages = {}
+            for p in result.processes:
+                stages[p.stage] = stages.get(p.stage, 0) + 1
+            rows.append((n, elapsed, BOUND_S, elapsed / BOUND_S, left,
+                         elapsed <= BOUND_S + 0.3 and left == 0, stages))
+        finally:
+            sc.kill_all()
+    return rows, rows_disc
+
+
+def bench_discovery(tag, repeats=10):
+    import psutil
+    n = len(proctable.snapshot())
+    sel = Selection(tag=tag)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        ours = select(sel)
+    t_ours = (time.perf_counter() - start) / repeats
+    start = time.perf_counter()
+    for _ in range(repeats):
+        base = []
+        for p in psutil.process_iter(['environ', 'cmdline', 'create_time', 'uids']):
+            env = p.info['environ'] or {}
+            if env.get('EXPCLEAN_RUN_ID') == tag:
+                base.append(p.pid)
+    t_base = (time.perf_counter() - start) / repeats
+    assert {c.pid for c in ours} == set(base), 'ours and psutil disagree'
+    return n, t_ours * 1000 / n * 1000, t_base * 1000 / n * 1000
+
+
+def seed_matches():
+    """What ``pkill -f PATTERN`` would signal, per pattern (pkill spares only itself)."""
+    rx = [re.compile(p) for p in SEED_PATTERNS]
+    hit = set()
+    for pid in proctable.snapshot():
+        if pid == os.getpid():
+            continue
+        cmd = proctable.read_cmdline(pid)
+        if cmd and any(r.search(cmd) for r in rx):
+            hit.add(pid)
+    return hit
+
+
+def bench_vs_seed():
+    tag = 'bench-' + uuid.uuid4().hex
+    tmp = tempfile.mkdtemp(prefix='expclean-bench-')
+    os.chmod(tmp, 0o755)  # the other user's decoy runs its script from here
+    for name in ('bag_test.py', 'ros2_other_experiment.py'):
+        os.symlink(proctree.HERE, os.path.join(tmp, name))
+    bag = os.path.join(tmp, 'bag_test.py')
+    scenes, decoys = [], {}
+    try:
+        run = proctree.start_scene(script=bag, env=tag_env(tag))
+        scenes.append(run)
+        daemon = proctree.start_scene(('idle', '_ros2_daemon'), roles={'_ros2_daemon'},
+                                      script=bag, env=tag_env(tag))
+        scenes.append(daemon)
+        decoys['ros2 daemon in the run (protected)'] = daemon.pids['_ros2_daemon']
+        other = proctree.start_scene(('idle', 'nobody'), roles={'nobody'}, script=bag,
+                                     env=tag_env(tag), python='/usr/bin/python3',
+                                     prefix=('setpriv', '--reuid', 'nobody', '--regid',
+                                             'nogroup', '--clear-groups'))
+        scenes.append(other)
+        decoys["another user's bag_test.py"] = other.pids['nobody']
+        look = proctree.start_scene(roles={'decoy'}, script=bag,
+                                    env=proctree.scene_env(PROCTREE_ONLY='decoy',
+                                                           ROS_DOMAIN_ID='43'))
+        scenes.append(look)
+        decoys['same command line, no tag, domain 43'] = look.pids['decoy']
+        exp2 = proctree.start_scene(('idle', 'exp2'), roles={'exp2'},
+                                    script=os.path.join(tmp, 'ros2_other_experiment.py'),
+                                    env=proctree.scene_env(ROS_DOMAIN_ID='43'))
+        scenes.append(exp2)
+        decoys['another experiment (domain 43)'] = exp2.pids['exp2']
+        run_set = set(run.pids.values())
+        seed = seed_matches()
+        seed_collateral = seed - run_set
+        seed_missed = run_set - seed
+        on_decoys = seed_collateral & set(decoys.values())
+        result = teardown(Selection(tag=tag), **TIMEOUTS)
+        ours = {p.pid for p in result.processes}
+        ours_left = {pid for role, pid in run.pids.items() if run.alive(role)}
+        survived = all(proctable.read_proc(pid) is not None for pid in decoys.values())
+        missed_roles = sorted(r for r, p in run.pids.items() if p in seed_missed)
+        return dict(seed_collateral=len(seed_collateral), seed_on_decoys=len(on_decoys),
+                    seed_elsewhere=len(seed_collateral - on_decoys),
+                    seed_missed=len(seed_missed), seed_missed_roles=missed_roles,
+                    ours_collateral=len(ours - run_set), ours_missed=len((run_set - ours)
+                                                                       | ours_left),
+                    decoys_survived=survived, run=len(run_set), decoys=decoys)
+    finally:
+        for sc in scenes:
+            sc.kill_all()
+        for name in os.listdir(tmp):
+            os.unlink(os.path.join(tmp, name))
+        os.rmdir(tmp)
+
+
+def main():
+    trees, (n_procs, ours_ms, base_ms) = bench_trees()
+    print(f'escalation bound = {BOUND_S:.1f} s (SIGINT {TIMEOUTS["sigint_timeout_s"]} + '
+          f'SIGTERM {TIMEOUTS["sigterm_timeout_s"]} + SIGKILL {TIMEOUTS["sigkill_timeout_s"]})')
+    print(f'{"tree":>6} {"time to zero s":>15} {"bound s":>8} {"ratio":>6} {"left":>5} '
+          f'{"target":>7}  stages')
+    for n, elapsed, bound, ratio, left, ok, stages in trees:
+        print(f'{n:>6} {elapsed:>15.3f} {bound:>8.1f} {ratio:>6.2f} {left:>5} '
+              f'{"met" if ok else "MISSED":>7}  {stages}')
+    print()
+    print(f'discovery (tag selection, {n_procs} processes on the table), ms per 1000 processes:')
+    print(f'  ours {ours_ms:.1f}  psutil scan {base_ms:.1f}  ratio ours/psutil '
+          f'{ours_ms / base_ms:.2f}  bound 30.0  ratio ours/bound {ours_ms / 30.0:.2f}')
+    print()
+    cmp = bench_vs_seed()
+    print(f'seed pkill -f {SEED_PATTERNS} vs ours (tag) on one scene of {cmp["run"]} run '
+          f'processes and {len(cmp["decoys"])} decoys:')
+    print(f'{"":>8} {"collateral":>10} {"missed":>7}')
+    print(f'{"seed":>8} {cmp["seed_collateral"]:>10} {cmp["seed_missed"]:>7}   '
+          f'(collateral: {cmp["seed_on_decoys"]} decoys + {cmp["seed_elsewhere"]} other '
+          f'processes on this machine; missed: {", ".join(cmp["seed_missed_roles"])})')
+    print(f'{"ours":>8} {cmp["ours_collateral"]:>10} {cmp["ours_missed"]:>7}   '
+          f'(decoys all survived: {cmp["decoys_survived"]})')
+
+
+if __name__ == '__main__':
+    main()
