@@ -1,0 +1,212 @@
+"""``expclean doctor`` on the real machine: as root, as nobody, with and without a cleanup node."""
+
+import importlib.util
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from conftest import ros_env
+from expclean_ros.core import doctor
+from expclean_ros.core.doctor import DEGRADED, UNAVAILABLE, WORKS, Check
+
+NOBODY = ['setpriv', '--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups']
+DOCTOR = [sys.executable, '-m', 'expclean_ros.cli.doctor_verb']
+# Lines whose reason does not move between two runs a moment apart.
+STABLE = ('nvml', 'torch', 'nvidia_smi', 'gpu_reset', 'drop_caches', 'cgroups', 'ros_env')
+# In a private mount namespace: hide the directory nobody may not enter behind a
+# 0755 tmpfs and bind back only the subtree the interpreter lives in.
+_UNHIDE = ('stage=$1 blocked=$2 keep=$3; shift 3; mount --bind "$keep" "$stage" && '
+           'mount -t tmpfs -o mode=0755,size=1m tmpfs "$blocked" && mkdir -p "$keep" && '
+           'mount --move "$stage" "$keep" && exec "$@"')
+
+
+def run_doctor(*args, prefix=(), timeout=60):
+    return subprocess.run([*prefix, *DOCTOR, *args], env=ros_env(), capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL, cwd='/tmp')
+
+
+def doctor_json(*args, prefix=()):
+    proc = run_doctor('--json', *args, prefix=prefix)
+    assert proc.returncode in (0, 1), proc.stderr
+    report = json.loads(proc.stdout)
+    assert report['exit_code'] == proc.returncode
+    return report, {c['name']: c for c in report['checks']}
+
+
+def _blocking_dir(path):
+    """The first ancestor of ``path`` that others may not enter, and its child on the way."""
+    parts = os.path.realpath(path).split('/')[1:]
+    for depth in range(1, len(parts)):
+        here = '/' + '/'.join(parts[:depth])
+        if not os.stat(here).st_mode & stat.S_IXOTH:
+            return here, here + '/' + parts[depth]
+    return None, None
+
+
+@pytest.fixture(scope='module')
+def as_nobody(tmp_path_factory):
+    """A command prefix that runs this very interpreter (the venv's) as user nobody.
+
+    The venv under /work/main is readable by everyone, but its python links into
+    /root/.pyenv and /root is mode 700. Rather than chmod /root or copy Python, the
+    prefix enters a private mount namespace (nothing changes outside it), lays a
+    0755 tmpfs over /root holding only .pyenv, and only then drops to nobody.
+    """
+    if os.geteuid() != 0:
+        pytest.skip('switching to user nobody needs root')
+    if shutil.which('setpriv') is None:
+        pytest.skip('setpriv not available')
+    prefix = NOBODY
+    blocked, keep = _blocking_dir(sys.executable)
+    if blocked:
+        stage = tmp_path_factory.mktemp('stage')
+        prefix = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', _UNHIDE,
+                  'sh', str(stage), blocked, keep, *NOBODY]
+    probe = subprocess.run([*prefix, sys.executable, '-c', 'import os, expclean_ros; '
+                            'print(os.geteuid())'], capture_output=True, text=True,
+                           timeout=60, stdin=subprocess.DEVNULL, cwd='/tmp')
+    if probe.returncode != 0 or probe.stdout.strip() != '65534':
+        pytest.skip(f'cannot run {sys.executable} as nobody here: {probe.stderr[-300:]}')
+    return prefix
+
+
+def test_check_states_are_validated_and_rendered():
+    with pytest.raises(ValueError, match='state must be works, degraded or unavailable'):
+        Check('x', 'ok', 'no such state')
+    assert Check('a', WORKS, 'fine').line() == 'works       a: fine'
+    assert Check('b', DEGRADED, 'why', 'do this').line() == 'degraded    b: why -> do this'
+    with pytest.raises(ValueError, match='plan must be one of'):
+        doctor.diagnose('thorough')
+
+
+@pytest.mark.parametrize('env,state,words', [
+    ({'ROS_DOMAIN_ID': '45', 'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST'}, WORKS, 'this host'),
+    ({'ROS_LOCALHOST_ONLY': '1'}, WORKS, 'unset (0)'),
+    ({}, DEGRADED, 'unset (SUBNET)'),
+    ({'ROS_AUTOMATIC_DISCOVERY_RANGE': 'subnet'}, DEGRADED, '=SUBNET'),
+    ({'ROS_AUTOMATIC_DISCOVERY_RANGE': 'OFF'}, UNAVAILABLE, 'no discovery'),
+    ({'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LAN'}, UNAVAILABLE, 'not valid'),
+    ({'ROS_DOMAIN_ID': '150'}, UNAVAILABLE, 'not a valid domain'),
+])
+def test_ros_env_rules(env, state, words):
+    check = doctor.check_ros_env(env)
+    assert check.state == state and words in check.reason, check
+
+
+def test_as_root_what_this_machine_offers():
+    if os.geteuid() != 0:
+        pytest.skip('this test reads the machine as root')
+    report, checks = doctor_json('--no-ros')
+    assert 'cleanup_node' not in checks
+    assert checks['memory']['state'] == WORKS
+    assert checks['process_table']['state'] == WORKS
+    assert checks['process_table']['data']['scope'] == 'all'
+    mount = doctor.mount_of(doctor.DROP_CACHES_PATH)
+    if mount and 'ro' not in mount['options']:
+        assert checks['drop_caches']['state'] == WORKS, checks['drop_caches']
+        assert checks['drop_caches']['reason'].startswith('root, /proc/sys/vm/drop_caches writable')
+    assert checks['ros_env']['state'] == WORKS  # conftest keeps discovery on this host
+    assert f"ROS_DOMAIN_ID={os.environ['ROS_DOMAIN_ID']}" in checks['ros_env']['reason']
+    assert report['needs'] == ['memory', 'process_table'] and report['exit_code'] == 0
+    if checks['nvml']['state'] == UNAVAILABLE:  # no NVIDIA driver on this machine
+        assert 'NVMLError_LibraryNotFound' in checks['nvml']['reason']
+        assert not any(name.startswith('gpu') and name[3:].isdigit() for name in checks)
+        assert checks['gpu_reset']['state'] == UNAVAILABLE
+        assert 'cannot tell who uses the GPU' in checks['gpu_reset']['reason']
+    if shutil.which('nvidia-smi') is None:
+        assert checks['nvidia_smi'] == {'name': 'nvidia_smi', 'state': UNAVAILABLE,
+                                        'reason': 'nvidia-smi not found on PATH',
+                                        'remedy': checks['nvidia_smi']['remedy'], 'data': {}}
+    if importlib.util.find_spec('torch') is None:
+        assert checks['torch']['state'] == UNAVAILABLE
+        assert 'torch not installed' in checks['torch']['reason']
+
+
+def test_as_nobody_drop_caches_and_process_table_change(as_nobody):
+    _, root = doctor_json('--no-ros')
+    report, checks = doctor_json('--no-ros', prefix=as_nobody)
+    drop = checks['drop_caches']
+    assert drop['state'] == DEGRADED and drop['data']['euid'] == 65534
+    assert drop['reason'] in ('not root (uid 65534)',) or 'read-only' in drop['reason']
+    assert 'step is skipped' in drop['remedy']
+    table = checks['process_table']
+    assert table['state'] == WORKS, table  # teardown of one's own runs still works
+    assert table['data']['scope'] == 'user' and root['process_table']['data']['scope'] == 'all'
+    assert table['data']['other_uid_denied'] > 0  # this test's own root processes
+    assert 'this user only (uid 65534)' in table['reason']
+    assert checks['gpu_reset']['state'] == UNAVAILABLE
+    assert report['exit_code'] == 0  # comprehensive needs memory + process table only
+    strict = run_doctor('--no-ros', '--need-system-caches', prefix=as_nobody)
+    assert strict.returncode == 1, strict.stdout
+    assert strict.stdout.splitlines()[-1] == (
+        'NOT ready for plan comprehensive: drop_caches not working')
+    if root['drop_caches']['state'] == WORKS:
+        assert run_doctor('--no-ros', '--need-system-caches').returncode == 0
+
+
+def test_json_matches_text():
+    text = run_doctor('--no-ros', '--plan', 'quick')
+    report, _ = doctor_json('--no-ros', '--plan', 'quick')
+    lines = text.stdout.splitlines()
+    assert text.returncode == report['exit_code'] == 0, text.stderr
+    assert len(lines) == len(report['checks']) + 1 and lines[-1] == report['summary']
+    for line, check in zip(lines, report['checks']):
+        assert line.split()[:2] == [check['state'], check['name'] + ':'], line
+        if check['name'] in STABLE:
+            assert line == Check(**check).line()
+
+
+def test_exit_codes_follow_the_needs():
+    report, checks = doctor_json('--no-ros', '--need-gpu', '--need-cgroups')
+    assert report['needs'] == ['memory', 'process_table', 'nvml', 'cgroups']
+    expected = [n for n in ('nvml', 'cgroups') if checks[n]['state'] != WORKS]
+    assert report['missing'] == expected and report['exit_code'] == int(bool(expected))
+    misuse = run_doctor('--no-ros', '--need-node')
+    assert misuse.returncode == 1
+    assert misuse.stderr.startswith('expclean: error: --need-node needs the ROS graph check')
+    via_main = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'expclean'),
+                               'doctor', '--no-ros', '--plan', 'quick'], env=ros_env(),
+                              capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+    assert via_main.returncode == 0 and via_main.stdout.splitlines()[-1] == (
+        'ready for plan quick (needs memory)'), via_main.stderr
+
+
+def test_stale_segments_are_reported_and_left_alone():
+    """A crafted stale Fast DDS pair (owned by nobody, so no parallel cleanup takes it)."""
+    name = 'fastdds_' + uuid.uuid4().hex[:16]
+    paths = [os.path.join('/dev/shm', name), os.path.join('/dev/shm', name + '_el')]
+    try:
+        for path in paths:
+            with open(path, 'wb') as f:
+                f.write(b'\0' * 4096)
+            if os.geteuid() == 0:
+                os.chown(path, 65534, 65534)
+        _, checks = doctor_json('--no-ros', '--plan', 'quick')
+        shm = checks['dds_shm']
+        assert shm['state'] == WORKS and shm['data']['stale_files'] >= 2, shm
+        assert all(os.path.exists(p) for p in paths)  # the doctor changes nothing
+    finally:
+        for path in paths:
+            if os.path.exists(path):
+                os.unlink(path)
+
+
+def test_cleanup_node_on_the_graph(start_node):
+    pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
+    domain = os.environ['ROS_DOMAIN_ID']
+    report, checks = doctor_json('--plan', 'quick', '--need-node', '--ros-timeout', '1')
+    node = checks['cleanup_node']
+    assert node['state'] == UNAVAILABLE and report['exit_code'] == 1
+    assert node['reason'] == f'no cleanup node on ROS_DOMAIN_ID={domain} within 1 s'
+    start_node()
+    report, checks = doctor_json('--plan', 'quick', '--need-node', '--ros-timeout', '5')
+    node = checks['cleanup_node']
+    assert node['state'] == WORKS, node
+    assert node['data']['nodes'] == ['/cleanup'] and report['exit_code'] == 0
