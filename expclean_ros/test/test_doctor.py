@@ -150,6 +150,27 @@ def test_as_nobody_drop_caches_and_process_table_change(as_nobody):
         assert run_doctor('--no-ros', '--need-system-caches').returncode == 0
 
 
+def test_read_only_proc_sys_as_in_a_container():
+    """/proc/sys remounted read-only in a private mount namespace (the host keeps rw)."""
+    if os.geteuid() != 0 or shutil.which('unshare') is None:
+        pytest.skip('a private read-only /proc/sys needs root and unshare')
+    ro = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+          'mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec "$@"',
+          'sh']
+    probe = subprocess.run([*ro, 'true'], capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:
+        pytest.skip(f'cannot remount /proc/sys read-only here: {probe.stderr.strip()}')
+    report, checks = doctor_json('--no-ros', '--need-system-caches', prefix=ro)
+    assert checks['drop_caches']['state'] == DEGRADED
+    assert checks['drop_caches']['reason'] == '/proc/sys is mounted read-only'
+    assert report['missing'] == ['drop_caches'] and report['exit_code'] == 1
+    # what the doctor predicts is what the step then does
+    step = subprocess.run([*ro, sys.executable, '-c', 'from expclean_ros.core.steps import '
+                           'system_caches; r = system_caches(); print(r.status, r.detail)'],
+                          capture_output=True, text=True, timeout=60, env=ros_env())
+    assert step.stdout.startswith('skipped read-only'), step.stdout + step.stderr
+
+
 def test_json_matches_text():
     text = run_doctor('--no-ros', '--plan', 'quick')
     report, _ = doctor_json('--no-ros', '--plan', 'quick')
