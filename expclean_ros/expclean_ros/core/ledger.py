@@ -46,6 +46,8 @@ class LedgerState:
 
 def read_ledger(path: str) -> LedgerState:
     """Read a ledger; a missing or empty file is a new ledger."""
+    if os.path.isdir(path):
+        raise ValueError(f'cannot write ledger {path}: it is a directory; give a file path')
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         return LedgerState()
     header = None

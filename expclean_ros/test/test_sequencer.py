@@ -1,0 +1,216 @@
+"""The batch sequencer on real process trees: teardown per run, ledger, timeouts, bad input.
+
+Run as a script (``python test_sequencer.py experiment OUT INDEX SECS CODE``),
+this file is also the experiment: it records which processes of *other* runs
+of this test are alive when it starts, starts a child with a grandchild, leaks
+a double-forked orphan (new session, re-parented to init), then sleeps
+``SECS`` (0 once ``OUT/fast`` exists) and exits with ``CODE``.
+"""
+
+import json
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+from expclean_ros.core import proctable
+from expclean_ros.core.ledger import read_ledger
+from expclean_ros.core.runtable import load_table, template_fields
+from expclean_ros.core.selection import DEFAULT_TAG_VARIABLE
+from expclean_ros.core.sequencer import SequencerOptions, in_process_cleanup, run_batch
+
+HERE = os.path.abspath(__file__)
+MARK = 'EXPCLEAN_SEQ_TEST_MARK'
+TEMPLATE = [sys.executable, HERE, 'experiment', '{out}', '{run_index}', '{secs}', '{code}']
+
+
+def tagged_with_mark(mark):
+    """{pid: run id} of live (non-zombie) processes carrying ``MARK=mark`` and a run tag."""
+    found = {}
+    for pid, info in proctable.snapshot().items():
+        if info.state == 'Z':
+            continue
+        status, value = proctable.read_environ_var(pid, MARK)
+        if status != proctable.ENV_OK or value != mark:
+            continue
+        status, tag = proctable.read_environ_var(pid, DEFAULT_TAG_VARIABLE)
+        if status == proctable.ENV_OK and tag:
+            found[pid] = tag
+    return found
+
+
+def _experiment(out, index, secs, code):
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # die quietly on Ctrl-C, like a node
+    own = os.environ[DEFAULT_TAG_VARIABLE]
+    foreign = {pid: tag for pid, tag in tagged_with_mark(os.environ[MARK]).items() if tag != own}
+    child = os.fork()
+    if child == 0:  # child with a grandchild, both idle
+        if os.fork() == 0:
+            os.execvp('sleep', ['sleep', '1000'])
+        signal.pause()
+        os._exit(0)
+    mid = os.fork()
+    if mid == 0:  # double fork: the orphan ends up re-parented, in a session of its own
+        os.setsid()
+        if os.fork() == 0:
+            os.execvp('sleep', ['sleep', '1001'])
+        os._exit(0)
+    os.waitpid(mid, 0)
+    pids = [p for p, t in tagged_with_mark(os.environ[MARK]).items() if t == own]
+    with open(os.path.join(out, f'start-{index}.json'), 'w') as f:
+        json.dump({'foreign': foreign, 'pids': pids, 'run_id': own}, f)
+    if not os.path.exists(os.path.join(out, 'fast')):
+        time.sleep(float(secs))
+    sys.exit(int(code))
+
+
+def write_table(path, rows, out):
+    with open(path, 'w') as f:
+        f.write('out,secs,code\n')
+        for secs, code in rows:
+            f.write(f'{out},{secs},{code}\n')
+    return str(path)
+
+
+@pytest.fixture
+def mark(tmp_path, monkeypatch):
+    """A value only this test's experiments carry; everything still carrying it is reaped."""
+    value = f'{os.getpid()}-{tmp_path.name}'
+    monkeypatch.setenv(MARK, value)
+    yield value
+    for pid in tagged_with_mark(value):  # only our own tagged experiments, by pid
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def quick_opts(**kw):
+    kw.setdefault('sigint_timeout_s', 1.0)
+    kw.setdefault('sigterm_timeout_s', 1.0)
+    return SequencerOptions(**kw)
+
+
+def test_five_runs_each_start_clean_and_ledger_complete(tmp_path, mark):
+    out = tmp_path / 'out'
+    out.mkdir()
+    rows = [(0.2, 0), (0.3, 1), (0.2, 0), (0.2, 7), (0.2, 0)]
+    table = load_table(write_table(tmp_path / 'runs.csv', rows, out))
+    ledger = str(tmp_path / 'ledger.jsonl')
+    result = run_batch(table, TEMPLATE, ledger, quick_opts(),
+                       cleanup=in_process_cleanup(comprehensive=False, wait_time=0.0))
+    records = [json.loads(line) for line in open(ledger)]
+    runs = [r for r in records if r['type'] == 'run']
+    assert [r['index'] for r in runs] == [0, 1, 2, 3, 4]
+    assert len([r for r in records if r['type'] == 'started']) == 5
+    for i, r in enumerate(runs):
+        start = json.load(open(out / f'start-{i}.json'))
+        assert start['foreign'] == {}, f'run {i} started beside leftovers {start["foreign"]}'
+        assert start['run_id'] == r['run_id']
+        assert len(start['pids']) >= 3  # experiment, child, orphan (+ grandchild, forking)
+        assert r['exit_code'] == rows[i][1]
+        assert r['status'] == ('ok' if rows[i][1] == 0 else 'failed')
+        assert rows[i][0] <= r['duration_s'] < rows[i][0] + 10
+        assert r['teardown']['stopped'] >= 3 and r['teardown']['left'] == 0
+        assert r['leftovers'] == []
+        assert r['cleanup']['plan'] == 'quick'
+        assert r['cleanup']['skipped'] == (i == 4)
+        for key in ('before', 'peak', 'after_teardown', 'after'):
+            assert r['memory'][key]['ram_used_bytes'] > 0
+        assert r['overhead_s'] >= 0
+    assert tagged_with_mark(mark) == {}
+    assert [r['run_id'] for r in result.all_records] == [r['run_id'] for r in runs]
+
+
+def test_timeout_is_torn_down_and_batch_goes_on(tmp_path, mark):
+    out = tmp_path / 'out'
+    out.mkdir()
+    table = load_table(write_table(tmp_path / 'runs.csv', [(60, 0), (0.1, 0)], out))
+    ledger = str(tmp_path / 'ledger.jsonl')
+    result = run_batch(table, TEMPLATE, ledger, quick_opts(timeout_s=1.5),
+                       cleanup=in_process_cleanup(comprehensive=False, wait_time=0.0))
+    first, second = result.records
+    assert first['status'] == 'timed_out' and 'timed out after 1.5 s' in first['detail']
+    assert 1.5 <= first['duration_s'] < 10
+    assert first['exit_code'] is not None and first['exit_code'] != 0
+    assert first['teardown']['stopped'] >= 4 and first['leftovers'] == []
+    assert second['status'] == 'ok'
+    assert json.load(open(out / 'start-1.json'))['foreign'] == {}
+    assert tagged_with_mark(mark) == {}
+
+
+def test_command_that_cannot_start_is_recorded(tmp_path):
+    table = load_table(write_table(tmp_path / 'runs.csv', [(0, 0), (0, 0)], tmp_path))
+    ledger = str(tmp_path / 'l.jsonl')
+    result = run_batch(table, [str(tmp_path / 'no-such-program'), '{code}'], ledger,
+                       quick_opts(), cleanup=in_process_cleanup(False, 0.0))
+    assert [r['status'] for r in result.records] == ['error', 'error']
+    assert 'could not start' in result.records[0]['detail']
+
+
+@pytest.mark.parametrize('template, rows, message', [
+    (['echo', '{bag}'], 'out,secs,code\nx,1,0\n', 'has no such column'),
+    (['echo', '{out}'], 'out,secs,code\n', 'empty'),
+    (['echo', '{out'], 'out,secs,code\nx,1,0\n', 'bad command template'),
+    ([], 'out,secs,code\nx,1,0\n', 'template is empty'),
+])
+def test_bad_input_fails_before_first_run(tmp_path, template, rows, message):
+    (tmp_path / 'runs.csv').write_text(rows)
+    ledger = tmp_path / 'l.jsonl'
+    with pytest.raises(ValueError, match=message):
+        table = load_table(str(tmp_path / 'runs.csv'))
+        run_batch(table, template, str(ledger))
+    assert not ledger.exists()
+
+
+def test_unwritable_ledger_and_foreign_ledger_refused(tmp_path):
+    table = load_table(write_table(tmp_path / 'runs.csv', [(0, 0)], tmp_path))
+    other = load_table(write_table(tmp_path / 'other.csv', [(0, 1)], tmp_path))
+    with pytest.raises(ValueError, match='does not exist'):
+        run_batch(table, ['true'], str(tmp_path / 'missing' / 'l.jsonl'))
+    with pytest.raises(ValueError, match='cannot write ledger'):
+        run_batch(table, ['true'], str(tmp_path))  # a directory
+    ledger = str(tmp_path / 'l.jsonl')
+    run_batch(table, ['true'], ledger, cleanup=in_process_cleanup(False, 0.0))
+    with pytest.raises(ValueError, match='belongs to another table'):
+        run_batch(other, ['true'], ledger, resume=True)
+    with pytest.raises(ValueError, match='pass --resume'):
+        run_batch(table, ['true'], ledger)
+    again = run_batch(table, ['true'], ledger, resume=True)
+    assert again.records == () and again.skipped == (0,)
+
+
+def test_tables_csv_yaml_and_fingerprint(tmp_path):
+    (tmp_path / 'a.csv').write_text('bag, model\nx.db3,m1\n\ny.db3,m2\n')
+    (tmp_path / 'b.yaml').write_text('runs:\n  - {bag: x.db3, model: m1}\n'
+                                     '  - {bag: y.db3, model: m2}\n')
+    a, b = load_table(str(tmp_path / 'a.csv')), load_table(str(tmp_path / 'b.yaml'))
+    assert a.rows == b.rows and a.columns == ('bag', 'model')
+    assert a.fingerprint == b.fingerprint
+    (tmp_path / 'c.csv').write_text('bag,model\nx.db3,m1\ny.db3,m3\n')
+    assert load_table(str(tmp_path / 'c.csv')).fingerprint != a.fingerprint
+    assert template_fields(['{bag}', 'x:={model}', '{{literal}}']) == ('bag', 'model')
+    (tmp_path / 'd.csv').write_text('run_index\n1\n')
+    with pytest.raises(ValueError, match='reserved'):
+        load_table(str(tmp_path / 'd.csv'))
+
+
+def test_torn_last_line_is_skipped_and_mended(tmp_path):
+    table = load_table(write_table(tmp_path / 'runs.csv', [(0, 0), (0, 0)], tmp_path))
+    ledger = tmp_path / 'l.jsonl'
+    run_batch(table, ['true'], str(ledger), cleanup=in_process_cleanup(False, 0.0))
+    lines = ledger.read_text().splitlines()
+    ledger.write_text('\n'.join(lines[:-1]) + '\n' + lines[-1][:40])  # killed mid-write
+    state = read_ledger(str(ledger))
+    assert state.torn_lines == 1 and sorted(state.finished) == [0]
+    assert [s['index'] for s in state.interrupted] == [1]
+    result = run_batch(table, ['true'], str(ledger), resume=True,
+                       cleanup=in_process_cleanup(False, 0.0))
+    assert [r['index'] for r in result.records] == [1]
+    assert sorted(read_ledger(str(ledger)).finished) == [0, 1]
+
+
+if __name__ == '__main__' and sys.argv[1:2] == ['experiment']:
+    _experiment(*sys.argv[2:6])
