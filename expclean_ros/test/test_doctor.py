@@ -199,6 +199,18 @@ def test_exit_codes_follow_the_needs():
         'ready for plan quick (needs memory)'), via_main.stderr
 
 
+def test_console_entry_for_ros2_run():
+    """``ros2 run expclean_ros doctor`` runs ``<prefix>/lib/expclean_ros/doctor``."""
+    entry = os.path.join(sys.prefix, 'lib', 'expclean_ros', 'doctor')
+    if not os.path.exists(entry):
+        pytest.skip(f'{entry} not installed yet: re-run the package install (setup.py '
+                    'gained the doctor entry)')
+    proc = subprocess.run([entry, '--no-ros', '--plan', 'quick'], env=ros_env(),
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == 'ready for plan quick (needs memory)'
+
+
 def test_stale_segments_are_reported_and_left_alone():
     """A crafted stale Fast DDS pair (owned by nobody, so no parallel cleanup takes it)."""
     name = 'fastdds_' + uuid.uuid4().hex[:16]

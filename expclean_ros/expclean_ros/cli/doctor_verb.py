@@ -11,6 +11,7 @@ more: drop_caches, nvml (a GPU readable), nvidia_smi + gpu_reset, cgroups,
 cleanup_node (a node on the ROS graph). Anything else is reported, never fatal.
 """
 
+import argparse
 import json
 import os
 import sys
@@ -29,11 +30,17 @@ NEED_FLAGS = {
     'need_node': ('cleanup_node',),
 }
 
+EPILOG = ('a plan needs these checks to work (anything else is reported, never fatal):\n'
+          + ''.join(f'  {plan}: {", ".join(names)}\n' for plan, names in PLAN_NEEDS.items())
+          + '  ' + '; '.join(f'--{flag.replace("_", "-")} -> {", ".join(names)}'
+                             for flag, names in NEED_FLAGS.items()))
+
 
 def add_arguments(sub):
     p = sub.add_parser('doctor', help='check what a cleanup can do on this machine, as this user',
                        description="e.g. 'expclean doctor --plan comprehensive --need-gpu "
-                                   "--json'; exit 1 when the plan's needs are not met")
+                                   "--json'; exit 1 when the plan's needs are not met",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--plan', choices=tuple(PLAN_NEEDS), default='comprehensive',
                    help='the plan the batch will use (default: comprehensive)')
     p.add_argument('--need-system-caches', action='store_true',
