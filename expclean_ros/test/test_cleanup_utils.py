@@ -1,0 +1,138 @@
+"""The seed's module as a drop-in: same eleven names and signatures, safe behaviour."""
+
+import inspect
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from expclean_ros import cleanup_utils as cu
+from expclean_ros.core.plans import CleanupReport
+
+SEED_SIGNATURES = {
+    'clear_gpu': [], 'clear_gpu_memory': [], 'clear_python_memory': [],
+    'clear_system_cache': [], 'kill_ros2_processes': [], 'kill_python_experiment_processes': [],
+    'force_kill_processes': [], 'get_memory_usage': [],
+    'comprehensive_cleanup': [('wait_time', 10), ('verbose', True)],
+    'quick_cleanup': [('wait_time', 5), ('verbose', True)],
+    'cleanup_between_runs': [('run_index', inspect.Parameter.empty),
+                             ('total_runs', inspect.Parameter.empty),
+                             ('comprehensive', True), ('wait_time', None), ('verbose', True)],
+}
+PY = sys.executable
+
+
+@pytest.mark.parametrize('name', sorted(SEED_SIGNATURES))
+def test_seed_signature(name):
+    params = inspect.signature(getattr(cu, name)).parameters.values()
+    positional = [(p.name, p.default) for p in params
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    assert positional == SEED_SIGNATURES[name]
+    extra = [p for p in params if p.kind == p.KEYWORD_ONLY]
+    assert all(p.default is not inspect.Parameter.empty for p in extra)
+
+
+def test_single_steps_callable_and_verbose(capsys):
+    assert cu.clear_gpu() is True
+    assert cu.clear_python_memory() is True
+    assert cu.clear_gpu_memory() is True  # reset skipped (not allowed), cache cleared
+    assert cu.clear_system_cache() is (os.geteuid() == 0)
+    out = capsys.readouterr().out
+    assert 'python_memory: ok' in out and 'gpu_reset: skipped' in out
+    assert 'drop_caches:' in out
+
+
+def test_get_memory_usage_returns_a_dict(capsys):
+    usage = cu.get_memory_usage()
+    assert usage['ram_total_bytes'] > 0 and 'gpus' in usage and 'gpu_status' in usage
+    assert 'memory: RAM ' in capsys.readouterr().out
+    cu.get_memory_usage(verbose=False)
+    assert capsys.readouterr().out == ''
+
+
+def test_plans_with_seed_signatures(capsys):
+    report = cu.comprehensive_cleanup(1, False)  # wait_time is the settling cap
+    assert isinstance(report, CleanupReport) and report.plan == 'comprehensive'
+    assert capsys.readouterr().out == ''
+    report = cu.quick_cleanup(wait_time=1, verbose=True)
+    assert report.plan == 'quick' and report.success
+    out = capsys.readouterr().out
+    for text in ('--- quick cleanup ---', 'memory before: RAM', 'teardown: ok',
+                 'python_memory: ok', 'memory after:  RAM', 'done: quick ok in'):
+        assert text in out
+    report = cu.cleanup_between_runs(0, 3, True, 0.1, True)  # explicit: fixed sleep
+    assert report.settle.samples == 0 and not report.skipped
+    report = cu.cleanup_between_runs(2, 3)
+    assert report.skipped and 'was the last' in capsys.readouterr().out
+    with pytest.raises(ValueError, match='run_index must be < total_runs'):
+        cu.cleanup_between_runs(3, 3)
+    start = time.monotonic()
+    report = cu.quick_cleanup(0.2, False, settle=False)
+    assert time.monotonic() - start >= 0.2 and report.settle.samples == 0
+
+
+@pytest.fixture
+def spawn(tmp_path):
+    """Start sleepers whose command line carries ``words``, on a given ROS domain."""
+    procs = []
+
+    def start(words, domain, ignore=False):
+        code = ('import signal, sys, time\n'
+                + ('signal.signal(signal.SIGINT, signal.SIG_IGN)\n'
+                   'signal.signal(signal.SIGTERM, signal.SIG_IGN)\n' if ignore else '')
+                + f'open({str(tmp_path / "ready")!r} + str(len(sys.argv)), "w").close()\n'
+                'time.sleep(120)\n')
+        env = dict(os.environ, ROS_DOMAIN_ID=str(domain))
+        p = subprocess.Popen([PY, '-c', code, *words], env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(p)
+        deadline = time.monotonic() + 30
+        while not (tmp_path / f'ready{len(words) + 1}').exists():
+            assert time.monotonic() < deadline, 'sleeper did not start'
+            time.sleep(0.02)
+        (tmp_path / f'ready{len(words) + 1}').unlink()
+        return p
+    yield start
+    for p in procs:
+        if p.poll() is None:
+            p.kill()  # our own children, by pid
+        p.wait(10)
+
+
+def _domain():
+    domain = os.environ.get('ROS_DOMAIN_ID', '')
+    if not domain.isdigit() or domain == '0':
+        pytest.skip('needs a test ROS_DOMAIN_ID other than 0 so patterns reach only our processes')
+    return int(domain)
+
+
+def test_kill_ros2_processes_stops_ours_only(spawn):
+    ours = _domain()
+    other = 101 if ours != 101 else 100
+    launch = spawn(['ros2', 'launch', 'fake_pkg', 'fake.launch.py'], ours)
+    node = spawn(['--ros-args', '-r', '__node:=fake'], ours)
+    decoy_domain = spawn(['ros2', 'launch', 'fake_pkg', 'x.launch.py'], other)
+    decoy_name = spawn(['myros2', 'launcher'], ours)
+    assert cu.kill_ros2_processes(verbose=False) is True
+    assert launch.wait(10) is not None and node.wait(10) is not None
+    assert decoy_domain.poll() is None and decoy_name.poll() is None
+
+
+def test_kill_python_experiment_processes(spawn):
+    ours = _domain()
+    script = spawn(['/data/exp/ms_test.py', '--row', '3'], ours)
+    bag = spawn(['bag_test.py'], ours)
+    decoy = spawn(['ms_test.py.bak'], ours)
+    assert cu.kill_python_experiment_processes(verbose=False) is True
+    assert script.wait(10) is not None and bag.wait(10) is not None
+    assert decoy.poll() is None
+
+
+def test_force_kill_processes_reaches_signal_ignorers(spawn, capsys):
+    stubborn = spawn(['ros2', 'bag', 'play', 'x'], _domain(), ignore=True)
+    assert cu.force_kill_processes() is True
+    stubborn.wait(10)  # it ignores SIGINT and SIGTERM: only SIGKILL ends it (the engine may reap it)
+    assert not os.path.exists(f'/proc/{stubborn.pid}')
+    assert 'stopped 1 processes (0 left)' in capsys.readouterr().out
