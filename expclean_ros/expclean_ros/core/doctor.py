@@ -111,6 +111,11 @@ def check_memory() -> Check:
                        'swap_used_bytes': int(swap.used), 'own_rss_bytes': int(rss)})
 
 
+def _proc_name(pid: int) -> str:
+    info = proctable.read_proc(pid)
+    return info.name if info else '(gone)'
+
+
 def check_gpus() -> Tuple[Check, ...]:
     """NVML, then one check per GPU with the processes holding it."""
     from .memory import nvml_reason, read_gpus
@@ -126,7 +131,8 @@ def check_gpus() -> Tuple[Check, ...]:
                       'check CUDA_VISIBLE_DEVICES / the container GPU options'),)
     checks = [Check('nvml', WORKS, f'{len(gpus)} GPU(s)', data={'count': len(gpus)})]
     for gpu in gpus:
-        held = ', '.join(f'pid {p.pid} ({p.used_bytes / _GIB:.1f} GiB)' for p in gpu.processes)
+        held = ', '.join(f'pid {p.pid} {_proc_name(p.pid)} ({p.used_bytes / _GIB:.1f} GiB)'
+                         for p in gpu.processes)
         checks.append(Check(f'gpu{gpu.index}', WORKS,
                             f'{gpu.name}: {gpu.used_bytes / _GIB:.1f}/'
                             f'{gpu.total_bytes / _GIB:.1f} GiB used; '
