@@ -139,12 +139,32 @@ def msg_report_record(response):
     rep = response.report
     return {'plan': rep.plan, 'success': bool(response.success),
             'skipped': bool(response.skipped), 'message': response.message,
-            'seconds': float(rep.duration_s), 'settled': bool(rep.settled),
+            'seconds': float(rep.duration_s),
+            'settled': None if response.skipped else bool(rep.settled),
             'settle_s': float(rep.settle_s),
             'steps': [{'name': s.name, 'status': s.status, 'detail': s.detail,
                        'seconds': float(s.duration_s)} for s in rep.steps],
             'processes_stopped': int(rep.processes_stopped),
             'processes_left': int(rep.processes_left)}
+
+
+def wait_for_node(client, prefix, tries=3, wait_s=10.0):
+    """Make sure the node answers before the first run (a first call can be lost in discovery).
+
+    :raises CliError: no answer after ``tries`` calls of ``PREFIX/get_memory``.
+    """
+    from expclean_interfaces.srv import GetMemoryUsage
+
+    from expclean_ros.client import ClientError
+    error = None
+    for _ in range(tries):
+        try:
+            client.call(GetMemoryUsage, f'{prefix}/get_memory', GetMemoryUsage.Request(),
+                        timeout_s=2.0, wait_s=wait_s)
+            return
+        except ClientError as exc:
+            error = exc
+    raise CliError(f'--via-service: the cleanup node does not answer: {error}')
 
 
 def service_cleanup(client, prefix, comprehensive, wait_time, timeout_s):
@@ -195,6 +215,7 @@ def run(args):
             client = CleanupClient(name='expclean_run')
             ns = args.ns.strip('/')
             prefix = f'/{ns}/{args.node}' if ns else f'/{args.node}'
+            wait_for_node(client, prefix)
             cleanup = service_cleanup(client, prefix, comprehensive, args.wait,
                                       args.service_timeout)
         else:
