@@ -4,12 +4,14 @@ Plain data, so the rules are testable without ROS; the node declares one ROS
 parameter per :data:`PARAMETERS` entry and refuses sets that :func:`check` rejects.
 """
 
+import functools
 import math
 import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-__all__ = ['ParamSpec', 'PARAMETERS', 'DEFAULTS', 'check']
+__all__ = ['ParamSpec', 'PARAMETERS', 'DEFAULTS', 'SPECS', 'check', 'strings', 'selection',
+           'cleanup_options']
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
 )
 
 DEFAULTS = {spec.name: spec.default for spec in PARAMETERS}
-_SPECS = {spec.name: spec for spec in PARAMETERS}
+SPECS = {spec.name: spec for spec in PARAMETERS}
 
 
 def strings(value):
@@ -93,7 +95,7 @@ def check(values: dict) -> Optional[str]:
     True
     """
     for name, value in values.items():
-        spec = _SPECS.get(name)
+        spec = SPECS.get(name)
         if spec is None:
             continue
         if isinstance(value, float) and not math.isfinite(value):
@@ -117,3 +119,42 @@ def check(values: dict) -> Optional[str]:
         return ('teardown.tag_variable must be an environment variable name '
                 f'(letters, digits, _), got {values["teardown.tag_variable"]!r}')
     return None
+
+
+def selection(values) -> Optional['Selection']:
+    """The teardown selection configured by parameters, or None when none is set."""
+    from .teardown import Selection
+    tag, patterns = values['teardown.run_tag'], strings(values['teardown.patterns'])
+    if not tag and not patterns:
+        return None
+    return Selection(tag=tag or None, patterns=patterns,
+                     tag_variable=values['teardown.tag_variable'],
+                     protect=strings(values['teardown.protect']),
+                     allow_other_users=values['teardown.allow_other_users'])
+
+
+def teardown_timeouts(values) -> dict:
+    """The escalation timeouts configured by parameters, as teardown() keywords."""
+    return {f'{stage}_timeout_s': values[f'teardown.{stage}_timeout_s']
+            for stage in ('sigint', 'sigterm', 'sigkill')}
+
+
+def cleanup_options(values) -> 'CleanupOptions':
+    """Node parameters -> the core plans' CleanupOptions."""
+    from . import teardown
+    from .plans import CleanupOptions
+    chosen = selection(values)
+    step = None
+    if chosen is not None:
+        step = functools.partial(teardown.teardown_step, chosen, dry_run=values['dry_run'],
+                                 **teardown_timeouts(values))
+    return CleanupOptions(
+        allow_system_caches=values['allow_system_caches'],
+        allow_gpu_reset=values['allow_gpu_reset'],
+        hooks_before=strings(values['hooks.before']),
+        hooks_after=strings(values['hooks.after']),
+        hook_timeout_s=values['hooks.timeout_s'],
+        settle_tolerance_bytes=max(1, int(values['settle.tolerance_mb'] * 1024 * 1024)),
+        settle_window_s=values['settle.window_s'],
+        settle_interval_s=values['settle.interval_s'],
+        teardown=step)

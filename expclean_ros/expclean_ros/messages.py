@@ -1,0 +1,113 @@
+"""Translate core results to ROS messages and ROS requests to core arguments."""
+
+import socket
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from expclean_interfaces.msg import (CleanupReport, GpuMemory, GpuProcess, MemoryUsage,
+                                     ProcessInfo, StepResult)
+
+from expclean_ros.core import settings
+from expclean_ros.core.teardown import Selection
+
+__all__ = ['memory_usage', 'diagnostics', 'cleanup_report', 'selection',
+           'timeouts', 'fill_teardown']
+
+_HOST = socket.gethostname()
+_LEVELS = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)
+
+
+def memory_usage(snapshot, stamp):
+    """MemorySnapshot -> expclean_interfaces/MemoryUsage."""
+    msg = MemoryUsage(stamp=stamp, hostname=getattr(snapshot, 'hostname', '') or _HOST)
+    msg.ram_total_bytes = snapshot.ram_total_bytes
+    msg.ram_used_bytes = snapshot.ram_used_bytes
+    msg.ram_available_bytes = snapshot.ram_available_bytes
+    msg.ram_percent = float(snapshot.ram_percent)
+    msg.swap_total_bytes = snapshot.swap_total_bytes
+    msg.swap_used_bytes = snapshot.swap_used_bytes
+    msg.swap_percent = float(snapshot.swap_percent)
+    msg.gpus = [GpuMemory(
+        index=g.index, name=g.name, uuid=g.uuid, used_bytes=g.used_bytes,
+        total_bytes=g.total_bytes,
+        processes=[GpuProcess(pid=p.pid, used_bytes=p.used_bytes) for p in g.processes])
+        for g in snapshot.gpus]
+    msg.gpu_status = snapshot.gpu_status
+    msg.dds_shm_files = snapshot.dds_shm_files
+    msg.dds_shm_bytes = snapshot.dds_shm_bytes
+    return msg
+
+
+def diagnostics(assessments, node_name, stamp):
+    """Health assessments -> one DiagnosticArray (one status per memory)."""
+    array = DiagnosticArray()
+    array.header.stamp = stamp
+    for h in assessments:
+        array.status.append(DiagnosticStatus(
+            level=_LEVELS[h.level], name=f'{node_name.lstrip("/")}: {h.name}',
+            message=h.message, hardware_id=_HOST,
+            values=[KeyValue(key=k, value=v) for k, v in h.values]))
+    return array
+
+
+def step_result(step):
+    return StepResult(name=step.name, status=step.status, detail=step.detail,
+                      duration_s=float(step.seconds))
+
+
+def process_info(p):
+    """A teardown's per-process dict -> ProcessInfo."""
+    return ProcessInfo(pid=int(p.get('pid', 0)), name=str(p.get('name', '')),
+                       cmdline=str(p.get('cmdline', '')), reason=str(p.get('reason', '')),
+                       stage=str(p.get('stage', '')),
+                       detail=str(p.get('why', '') or p.get('detail', '')))
+
+
+def cleanup_report(report, stamp):
+    """Core CleanupReport -> expclean_interfaces/CleanupReport."""
+    msg = CleanupReport(stamp=stamp, plan=report.plan, success=report.success,
+                        message=report.message, duration_s=float(report.seconds))
+    msg.steps = [step_result(s) for s in report.steps]
+    if report.memory_before is not None:
+        msg.memory_before = memory_usage(report.memory_before, stamp)
+    if report.memory_after is not None:
+        msg.memory_after = memory_usage(report.memory_after, stamp)
+    if report.settle is not None:
+        msg.settled = bool(report.settle.settled)
+        msg.settle_s = float(report.settle.seconds)
+    msg.processes_stopped = report.processes_stopped
+    msg.processes_left = report.processes_left
+    msg.processes = [process_info(p) for s in report.steps if s.name == 'teardown'
+                     for p in s.data.get('processes', ())]
+    return msg
+
+
+def selection(request, values):
+    """Teardown request + node parameters -> core Selection (ValueError when empty/bad)."""
+    return Selection(
+        tag_variable=request.tag_variable or values['teardown.tag_variable'],
+        tag=request.run_tag or None,
+        root_pid=request.root_pid or None,
+        patterns=tuple(p for p in request.patterns if p),
+        protect=settings.strings(values['teardown.protect']),
+        allow_other_users=values['teardown.allow_other_users'])
+
+
+def timeouts(request, values):
+    """Per-request timeouts, falling back to the node's parameters when < 0."""
+    out = settings.teardown_timeouts(values)
+    for stage in ('sigint', 'sigterm', 'sigkill'):
+        given = getattr(request, f'{stage}_timeout_s')
+        if given >= 0:
+            out[f'{stage}_timeout_s'] = given
+    return out
+
+
+def fill_teardown(response, result, extra=''):
+    """Core TeardownResult -> Teardown response; ``extra`` is appended to the message."""
+    response.success = not result.left
+    response.message = result.summary() + extra
+    response.stopped = result.stopped
+    response.left = len(result.left)
+    response.mechanism = result.mechanism
+    response.processes = [process_info(p.as_dict()) for p in result.processes]
+    return response

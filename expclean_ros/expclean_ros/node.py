@@ -1,0 +1,274 @@
+"""The ``cleanup`` node: ROS services and topics over the expclean core.
+
+Services (all private, so a namespace moves them): ``~/quick``,
+``~/comprehensive`` (std_srvs/Trigger), ``~/between_runs``, ``~/get_memory``,
+``~/teardown``. Topics: ``~/memory`` at ``publish_rate``, ``~/report``
+(transient-local), ``/diagnostics``. One cleanup runs at a time; a call that
+arrives meanwhile is answered at once with ``busy: ...``.
+"""
+
+import functools
+import signal
+import sys
+import threading
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from expclean_interfaces.msg import CleanupReport, MemoryUsage
+from expclean_interfaces.srv import CleanupBetweenRuns, GetMemoryUsage, Teardown
+from rcl_interfaces.msg import (FloatingPointRange, ParameterDescriptor,
+                                SetParametersResult)
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from std_srvs.srv import Trigger
+
+from expclean_ros import messages
+from expclean_ros.client import LATCHED_QOS
+from expclean_ros.core import dds_shm, health, memory, plans, settings, summary, teardown
+from expclean_ros.core.busy import BusyGuard
+
+__all__ = ['CleanupNode', 'main']
+
+
+def _never_raises(callback):
+    """Service callbacks answer success=false with the error instead of raising.
+
+    An exception escaping a callback would end the executor's spin, and the node.
+    """
+    @functools.wraps(callback)
+    def guarded(self, request, response):
+        try:
+            return callback(self, request, response)
+        except Exception as exc:
+            self.get_logger().error(f'{callback.__name__} raised: {exc!r}')
+            response.success = False
+            response.message = f'internal error: {type(exc).__name__}: {exc}'
+            return response
+    return guarded
+
+
+class CleanupNode(Node):
+    """Cleanup services, memory topic and diagnostics for one machine."""
+
+    def __init__(self, **kwargs):
+        super().__init__('cleanup', **kwargs)
+        for spec in settings.PARAMETERS:
+            self.declare_parameter(spec.name, spec.default, _descriptor(spec))
+        self.values = {s.name: self.get_parameter(s.name).value for s in settings.PARAMETERS}
+        reason = settings.check(self.values)
+        if reason:
+            raise ValueError(f'invalid parameters: {reason}')
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+        self._busy = BusyGuard()
+        work = ReentrantCallbackGroup()  # a second call must get "busy" at once
+        monitor = MutuallyExclusiveCallbackGroup()
+        self.create_service(Trigger, '~/quick', self._on_quick, callback_group=work)
+        self.create_service(Trigger, '~/comprehensive', self._on_comprehensive,
+                            callback_group=work)
+        self.create_service(CleanupBetweenRuns, '~/between_runs', self._on_between_runs,
+                            callback_group=work)
+        self.create_service(Teardown, '~/teardown', self._on_teardown, callback_group=work)
+        self.create_service(GetMemoryUsage, '~/get_memory', self._on_get_memory,
+                            callback_group=ReentrantCallbackGroup())
+        self._memory_pub = self.create_publisher(MemoryUsage, '~/memory', 10)
+        self._report_pub = self.create_publisher(CleanupReport, '~/report', LATCHED_QOS)
+        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self._monitor_group = monitor
+        self._timer = None
+        self._timer_lock = threading.Lock()
+        self._set_rate(self.values['publish_rate'])
+        self.get_logger().info(
+            f'ready: {self.get_fully_qualified_name()}/{{quick,comprehensive,between_runs,'
+            f'get_memory,teardown}}, memory at {self.values["publish_rate"]:g} Hz')
+
+    # -- parameters ---------------------------------------------------------
+    def _on_set_parameters(self, params):
+        values = dict(self.values)
+        for p in params:
+            spec = settings.SPECS.get(p.name)
+            if spec is not None and spec.read_only:
+                return SetParametersResult(successful=False,
+                                           reason=f'{p.name} is read-only: set it at start-up')
+            values[p.name] = p.value
+        reason = settings.check(values)
+        if reason:
+            return SetParametersResult(successful=False, reason=reason)
+        rate_changed = values['publish_rate'] != self.values['publish_rate']
+        self.values = values
+        if rate_changed:
+            self._set_rate(values['publish_rate'])
+        return SetParametersResult(successful=True)
+
+    def _set_rate(self, rate):
+        with self._timer_lock:
+            if self._timer is not None:
+                self.destroy_timer(self._timer)
+                self._timer = None
+            if rate > 0:
+                self._timer = self.create_timer(1.0 / rate, self._publish_memory,
+                                                callback_group=self._monitor_group)
+
+    # -- monitoring ---------------------------------------------------------
+    def _publish_memory(self):
+        try:
+            snapshot = memory.take_snapshot()
+        except Exception as exc:  # a probe failure must not stop the timer
+            self.get_logger().error(f'memory snapshot failed: {exc}', throttle_duration_sec=60)
+            return
+        stamp = self.get_clock().now().to_msg()
+        self._memory_pub.publish(messages.memory_usage(snapshot, stamp))
+        self._diag_pub.publish(messages.diagnostics(
+            health.assess(snapshot, self.values), self.get_fully_qualified_name(), stamp))
+
+    @_never_raises
+    def _on_get_memory(self, request, response):
+        try:
+            snapshot = memory.take_snapshot()
+        except Exception as exc:
+            response.success, response.message = False, f'memory snapshot failed: {exc}'
+            return response
+        response.memory = messages.memory_usage(snapshot, self.get_clock().now().to_msg())
+        response.success, response.message = True, summary.memory_line(snapshot)
+        return response
+
+    # -- cleanups -----------------------------------------------------------
+    @_never_raises
+    def _on_quick(self, request, response):
+        return self._trigger(response, 'quick', lambda: plans.quick(
+            self._options(), **_cap(self.values['settle.quick_cap_s'])))
+
+    @_never_raises
+    def _on_comprehensive(self, request, response):
+        return self._trigger(response, 'comprehensive', lambda: plans.comprehensive(
+            self._options(), **_cap(self.values['settle.comprehensive_cap_s'])))
+
+    @_never_raises
+    def _on_between_runs(self, request, response):
+        wait = None if request.wait_time_s < 0 else request.wait_time_s
+        report = self._run('between_runs', lambda: plans.between_runs(
+            request.run_index, request.total_runs, comprehensive=request.comprehensive,
+            wait_time=wait, options=self._options()), response)
+        if report is not None:
+            response.skipped = report.skipped
+            response.report = messages.cleanup_report(report, self.get_clock().now().to_msg())
+            if request.verbose:
+                for step in report.steps:
+                    self.get_logger().info(f'  {summary.step_line(step)}')
+        return response
+
+    @_never_raises
+    def _on_teardown(self, request, response):
+        try:
+            selection = messages.selection(request, self.values)
+        except ValueError as exc:
+            response.success, response.message = False, f'refused: {exc}'
+            return response
+        timeouts = messages.timeouts(request, self.values)
+        dry_run = request.dry_run or self.values['dry_run']
+        busy = self._busy.try_begin('teardown')
+        if busy:
+            response.success, response.message = False, busy
+            return response
+        shm = []
+        after_sigkill = (lambda n: shm.append(dds_shm.clean_stale_segments())
+                         if self.values['dds_shm_cleanup'] else None)
+        try:
+            result = teardown.teardown(selection, dry_run=dry_run, after_sigkill=after_sigkill,
+                                       **timeouts)
+        except ValueError as exc:
+            response.success, response.message = False, f'refused: {exc}'
+            return response
+        except Exception as exc:  # a callback never raises
+            response.success, response.message = False, f'teardown failed: {exc}'
+            return response
+        finally:
+            self._busy.end()
+        messages.fill_teardown(response, result, ''.join(f', {r.name} {r.detail}' for r in shm))
+        self.get_logger().info(response.message)
+        return response
+
+    def _trigger(self, response, plan, work):
+        self._run(plan, work, response)
+        return response
+
+    def _run(self, plan, work, response):
+        """Run one plan under the busy guard; answer, publish and log its report."""
+        busy = self._busy.try_begin(plan)
+        if busy:
+            response.success, response.message = False, busy
+            return None
+        try:
+            report = work()
+        except ValueError as exc:  # bad arguments: checked before anything is done
+            response.success, response.message = False, f'refused: {exc}'
+            return None
+        except Exception as exc:  # a callback never raises
+            self.get_logger().error(f'{plan} cleanup raised: {exc!r}')
+            response.success, response.message = False, f'{plan} failed: {exc}'
+            return None
+        finally:
+            self._busy.end()
+        response.success, response.message = report.success, report.message
+        self._report_pub.publish(messages.cleanup_report(report, self.get_clock().now().to_msg()))
+        log = self.get_logger().info if report.success else self.get_logger().warning
+        log(report.message)
+        return report
+
+    def _options(self):
+        return settings.cleanup_options(self.values)
+
+
+def _cap(value):
+    """A cap parameter as plan keywords: < 0 means the plan's own default."""
+    return {} if value < 0 else {'cap_s': value}
+
+
+def _descriptor(spec):
+    descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+    if isinstance(spec.default, float) and spec.low is not None:
+        descriptor.floating_point_range = [FloatingPointRange(
+            from_value=float(spec.low), to_value=float(spec.high), step=0.0)]
+    return descriptor
+
+
+def _quiet_signals():
+    """Make SIGINT/SIGTERM never raise in Python, so a second Ctrl-C cannot break shutdown.
+
+    Installed before ``rclpy.init``: rclpy's own handler (which wakes the
+    executor and shuts the context down) chains to this one, which does nothing.
+    Under ``ros2 launch`` a node gets SIGINT twice: from the terminal and from launch.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: None)
+
+
+def main(args=None):
+    """Run the cleanup node until Ctrl-C; exit 0 on SIGINT/SIGTERM, 1 on bad parameters."""
+    _quiet_signals()
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = CleanupNode()
+        executor = MultiThreadedExecutor(num_threads=4)
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except ValueError as exc:
+        print(f'cleanup_node: error: {exc}', file=sys.stderr)
+        return 1
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+        # Python resets handlers it installed to the default at exit; a late
+        # SIGINT would then kill us with -2. Ignored signals stay ignored.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
