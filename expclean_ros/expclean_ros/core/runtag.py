@@ -1,0 +1,61 @@
+"""Run tags for processes started by a launch file: choose the tag, build the env, stop and list.
+
+The launch helpers are thin wrappers around these, so the rules are tested
+without launch installed. A launch started by ``expclean run`` already
+carries a tag: it is kept, so the outer sequencer still finds every process.
+"""
+
+import logging
+import os
+from typing import Dict, Mapping, Optional, Tuple
+
+from .runs import new_run_id
+from .selection import DEFAULT_TAG_VARIABLE, Candidate, Selection, select
+from .teardown import TeardownResult, teardown
+
+__all__ = ['launch_run_id', 'tag_environment', 'tag_selection', 'stop_tagged', 'tagged_tree']
+
+_log = logging.getLogger(__name__)
+
+
+def launch_run_id(env: Optional[Mapping[str, str]] = None,
+                  tag_variable: str = DEFAULT_TAG_VARIABLE) -> str:
+    """The run tag a launch should give its processes: the inherited one, else a fresh one.
+
+    >>> launch_run_id({'EXPCLEAN_RUN_ID': 'run-outer'})
+    'run-outer'
+    >>> launch_run_id({}).startswith('run-')
+    True
+    """
+    value = (os.environ if env is None else env).get(tag_variable, '').strip()
+    return value or new_run_id()
+
+
+def tag_environment(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE) -> Dict[str, str]:
+    """The environment entries that tag a process (pass as ``additional_env``).
+
+    >>> tag_environment('run-1')
+    {'EXPCLEAN_RUN_ID': 'run-1'}
+    """
+    if not run_id or not isinstance(run_id, str):
+        raise ValueError(f'run_id must be a non-empty string, got {run_id!r}')
+    Selection(tag=run_id, tag_variable=tag_variable)  # validates the variable name
+    return {tag_variable: run_id}
+
+
+def tag_selection(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE) -> Selection:
+    """Every process carrying the tag (never the caller or its ancestors, e.g. launch itself)."""
+    return Selection(tag=run_id, tag_variable=tag_variable)
+
+
+def stop_tagged(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE,
+                timeouts: Tuple[float, float, float] = (2.0, 2.0, 1.0)) -> TeardownResult:
+    """Tear down every process of the run: SIGINT, SIGTERM, SIGKILL with ``timeouts``."""
+    result = teardown(tag_selection(run_id, tag_variable), *timeouts)
+    _log.info('run %s: %s', run_id, result.summary())
+    return result
+
+
+def tagged_tree(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE) -> Tuple[Candidate, ...]:
+    """The processes carrying the tag now (take it on shutdown, while parents still live)."""
+    return tuple(select(tag_selection(run_id, tag_variable)))
