@@ -19,8 +19,9 @@ from expclean_interfaces.srv import CleanupBetweenRuns, GetMemoryUsage, Teardown
 from rcl_interfaces.msg import (FloatingPointRange, ParameterDescriptor,
                                 SetParametersResult)
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 from std_srvs.srv import Trigger
 
 from expclean_ros import messages
@@ -233,29 +234,32 @@ def _descriptor(spec):
     return descriptor
 
 
-def _quiet_signals():
-    """Make SIGINT/SIGTERM never raise in Python, so a second Ctrl-C cannot break shutdown.
+def _stop_on_signals():
+    """Return an Event set by SIGINT/SIGTERM; the handlers never raise.
 
-    Installed before ``rclpy.init``: rclpy's own handler (which wakes the
-    executor and shuts the context down) chains to this one, which does nothing.
-    Under ``ros2 launch`` a node gets SIGINT twice: from the terminal and from launch.
+    rclpy's own signal handling is off (see main): shutting the context down
+    from a signal while the executor builds its wait set races (RCLError), and
+    under ``ros2 launch`` a node gets SIGINT twice (terminal and launch), so a
+    second signal must not raise in the middle of shutdown either.
     """
+    stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: None)
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
 
 
 def main(args=None):
-    """Run the cleanup node until Ctrl-C; exit 0 on SIGINT/SIGTERM, 1 on bad parameters."""
-    _quiet_signals()
-    rclpy.init(args=args)
+    """Run the cleanup node until SIGINT/SIGTERM (exit 0); exit 1 on bad parameters."""
+    stop = _stop_on_signals()
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = None
     try:
         node = CleanupNode()
         executor = MultiThreadedExecutor(num_threads=4)
         executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        while not stop.is_set():
+            executor.spin_once(timeout_sec=0.1)
+        executor.shutdown()
     except ValueError as exc:
         print(f'cleanup_node: error: {exc}', file=sys.stderr)
         return 1
