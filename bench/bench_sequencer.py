@@ -1,0 +1,71 @@
+"""Per-run overhead of ``expclean run``'s sequencer vs the seed's 10-30 s between runs.
+
+Overhead = everything but the experiment: the started line, snapshots, memory
+sampling, teardown of the run's tag, the between-runs cleanup (settling, not
+sleeping), the leftover check and the fsync'd ledger line: each ledger line's
+``overhead_s`` (the run's wall time in the sequencer minus the experiment's own
+duration), median over N runs of a short command, one variant leaving a child
+and a double-forked orphan behind (so teardown has work). A bare
+``subprocess.run`` of the command, measured in the same run, is the baseline.
+
+    python bench/bench_sequencer.py [N]
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from expclean_ros.core.runtable import load_table
+from expclean_ros.core.sequencer import SequencerOptions, in_process_cleanup, run_batch
+
+SEED_MIN_S, SEED_MAX_S = 10.0, 30.0  # seed: "adds 10-30 seconds between runs"
+LEAKER = ('import os, time\n'
+          'if os.fork() == 0:\n'
+          '    os.execvp("sleep", ["sleep", "1000"])\n'
+          'if os.fork() == 0:\n'
+          '    os.setsid()\n'
+          '    if os.fork() == 0:\n'
+          '        os.execvp("sleep", ["sleep", "1001"])\n'
+          '    os._exit(0)\n'
+          'time.sleep(0.2)\n')
+
+
+def main(n=6):
+    cmd = ['/bin/sh', '-c', 'sleep 0.2']
+    start = time.monotonic()
+    for _ in range(n):
+        subprocess.run(cmd, check=True)
+    bare = (time.monotonic() - start) / n
+    with tempfile.TemporaryDirectory() as tmp:
+        table_path = os.path.join(tmp, 'runs.csv')
+        with open(table_path, 'w') as f:
+            f.write('i\n' + ''.join(f'{i}\n' for i in range(n)))
+        table = load_table(table_path)
+        rows = []
+        for label, template, cleanup in (
+                ('quick, settle (tag teardown of a sh)', cmd, in_process_cleanup(False)),
+                ('quick, settle, leaking child tree',
+                 [sys.executable, '-c', LEAKER], in_process_cleanup(False)),
+                ('comprehensive, settle, leaking tree',
+                 [sys.executable, '-c', LEAKER], in_process_cleanup(True))):
+            ledger = os.path.join(tmp, f'{len(rows)}.jsonl')
+            result = run_batch(table, template, ledger, SequencerOptions())
+            overheads = [r['overhead_s'] for r in result.records[:-1]]  # last: no cleanup
+            rows.append((label, statistics.median(overheads), max(overheads),
+                         statistics.median(r['cleanup']['seconds'] for r in result.records[:-1]),
+                         statistics.median(r['teardown']['seconds'] for r in result.records)))
+    print(f'runs per batch: {n}; bare subprocess.run of a 0.2 s command: {bare:.3f} s/run')
+    print(f'{"batch":<38} {"overhead/run":>12} {"max":>7} {"cleanup":>8} {"teardown":>8} '
+          f'{"vs seed 10 s":>12} {"vs seed 30 s":>12}')
+    for label, med, worst, clean, tdown in rows:
+        print(f'{label:<38} {med:10.3f} s {worst:6.3f}s {clean:7.3f}s {tdown:7.3f}s '
+              f'{SEED_MIN_S / med:11.0f}x {SEED_MAX_S / med:11.0f}x')
+    print('target: overhead <= 1 s per run:',
+          'met' if all(r[1] <= 1.0 for r in rows) else 'NOT met')
+
+
+if __name__ == '__main__':
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 6)
