@@ -29,13 +29,15 @@ from .settle import (DEFAULT_INTERVAL_S, DEFAULT_TOLERANCE_BYTES, DEFAULT_WINDOW
 from .summary import processes_from_steps, report_line
 
 __all__ = ['CleanupOptions', 'CleanupReport', 'quick', 'comprehensive', 'between_runs',
-           'auto_cap', 'QUICK_CAP_RANGE', 'COMPREHENSIVE_CAP_RANGE']
+           'auto_cap', 'QUICK_CAP_RANGE', 'COMPREHENSIVE_CAP_RANGE', 'QUICK_WINDOW_S']
 
 _log = logging.getLogger(__name__)
 
 QUICK_CAP_RANGE = (5.0, 15.0)
 COMPREHENSIVE_CAP_RANGE = (10.0, 30.0)
 _RUNS_TO_MAX = 100
+#: quick plans settle on a shorter quiet window than comprehensive ones (0.3 s).
+QUICK_WINDOW_S = 0.15
 
 
 def _check_seconds(name: str, value, allow_zero: bool = True) -> float:
@@ -65,8 +67,9 @@ class CleanupOptions:
     :param hook_timeout_s: timeout of each hook; a hook that times out is ``failed``.
     :param settle: True: wait by settling, the plan's wait is a cap; False: the
         seed's fixed sleep of the plan's wait.
-    :param settle_tolerance_bytes: RAM movement allowed over the window (16 MiB).
-    :param settle_window_s: quiet window (0.3 s).
+    :param settle_tolerance_bytes: RAM movement allowed over the window (32 MiB).
+    :param settle_window_s: quiet window; None: the plan's own (quick
+        :data:`QUICK_WINDOW_S` 0.15 s, comprehensive 0.3 s).
     :param settle_interval_s: sampling interval (25 ms).
     :param gpu_baseline_bytes: summed GPU use that counts as settled (None: window only).
     :param teardown: callable returning the teardown engine's StepResult (e.g.
@@ -81,7 +84,7 @@ class CleanupOptions:
     hook_timeout_s: float = 60.0
     settle: bool = True
     settle_tolerance_bytes: int = DEFAULT_TOLERANCE_BYTES
-    settle_window_s: float = DEFAULT_WINDOW_S
+    settle_window_s: Optional[float] = None
     settle_interval_s: float = DEFAULT_INTERVAL_S
     gpu_baseline_bytes: Optional[int] = None
     teardown: Optional[Callable[[], StepResult]] = None
@@ -97,7 +100,8 @@ class CleanupOptions:
             object.__setattr__(self, name, hooks)
         _check_seconds('hook_timeout_s', self.hook_timeout_s, allow_zero=False)
         _check_seconds('gpu_reset_timeout_s', self.gpu_reset_timeout_s, allow_zero=False)
-        _check_seconds('settle_window_s', self.settle_window_s, allow_zero=False)
+        if self.settle_window_s is not None:
+            _check_seconds('settle_window_s', self.settle_window_s, allow_zero=False)
         _check_seconds('settle_interval_s', self.settle_interval_s, allow_zero=False)
         _check_int('settle_tolerance_bytes', self.settle_tolerance_bytes, 1)
         if self.teardown is not None and not callable(self.teardown):
@@ -140,11 +144,14 @@ def _hooks(which: str, commands, timeout_s: float):
             for i, cmd in enumerate(commands)]
 
 
-def _wait(options: CleanupOptions, cap_s: float) -> SettleResult:
+def _wait(options: CleanupOptions, cap_s: float, full: bool) -> SettleResult:
     if not options.settle:
         return fixed_wait(cap_s)
+    window = options.settle_window_s
+    if window is None:
+        window = DEFAULT_WINDOW_S if full else QUICK_WINDOW_S
     return settle(cap_s, tolerance_bytes=options.settle_tolerance_bytes,
-                  window_s=options.settle_window_s, interval_s=options.settle_interval_s,
+                  window_s=window, interval_s=options.settle_interval_s,
                   gpu_baseline_bytes=options.gpu_baseline_bytes)
 
 
@@ -165,7 +172,7 @@ def _run(plan: str, options: Optional[CleanupOptions], cap_s: float,
                                    'is off)', data={'reason': 'disabled'}))
         done.append(_steps.gpu_reset(options.allow_gpu_reset,
                                      timeout_s=options.gpu_reset_timeout_s))
-    waited = _wait(options, cap_s)
+    waited = _wait(options, cap_s, full)
     done += _hooks('hook_after', options.hooks_after, options.hook_timeout_s)
     after = take_snapshot()
     stopped, left = processes_from_steps(done)
