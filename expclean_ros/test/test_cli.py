@@ -1,0 +1,71 @@
+"""The real ``expclean`` command against real nodes: output, exit codes and errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ros_env
+
+pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
+
+EXPCLEAN = os.path.join(os.path.dirname(sys.executable), 'expclean')
+
+
+def expclean(*args, timeout=120):
+    return subprocess.run([EXPCLEAN, *args], env=ros_env(), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_call_quick_from_another_process(start_node):
+    start_node()
+    proc = expclean('call', 'quick')
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith('quick ok in '), proc.stdout
+
+
+def test_all_calls_every_node_in_every_namespace(start_node):
+    start_node('--ros-args', '-r', '__ns:=/robot1')
+    start_node('--ros-args', '-r', '__ns:=/robot2')
+    proc = expclean('nodes', '--wait', '5')
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ['/robot1/cleanup', '/robot2/cleanup']
+    proc = expclean('call', 'quick', '--all')
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split(':')[0] for line in lines] == ['/robot1/cleanup', '/robot2/cleanup']
+    assert all(': quick ok in ' in line for line in lines), lines
+
+
+def test_memory_table_and_json(start_node):
+    start_node()
+    text = expclean('memory')
+    assert text.returncode == 0, text.stderr
+    assert 'RAM' in text.stdout and 'GPU' in text.stdout and 'DDS shm' in text.stdout
+    js = expclean('memory', '--json', '--watch', '--count', '2', '--interval', '0.1')
+    assert js.returncode == 0, js.stderr
+    readings = [json.loads(line) for line in js.stdout.splitlines()]
+    assert len(readings) == 2 and readings[0]['ram']['total_bytes'] > 0
+
+
+def test_no_node_is_a_clear_error_not_a_hang():
+    proc = expclean('call', 'quick', '--ns', '/nobody_here', timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith('expclean: error: no service /nobody_here/cleanup/quick')
+    proc = expclean('nodes', '--wait', '1', timeout=60)
+    assert proc.returncode == 1 and 'no cleanup node found' in proc.stderr
+
+
+def test_teardown_needs_a_selection():
+    proc = expclean('teardown', '--dry-run', timeout=60)
+    assert proc.returncode == 1
+    assert 'give a selection' in proc.stderr
+
+
+def test_between_runs_refusal_exits_one(start_node):
+    start_node()
+    proc = expclean('between-runs', '5', '5')
+    assert proc.returncode == 1
+    assert proc.stdout.startswith('refused:') and 'run_index' in proc.stdout

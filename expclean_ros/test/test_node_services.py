@@ -1,0 +1,205 @@
+"""Every service and topic of the real node over real DDS, its parameters, busy handling and bad input."""
+
+import math
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ros_env, wait_for
+
+rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
+from expclean_interfaces.msg import CleanupReport, MemoryUsage  # noqa: E402
+from expclean_interfaces.srv import (CleanupBetweenRuns, GetMemoryUsage,  # noqa: E402
+                                     Teardown)
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue  # noqa: E402
+from rcl_interfaces.srv import SetParameters  # noqa: E402
+from std_srvs.srv import Trigger  # noqa: E402
+
+from expclean_ros.client import LATCHED_QOS  # noqa: E402
+
+
+def _set(client, name, value, node='/cleanup'):
+    if isinstance(value, bool):
+        pv = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value)
+    elif isinstance(value, float):
+        pv = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=value)
+    elif isinstance(value, list):
+        pv = ParameterValue(type=ParameterType.PARAMETER_STRING_ARRAY, string_array_value=value)
+    else:
+        pv = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value)
+    request = SetParameters.Request(parameters=[Parameter(name=name, value=pv)])
+    return client.call(SetParameters, f'{node}/set_parameters', request, wait_s=20).results[0]
+
+
+def test_get_memory_answers(start_node, client):
+    start_node('--ros-args', '-p', 'publish_rate:=0.0')
+    response = client.call(GetMemoryUsage, '/cleanup/get_memory', GetMemoryUsage.Request(),
+                           wait_s=20)
+    assert response.success, response.message
+    assert response.memory.ram_total_bytes > 0
+    assert response.message.startswith('RAM ')
+
+
+def test_report_is_latched_for_a_late_subscriber(start_node, client):
+    start_node()
+    response = client.call(Trigger, '/cleanup/quick', Trigger.Request(), timeout_s=60, wait_s=20)
+    assert response.success, response.message
+    report = client.wait_for_message(CleanupReport, '/cleanup/report', timeout_s=10,
+                                     qos=LATCHED_QOS)
+    assert report.plan == 'quick'
+    assert report.message == response.message
+    assert [s.name for s in report.steps], 'the report lists its steps'
+    assert all(s.status in ('ok', 'skipped', 'failed') for s in report.steps)
+    assert report.memory_before.ram_total_bytes > 0 and report.memory_after.ram_total_bytes > 0
+
+
+def test_diagnostics_switch_level_with_thresholds(start_node, client):
+    start_node('--ros-args', '-p', 'publish_rate:=10.0')
+
+    def ram_level():
+        msg = client.wait_for_message(DiagnosticArray, '/diagnostics', timeout_s=10)
+        return next(s for s in msg.status if s.name.endswith(': RAM'))
+
+    assert ram_level().level == DiagnosticStatus.OK
+    assert _set(client, 'ram_warn_percent', 0.0).successful
+    assert wait_for(lambda: ram_level().level == DiagnosticStatus.WARN, 5)
+    assert _set(client, 'ram_error_percent', 0.0).successful
+    status = ram_level()
+    assert wait_for(lambda: ram_level().level == DiagnosticStatus.ERROR, 5)
+    assert 'RAM' in status.message
+
+
+def test_invalid_parameters_are_refused_with_the_reason(start_node, client):
+    start_node()
+    result = _set(client, 'ram_warn_percent', 99.5)
+    assert not result.successful and 'ram_error_percent' in result.reason
+    result = _set(client, 'teardown.patterns', ['ros2 (launch'])
+    assert not result.successful and 'regular expression' in result.reason
+    result = _set(client, 'teardown.allow_other_users', True)
+    assert not result.successful and 'read-only' in result.reason
+    result = _set(client, 'publish_rate', float('nan'))
+    assert not result.successful
+    # Nothing changed: the node still serves with its old values.
+    assert client.call(Trigger, '/cleanup/quick', Trigger.Request(), timeout_s=60).success
+
+
+def test_bad_start_parameters_exit_with_a_clear_error(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, '-m', 'expclean_ros.node', '--ros-args',
+         '-p', 'ram_warn_percent:=99.0', '-p', 'ram_error_percent:=50.0'],
+        env=ros_env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert 'ram_warn_percent' in proc.stderr and 'Traceback' not in proc.stderr
+
+
+@pytest.mark.parametrize('index,total,wait,rule', [
+    (-1, 5, -1.0, 'run_index'),
+    (5, 5, -1.0, 'run_index'),
+    (0, 0, -1.0, 'total_runs'),
+    (0, 5, math.nan, 'wait'),
+    (0, 5, math.inf, 'wait'),
+])
+def test_between_runs_bad_input_is_refused(start_node, client, index, total, wait, rule):
+    start_node()
+    request = CleanupBetweenRuns.Request(run_index=index, total_runs=total, wait_time_s=wait)
+    response = client.call(CleanupBetweenRuns, '/cleanup/between_runs', request, wait_s=20)
+    assert not response.success
+    assert response.message.startswith('refused:') and rule in response.message
+
+
+def test_between_runs_cleans_and_skips_after_the_last_run(start_node, client):
+    start_node()
+    request = CleanupBetweenRuns.Request(run_index=0, total_runs=3, comprehensive=False,
+                                         wait_time_s=0.0)
+    response = client.call(CleanupBetweenRuns, '/cleanup/between_runs', request, wait_s=20,
+                           timeout_s=60)
+    assert response.success and not response.skipped, response.message
+    assert response.report.plan and response.report.steps
+    request.run_index = 2
+    response = client.call(CleanupBetweenRuns, '/cleanup/between_runs', request, timeout_s=60)
+    assert response.success and response.skipped, response.message
+
+
+def test_teardown_bad_input_is_refused(start_node, client):
+    start_node()
+    for request, rule in (
+            (Teardown.Request(), 'no selection'),
+            (Teardown.Request(patterns=['ros2 (launch']), 'invalid'),
+            (Teardown.Request(root_pid=4_000_000), '4000000')):
+        response = client.call(Teardown, '/cleanup/teardown', request, wait_s=20)
+        assert not response.success
+        assert response.message.startswith('refused:') and rule in response.message, \
+            response.message
+
+
+def test_teardown_stops_a_tagged_tree_and_spares_a_decoy(start_node, client):
+    start_node()
+    tag = f'node-test-{os.getpid()}'
+    sleeper = [sys.executable, '-c', 'import time; time.sleep(60)']
+    run = subprocess.Popen(sleeper, env=dict(os.environ, EXPCLEAN_RUN_ID=tag),
+                           start_new_session=True, stdin=subprocess.DEVNULL)
+    decoy = subprocess.Popen(sleeper, start_new_session=True, stdin=subprocess.DEVNULL)
+    try:
+        dry = client.call(Teardown, '/cleanup/teardown',
+                          Teardown.Request(run_tag=tag, dry_run=True), wait_s=20)
+        assert dry.success and [p.pid for p in dry.processes] == [run.pid]
+        assert dry.processes[0].stage == 'would_stop' and run.poll() is None
+        response = client.call(Teardown, '/cleanup/teardown', Teardown.Request(run_tag=tag),
+                               timeout_s=30)
+        assert response.success and response.stopped == 1 and response.left == 0
+        assert response.processes[0].stage == 'sigint'
+        assert run.wait(5) is not None
+        assert decoy.poll() is None
+    finally:
+        for p in (run, decoy):
+            if p.poll() is None:
+                p.kill()
+            p.wait(5)
+
+
+def test_one_cleanup_at_a_time_others_get_busy(start_node, client):
+    start_node('--ros-args', '-p', 'hooks.before:=["sleep 2"]')
+    node = client.node
+    clients = [node.create_client(Trigger, '/cleanup/comprehensive') for _ in range(10)]
+    assert clients[0].wait_for_service(timeout_sec=20)
+    futures = [c.call_async(Trigger.Request()) for c in clients]
+    deadline = time.monotonic() + 120
+    while not all(f.done() for f in futures) and time.monotonic() < deadline:
+        client._executor.spin_once(timeout_sec=0.1)
+    answers = [f.result() for f in futures]
+    ran = [a for a in answers if not a.message.startswith('busy:')]
+    busy = [a for a in answers if a.message.startswith('busy:')]
+    assert len(ran) == 1 and len(busy) == 9, [a.message for a in answers]
+    assert all(not a.success and 'comprehensive cleanup running for' in a.message for a in busy)
+
+
+def test_memory_keeps_flowing_during_a_long_cleanup(start_node, client):
+    start_node('--ros-args', '-p', 'publish_rate:=10.0', '-p', 'hooks.before:=["sleep 3"]')
+    client.wait_for_message(MemoryUsage, '/cleanup/memory', timeout_s=20)
+    trigger = client.node.create_client(Trigger, '/cleanup/quick')
+    assert trigger.wait_for_service(timeout_sec=10)
+    stamps = []
+    sub = client.node.create_subscription(MemoryUsage, '/cleanup/memory',
+                                          lambda m: stamps.append(time.monotonic()), 10)
+    future = trigger.call_async(Trigger.Request())
+    deadline = time.monotonic() + 60
+    while not future.done() and time.monotonic() < deadline:
+        client._executor.spin_once(timeout_sec=0.02)
+    client.node.destroy_subscription(sub)
+    assert future.result().success, future.result().message
+    assert len(stamps) >= 20, 'about 30 messages expected during a 3 s cleanup'
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    assert max(gaps) < 2 * 0.1, f'largest gap {max(gaps):.3f} s'
+
+
+def test_a_failing_hook_leaves_the_node_serving(start_node, client):
+    start_node('--ros-args', '-p', 'hooks.before:=["exit 3"]')
+    response = client.call(Trigger, '/cleanup/quick', Trigger.Request(), timeout_s=60, wait_s=20)
+    assert not response.success
+    assert 'hook' in response.message and 'failed' in response.message, response.message
+    response = client.call(GetMemoryUsage, '/cleanup/get_memory', GetMemoryUsage.Request())
+    assert response.success
