@@ -1,0 +1,299 @@
+"""Cleanup node cost: service round trips, idle CPU/RSS and start-up vs a trivial rclpy node.
+
+The real node (``python -m expclean_ros.node``) runs as a subprocess, twice:
+``publish_rate`` 1 Hz and 10 Hz, each in its own namespace. The baseline,
+measured in the same run, is a trivial rclpy node in a subprocess whose
+std_srvs/Trigger service answers at once, so each ratio shows what expclean
+adds to a bare DDS round trip / an idle rclpy process:
+
+1. start-up: Popen until the first successful answer (get_memory / Trigger);
+2. round trip p50/p99 over N calls of ``~/get_memory`` and ``~/quick`` (one
+   client created once and reused) vs the trivial Trigger;
+3. idle cost over ``--seconds`` (all three processes idle in the same window):
+   CPU % of one core from utime+stime deltas, RSS at the end, torch loaded?
+
+Run: AMENT_PREFIX_PATH=$PWD/.venv-kilted ROS_DOMAIN_ID=47 \
+     ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST .venv-kilted/bin/python bench/bench_node.py \
+     [--seconds 30] [--calls 50] [--quick] [--json]
+"""
+
+import argparse
+import json
+import math
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import psutil
+
+TRIVIAL_NODE = '''
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from std_srvs.srv import Trigger
+
+def answer(request, response):
+    response.success = True
+    return response
+
+rclpy.init()
+node = rclpy.create_node('trivial', namespace='/expclean_bench')
+node.create_service(Trigger, '~/trigger', answer)
+try:
+    rclpy.spin(node)
+except (KeyboardInterrupt, ExternalShutdownException):
+    pass
+finally:
+    node.destroy_node()
+    rclpy.try_shutdown()
+'''
+TARGETS = {'get_memory_p50_ms': 10.0, 'quick_p50_ms': 250.0,
+           'idle_cpu_1hz_pct': 1.0, 'rss_1hz_mb': 80.0}
+MB = 1024 * 1024
+
+
+class Caller:
+    """One rclpy node with a private Context that times service round trips."""
+
+    def __init__(self):
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.executors import SingleThreadedExecutor
+        self._rclpy = rclpy
+        self._context = Context()
+        rclpy.init(context=self._context)
+        self.node = rclpy.create_node(f'expclean_bench_{os.getpid()}', context=self._context,
+                                      start_parameter_services=False)
+        self._executor = SingleThreadedExecutor(context=self._context)
+        self._executor.add_node(self.node)
+        self._clients = {}
+
+    def close(self):
+        """Destroy the node and shut the private context down."""
+        self._executor.shutdown()
+        self.node.destroy_node()
+        self._rclpy.try_shutdown(context=self._context)
+
+    def client(self, srv_type, name):
+        """The client of ``name``, created once and reused."""
+        if name not in self._clients:
+            self._clients[name] = self.node.create_client(srv_type, name)
+        return self._clients[name]
+
+    def call(self, srv_type, name, timeout_s=30.0):
+        """One round trip; return the response, or None when none came within ``timeout_s``."""
+        client = self.client(srv_type, name)
+        future = client.call_async(srv_type.Request())
+        self._executor.spin_until_future_complete(future, timeout_sec=timeout_s)
+        if not future.done():
+            client.remove_pending_request(future)
+            return None
+        return future.result()
+
+    def first_answer(self, srv_type, name, t0, timeout_s=30.0):
+        """Seconds from ``t0`` until ``name`` first answers with success (discovery included)."""
+        client = self.client(srv_type, name)
+        deadline = t0 + timeout_s
+        while time.perf_counter() < deadline:
+            if client.service_is_ready():
+                # A request sent the instant the service appears can be lost
+                # while the reply path still matches: retry on a short timeout.
+                response = self.call(srv_type, name, timeout_s=1.0)
+                if response is not None and response.success:
+                    return time.perf_counter() - t0
+            else:
+                self._executor.spin_once(timeout_sec=0.01)
+        raise RuntimeError(f'{name} did not answer within {timeout_s:g} s')
+
+    def round_trips_ms(self, srv_type, name, n):
+        """Time ``n`` sequential round trips of ``name`` (ms); every answer must succeed."""
+        if not self.client(srv_type, name).wait_for_service(timeout_sec=10.0):
+            raise RuntimeError(f'no service {name}')
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            response = self.call(srv_type, name)
+            times.append((time.perf_counter() - start) * 1000.0)
+            if response is None or not response.success:
+                raise RuntimeError(f'{name} failed: {getattr(response, "message", "no answer")}')
+        return times
+
+
+def ros_env():
+    """The environment of every ROS process here: loopback discovery, venv as ament prefix."""
+    env = dict(os.environ)
+    env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+    env.setdefault('AMENT_PREFIX_PATH', sys.prefix)
+    env.setdefault('ROS_DOMAIN_ID', '0')
+    return env
+
+
+def spawn(argv, log_path):
+    """Start a long-lived process in its own session, output to ``log_path``."""
+    with open(log_path, 'wb') as log:
+        return subprocess.Popen(argv, env=ros_env(), stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(proc):
+    """SIGINT by PID and wait; SIGKILL after 10 s. Return the exit status."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGINT)
+        try:
+            return proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+    return proc.wait()
+
+
+def node_argv(rate, namespace):
+    """The real cleanup node publishing at ``rate`` Hz in ``namespace``."""
+    return [sys.executable, '-m', 'expclean_ros.node', '--ros-args',
+            '-r', f'__ns:={namespace}', '-p', f'publish_rate:={float(rate)}']
+
+
+def idle_cost(pids, seconds):
+    """CPU % of one core (utime+stime delta / wall), RSS (MB) and torch-loaded per pid."""
+    procs = {label: psutil.Process(pid) for label, pid in pids.items()}
+    before = {label: sum(p.cpu_times()[:2]) for label, p in procs.items()}
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    wall = time.monotonic() - t0
+    out = {}
+    for label, p in procs.items():
+        cpu = (sum(p.cpu_times()[:2]) - before[label]) / wall * 100.0
+        out[label] = {'cpu_pct': cpu, 'rss_mb': p.memory_info().rss / MB,
+                      'torch_loaded': _maps_mention(p.pid, 'torch')}
+    return out
+
+
+def _maps_mention(pid, word):
+    with open(f'/proc/{pid}/maps') as f:
+        return any(word in line for line in f)
+
+
+def p99(values):
+    """Nearest-rank 99th percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
+
+
+def measure(seconds, calls, log_dir):
+    """Run every measurement; return the figures as a dict."""
+    from expclean_interfaces.srv import GetMemoryUsage
+    from std_srvs.srv import Trigger
+    caller = Caller()
+    procs = {}
+    figures = {'seconds': seconds, 'calls': calls, 'cpus': os.cpu_count(),
+               'loadavg_before': os.getloadavg()}
+    trivial_srv = '/expclean_bench/trivial/trigger'
+    try:
+        for label, argv, srv_type, name in (
+                ('trivial', [sys.executable, '-c', TRIVIAL_NODE], Trigger, trivial_srv),
+                ('node_1hz', node_argv(1, '/expclean_bench_1hz'), GetMemoryUsage,
+                 '/expclean_bench_1hz/cleanup/get_memory'),
+                ('node_10hz', node_argv(10, '/expclean_bench_10hz'), GetMemoryUsage,
+                 '/expclean_bench_10hz/cleanup/get_memory')):
+            t0 = time.perf_counter()
+            procs[label] = spawn(argv, os.path.join(log_dir, f'{label}.log'))
+            figures[f'startup_{label}_s'] = caller.first_answer(srv_type, name, t0)
+        for key, srv_type, name in (
+                ('trivial', Trigger, trivial_srv),
+                ('get_memory', GetMemoryUsage, '/expclean_bench_1hz/cleanup/get_memory'),
+                ('quick', Trigger, '/expclean_bench_1hz/cleanup/quick')):
+            times = caller.round_trips_ms(srv_type, name, calls)
+            figures[f'{key}_p50_ms'] = statistics.median(times)
+            figures[f'{key}_p99_ms'] = p99(times)
+        time.sleep(min(2.0, seconds))  # let the last call's work and discovery quiet down
+        idle = idle_cost({k: p.pid for k, p in procs.items()}, seconds)
+        for label, cost in idle.items():
+            suffix = label.replace('node_', '')
+            figures[f'idle_cpu_{suffix}_pct'] = cost['cpu_pct']
+            figures[f'rss_{suffix}_mb'] = cost['rss_mb']
+            figures[f'torch_loaded_{suffix}'] = cost['torch_loaded']
+    finally:
+        figures['exit_status'] = {label: stop(p) for label, p in procs.items()}
+        caller.close()
+    figures['loadavg_after'] = os.getloadavg()
+    return figures
+
+
+def rows(f):
+    """Table rows: (figure, value, baseline, unit, target) from the figures."""
+    return [
+        ('start-up until get_memory answers (1 Hz)', f['startup_node_1hz_s'],
+         f['startup_trivial_s'], 's', None),
+        ('start-up until get_memory answers (10 Hz)', f['startup_node_10hz_s'],
+         f['startup_trivial_s'], 's', None),
+        ('get_memory round trip p50', f['get_memory_p50_ms'], f['trivial_p50_ms'], 'ms',
+         TARGETS['get_memory_p50_ms']),
+        ('get_memory round trip p99', f['get_memory_p99_ms'], f['trivial_p99_ms'], 'ms', None),
+        ('quick round trip p50', f['quick_p50_ms'], f['trivial_p50_ms'], 'ms',
+         TARGETS['quick_p50_ms']),
+        ('quick round trip p99', f['quick_p99_ms'], f['trivial_p99_ms'], 'ms', None),
+        ('idle CPU, 1 Hz (% of one core)', f['idle_cpu_1hz_pct'], f['idle_cpu_trivial_pct'],
+         '%', TARGETS['idle_cpu_1hz_pct']),
+        ('idle CPU, 10 Hz (% of one core)', f['idle_cpu_10hz_pct'], f['idle_cpu_trivial_pct'],
+         '%', None),
+        ('RSS, 1 Hz', f['rss_1hz_mb'], f['rss_trivial_mb'], 'MB', TARGETS['rss_1hz_mb']),
+        ('RSS, 10 Hz', f['rss_10hz_mb'], f['rss_trivial_mb'], 'MB', None),
+    ]
+
+
+def table(f):
+    """The figures as a markdown table, with the conditions they were taken under."""
+    lines = ['| figure | value | baseline (trivial rclpy node) | ratio | target | met? |',
+             '|---|---|---|---|---|---|']
+    for name, value, base, unit, target in rows(f):
+        ratio = f'{value / base:.1f}x' if base > 0 else 'n/a (baseline 0)'
+        goal = '-' if target is None else f'<= {target:g} {unit}'
+        met = '-' if target is None else ('yes' if value <= target else 'NO')
+        lines.append(f'| {name} | {value:.3g} {unit} | {base:.3g} {unit} | {ratio} | {goal} '
+                     f'| {met} |')
+    lines.append('')
+    lines.append(f'{f["calls"]} calls per round-trip figure; idle window {f["seconds"]:g} s, '
+                 f'all three processes idle at once; {f["cpus"]} CPUs, load average '
+                 f'{f["loadavg_before"][0]:.2f} before, {f["loadavg_after"][0]:.2f} after; '
+                 f'torch loaded in the node: {f["torch_loaded_1hz"] or f["torch_loaded_10hz"]}; '
+                 f'exit status on SIGINT: {f["exit_status"]}')
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--seconds', type=float, default=30.0,
+                        help='idle window in seconds (e.g. 30)')
+    parser.add_argument('--calls', type=int, default=50, help='round trips per service (e.g. 50)')
+    parser.add_argument('--quick', action='store_true',
+                        help='short trial: 5 s idle window, 20 calls')
+    parser.add_argument('--json', action='store_true', help='print the figures as JSON')
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds, args.calls = min(args.seconds, 5.0), min(args.calls, 20)
+    if args.seconds <= 0 or args.calls < 1:
+        parser.error('--seconds must be > 0 and --calls >= 1')
+    os.environ.update({k: v for k, v in ros_env().items()
+                       if k in ('ROS_AUTOMATIC_DISCOVERY_RANGE', 'AMENT_PREFIX_PATH',
+                                'ROS_DOMAIN_ID')})
+    with tempfile.TemporaryDirectory(prefix='bench_node_') as log_dir:
+        try:
+            figures = measure(args.seconds, args.calls, log_dir)
+        except RuntimeError as exc:
+            logs = ''.join(f'--- {n}\n' + open(os.path.join(log_dir, n)).read()[-2000:]
+                           for n in sorted(os.listdir(log_dir)))
+            print(f'bench_node: error: {exc}\n{logs}', file=sys.stderr)
+            return 1
+    if args.json:
+        figures['rows'] = [dict(zip(('figure', 'value', 'baseline', 'unit', 'target'), r))
+                           for r in rows(figures)]
+        print(json.dumps(figures, indent=2))
+    else:
+        print(table(figures))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
