@@ -7,15 +7,19 @@ The rules underneath live in :mod:`expclean_ros.core.runtag`.
 A complete example is ``launch/experiment_with_cleanup.launch.py``.
 """
 
+import dataclasses
 import json
 import logging
+import re
+import sys
 from typing import List, Mapping, Optional, Sequence, Tuple
 
 from expclean_ros.core import runtag
 from expclean_ros.core.selection import DEFAULT_TAG_VARIABLE
+from expclean_ros.core.teardown import teardown as _teardown
 
 __all__ = ['cleanup_node', 'run_tag', 'tagged_process', 'on_exit_cleanup',
-           'on_shutdown_snapshot', 'LAUNCH_MISSING']
+           'on_shutdown_snapshot', 'cleanup_node_protect', 'LAUNCH_MISSING']
 
 _log = logging.getLogger(__name__)
 
@@ -99,17 +103,41 @@ def tagged_process(cmd: Sequence[str], run_id: str, *, tag_variable: str = DEFAU
                                          additional_env=env, **kwargs)
 
 
+def cleanup_node_protect(node_prefix: str = '/cleanup') -> str:
+    """A protect pattern for the command line ``launch_ros`` gives the cleanup node at ``node_prefix``.
+
+    A launch started by ``expclean run`` inherits the run tag, so the cleanup
+    node carries it too; the teardown after the experiment must spare it, or
+    the cleanup call that follows finds no node.
+
+    >>> bool(re.search(cleanup_node_protect('/robot1/cleanup'), '/x/lib/expclean_ros/cleanup_node '
+    ...      '--ros-args -r __node:=cleanup -r __ns:=/robot1 --params-file a.yaml'))
+    True
+    >>> bool(re.search(cleanup_node_protect('/cleanup'), '/x/lib/expclean_ros/cleanup_node '
+    ...      '--ros-args -r __node:=cleanup -r __ns:=/robot1'))
+    False
+    """
+    ns, _, node = node_prefix.strip('/').rpartition('/')
+    if not node:
+        raise ValueError(f'node_prefix must name the node, e.g. /robot1/cleanup, got {node_prefix!r}')
+    return (r'(^|/)cleanup_node\s(?=.*\s__node:=' + re.escape(node) + r'(\s|$))'
+            r'(?=.*\s__ns:=/' + re.escape(ns) + r'(\s|$))')
+
+
 def on_exit_cleanup(target_action, run_id: str, *, tag_variable: str = DEFAULT_TAG_VARIABLE,
                     teardown: bool = True, cleanup: Optional[str] = 'comprehensive',
                     node_prefix: str = '/cleanup', shutdown: bool = True,
                     timeouts: Tuple[float, float, float] = (2.0, 2.0, 1.0),
-                    expclean: str = 'expclean'):
+                    expclean=None):
     """When ``target_action`` exits: tear down its tag, ask the node to clean up, shut down.
 
     The teardown runs in the launch process through the core engine (a few
-    seconds at most); the cleanup is ``expclean call PLAN`` on the node at
-    ``node_prefix``, started as a process so launch's event loop keeps
-    running; launch shuts down once that call has returned.
+    seconds at most) and spares the cleanup node at ``node_prefix`` (an
+    inherited tag reaches it too, see :func:`cleanup_node_protect`); the
+    cleanup is ``expclean call PLAN`` on that node, started as a process so
+    launch's event loop keeps running; launch shuts down once that call has
+    returned. On Ctrl-C the teardown still runs, the cleanup call does not
+    (launch starts no process while shutting down).
 
     Example::
 
@@ -118,16 +146,24 @@ def on_exit_cleanup(target_action, run_id: str, *, tag_variable: str = DEFAULT_T
                                 on_exit_cleanup(experiment, run_id)])
 
     :param cleanup: ``'comprehensive'``, ``'quick'`` or None (no cleanup call).
+    :param expclean: the command (a string or an argv list) that runs the CLI; default ``python -m expclean_ros.cli``
+        with launch's own interpreter (a colcon install puts ``expclean`` in
+        ``lib/expclean_ros``, not on ``PATH``).
     """
     launch = _launch()
     if cleanup not in ('comprehensive', 'quick', None):
         raise ValueError(f"cleanup must be 'comprehensive', 'quick' or None, got {cleanup!r}")
     ns, _, node = node_prefix.strip('/').rpartition('/')
+    cli = [expclean] if isinstance(expclean, str) else list(
+        expclean or (sys.executable, '-m', 'expclean_ros.cli'))
+    selection = runtag.tag_selection(run_id, tag_variable)
+    selection = dataclasses.replace(
+        selection, protect=selection.protect + (cleanup_node_protect(node_prefix),))
 
     def handle(event, context):
         actions = []
         if teardown:
-            result = runtag.stop_tagged(run_id, tag_variable, timeouts)
+            result = _teardown(selection, *timeouts)
             actions.append(launch.actions.LogInfo(
                 msg=f'{event.action.name} exited with {event.returncode}; run {run_id}: '
                     f'{result.summary()}'))
@@ -135,7 +171,7 @@ def on_exit_cleanup(target_action, run_id: str, *, tag_variable: str = DEFAULT_T
             reason=f'{event.action.name} exited'))] if shutdown else []
         if cleanup:
             call = launch.actions.ExecuteProcess(
-                cmd=[expclean, 'call', cleanup, '--ns', f'/{ns}', '--node', node or 'cleanup'],
+                cmd=[*cli, 'call', cleanup, '--ns', f'/{ns}', '--node', node or 'cleanup'],
                 name=f'expclean_{cleanup}', output='screen')
             actions.append(call)
             if shut:

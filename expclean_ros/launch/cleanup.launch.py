@@ -6,7 +6,6 @@
 
 import os
 
-from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration
@@ -14,8 +13,9 @@ from launch_ros.actions import Node
 
 
 def generate_launch_description():
+    # share/expclean_ros/{launch,config} mirrors the source tree: no index lookup needed
     default_params = os.path.join(
-        get_package_share_directory('expclean_ros'), 'config', 'cleanup.yaml')
+        os.path.dirname(os.path.dirname(os.path.realpath(__file__))), 'config', 'cleanup.yaml')
     return LaunchDescription([
         DeclareLaunchArgument('namespace', default_value='',
                               description="namespace of the node, e.g. '/robot1'"),

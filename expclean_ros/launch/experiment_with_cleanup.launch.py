@@ -18,7 +18,6 @@ tag ``expclean run`` gave it:
 import os
 import shlex
 
-from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
@@ -43,8 +42,9 @@ def _experiment(context):
 
 
 def generate_launch_description():
+    # share/expclean_ros/{launch,config} mirrors the source tree: no index lookup needed
     default_params = os.path.join(
-        get_package_share_directory('expclean_ros'), 'config', 'cleanup.yaml')
+        os.path.dirname(os.path.dirname(os.path.realpath(__file__))), 'config', 'cleanup.yaml')
     return LaunchDescription([
         DeclareLaunchArgument(
             'experiment', default_value='timeout --signal=INT 10 ros2 run demo_nodes_py talker',

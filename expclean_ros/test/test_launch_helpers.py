@@ -30,6 +30,15 @@ TREE = ('import os, time\n'
         'time.sleep(1000)\n')
 
 
+def _reap(proc, run_id):
+    """Kill ``proc`` if alive, then every process carrying our fresh tag."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+    for c in runtag.tagged_tree(run_id):
+        os.kill(c.pid, 9)
+
+
 def test_runtag_doctests():
     assert doctest.testmod(runtag).failed == 0
 
@@ -63,11 +72,7 @@ def test_tagged_tree_then_stop_finds_orphans_after_the_parent_died():
         assert result.stopped >= 2 and not result.left
         assert runtag.tagged_tree(run_id) == ()
     finally:
-        if parent.poll() is None:
-            parent.kill()
-            parent.wait(10)
-        for c in runtag.tagged_tree(run_id):  # only processes carrying our fresh tag
-            os.kill(c.pid, 9)
+        _reap(parent, run_id)
 
 
 def test_helpers_module_imports_without_launch_and_says_why():
@@ -108,3 +113,57 @@ def test_launch_file_generates_a_description():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert len(module.generate_launch_description().entities) >= 5
+
+
+def _package_indexed():
+    try:
+        from ament_index_python.packages import get_package_prefix
+        get_package_prefix('expclean_ros')
+    except Exception:  # PackageNotFoundError, or no ament_index_python
+        return False
+    return True
+
+
+# the experiment: a child and a double-forked orphan, then it exits by itself
+EXPERIMENT = TREE.replace('time.sleep(1000)\n', 'time.sleep(1)\n')
+# launch run by its Python API (ros2launch is a separate package); exit code = launch's
+RUN_LAUNCH = ('import sys\n'
+              'from launch import LaunchService\n'
+              'from launch.actions import IncludeLaunchDescription\n'
+              'from launch.launch_description_sources import PythonLaunchDescriptionSource\n'
+              'ls = LaunchService()\n'
+              'ls.include_launch_description(IncludeLaunchDescription(\n'
+              '    PythonLaunchDescriptionSource(sys.argv[1]),\n'
+              '    launch_arguments=[a.split(":=", 1) for a in sys.argv[2:]]))\n'
+              'sys.exit(ls.run())\n')
+
+
+@needs_launch
+def test_experiment_exit_tears_down_its_tag_cleans_up_and_shuts_down(tmp_path):
+    if not _package_indexed():
+        pytest.skip('expclean_ros is not in the ament index (AMENT_PREFIX_PATH): '
+                    'launch_ros cannot find the cleanup_node executable')
+    # an inherited tag (as under `expclean run`) reaches the cleanup node too: it must survive
+    run_id = runtag.launch_run_id({})
+    namespace = '/t_' + run_id.replace('-', '_')
+    env = dict(os.environ, **runtag.tag_environment(run_id))
+    script = tmp_path / 'experiment.py'
+    script.write_text(EXPERIMENT)
+    log = tmp_path / 'launch.log'
+    with open(log, 'w') as out:
+        proc = subprocess.Popen(
+            [sys.executable, '-c', RUN_LAUNCH, LAUNCH_FILE,
+             f'experiment:={sys.executable} {script}', f'namespace:={namespace}'],
+            env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        try:
+            code = proc.wait(90)
+        finally:
+            _reap(proc, run_id)
+    text = log.read_text()
+    assert code == 0, text
+    assert 'experiment-2 exited with 0' in text and '(0 left)' in text, text
+    assert 'stopped 2 processes' in text, text  # the child and the orphan, not the node
+    assert 'comprehensive ok' in text, text      # the node answered after the teardown
+    assert 'process has died' not in text and 'Traceback' not in text, text
+    assert runtag.tagged_tree(run_id) == ()
