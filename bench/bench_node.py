@@ -31,6 +31,8 @@ import time
 import psutil
 
 TRIVIAL_NODE = '''
+import sys
+
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from std_srvs.srv import Trigger
@@ -40,8 +42,9 @@ def answer(request, response):
     return response
 
 rclpy.init()
-node = rclpy.create_node('trivial', namespace='/expclean_bench')
+node = rclpy.create_node('trivial', namespace=sys.argv[1])
 node.create_service(Trigger, '~/trigger', answer)
+node.get_logger().info('ready')
 try:
     rclpy.spin(node)
 except (KeyboardInterrupt, ExternalShutdownException):
@@ -109,7 +112,7 @@ class Caller:
         raise RuntimeError(f'{name} did not answer within {timeout_s:g} s')
 
     def round_trips_ms(self, srv_type, name, n):
-        """Time ``n`` sequential round trips of ``name`` (ms); every answer must succeed."""
+        """Time ``n`` round trips of ``name`` (ms), all successful; and the last message."""
         if not self.client(srv_type, name).wait_for_service(timeout_sec=10.0):
             raise RuntimeError(f'no service {name}')
         times = []
@@ -119,7 +122,7 @@ class Caller:
             times.append((time.perf_counter() - start) * 1000.0)
             if response is None or not response.success:
                 raise RuntimeError(f'{name} failed: {getattr(response, "message", "no answer")}')
-        return times
+        return times, response.message
 
 
 def ros_env():
@@ -181,30 +184,68 @@ def p99(values):
     return ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
 
 
-def measure(seconds, calls, log_dir):
-    """Run every measurement; return the figures as a dict."""
+def servers(tag):
+    """(label, argv, service type, service name) of the baseline and the two real nodes."""
     from expclean_interfaces.srv import GetMemoryUsage
+    from std_srvs.srv import Trigger
+    return [('trivial', [sys.executable, '-c', TRIVIAL_NODE, f'/bench_trivial_{tag}'], Trigger,
+             f'/bench_trivial_{tag}/trivial/trigger')] + [
+        (f'node_{rate}hz', node_argv(rate, f'/bench_{rate}hz_{tag}'), GetMemoryUsage,
+         f'/bench_{rate}hz_{tag}/cleanup/get_memory') for rate in (1, 10)]
+
+
+def startups(caller, trials, log_dir):
+    """Seconds from Popen to 'ready' logged and to the first answer, trivial and 1 Hz node.
+
+    The two alternate, so that both see the same machine. The answer includes
+    DDS discovery; 'ready' (both log it once their services exist) does not.
+    """
+    times = {}
+    for trial in range(trials):
+        for label, argv, srv_type, name in servers(f'start{trial}')[:2]:
+            log_path = os.path.join(log_dir, f'start_{label}_{trial}.log')
+            t0 = time.perf_counter()
+            proc = spawn(argv, log_path)
+            try:
+                times.setdefault(f'{label}_ready', []).append(_logged(log_path, b'ready', t0))
+                times.setdefault(label, []).append(caller.first_answer(srv_type, name, t0))
+            finally:
+                stop(proc)
+    return times
+
+
+def _logged(path, word, t0, timeout_s=30.0):
+    """Seconds from ``t0`` until ``word`` appears in the log at ``path``."""
+    while time.perf_counter() < t0 + timeout_s:
+        with open(path, 'rb') as f:
+            if word in f.read():
+                return time.perf_counter() - t0
+        time.sleep(0.005)
+    raise RuntimeError(f'no {word!r} in {path} within {timeout_s:g} s')
+
+
+def measure(seconds, calls, trials, log_dir):
+    """Run every measurement; return the figures as a dict."""
     from std_srvs.srv import Trigger
     caller = Caller()
     procs = {}
-    figures = {'seconds': seconds, 'calls': calls, 'cpus': os.cpu_count(),
-               'loadavg_before': os.getloadavg()}
-    trivial_srv = '/expclean_bench/trivial/trigger'
+    figures = {'seconds': seconds, 'calls': calls, 'startup_trials': trials,
+               'cpus': os.cpu_count(), 'loadavg_before': os.getloadavg()}
     try:
-        for label, argv, srv_type, name in (
-                ('trivial', [sys.executable, '-c', TRIVIAL_NODE], Trigger, trivial_srv),
-                ('node_1hz', node_argv(1, '/expclean_bench_1hz'), GetMemoryUsage,
-                 '/expclean_bench_1hz/cleanup/get_memory'),
-                ('node_10hz', node_argv(10, '/expclean_bench_10hz'), GetMemoryUsage,
-                 '/expclean_bench_10hz/cleanup/get_memory')):
-            t0 = time.perf_counter()
+        for label, samples in startups(caller, trials, log_dir).items():
+            figures[f'startup_{label}_s'] = statistics.median(samples)
+            figures[f'startup_{label}_max_s'] = max(samples)
+        running = servers('run')
+        for label, argv, srv_type, name in running:
             procs[label] = spawn(argv, os.path.join(log_dir, f'{label}.log'))
-            figures[f'startup_{label}_s'] = caller.first_answer(srv_type, name, t0)
+            caller.first_answer(srv_type, name, time.perf_counter())
+        trivial_srv = running[0][3]
+        quick_srv = running[1][3].replace('/get_memory', '/quick')
         for key, srv_type, name in (
                 ('trivial', Trigger, trivial_srv),
-                ('get_memory', GetMemoryUsage, '/expclean_bench_1hz/cleanup/get_memory'),
-                ('quick', Trigger, '/expclean_bench_1hz/cleanup/quick')):
-            times = caller.round_trips_ms(srv_type, name, calls)
+                ('get_memory', running[1][2], running[1][3]),
+                ('quick', Trigger, quick_srv)):
+            times, figures[f'{key}_last_message'] = caller.round_trips_ms(srv_type, name, calls)
             figures[f'{key}_p50_ms'] = statistics.median(times)
             figures[f'{key}_p99_ms'] = p99(times)
         time.sleep(min(2.0, seconds))  # let the last call's work and discovery quiet down
@@ -224,10 +265,12 @@ def measure(seconds, calls, log_dir):
 def rows(f):
     """Table rows: (figure, value, baseline, unit, target) from the figures."""
     return [
-        ('start-up until get_memory answers (1 Hz)', f['startup_node_1hz_s'],
+        ('start-up until services created (ready logged), median',
+         f['startup_node_1hz_ready_s'], f['startup_trivial_ready_s'], 's', None),
+        ('start-up until get_memory answers (with discovery), median', f['startup_node_1hz_s'],
          f['startup_trivial_s'], 's', None),
-        ('start-up until get_memory answers (10 Hz)', f['startup_node_10hz_s'],
-         f['startup_trivial_s'], 's', None),
+        ('start-up until get_memory answers (with discovery), max', f['startup_node_1hz_max_s'],
+         f['startup_trivial_max_s'], 's', None),
         ('get_memory round trip p50', f['get_memory_p50_ms'], f['trivial_p50_ms'], 'ms',
          TARGETS['get_memory_p50_ms']),
         ('get_memory round trip p99', f['get_memory_p99_ms'], f['trivial_p99_ms'], 'ms', None),
@@ -254,11 +297,13 @@ def table(f):
         lines.append(f'| {name} | {value:.3g} {unit} | {base:.3g} {unit} | {ratio} | {goal} '
                      f'| {met} |')
     lines.append('')
-    lines.append(f'{f["calls"]} calls per round-trip figure; idle window {f["seconds"]:g} s, '
+    lines.append(f'{f["calls"]} calls per round-trip figure; {f["startup_trials"]} start-ups '
+                 f'of each node; idle window {f["seconds"]:g} s, '
                  f'all three processes idle at once; {f["cpus"]} CPUs, load average '
                  f'{f["loadavg_before"][0]:.2f} before, {f["loadavg_after"][0]:.2f} after; '
                  f'torch loaded in the node: {f["torch_loaded_1hz"] or f["torch_loaded_10hz"]}; '
-                 f'exit status on SIGINT: {f["exit_status"]}')
+                 f'exit status on SIGINT: {f["exit_status"]}; last quick answer: '
+                 f'"{f["quick_last_message"]}"')
     return '\n'.join(lines)
 
 
@@ -267,20 +312,23 @@ def main(argv=None):
     parser.add_argument('--seconds', type=float, default=30.0,
                         help='idle window in seconds (e.g. 30)')
     parser.add_argument('--calls', type=int, default=50, help='round trips per service (e.g. 50)')
+    parser.add_argument('--startups', type=int, default=5,
+                        help='start-up trials of each node, alternating (e.g. 5)')
     parser.add_argument('--quick', action='store_true',
-                        help='short trial: 5 s idle window, 20 calls')
+                        help='short trial: 5 s idle window, 20 calls, 2 start-ups')
     parser.add_argument('--json', action='store_true', help='print the figures as JSON')
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.calls = min(args.seconds, 5.0), min(args.calls, 20)
-    if args.seconds <= 0 or args.calls < 1:
-        parser.error('--seconds must be > 0 and --calls >= 1')
+        args.startups = min(args.startups, 2)
+    if args.seconds <= 0 or args.calls < 1 or args.startups < 1:
+        parser.error('--seconds must be > 0, --calls and --startups >= 1')
     os.environ.update({k: v for k, v in ros_env().items()
                        if k in ('ROS_AUTOMATIC_DISCOVERY_RANGE', 'AMENT_PREFIX_PATH',
                                 'ROS_DOMAIN_ID')})
     with tempfile.TemporaryDirectory(prefix='bench_node_') as log_dir:
         try:
-            figures = measure(args.seconds, args.calls, log_dir)
+            figures = measure(args.seconds, args.calls, args.startups, log_dir)
         except RuntimeError as exc:
             logs = ''.join(f'--- {n}\n' + open(os.path.join(log_dir, n)).read()[-2000:]
                            for n in sorted(os.listdir(log_dir)))
