@@ -180,9 +180,24 @@ def _gone(t: _Tracked) -> bool:
     if info is None:
         return True
     if info.zombie:
+        if _threads_exiting(t.cand.pid):
+            return False  # open files (and their flocks) go with the last thread
         t.why = ZOMBIE_NOT_OURS
         return True
     return False
+
+
+def _threads_exiting(pid: int) -> bool:
+    """True while other threads of a zombie leader are still exiting.
+
+    The leader turns zombie first; the files it shared with its threads are
+    closed only when the last thread exits. Until then, locks it held (e.g.
+    Fast DDS's shared-memory flocks) are still taken.
+    """
+    try:
+        return len(os.listdir(f'/proc/{pid}/task')) > 1
+    except OSError:
+        return False
 
 
 def _close(t: _Tracked) -> None:
