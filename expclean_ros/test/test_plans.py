@@ -41,7 +41,7 @@ def test_last_run_is_skipped_others_run(run_index):
         assert report.steps == () and report.success
         assert 'run 5 of 5 was the last' in report.message
     else:
-        assert [s.name for s in report.steps] == ['teardown', 'python_memory']
+        assert [s.name for s in report.steps] == ['teardown', 'dds_shm', 'python_memory']
 
 
 def test_single_run_is_skipped():
@@ -90,11 +90,13 @@ def test_auto_wait_settles_under_the_cap():
 
 def test_comprehensive_runs_every_step_and_reports_one_line():
     report = plans.comprehensive(NO_DROP, cap_s=5)
-    assert [s.name for s in report.steps] == ['teardown', 'python_memory', 'drop_caches',
-                                               'gpu_reset']
+    assert [s.name for s in report.steps] == ['teardown', 'dds_shm', 'python_memory',
+                                               'drop_caches', 'gpu_reset']
     assert report.success  # skipped steps are not failures
-    assert report.steps[2].status == 'skipped' and report.steps[2].data['reason'] == 'disabled'
-    assert report.steps[3].status == 'skipped'  # GPU reset is off by default
+    by_name = {s.name: s for s in report.steps}
+    assert by_name['drop_caches'].status == 'skipped'
+    assert by_name['drop_caches'].data['reason'] == 'disabled'
+    assert by_name['gpu_reset'].status == 'skipped'  # GPU reset is off by default
     assert '\n' not in report.message
     assert report.message.startswith('comprehensive ok in ')
     assert 'RAM ' in report.message and 'drop_caches skipped (disabled)' in report.message
@@ -104,7 +106,7 @@ def test_comprehensive_runs_every_step_and_reports_one_line():
 
 def test_quick_has_no_system_caches_or_gpu_reset():
     report = plans.quick(cap_s=5)
-    assert [s.name for s in report.steps] == ['teardown', 'python_memory']
+    assert [s.name for s in report.steps] == ['teardown', 'dds_shm', 'python_memory']
 
 
 def test_failing_hook_does_not_stop_the_following_steps(tmp_path):
@@ -113,7 +115,8 @@ def test_failing_hook_does_not_stop_the_following_steps(tmp_path):
                              hooks_after=(f'touch {marker}', 'sleep 5'), hook_timeout_s=0.3)
     report = plans.comprehensive(options, cap_s=5)
     names = [s.name for s in report.steps]
-    assert names == ['hook_before[0]', 'teardown', 'python_memory', 'drop_caches', 'gpu_reset',
+    assert names == ['hook_before[0]', 'teardown', 'dds_shm', 'python_memory', 'drop_caches',
+                     'gpu_reset',
                      'hook_after[0]', 'hook_after[1]']
     status = {s.name: s.status for s in report.steps}
     assert status['hook_before[0]'] == 'failed' and status['python_memory'] == 'ok'
@@ -171,3 +174,8 @@ def test_options_turn_lists_into_tuples_and_settle_false_sleeps():
     assert time.monotonic() - start >= 0.2 and report.settle.samples == 0
     with pytest.raises(ValueError, match='cap_s'):
         plans.quick(options, cap_s=-1)
+
+
+def test_dds_shm_step_can_be_turned_off():
+    report = plans.quick(CleanupOptions(dds_shm_cleanup=False), cap_s=5)
+    assert [s.name for s in report.steps] == ['teardown', 'python_memory']

@@ -21,9 +21,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
+from . import dds_shm
 from . import steps as _steps
 from .memory import MemorySnapshot, take_snapshot
-from .results import FAILED, SKIPPED, StepResult
+from .results import FAILED, SKIPPED, StepResult, run_step
 from .settle import (DEFAULT_INTERVAL_S, DEFAULT_TOLERANCE_BYTES, DEFAULT_WINDOW_S,
                      SettleResult, fixed_wait, settle)
 from .summary import processes_from_steps, report_line
@@ -72,6 +73,8 @@ class CleanupOptions:
         :data:`QUICK_WINDOW_S` 0.15 s, comprehensive 0.3 s).
     :param settle_interval_s: sampling interval (25 ms).
     :param gpu_baseline_bytes: summed GPU use that counts as settled (None: window only).
+    :param dds_shm_cleanup: remove stale Fast DDS shared memory that killed
+        nodes left in ``/dev/shm`` (after the teardown, which may SIGKILL).
     :param teardown: callable returning the teardown engine's StepResult (e.g.
         ``functools.partial(teardown.teardown_step, selection)``); None: skipped.
     """
@@ -87,6 +90,7 @@ class CleanupOptions:
     settle_window_s: Optional[float] = None
     settle_interval_s: float = DEFAULT_INTERVAL_S
     gpu_baseline_bytes: Optional[int] = None
+    dds_shm_cleanup: bool = True
     teardown: Optional[Callable[[], StepResult]] = None
 
     def __post_init__(self):
@@ -163,6 +167,8 @@ def _run(plan: str, options: Optional[CleanupOptions], cap_s: float,
     before = take_snapshot()
     done = _hooks('hook_before', options.hooks_before, options.hook_timeout_s)
     done.append(_steps.teardown_slot(options.teardown))
+    if options.dds_shm_cleanup:
+        done.append(run_step('dds_shm', dds_shm.clean_stale_segments))
     done.append(_steps.python_memory())
     if full:
         if options.allow_system_caches:

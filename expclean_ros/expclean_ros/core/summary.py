@@ -86,4 +86,7 @@ def report_line(report) -> str:
     for step in report.steps:
         if step.status != 'ok':
             parts.append(f'{step.name} {step.status} ({_short_reason(step)})')
+        elif step.name == 'dds_shm' and step.data.get('files'):
+            parts.append(f"DDS shm freed {step.data['files']} files "
+                         f"{step.data.get('bytes', 0) / 2**20:.1f} MiB")
     return head + (': ' + ', '.join(parts) if parts else '')
