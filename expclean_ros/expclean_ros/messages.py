@@ -2,6 +2,7 @@
 
 import socket
 
+from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from expclean_interfaces.msg import (CleanupReport, GpuMemory, GpuProcess, MemoryUsage,
                                      ProcessInfo, StepResult)
@@ -68,9 +69,9 @@ def cleanup_report(report, stamp):
                         message=report.message, duration_s=float(report.seconds))
     msg.steps = [step_result(s) for s in report.steps]
     if report.memory_before is not None:
-        msg.memory_before = memory_usage(report.memory_before, stamp)
+        msg.memory_before = memory_usage(report.memory_before, _time(report.memory_before))
     if report.memory_after is not None:
-        msg.memory_after = memory_usage(report.memory_after, stamp)
+        msg.memory_after = memory_usage(report.memory_after, _time(report.memory_after))
     if report.settle is not None:
         msg.settled = bool(report.settle.settled)
         msg.settle_s = float(report.settle.seconds)
@@ -79,6 +80,12 @@ def cleanup_report(report, stamp):
     msg.processes = [process_info(p) for s in report.steps if s.name == 'teardown'
                      for p in s.data.get('processes', ())]
     return msg
+
+
+def _time(snapshot):
+    """A snapshot's own wall-clock time as builtin_interfaces/Time."""
+    sec = int(snapshot.timestamp)
+    return Time(sec=sec, nanosec=int((snapshot.timestamp - sec) * 1e9))
 
 
 def selection(request, values):

@@ -257,8 +257,16 @@ def main(args=None):
         node = CleanupNode()
         executor = MultiThreadedExecutor(num_threads=4)
         executor.add_node(node)
+        # The Python signal handler runs when spin_once returns: at the latest
+        # after this timeout (2 idle wake-ups a second cost ~0.1 % of a core).
         while not stop.is_set():
-            executor.spin_once(timeout_sec=0.1)
+            executor.spin_once(timeout_sec=0.5)
+        # rclpy destroys the executor's guard condition before waiting for its
+        # thread pool, so a queued callback can still touch it ("exception was
+        # never retrieved"): drain the pool first.
+        pool = getattr(executor, '_executor', None)
+        if pool is not None:
+            pool.shutdown(wait=True)
         executor.shutdown()
     except ValueError as exc:
         print(f'cleanup_node: error: {exc}', file=sys.stderr)

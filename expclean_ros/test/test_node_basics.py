@@ -63,3 +63,12 @@ def test_second_sigint_during_shutdown_still_exits_zero(start_node, client):
         assert wait_for(lambda: node.popen.poll() is not None, 15), 'node did not exit'
         assert node.popen.returncode == 0, node.log()
         assert 'Traceback' not in node.log(), node.log()
+
+
+def test_shutdown_at_a_high_rate_leaves_no_stray_exception(start_node, client):
+    """rclpy can run a queued timer callback on a destroyed guard condition at shutdown."""
+    for _ in range(3):
+        node = start_node('--ros-args', '-p', 'publish_rate:=50.0')
+        client.wait_for_message(MemoryUsage, '/cleanup/memory', timeout_s=20)
+        assert node.interrupt(timeout_s=15) == 0, node.log()
+        assert 'never retrieved' not in node.log() and 'Traceback' not in node.log(), node.log()
