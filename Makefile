@@ -15,7 +15,7 @@ export ROS_DISTRO
 
 # Tests use a domain of their own so they never meet a running node.
 TEST_DOMAIN ?= 87
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -rs
 
 .PHONY: setup run test test-all bench clean
 

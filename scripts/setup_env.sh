@@ -20,6 +20,7 @@ esac
 req=$here/requirements/$distro.txt
 stamp_dir=$venv/.expclean
 mkdir -p "$(dirname "$venv")"
+venv=$(cd "$(dirname "$venv")" && pwd)/$(basename "$venv")
 
 if [ ! -x "$venv/bin/python" ]; then
   echo "setup_env: creating $venv"
@@ -33,11 +34,18 @@ py=$venv/bin/python
 reqsum=$(cat "$req" "$here/requirements/common.txt" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp_dir/requirements" 2>/dev/null)" != "$reqsum" ]; then
   echo "setup_env: installing $distro wheels"
-  "$py" -m pip install --disable-pip-version-check -q -r "$req" -r "$here/requirements/common.txt" 2>&1 | { grep -v "^WARNING: Location .* is ignored" || true; }; [ "${PIPESTATUS[0]}" = 0 ]
+  piplog=$stamp_dir/pip.log
+  if ! "$py" -m pip install --disable-pip-version-check -q -r "$req" \
+      -r "$here/requirements/common.txt" > "$piplog" 2>&1; then
+    echo "setup_env: pip install failed; last lines of $piplog:" >&2
+    grep -v '^WARNING: Location .* is ignored' "$piplog" | tail -30 >&2
+    exit 1
+  fi
   # The wheels' exported CMake targets name include paths of the machine that built them.
   pyinc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
   npinc=$("$py" -c 'import numpy; print(numpy.get_include())')
-  grep -rlF '/opt/python/cp311-cp311' "$venv/share" --include='*.cmake' 2>/dev/null | while read -r f; do
+  { grep -rlF '/opt/python/cp311-cp311' "$venv/share" --include='*.cmake' 2>/dev/null || true; } |
+  while read -r f; do
     sed -i -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$npinc#g" \
            -e "s#/opt/python/cp311-cp311/include/python3.11#$pyinc#g" "$f"
   done
@@ -62,14 +70,22 @@ if [ "$(cat "$stamp_dir/interfaces" 2>/dev/null)" != "$ifsum" ]; then
   echo "$ifsum" > "$stamp_dir/interfaces"
 fi
 
-# 3. expclean_ros, editable, so the checkout is what runs.
+# 3. expclean_ros, editable, so the checkout is what runs. An editable install copies
+#    no data files: put the ament index marker, package.xml, launch and config files
+#    in the venv prefix (links to single files: ros2 launch does not follow linked folders).
+share=$venv/share/expclean_ros
+mkdir -p "$share/launch" "$share/config" "$venv/share/ament_index/resource_index/packages"
+cp "$here/expclean_ros/resource/expclean_ros" "$venv/share/ament_index/resource_index/packages/"
+ln -sfn "$here/expclean_ros/package.xml" "$share/package.xml"
+for f in "$here"/expclean_ros/launch/*.launch.py; do ln -sfn "$f" "$share/launch/"; done
+for f in "$here"/expclean_ros/config/*.yaml; do ln -sfn "$f" "$share/config/"; done
 if [ ! -f "$stamp_dir/expclean_ros" ] || [ "$here/expclean_ros/setup.py" -nt "$stamp_dir/expclean_ros" ]; then
   echo "setup_env: installing expclean_ros"
   "$py" -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e "$here/expclean_ros"
   # setup.cfg installs the entry points where `ros2 run` looks (lib/expclean_ros);
   # link them into the venv's bin/ so they are on PATH once the venv is active.
   for exe in "$venv"/lib/expclean_ros/*; do
-    ln -sf "$exe" "$venv/bin/$(basename "$exe")"
+    ln -sfn "../lib/expclean_ros/$(basename "$exe")" "$venv/bin/$(basename "$exe")"
   done
   touch "$stamp_dir/expclean_ros"
 fi
