@@ -96,7 +96,8 @@ def main(argv=None):
             _timed(lambda: drop_in(verbose=False, options=options))[0] for _ in range(args.runs))
         rows.append((plan, seed, ours, seed / ours, target))
     kind = 'computed' if args.computed_baseline else 'measured'
-    print(f'{"plan":<14} {"seed (" + kind + ")":>18} {"expclean":>10} {"speed-up":>9} {"target":>7}')
+    seed = f'seed ({kind})'
+    print(f'{"plan":<14} {seed:>18} {"expclean":>10} {"speed-up":>9} {"target":>7}')
     for plan, seed, ours, ratio, target in rows:
         flag = 'ok' if ratio >= target else 'MISSED'
         print(f'{plan:<14} {seed:>16.2f} s {ours:>8.3f} s {ratio:>8.0f}x {target:>5.0f}x {flag}')

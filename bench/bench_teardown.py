@@ -16,7 +16,6 @@ Run: ``python bench/bench_teardown.py`` (with the project venv and ROS env).
 
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -138,8 +137,8 @@ def bench_vs_seed():
         return dict(seed_collateral=len(seed_collateral), seed_on_decoys=len(on_decoys),
                     seed_elsewhere=len(seed_collateral - on_decoys),
                     seed_missed=len(seed_missed), seed_missed_roles=missed_roles,
-                    ours_collateral=len(ours - run_set), ours_missed=len((run_set - ours)
-                                                                       | ours_left),
+                    ours_collateral=len(ours - run_set),
+                    ours_missed=len((run_set - ours) | ours_left),
                     decoys_survived=survived, run=len(run_set), decoys=decoys)
     finally:
         for sc in scenes:

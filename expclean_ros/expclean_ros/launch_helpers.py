@@ -104,7 +104,7 @@ def tagged_process(cmd: Sequence[str], run_id: str, *, tag_variable: str = DEFAU
 
 
 def cleanup_node_protect(node_prefix: str = '/cleanup') -> str:
-    """A protect pattern for the command line ``launch_ros`` gives the cleanup node at ``node_prefix``.
+    """A protect pattern for the command line launch_ros gives the node at ``node_prefix``.
 
     A launch started by ``expclean run`` inherits the run tag, so the cleanup
     node carries it too; the teardown after the experiment must spare it, or
@@ -119,7 +119,8 @@ def cleanup_node_protect(node_prefix: str = '/cleanup') -> str:
     """
     ns, _, node = node_prefix.strip('/').rpartition('/')
     if not node:
-        raise ValueError(f'node_prefix must name the node, e.g. /robot1/cleanup, got {node_prefix!r}')
+        raise ValueError('node_prefix must name the node, e.g. /robot1/cleanup, '
+                         f'got {node_prefix!r}')
     return (r'(^|/)cleanup_node\s(?=.*\s__node:=' + re.escape(node) + r'(\s|$))'
             r'(?=.*\s__ns:=/' + re.escape(ns) + r'(\s|$))')
 
@@ -146,7 +147,8 @@ def on_exit_cleanup(target_action, run_id: str, *, tag_variable: str = DEFAULT_T
                                 on_exit_cleanup(experiment, run_id)])
 
     :param cleanup: ``'comprehensive'``, ``'quick'`` or None (no cleanup call).
-    :param expclean: the command (a string or an argv list) that runs the CLI; default ``python -m expclean_ros.cli``
+    :param expclean: the command (a string or an argv list) that runs the CLI;
+        default ``python -m expclean_ros.cli``
         with launch's own interpreter (a colcon install puts ``expclean`` in
         ``lib/expclean_ros``, not on ``PATH``).
     """

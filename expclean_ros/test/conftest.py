@@ -1,7 +1,9 @@
 """Shared test set-up: an isolated ROS domain on loopback, and a real cleanup node."""
 
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -12,6 +14,13 @@ import pytest
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
 os.environ.setdefault('ROS_DOMAIN_ID', str(50 + os.getpid() % 40))
 os.environ.setdefault('AMENT_PREFIX_PATH', sys.prefix)
+
+NOBODY = ['setpriv', '--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups']
+# In a private mount namespace: hide the directory nobody may not enter behind a
+# 0755 tmpfs and bind back only the subtree the interpreter lives in.
+_UNHIDE = ('stage=$1 blocked=$2 keep=$3; shift 3; mount --bind "$keep" "$stage" && '
+           'mount -t tmpfs -o mode=0755,size=1m tmpfs "$blocked" && mkdir -p "$keep" && '
+           'mount --move "$stage" "$keep" && exec "$@"')
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(PACKAGE_ROOT)
@@ -92,3 +101,40 @@ def wait_for(predicate, timeout_s=10.0, interval_s=0.05):
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval_s)
+
+
+def _blocking_dir(path):
+    """The first ancestor of ``path`` that others may not enter, and its child on the way."""
+    parts = os.path.realpath(path).split('/')[1:]
+    for depth in range(1, len(parts)):
+        here = '/' + '/'.join(parts[:depth])
+        if not os.stat(here).st_mode & stat.S_IXOTH:
+            return here, here + '/' + parts[depth]
+    return None, None
+
+
+@pytest.fixture(scope='session')
+def as_nobody(tmp_path_factory):
+    """A command prefix that runs this very interpreter (the venv's) as user nobody.
+
+    The venv under /work/main is readable by everyone, but its python links into
+    /root/.pyenv and /root is mode 700. Rather than chmod /root or copy Python, the
+    prefix enters a private mount namespace (nothing changes outside it), lays a
+    0755 tmpfs over /root holding only .pyenv, and only then drops to nobody.
+    """
+    if os.geteuid() != 0:
+        pytest.skip('switching to user nobody needs root')
+    if shutil.which('setpriv') is None:
+        pytest.skip('setpriv not available')
+    prefix = NOBODY
+    blocked, keep = _blocking_dir(sys.executable)
+    if blocked:
+        stage = tmp_path_factory.mktemp('stage')
+        prefix = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', _UNHIDE,
+                  'sh', str(stage), blocked, keep, *NOBODY]
+    probe = subprocess.run([*prefix, sys.executable, '-c', 'import os, expclean_ros; '
+                            'print(os.geteuid())'], capture_output=True, text=True,
+                           timeout=60, stdin=subprocess.DEVNULL, cwd='/tmp')
+    if probe.returncode != 0 or probe.stdout.strip() != '65534':
+        pytest.skip(f'cannot run {sys.executable} as nobody here: {probe.stderr[-300:]}')
+    return prefix

@@ -133,6 +133,7 @@ def test_kill_python_experiment_processes(spawn):
 def test_force_kill_processes_reaches_signal_ignorers(spawn, capsys):
     stubborn = spawn(['ros2', 'bag', 'play', 'x'], _domain(), ignore=True)
     assert cu.force_kill_processes() is True
-    stubborn.wait(10)  # it ignores SIGINT and SIGTERM: only SIGKILL ends it (the engine may reap it)
+    # It ignores SIGINT and SIGTERM: only SIGKILL ends it (the engine may reap it).
+    stubborn.wait(10)
     assert not os.path.exists(f'/proc/{stubborn.pid}')
     assert 'stopped 1 processes (0 left)' in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""The ROS-workspace path: colcon builds both packages over the venv underlay, and the built node answers."""
+"""The ROS-workspace path: colcon builds both packages over the venv; the built node answers."""
 
 import os
 import shutil

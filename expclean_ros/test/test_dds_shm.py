@@ -208,7 +208,8 @@ def _tag():
 def test_names_are_matched_strictly():
     for name in ('fastdds_0123456789abcdef', 'fastdds_0123456789abcdef_el',
                  'fastdds_port7411', 'fastdds_port7411_el', 'fastdds_port7411_sl',
-                 'sem.fastdds_port7411_mutex', 'fastrtps_port7411', 'fastrtps_0123456789abcdef_el'):
+                 'sem.fastdds_port7411_mutex', 'fastrtps_port7411',
+                 'fastrtps_0123456789abcdef_el'):
         assert is_dds_shm_name(name), name
     for name in ('fastdds_notes.txt', 'myfastdds_port1', 'fastdds_port123456_el',
                  'fastdds_0123456789abcdef_el.bak', 'fastdds_0123456789abcde',

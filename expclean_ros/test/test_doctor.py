@@ -4,7 +4,6 @@ import importlib.util
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import uuid
@@ -15,15 +14,9 @@ from conftest import ros_env
 from expclean_ros.core import doctor
 from expclean_ros.core.doctor import DEGRADED, UNAVAILABLE, WORKS, Check
 
-NOBODY = ['setpriv', '--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups']
 DOCTOR = [sys.executable, '-m', 'expclean_ros.cli.doctor_verb']
 # Lines whose reason does not move between two runs a moment apart.
 STABLE = ('nvml', 'torch', 'nvidia_smi', 'gpu_reset', 'drop_caches', 'cgroups', 'ros_env')
-# In a private mount namespace: hide the directory nobody may not enter behind a
-# 0755 tmpfs and bind back only the subtree the interpreter lives in.
-_UNHIDE = ('stage=$1 blocked=$2 keep=$3; shift 3; mount --bind "$keep" "$stage" && '
-           'mount -t tmpfs -o mode=0755,size=1m tmpfs "$blocked" && mkdir -p "$keep" && '
-           'mount --move "$stage" "$keep" && exec "$@"')
 
 
 def run_doctor(*args, prefix=(), timeout=60):
@@ -37,43 +30,6 @@ def doctor_json(*args, prefix=()):
     report = json.loads(proc.stdout)
     assert report['exit_code'] == proc.returncode
     return report, {c['name']: c for c in report['checks']}
-
-
-def _blocking_dir(path):
-    """The first ancestor of ``path`` that others may not enter, and its child on the way."""
-    parts = os.path.realpath(path).split('/')[1:]
-    for depth in range(1, len(parts)):
-        here = '/' + '/'.join(parts[:depth])
-        if not os.stat(here).st_mode & stat.S_IXOTH:
-            return here, here + '/' + parts[depth]
-    return None, None
-
-
-@pytest.fixture(scope='module')
-def as_nobody(tmp_path_factory):
-    """A command prefix that runs this very interpreter (the venv's) as user nobody.
-
-    The venv under /work/main is readable by everyone, but its python links into
-    /root/.pyenv and /root is mode 700. Rather than chmod /root or copy Python, the
-    prefix enters a private mount namespace (nothing changes outside it), lays a
-    0755 tmpfs over /root holding only .pyenv, and only then drops to nobody.
-    """
-    if os.geteuid() != 0:
-        pytest.skip('switching to user nobody needs root')
-    if shutil.which('setpriv') is None:
-        pytest.skip('setpriv not available')
-    prefix = NOBODY
-    blocked, keep = _blocking_dir(sys.executable)
-    if blocked:
-        stage = tmp_path_factory.mktemp('stage')
-        prefix = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', _UNHIDE,
-                  'sh', str(stage), blocked, keep, *NOBODY]
-    probe = subprocess.run([*prefix, sys.executable, '-c', 'import os, expclean_ros; '
-                            'print(os.geteuid())'], capture_output=True, text=True,
-                           timeout=60, stdin=subprocess.DEVNULL, cwd='/tmp')
-    if probe.returncode != 0 or probe.stdout.strip() != '65534':
-        pytest.skip(f'cannot run {sys.executable} as nobody here: {probe.stderr[-300:]}')
-    return prefix
 
 
 def test_check_states_are_validated_and_rendered():
@@ -110,7 +66,8 @@ def test_as_root_what_this_machine_offers():
     mount = doctor.mount_of(doctor.DROP_CACHES_PATH)
     if mount and 'ro' not in mount['options']:
         assert checks['drop_caches']['state'] == WORKS, checks['drop_caches']
-        assert checks['drop_caches']['reason'].startswith('root, /proc/sys/vm/drop_caches writable')
+        assert checks['drop_caches']['reason'].startswith(
+            'root, /proc/sys/vm/drop_caches writable')
     assert checks['ros_env']['state'] == WORKS  # conftest keeps discovery on this host
     assert f"ROS_DOMAIN_ID={os.environ['ROS_DOMAIN_ID']}" in checks['ros_env']['reason']
     assert report['needs'] == ['memory', 'process_table'] and report['exit_code'] == 0

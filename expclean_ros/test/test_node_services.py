@@ -1,4 +1,4 @@
-"""Every service and topic of the real node over real DDS, its parameters, busy handling and bad input."""
+"""Every service and topic of the real node over real DDS: parameters, busy, bad input."""
 
 import math
 import os

@@ -5,7 +5,6 @@ import json
 import math
 import os
 import subprocess
-import sys
 import time
 import uuid
 
@@ -90,8 +89,8 @@ def test_auto_wait_settles_under_the_cap():
 
 def test_comprehensive_runs_every_step_and_reports_one_line():
     report = plans.comprehensive(NO_DROP, cap_s=5)
-    assert [s.name for s in report.steps] == ['teardown', 'dds_shm', 'python_memory',
-                                               'drop_caches', 'gpu_reset']
+    assert [s.name for s in report.steps] == [
+        'teardown', 'dds_shm', 'python_memory', 'drop_caches', 'gpu_reset']
     assert report.success  # skipped steps are not failures
     by_name = {s.name: s for s in report.steps}
     assert by_name['drop_caches'].status == 'skipped'

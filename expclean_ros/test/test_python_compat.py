@@ -25,3 +25,10 @@ def test_the_check_catches_a_newer_api(tmp_path):
         [os.path.join(os.path.dirname(sys.executable), 'vermin'), '--no-tips', '--violations',
          '-t=3.10-', str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0, proc.stdout
+
+
+def test_flake8_clean():
+    """The ROS 2 Python style (what ament_flake8 checks), 99 columns."""
+    proc = subprocess.run([sys.executable, '-m', 'flake8', 'expclean_ros', 'bench', 'scripts'],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,4 +1,4 @@
-"""``expclean run`` and ``expclean plot`` as real commands: SIGKILL + resume, bad input, plot, node."""
+"""``expclean run`` and ``expclean plot`` as real commands: SIGKILL + resume, bad input, plot."""
 
 import json
 import struct

@@ -19,7 +19,8 @@ _MIB = 1024 * 1024
 # parent holds, and exits when its stdin closes.
 CHILD = r'''
 import os, sys, time
-total, step, step_s, free_step_s = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+total, step = int(sys.argv[1]), int(sys.argv[2])
+step_s, free_step_s = float(sys.argv[3]), float(sys.argv[4])
 def say(what):
     os.write(1, f"{what} {time.monotonic()}\n".encode())
 chunks = []

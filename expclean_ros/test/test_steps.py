@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 import time
 
 import pytest
@@ -13,34 +12,6 @@ import pytest
 from expclean_ros.core import steps
 from expclean_ros.core.memory import read_gpus
 from expclean_ros.core.results import StepResult
-
-PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NOBODY = ['setpriv', '--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups']
-
-
-def _as_nobody(code: str):
-    """Run ``code`` as nobody with this package and its dependencies importable.
-
-    The venv's interpreter may not be reachable by nobody (here it links into
-    /root, mode 700); then a system python3 of the same version runs with
-    ``-S`` and our source tree and site-packages put on ``sys.path`` by hand.
-    """
-    if shutil.which('setpriv') is None:
-        pytest.skip('setpriv not available to drop privileges')
-    prelude = (f'import sys; sys.path[:0] = [{PACKAGE_ROOT!r}, '
-               f'{sysconfig.get_paths()["purelib"]!r}]; ')
-    version = f'{sys.version_info[0]}.{sys.version_info[1]}'
-    for python in (sys.executable, shutil.which(f'python{version}') or '',
-                   f'/usr/bin/python{version}'):
-        if not python:
-            continue
-        probe = subprocess.run(NOBODY + [python, '-S', '-c', 'pass'], cwd='/tmp',
-                               stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
-        if probe.returncode == 0:
-            return subprocess.run(NOBODY + [python, '-S', '-c', prelude + code], cwd='/tmp',
-                                  stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                  timeout=60)
-    pytest.skip(f'no python{version} that user nobody may run')
 
 
 def test_python_memory_collects_real_garbage():
@@ -67,9 +38,11 @@ def test_drop_caches_for_real_as_root():
     assert 'dropped page cache' in result.detail
 
 
-def test_drop_caches_skipped_as_nobody():
-    proc = _as_nobody('from expclean_ros.core.steps import system_caches; r = system_caches(); '
-                      'print(r.status); print(r.data.get("reason")); print(r.detail)')
+def test_drop_caches_skipped_as_nobody(as_nobody):
+    code = ('from expclean_ros.core.steps import system_caches; r = system_caches(); '
+            'print(r.status); print(r.data.get("reason")); print(r.detail)')
+    proc = subprocess.run([*as_nobody, sys.executable, '-c', code], cwd='/tmp',
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     status, reason, detail = proc.stdout.splitlines()[:3]
     assert (status, reason) == ('skipped', 'not permitted'), proc.stdout

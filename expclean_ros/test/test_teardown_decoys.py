@@ -117,7 +117,7 @@ def test_dry_run_over_our_own_ancestors_selects_none_of_them():
 
 
 def test_runner_carrying_the_tag_spares_itself_and_its_parent(tmp_path):
-    """A tagged process that tears down its own tag: its tagged sibling goes, it and its parent stay."""
+    """A tagged process tearing down its own tag: its sibling goes, it and its parent stay."""
     tag = 'test-' + uuid.uuid4().hex
     out = tmp_path / 'runner.json'
     code = ('import json, os, sys\n'

@@ -161,7 +161,8 @@ def memory_table(msg):
              f'  ({msg.ram_percent:.1f} %, {msg.ram_available_bytes / GIB:.1f} GiB available)',
              f'  swap     {msg.swap_used_bytes / GIB:6.1f} / {msg.swap_total_bytes / GIB:.1f} GiB']
     for g in msg.gpus:
-        lines.append(f'  GPU{g.index}     {g.used_bytes / GIB:6.1f} / {g.total_bytes / GIB:.1f} GiB'
+        lines.append(f'  GPU{g.index}     {g.used_bytes / GIB:6.1f} / '
+                     f'{g.total_bytes / GIB:.1f} GiB'
                      f'  {g.name}, {len(g.processes)} processes')
     if not msg.gpus:
         lines.append(f'  GPU      none: {msg.gpu_status or "no GPU"}')

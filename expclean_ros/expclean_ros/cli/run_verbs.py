@@ -38,7 +38,8 @@ def add_arguments(sub):
         'run', help='run a table of experiment runs with verified cleanup between them',
         description="e.g. 'expclean run runs.csv --ledger runs.jsonl --timeout 600 -- "
                     "ros2 launch my_pkg exp.launch.py bag:={bag} model:={model}'")
-    p.add_argument('table', help='runs table: .csv with a header line, or .yaml (list of mappings)')
+    p.add_argument('table',
+                   help='runs table: .csv with a header line, or .yaml (list of mappings)')
     p.add_argument('--ledger', required=True,
                    help='JSON-lines ledger, one line per run (e.g. runs.jsonl)')
     p.add_argument('--resume', action='store_true',
@@ -72,7 +73,8 @@ def add_arguments(sub):
     p = sub.add_parser('plot', help='plot RAM and GPU memory before/after each run of a ledger',
                        description="e.g. 'expclean plot runs.jsonl -o memory.png'")
     p.add_argument('ledger', help='ledger written by expclean run')
-    p.add_argument('-o', '--output', default='memory.png', help='PNG to write (default: memory.png)')
+    p.add_argument('-o', '--output', default='memory.png',
+                   help='PNG to write (default: memory.png)')
     p.add_argument('--size', default='8x4.5', metavar='WxH',
                    help='figure size in inches (default: 8x4.5)')
     p.add_argument('--dpi', type=int, default=100, help='dots per inch (default: 100)')

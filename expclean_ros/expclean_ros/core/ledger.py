@@ -34,7 +34,8 @@ class LedgerState:
 
     :param header: the header line, or None for a new/empty ledger.
     :param finished: run index -> its last ``run`` record.
-    :param interrupted: ``started`` records (index order) of runs with no ``run`` record after them.
+    :param interrupted: ``started`` records (index order) of runs with no ``run``
+        record after them.
     :param torn_lines: lines that were not valid JSON (a torn write), skipped.
     """
 
@@ -128,7 +129,6 @@ def header_record(table_path: str, fingerprint: str, total_runs: int,
     return {'type': 'header', 'version': LEDGER_VERSION, 'table': table_path,
             'fingerprint': fingerprint, 'total_runs': total_runs, 'columns': list(columns),
             'command': list(template)}
-
 
 
 def finished_records(path: str) -> List[dict]:

@@ -81,7 +81,8 @@ def start_tagged(cmd: Sequence[str], *, env: Optional[Mapping[str, str]] = None,
         the machine does not allow one (the reason is in ``cgroup_unavailable``).
     """
     if isinstance(cmd, str) or not cmd:
-        raise ValueError('cmd must be a non-empty sequence of arguments, e.g. ["ros2", "launch", ...]')
+        raise ValueError('cmd must be a non-empty sequence of arguments, '
+                         'e.g. ["ros2", "launch", ...]')
     run_id = run_id or new_run_id()
     full_env = dict(os.environ if env is None else env)
     full_env[tag_variable] = run_id
@@ -93,8 +94,9 @@ def start_tagged(cmd: Sequence[str], *, env: Optional[Mapping[str, str]] = None,
     if path:
         procs_fd = os.open(os.path.join(path, 'cgroup.procs'), os.O_WRONLY)
 
-        def preexec():  # runs in the child before exec: join the run's cgroup
+        def join_cgroup():  # runs in the child before exec: join the run's cgroup
             os.write(procs_fd, b'0')
+        preexec = join_cgroup
     try:
         popen = subprocess.Popen(list(cmd), env=full_env, cwd=cwd, stdin=stdin, stdout=stdout,
                                  stderr=stderr, start_new_session=True, preexec_fn=preexec,

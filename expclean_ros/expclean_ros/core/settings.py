@@ -8,7 +8,11 @@ import functools
 import math
 import re
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .plans import CleanupOptions
+    from .teardown import Selection
 
 __all__ = ['ParamSpec', 'PARAMETERS', 'DEFAULTS', 'SPECS', 'check', 'strings', 'selection',
            'cleanup_options']
@@ -41,7 +45,8 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
     ParamSpec('swap_warn_percent', 50.0, 'swap use that turns diagnostics WARN', 0.0, 100.0),
     ParamSpec('swap_error_percent', 90.0, 'swap use that turns diagnostics ERROR', 0.0, 100.0),
     ParamSpec('gpu_warn_percent', 95.0, 'GPU memory use that turns diagnostics WARN', 0.0, 100.0),
-    ParamSpec('gpu_error_percent', 99.0, 'GPU memory use that turns diagnostics ERROR', 0.0, 100.0),
+    ParamSpec('gpu_error_percent', 99.0, 'GPU memory use that turns diagnostics ERROR',
+              0.0, 100.0),
     ParamSpec('teardown.tag_variable', 'EXPCLEAN_RUN_ID',
               'environment variable that marks the processes of a run'),
     ParamSpec('teardown.run_tag', '',

@@ -19,7 +19,7 @@ import os
 import select as _select
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Tuple
 
 from . import cgroups, proctable
