@@ -14,6 +14,8 @@ import os
 import time
 from typing import Optional, Set, Tuple
 
+from .mounts import mounts
+
 __all__ = ['unified_mount', 'own_cgroup_dir', 'create', 'procs', 'kill', 'populated', 'remove']
 
 _log = logging.getLogger(__name__)
@@ -21,14 +23,9 @@ _log = logging.getLogger(__name__)
 
 def unified_mount() -> Optional[str]:
     """Mount point of the cgroup v2 hierarchy (``/sys/fs/cgroup`` or ``.../unified``)."""
-    try:
-        with open('/proc/self/mountinfo') as f:
-            for line in f:
-                left, _, right = line.partition(' - ')
-                if right.split(' ', 1)[0] == 'cgroup2':
-                    return left.split()[4]
-    except OSError:
-        pass
+    for mount in mounts():
+        if mount['fstype'] == 'cgroup2':
+            return mount['point']
     return None
 
 
