@@ -12,10 +12,12 @@ pid is never mistaken for the process seen before.
 
 import logging
 import os
+import time
 from typing import Dict, NamedTuple, Optional, Tuple
 
 __all__ = ['ProcInfo', 'snapshot', 'read_proc', 'read_cmdline', 'read_environ_var',
-           'real_uid', 'boot_time', 'ENV_OK', 'ENV_UNSET', 'ENV_DENIED', 'ENV_GONE']
+           'real_uid', 'boot_time', 'ENV_OK', 'ENV_UNSET', 'ENV_DENIED', 'ENV_GONE',
+           'ENV_EMPTY']
 
 _log = logging.getLogger(__name__)
 
@@ -23,6 +25,9 @@ ENV_OK = 'ok'
 ENV_UNSET = 'unset'
 ENV_DENIED = 'denied'
 ENV_GONE = 'gone'
+# An empty environ: a process in the middle of execve reads as empty for a moment.
+ENV_EMPTY = 'empty'
+_EMPTY_RETRIES = 3
 
 _CLK_TCK = os.sysconf('SC_CLK_TCK')
 _PF_KTHREAD = 0x00200000
@@ -140,16 +145,25 @@ def read_environ_var(pid: int, name: str) -> Tuple[str, Optional[str]]:
     """Look up one variable in the start-up environment of ``pid``.
 
     Returns ``(status, value)``; status is ``ok``, ``unset``, ``denied``
-    (another user's process, or hidepid) or ``gone``. Errors are data here.
+    (another user's process, or hidepid), ``gone``, or ``empty``: no
+    environment at all, which is what a process in the middle of ``execve``
+    shows for a moment (read again a few times before saying so; callers must
+    not take ``empty`` as proof that the variable is unset). Errors are data.
     """
-    try:
-        data = _read(f'/proc/{pid}/environ')
-    except PermissionError:
-        return ENV_DENIED, None
-    except (FileNotFoundError, ProcessLookupError):
-        return ENV_GONE, None
-    except OSError:
-        return ENV_DENIED, None
+    for attempt in range(_EMPTY_RETRIES):
+        try:
+            data = _read(f'/proc/{pid}/environ')
+        except PermissionError:
+            return ENV_DENIED, None
+        except (FileNotFoundError, ProcessLookupError):
+            return ENV_GONE, None
+        except OSError:
+            return ENV_DENIED, None
+        if data:
+            break
+        time.sleep(0.001 * (attempt + 1))
+    else:
+        return ENV_EMPTY, None
     key = name.encode() + b'='
     if data.startswith(key):
         start = len(key)

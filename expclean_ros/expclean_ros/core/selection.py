@@ -153,9 +153,12 @@ class _Scanner:
 
     def _env(self, info: ProcInfo, name: str):
         key = (info.pid, info.start_ticks, name)
-        if key not in self._env_cache:
-            self._env_cache[key] = proctable.read_environ_var(info.pid, name)
-        return self._env_cache[key]
+        if key in self._env_cache:
+            return self._env_cache[key]
+        found = proctable.read_environ_var(info.pid, name)
+        if found[0] != proctable.ENV_EMPTY:  # mid-exec: read again at the next scan
+            self._env_cache[key] = found
+        return found
 
     def _domain_ok(self, info: ProcInfo) -> bool:
         status, value = self._env(info, 'ROS_DOMAIN_ID')
