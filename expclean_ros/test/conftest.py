@@ -22,6 +22,11 @@ _UNHIDE = ('stage=$1 blocked=$2 keep=$3; shift 3; mount --bind "$keep" "$stage" 
            'mount -t tmpfs -o mode=0755,size=1m tmpfs "$blocked" && mkdir -p "$keep" && '
            'mount --move "$stage" "$keep" && exec "$@"')
 
+# The console entry `make run` starts; `python -m` where the venv has none (a bare pip install).
+_ENTRY = os.path.join(os.path.dirname(sys.executable), 'cleanup_node')
+NODE_COMMAND = [_ENTRY] if os.access(_ENTRY, os.X_OK) else [sys.executable, '-m',
+                                                             'expclean_ros.node']
+
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(PACKAGE_ROOT)
 
@@ -40,7 +45,7 @@ class NodeProcess:
         self.log_path = log_path
         self._log = open(log_path, 'wb')
         self.popen = subprocess.Popen(
-            [sys.executable, '-m', 'expclean_ros.node', *args],
+            [*NODE_COMMAND, *args],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             env=env or ros_env(), start_new_session=True)
 
