@@ -2,8 +2,8 @@
 
 Fast DDS (the default RMW from Humble to Kilted) keeps its shared-memory
 transport in ``/dev/shm``; a node killed with SIGKILL leaves its files behind.
-Names (``<d>`` is ``fastdds`` on Fast DDS 3.x / Jazzy+, ``fastrtps`` on 2.x /
-Humble):
+Names (``<d>`` is ``fastdds`` on Fast DDS 3.x (Kilted), ``fastrtps`` on 2.x
+(Humble, Jazzy; seen with the Jazzy wheels)):
 
 - segment ``<d>_<16 hex>`` and its lock ``<d>_<16 hex>_el``;
 - port ``<d>_port<N>``, its lock ``<d>_port<N>_el`` (exclusive listener) or
