@@ -1,9 +1,9 @@
-"""Benchmark the teardown engine against its bounds and against the seed's ``pkill -f``.
+"""Benchmark the teardown engine against its bounds and the seed's kill by command-line pattern.
 
 1. Trees of 10, 100 and 300 real processes, every tenth ignoring SIGINT:
    time until zero are left, against the escalation bound (sum of stage
    timeouts); target within bound + 0.3 s, zero left.
-2. The seed's approach on one experiment-like scene, WITHOUT running pkill:
+2. The seed's approach on one experiment-like scene, WITHOUT signalling anything:
    which processes a command-line match of 'ros2', 'bag_test.py',
    'ms_test.py' over all processes would have signalled that it must not
    (collateral) and which run processes it would have missed (re-parented,
@@ -81,7 +81,7 @@ def bench_discovery(tag, repeats=10):
 
 
 def seed_matches():
-    """What ``pkill -f PATTERN`` would signal, per pattern (pkill spares only itself)."""
+    """What a kill by command-line PATTERN would signal (the seed's tool spares only itself)."""
     rx = [re.compile(p) for p in SEED_PATTERNS]
     hit = set()
     for pid in proctable.snapshot():
@@ -163,7 +163,7 @@ def main():
           f'{ours_ms / base_ms:.2f}  bound 30.0  ratio ours/bound {ours_ms / 30.0:.2f}')
     print()
     cmp = bench_vs_seed()
-    print(f'seed pkill -f {SEED_PATTERNS} vs ours (tag) on one scene of {cmp["run"]} run '
+    print(f'seed pattern kill {SEED_PATTERNS} vs ours (tag) on one scene of {cmp["run"]} run '
           f'processes and {len(cmp["decoys"])} decoys:')
     print(f'{"":>8} {"collateral":>10} {"missed":>7}')
     print(f'{"seed":>8} {cmp["seed_collateral"]:>10} {cmp["seed_missed"]:>7}   '

@@ -8,7 +8,7 @@ The eleven functions keep the seed's names, arguments and defaults, and with
 ``verbose=True`` print each step, its success or failure, and memory before and
 after. What changed, on purpose:
 
-- Processes are stopped by the teardown engine, never ``pkill``: only this
+- Processes are stopped by the teardown engine, never a kill by name pattern: only this
   user's processes on this ROS domain (``ROS_DOMAIN_ID``, unset = 0) whose
   command line matches, never the caller or its ancestors, the ROS 2 daemon or
   the expclean node/CLI; SIGINT, SIGTERM, SIGKILL escalation; verified.
@@ -102,7 +102,7 @@ def clear_system_cache(*, verbose: bool = True) -> bool:
 def kill_ros2_processes(*, verbose: bool = True) -> bool:
     """Stop ``ros2`` CLI processes and ``--ros-args`` nodes of this user on this ROS domain.
 
-    Safe replacement of the seed's ``pkill -f ros2``: see the module docstring.
+    Safe replacement of the seed's kill of every ``ros2`` command line: see the module docstring.
     True when none is left running.
     """
     return _report_step(steps.teardown_slot(lambda: _teardown(ROS2_PATTERNS)), verbose)
@@ -112,7 +112,7 @@ def kill_python_experiment_processes(*, verbose: bool = True,
                                      patterns: Sequence[str] = EXPERIMENT_PATTERNS) -> bool:
     """Stop the experiment scripts (default ``bag_test.py``, ``ms_test.py``), safely.
 
-    Replaces the seed's ``pkill -f``; scoped like :func:`kill_ros2_processes`.
+    Replaces the seed's kill by command-line pattern; scoped like :func:`kill_ros2_processes`.
     """
     return _report_step(steps.teardown_slot(lambda: _teardown(patterns)), verbose)
 

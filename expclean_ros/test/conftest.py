@@ -24,8 +24,10 @@ _UNHIDE = ('stage=$1 blocked=$2 keep=$3; shift 3; mount --bind "$keep" "$stage" 
 
 # The console entry `make run` starts; `python -m` where the venv has none (a bare pip install).
 _ENTRY = os.path.join(os.path.dirname(sys.executable), 'cleanup_node')
-NODE_COMMAND = [_ENTRY] if os.access(_ENTRY, os.X_OK) else [sys.executable, '-m',
-                                                             'expclean_ros.node']
+if os.access(_ENTRY, os.X_OK):
+    NODE_COMMAND = [_ENTRY]
+else:
+    NODE_COMMAND = [sys.executable, '-m', 'expclean_ros.node']
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(PACKAGE_ROOT)

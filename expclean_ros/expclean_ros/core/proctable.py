@@ -133,7 +133,7 @@ def snapshot() -> Dict[int, ProcInfo]:
 
 
 def read_cmdline(pid: int) -> str:
-    """The command line joined with spaces, as ``pkill -f`` matches it; ``''`` if unreadable."""
+    """The command line joined with spaces (what patterns match); ``''`` if unreadable."""
     try:
         data = _read(f'/proc/{pid}/cmdline')
     except OSError:

@@ -52,7 +52,7 @@ class Selection:
     :param root_pid: stop this process, its descendants, and its session /
         process group when it leads one.
     :param patterns: regular expressions searched in the command line (as
-        ``pkill -f`` does); a match must also be on ``domain_id``.
+        a kill by pattern does); a match must also be on ``domain_id``.
     :param cgroup: path of a cgroup v2 directory holding only the run.
     :param allow_other_users: also select processes of other users.
     :param protect: regular expressions; a matching command line is never selected.
