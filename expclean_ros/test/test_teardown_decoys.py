@@ -104,16 +104,18 @@ def test_tree_teardown_spares_decoys(decoys):
 
 
 def test_dry_run_over_our_own_ancestors_selects_none_of_them():
-    """Rooted at our parent, tagged like us or matching our command line: never us."""
+    """Rooted at our parent or ourselves: refused; matching our command line: never us."""
     me = proctable.read_proc(os.getpid())
     parent = proctable.read_proc(me.ppid)
     mine = proctable.read_cmdline(os.getpid())
-    sel_tree = Selection(root_pid=parent.pid)
+    for root in (parent.pid, os.getpid()):
+        with pytest.raises(ValueError, match=f'root_pid {root} is this process or one of its '
+                                             'ancestors: its tree holds the caller'):
+            teardown(Selection(root_pid=root), dry_run=True)
+        with pytest.raises(ValueError, match='its tree holds the caller'):
+            select(Selection(root_pid=root))
     sel_pattern = Selection(patterns=(mine.replace('(', '.').replace(')', '.')[:40],))
-    for sel in (sel_tree, sel_pattern):
-        result = teardown(sel, dry_run=True)
-        _assert_runner_and_init_safe(result)
-    assert all(c.pid not in (1, os.getpid(), parent.pid) for c in select(sel_tree))
+    _assert_runner_and_init_safe(teardown(sel_pattern, dry_run=True))
 
 
 def test_runner_carrying_the_tag_spares_itself_and_its_parent(tmp_path):
@@ -147,6 +149,21 @@ def test_runner_carrying_the_tag_spares_itself_and_its_parent(tmp_path):
         shell.wait(5)
 
 
+def teardown_from_sibling(selection: dict, dry_run=False, timeouts=(1.0, 1.0, 1.0)) -> dict:
+    """Teardown run by another process (a sibling of what we started: our children are
+    never chosen by pattern when we are the caller); its TeardownResult as a dict."""
+    code = ('import json, sys\n'
+            'from expclean_ros.core.teardown import Selection, teardown\n'
+            'a = json.loads(sys.argv[1])\n'
+            'r = teardown(Selection(**a["sel"]), *a["t"], dry_run=a["dry"])\n'
+            'print(json.dumps(r.as_dict()))\n')
+    arg = json.dumps({'sel': selection, 't': list(timeouts), 'dry': dry_run})
+    done = subprocess.run([sys.executable, '-c', code, arg], env=proctree.scene_env(),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 def test_pattern_selection_spares_other_ros_domains():
     token = 'ptn' + uuid.uuid4().hex[:12]
     scenes = {}
@@ -157,13 +174,13 @@ def test_pattern_selection_spares_other_ros_domains():
                 del env['ROS_DOMAIN_ID']
             scenes[name] = proctree.start_scene(('idle', f'{token}-{name}'),
                                                 roles={f'{token}-{name}'}, env=env)
-        result = teardown(Selection(patterns=(token,), domain_id=42), **TIMEOUTS)
-        assert {p.pid for p in result.processes} == {scenes['ours'].popen.pid}
-        assert result.stage_of(scenes['ours'].popen.pid) == 'sigint'
+        result = teardown_from_sibling({'patterns': [token], 'domain_id': 42})
+        stages = {p['pid']: p['stage'] for p in result['processes']}
+        assert stages == {scenes['ours'].popen.pid: 'sigint'}
         assert scenes['other'].popen.poll() is None and scenes['unset'].popen.poll() is None
         # unset means domain 0
-        picked = select(Selection(patterns=(token,), domain_id=0))
-        assert [c.pid for c in picked] == [scenes['unset'].popen.pid]
+        picked = teardown_from_sibling({'patterns': [token], 'domain_id': 0}, dry_run=True)
+        assert [p['pid'] for p in picked['processes']] == [scenes['unset'].popen.pid]
     finally:
         for sc in scenes.values():
             sc.kill_all()

@@ -9,6 +9,7 @@ missing, read-only or lacks ``cgroup.kill``, :func:`create` returns ``None``
 with the reason, and callers fall back to the run tag.
 """
 
+import errno
 import logging
 import os
 import time
@@ -16,7 +17,8 @@ from typing import Optional, Set, Tuple
 
 from .mounts import mounts
 
-__all__ = ['unified_mount', 'own_cgroup_dir', 'create', 'procs', 'kill', 'populated', 'remove']
+__all__ = ['unified_mount', 'own_cgroup_dir', 'create', 'procs', 'kill', 'populated', 'remove',
+           'move_to_parent', 'join']
 
 _log = logging.getLogger(__name__)
 
@@ -82,6 +84,28 @@ def kill(path: str) -> bool:
     except OSError as exc:
         _log.warning('cgroup.kill on %s failed: %s', path, exc)
         return False
+
+
+def move_to_parent(path: str, pid: int) -> bool:
+    """Move ``pid`` out of the cgroup ``path`` into its parent cgroup (False on failure)."""
+    try:
+        with open(os.path.join(os.path.dirname(path.rstrip('/')), 'cgroup.procs'), 'w') as f:
+            f.write(str(pid))
+        return True
+    except OSError as exc:
+        if exc.errno != errno.ESRCH:
+            _log.warning('cannot move pid %d out of cgroup %s: %s', pid, path, exc)
+        return False
+
+
+def join(path: str, pid: int) -> Optional[OSError]:
+    """Move ``pid`` into the cgroup ``path``; ``None`` on success, else the error."""
+    try:
+        with open(os.path.join(path, 'cgroup.procs'), 'w') as f:
+            f.write(str(pid))
+        return None
+    except OSError as exc:
+        return exc
 
 
 def populated(path: str) -> bool:

@@ -7,8 +7,10 @@ cgroup of its own, which nothing can escape. ``TaggedRun.mechanism`` says
 which one is in force: ``cgroup`` or ``tag``.
 """
 
+import errno
 import logging
 import os
+import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass
@@ -65,8 +67,8 @@ class TaggedRun:
             self.popen.wait(timeout=max(1.0, sigkill_timeout_s))
         except subprocess.TimeoutExpired:
             _log.warning('run %s: pid %d did not exit', self.run_id, self.popen.pid)
-        if self.cgroup:
-            cgroups.remove(self.cgroup)
+        if self.cgroup and not cgroups.remove(self.cgroup):
+            _log.warning('run %s: cgroup %s is left behind', self.run_id, self.cgroup)
         return result
 
 
@@ -89,30 +91,57 @@ def start_tagged(cmd: Sequence[str], *, env: Optional[Mapping[str, str]] = None,
     path, why = (None, 'not requested')
     if use_cgroup:
         path, why = cgroups.create(f'expclean-{run_id}')
-    preexec = None
-    procs_fd = None
+    popen_args = dict(env=full_env, cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr,
+                      start_new_session=True, pass_fds=tuple(pass_fds))
     if path:
-        procs_fd = os.open(os.path.join(path, 'cgroup.procs'), os.O_WRONLY)
-
-        def join_cgroup():  # runs in the child before exec: join the run's cgroup
-            os.write(procs_fd, b'0')
-        preexec = join_cgroup
-    try:
-        popen = subprocess.Popen(list(cmd), env=full_env, cwd=cwd, stdin=stdin, stdout=stdout,
-                                 stderr=stderr, start_new_session=True, preexec_fn=preexec,
-                                 pass_fds=tuple(pass_fds))
-    except BaseException:
-        if path:
+        _check_executable(cmd[0], full_env, cwd)  # the wrapper would hide a missing program
+        try:
+            popen = subprocess.Popen(_join_wrapper(path, cmd), **popen_args)
+        except BaseException:
             cgroups.remove(path)
-        raise
-    finally:
-        if procs_fd is not None:
-            os.close(procs_fd)
-    if path and popen.pid not in cgroups.procs(path):
-        _log.warning('run %s: child is not in cgroup %s; using the tag', run_id, path)
-        popen.poll()
-        path, why = None, 'child did not join the cgroup'
-    mechanism = 'cgroup' if path else 'tag'
-    _log.info('started run %s (pid %d, %s%s)', run_id, popen.pid, mechanism,
-              '' if path else f': {why}')
-    return TaggedRun(popen, run_id, tag_variable, mechanism, path, '' if path else why)
+            raise
+        # The wrapper joins before it execs the command; joining it from here as well
+        # tells us at once whether joining works (a no-op when it already joined).
+        error = cgroups.join(path, popen.pid)
+        if error is not None and error.errno != errno.ESRCH:
+            # the wrapper fails the same way and exits 126 without running the command
+            _log.warning('run %s: cannot join cgroup %s (%s); using the tag', run_id, path,
+                         error)
+            try:
+                popen.wait(timeout=5.0)
+            except subprocess.TimeoutExpired:
+                popen.kill()
+                popen.wait()
+            if not cgroups.populated(path):
+                cgroups.remove(path)
+                path, why = None, f'cannot join cgroup: {error.strerror or error}'
+            else:  # pragma: no cover - cannot happen: the wrapper exits before exec
+                return TaggedRun(popen, run_id, tag_variable, 'cgroup', path, '')
+        else:  # joined, or already exited (its children, if any, are in the cgroup)
+            _log.info('started run %s (pid %d, cgroup)', run_id, popen.pid)
+            return TaggedRun(popen, run_id, tag_variable, 'cgroup', path, '')
+    popen = subprocess.Popen(list(cmd), **popen_args)
+    _log.info('started run %s (pid %d, tag: %s)', run_id, popen.pid, why)
+    return TaggedRun(popen, run_id, tag_variable, 'tag', None, why)
+
+
+# $1 is the cgroup; exec keeps the pid, so the Popen is the command itself.
+_JOIN_SCRIPT = 'echo 0 > "$1/cgroup.procs" || exit 126; shift; exec "$@"'
+
+
+def _join_wrapper(path: str, cmd: Sequence[str]) -> list:
+    """``cmd`` behind a shell that joins the cgroup ``path`` first (no ``preexec_fn``:
+    unsafe when the caller has threads, as with rclpy)."""
+    return ['/bin/sh', '-c', _JOIN_SCRIPT, 'expclean-join', path, *cmd]
+
+
+def _check_executable(program: str, env: Mapping[str, str], cwd: Optional[str]) -> None:
+    """Raise what ``Popen`` would for a program that cannot be run."""
+    if os.sep in program:
+        target = program if os.path.isabs(program) else os.path.join(cwd or '.', program)
+        if not os.path.exists(target):
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), program)
+        if os.path.isdir(target) or not os.access(target, os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), program)
+    elif shutil.which(program, path=env.get('PATH', os.defpath)) is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), program)

@@ -15,8 +15,8 @@ from typing import Dict, Iterable, Optional, Set, Tuple
 from . import cgroups, proctable
 from .proctable import ENV_OK, ENV_UNSET, ProcInfo
 
-__all__ = ['Selection', 'Candidate', 'select', 'DEFAULT_TAG_VARIABLE', 'DEFAULT_PROTECT',
-           'NO_SELECTION_MESSAGE']
+__all__ = ['Selection', 'Candidate', 'select', 'check_root', 'parse_domain_id',
+           'DEFAULT_TAG_VARIABLE', 'DEFAULT_PROTECT', 'NO_SELECTION_MESSAGE']
 
 _log = logging.getLogger(__name__)
 
@@ -26,9 +26,27 @@ NO_SELECTION_MESSAGE = ('no selection given: pass a run tag, a root pid or a pat
                         'expclean never stops everything')
 
 
-def _env_domain_id() -> int:
-    value = os.environ.get('ROS_DOMAIN_ID', '').strip()
-    return int(value) if value.isdigit() else 0
+def parse_domain_id(value: Optional[str]) -> Optional[int]:
+    """A ``ROS_DOMAIN_ID`` value as a number; unset or empty = 0; ``None`` when not a number.
+
+    Only ASCII digits count: ``str.isdigit`` also accepts e.g. ``'\u00b2'``,
+    which ``int`` refuses.
+    """
+    value = (value or '').strip()
+    if not value:
+        return 0
+    return int(value) if value.isascii() and value.isdecimal() else None
+
+
+def _env_domain_id(needed: bool) -> Optional[int]:
+    """Our own domain; a value that is not a number is refused like ROS refuses it
+    (rcl does not start), but only when a pattern needs the domain."""
+    raw = os.environ.get('ROS_DOMAIN_ID')
+    value = parse_domain_id(raw)
+    if value is None and needed:
+        raise ValueError(f'ROS_DOMAIN_ID must be a non-negative integer (as ROS requires), '
+                         f'got {raw!r}: pattern selection needs our domain; pass domain_id')
+    return value
 
 
 def _compile(patterns: Tuple[str, ...], what: str) -> Tuple['re.Pattern', ...]:
@@ -57,6 +75,9 @@ class Selection:
     :param allow_other_users: also select processes of other users.
     :param protect: regular expressions; a matching command line is never selected.
     :param domain_id: the caller's ROS domain; default ``$ROS_DOMAIN_ID`` (unset = 0).
+        A ``$ROS_DOMAIN_ID`` that is not a number raises ``ValueError`` when
+        ``patterns`` are given (ROS itself refuses to start with it) and
+        leaves ``domain_id`` ``None`` otherwise (only patterns use it).
     """
 
     tag: Optional[str] = None
@@ -86,7 +107,7 @@ class Selection:
         object.__setattr__(self, '_compiled', _compile(self.patterns, 'patterns'))
         object.__setattr__(self, '_compiled_protect', _compile(self.protect, 'protect patterns'))
         if self.domain_id is None:
-            object.__setattr__(self, 'domain_id', _env_domain_id())
+            object.__setattr__(self, 'domain_id', _env_domain_id(bool(self.patterns)))
 
     @property
     def mechanism(self) -> str:
@@ -125,6 +146,11 @@ def _excluded_pids(table: Dict[int, ProcInfo]) -> Set[int]:
     return excluded
 
 
+def _own_descendants(table: Dict[int, ProcInfo]) -> Set[int]:
+    """Descendants of this process: never chosen by pattern (our hooks and helpers)."""
+    return set(_tree(table, (os.getpid(),)))
+
+
 def _tree(table: Dict[int, ProcInfo], roots: Iterable[int]) -> Dict[int, str]:
     """Descendants of ``roots`` (by ppid) with a reason each."""
     children: Dict[int, list] = {}
@@ -139,6 +165,9 @@ def _tree(table: Dict[int, ProcInfo], roots: Iterable[int]) -> Dict[int, str]:
                 found[child] = f'descendant of {parent}'
                 stack.append(child)
     return found
+
+
+_ROOT_GONE = -1
 
 
 class _Scanner:
@@ -166,27 +195,34 @@ class _Scanner:
             return self.sel.domain_id == 0
         if status != ENV_OK:
             return False  # cannot prove it is ours: spare it
-        value = value.strip()
-        return (int(value) if value.isdigit() else 0) == self.sel.domain_id
+        parsed = parse_domain_id(value)
+        return parsed is not None and parsed == self.sel.domain_id  # unparsable: spare it
 
     def scan(self) -> Dict[int, Candidate]:
         sel = self.sel
         table = proctable.snapshot()
         excluded = _excluded_pids(table)
+        ours = _own_descendants(table) if sel._compiled else set()
         reasons: Dict[int, str] = {}
         if sel.cgroup:
             for pid in cgroups.procs(sel.cgroup):
                 reasons[pid] = f'in cgroup {sel.cgroup}'
         if sel.root_pid is not None:
             root = table.get(sel.root_pid)
-            if root is not None and self.root_ticks in (None, root.start_ticks):
-                self.root_ticks = root.start_ticks
-                reasons.setdefault(root.pid, 'root')
+            if root is None and self.root_ticks is None:
+                self.root_ticks = _ROOT_GONE  # a later process with this pid is not the root
+            if root is None or self.root_ticks in (None, root.start_ticks):
+                # A live sid/pgid is never reused as a pid, so while the root is gone its
+                # session and group (re-parented orphans of a crashed launcher) are its own.
+                rpid = sel.root_pid
+                if root is not None:
+                    self.root_ticks = root.start_ticks
+                    reasons.setdefault(rpid, 'root')
                 for info in table.values():
-                    if info.sid == root.pid and info.pid != root.pid:
-                        reasons.setdefault(info.pid, f'in session of {root.pid}')
-                    elif info.pgid == root.pid and info.pid != root.pid:
-                        reasons.setdefault(info.pid, f'in process group of {root.pid}')
+                    if info.sid == rpid and info.pid != rpid:
+                        reasons.setdefault(info.pid, f'in session of {rpid}')
+                    elif info.pgid == rpid and info.pid != rpid:
+                        reasons.setdefault(info.pid, f'in process group of {rpid}')
             # descendants of everything already chosen keep being found after the root died
             alive_known = [p for p, t in self.known.items()
                            if p in table and table[p].start_ticks == t]
@@ -201,7 +237,7 @@ class _Scanner:
                 status, value = self._env(info, sel.tag_variable)
                 if status == ENV_OK and value == sel.tag:
                     reasons[info.pid] = f'tagged {sel.tag_variable}={sel.tag}'
-            if sel._compiled and info.pid not in reasons:
+            if sel._compiled and info.pid not in reasons and info.pid not in ours:
                 cmdline = proctable.read_cmdline(info.pid)
                 for rx in sel._compiled:
                     if rx.search(cmdline) and self._domain_ok(info):
@@ -233,9 +269,23 @@ class _Scanner:
 
 
 def check_root(selection: Selection) -> None:
-    """Refuse a ``root_pid`` that does not exist."""
-    if selection.root_pid is not None and proctable.read_proc(selection.root_pid) is None:
-        raise ValueError(f'root_pid {selection.root_pid} does not exist')
+    """Refuse a ``root_pid`` that is this process or an ancestor, or that has left no trace.
+
+    A root that has exited is accepted while processes of its session or
+    process group live on (the kernel does not reuse such a pid).
+    """
+    rpid = selection.root_pid
+    if rpid is None:
+        return
+    if rpid in _excluded_pids({}):
+        raise ValueError(f'root_pid {rpid} is this process or one of its ancestors: '
+                         f'its tree holds the caller')
+    if proctable.read_proc(rpid) is not None:
+        return
+    if not any(info.sid == rpid or info.pgid == rpid
+               for info in proctable.snapshot().values()):
+        raise ValueError(f'root_pid {rpid} does not exist (and no process of its session '
+                         f'or process group is left)')
 
 
 def select(selection: Selection) -> list:

@@ -10,9 +10,12 @@ tears down what an interrupted runner left of its last run before running it
 again. Bad input raises ``ValueError`` before the first run starts.
 """
 
+import contextlib
 import logging
 import os
+import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -157,9 +160,24 @@ def _expected_cgroup(run_id: str) -> Optional[str]:
     return os.path.join(parent, f'expclean-{run_id}') if parent else None
 
 
+def _trusted_cgroup(run_id: str, cgroup) -> Optional[str]:
+    """``cgroup`` from a ledger line if it is ``expclean-<run_id>`` under the cgroup v2
+    mount (a ledger is a file anyone could edit: never tear down another cgroup)."""
+    mount = cgroups.unified_mount()
+    if not cgroup or not isinstance(cgroup, str) or mount is None:
+        return None
+    path = os.path.normpath(cgroup)
+    if (path != cgroup.rstrip('/') or os.path.basename(path) != f'expclean-{run_id}'
+            or os.path.commonpath([path, mount]) != mount or path == mount):
+        _log.warning('ledger names cgroup %r for run %s: not its own cgroup, ignored',
+                     cgroup, run_id)
+        return None
+    return path if os.path.isdir(path) and not os.path.islink(path) else None
+
+
 def _stop_tag(run_id: str, cgroup: Optional[str], opts: SequencerOptions) -> dict:
     """Tear down every process still carrying ``run_id`` (and its cgroup, if it exists)."""
-    cgroup = cgroup if cgroup and os.path.isdir(cgroup) else None
+    cgroup = _trusted_cgroup(run_id, cgroup)
     result = teardown(Selection(tag=run_id, tag_variable=opts.tag_variable, cgroup=cgroup),
                       opts.sigint_timeout_s, opts.sigterm_timeout_s, opts.sigkill_timeout_s)
     if cgroup:
@@ -169,6 +187,21 @@ def _stop_tag(run_id: str, cgroup: Optional[str], opts: SequencerOptions) -> dic
 
 def _leftovers(run_id: str, opts: SequencerOptions) -> List[dict]:
     return [c.as_dict() for c in select(Selection(tag=run_id, tag_variable=opts.tag_variable))]
+
+
+def _wait_run(run, opts: SequencerOptions, peak: _Peak, t0: float) -> Tuple[Optional[int], bool]:
+    """(exit code, timed out): wait for the run, sampling memory, up to its timeout."""
+    deadline = None if opts.timeout_s is None else t0 + opts.timeout_s
+    while True:
+        peak.sample()
+        wait = opts.sample_interval_s
+        if deadline is not None:
+            wait = min(wait, max(0.0, deadline - time.monotonic()))
+        try:
+            return run.popen.wait(timeout=wait), False
+        except subprocess.TimeoutExpired:
+            if deadline is not None and time.monotonic() >= deadline:
+                return None, True
 
 
 def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
@@ -192,23 +225,15 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
             run = start_tagged(cmd, env=opts.env, run_id=run_id, tag_variable=opts.tag_variable,
                                cwd=opts.cwd, stdout=out, stderr=subprocess.STDOUT if out else None,
                                use_cgroup=opts.use_cgroup)
-        except OSError as exc:
-            detail = f'could not start {cmd[0]!r}: {exc.strerror or exc}'
+        except (OSError, subprocess.SubprocessError) as exc:
+            detail = f'could not start {cmd[0]!r}: {getattr(exc, "strerror", None) or exc}'
         else:
-            deadline = None if opts.timeout_s is None else t0 + opts.timeout_s
-            timed_out = False
-            while True:
-                peak.sample()
-                wait = opts.sample_interval_s
-                if deadline is not None:
-                    wait = min(wait, max(0.0, deadline - time.monotonic()))
-                try:
-                    exit_code = run.popen.wait(timeout=wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    if deadline is not None and time.monotonic() >= deadline:
-                        timed_out = True
-                        break
+            try:
+                exit_code, timed_out = _wait_run(run, opts, peak, t0)
+            except BaseException:  # Ctrl-C / SIGTERM: never leave the run behind
+                _log.warning('interrupted: stopping run %d (%s)', index, run_id)
+                run.stop(opts.sigint_timeout_s, opts.sigterm_timeout_s, opts.sigkill_timeout_s)
+                raise
             duration = time.monotonic() - t0
             result = run.stop(opts.sigint_timeout_s, opts.sigterm_timeout_s,
                               opts.sigkill_timeout_s)
@@ -243,6 +268,23 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     record['overhead_s'] = time.monotonic() - begin - duration
     ledger.append(record)
     return record
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """In the main thread, SIGTERM raises KeyboardInterrupt (as Ctrl-C does) while runs go on,
+    so the current run is stopped either way."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f'signal {signum}')
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _prepare(table: RunTable, template: Sequence[str], ledger_path: str, resume: bool):
@@ -283,7 +325,7 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
     commands, state = _prepare(table, template, ledger_path, resume)
     total = len(table)
     records: List[dict] = []
-    with Ledger(ledger_path) as ledger:
+    with Ledger(ledger_path) as ledger, _sigterm_interrupts():
         if state.header is None:
             ledger.append(header_record(table.path, table.fingerprint, total, list(template),
                                         list(table.columns)))

@@ -162,7 +162,27 @@ def _signal(t: _Tracked, sig: int) -> None:
         t.denied = True
 
 
+_HAVE_WAITID_PIDFD = hasattr(os, 'waitid') and hasattr(os, 'P_PIDFD')
+
+
 def _reap(t: _Tracked) -> None:
+    """Reap ``t`` if it is our exited child: through its pidfd, which cannot name another
+    process; without one, only after checking it is still the same (unreaped) process."""
+    if t.pidfd is not None and _HAVE_WAITID_PIDFD:
+        try:
+            res = os.waitid(os.P_PIDFD, t.pidfd, os.WEXITED | os.WNOHANG)
+        except ChildProcessError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:  # EINVAL: kernel < 5.4 lacks P_PIDFD
+                return
+        else:
+            if res is not None and res.si_pid:
+                t.exit_code = (res.si_status if res.si_code == os.CLD_EXITED
+                               else -res.si_status)
+            return
+    if _same(t.cand) is None:
+        return  # gone or another process: its pid is not ours to wait for
     try:
         pid, status = os.waitpid(t.cand.pid, os.WNOHANG)
     except ChildProcessError:
@@ -230,25 +250,30 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
         found = scanner.scan()
         return TeardownResult(tuple(ProcessOutcome(found[p], 'would_stop') for p in sorted(found)),
                               selection.mechanism, via, time.monotonic() - start, dry_run=True)
-    tracked: Dict[int, _Tracked] = {}
+    tracked: Dict[Tuple[int, int], _Tracked] = {}  # (pid, start_ticks): a reused pid is new
     killed = 0
 
-    def rescan(sig: int, stage: str) -> None:
-        for pid, cand in scanner.scan().items():
-            old = tracked.get(pid)
-            if old is not None and old.cand.start_ticks == cand.start_ticks:
+    def rescan(sig: Optional[int], stage: str) -> None:
+        found = scanner.scan()
+        if selection.cgroup:
+            _evict(selection.cgroup, found)
+        for pid, cand in found.items():
+            key = (pid, cand.start_ticks)
+            if key in tracked:
                 continue
             fd, same = _open(cand)
             if not same:
                 continue
-            t = tracked[pid] = _Tracked(cand, fd)
-            _signal(t, sig)
-            _log.debug('%s -> %d %s (%s)', stage, pid, cand.name, cand.reason)
+            t = tracked[key] = _Tracked(cand, fd)
+            if sig is not None:
+                _signal(t, sig)
+                _log.debug('%s -> %d %s (%s)', stage, pid, cand.name, cand.reason)
 
     stages = ((signal.SIGINT, 'sigint', sigint_timeout_s),
               (signal.SIGTERM, 'sigterm', sigterm_timeout_s),
               (signal.SIGKILL, 'sigkill', sigkill_timeout_s))
     try:
+        rescan(None, '')  # track (and evict the spared from the cgroup) before any signal
         for sig, stage, timeout in stages:
             for t in tracked.values():
                 if t.stage is None and not t.denied:
@@ -256,8 +281,8 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
             rescan(sig, stage)  # new processes get this stage's signal at once
             if sig == signal.SIGKILL:
                 killed = sum(1 for t in tracked.values() if t.stage is None)
-                if selection.cgroup:
-                    cgroups.kill(selection.cgroup)
+                if selection.cgroup and _only_tracked(selection.cgroup, tracked):
+                    cgroups.kill(selection.cgroup)  # also hits forks racing the scan
             deadline = time.monotonic() + timeout
             next_scan = time.monotonic() + _RESCAN_S
             finished = False
@@ -289,8 +314,8 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
         for t in tracked.values():
             _close(t)
     outcomes = []
-    for pid in sorted(tracked):
-        t = tracked[pid]
+    for key in sorted(tracked):
+        t = tracked[key]
         if t.stage is None:
             info = _same(t.cand)
             why = (LEFT_DENIED if t.denied else
@@ -302,6 +327,29 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
                             time.monotonic() - start, killed=killed)
     _log.info('teardown: %s', result.summary())
     return result
+
+
+def _evict(path: str, found: Dict[int, Candidate]) -> None:
+    """Move every member of the run's cgroup that is not selected (protected, the caller,
+    other users) to the parent cgroup: ``cgroup.kill`` must not reach it, and it must not
+    keep the cgroup from being removed."""
+    for pid in cgroups.procs(path) - set(found):
+        if cgroups.move_to_parent(path, pid):
+            _log.info('pid %d is spared: moved out of cgroup %s', pid, path)
+
+
+def _only_tracked(path: str, tracked) -> bool:
+    """Whether every live member of the cgroup is a process we selected and track."""
+    ours = {t.cand.pid: t.cand.start_ticks for t in tracked.values() if t.stage is None}
+    for pid in cgroups.procs(path):
+        info = proctable.read_proc(pid)
+        if info is None or info.zombie:
+            continue
+        if ours.get(pid) != info.start_ticks:
+            _log.warning('cgroup %s holds pid %d that is not selected: no cgroup.kill, '
+                         'SIGKILL by pid only', path, pid)
+            return False
+    return True
 
 
 def _alive(tracked):
