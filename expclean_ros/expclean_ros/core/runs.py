@@ -90,11 +90,11 @@ def start_tagged(cmd: Sequence[str], *, env: Optional[Mapping[str, str]] = None,
     full_env[tag_variable] = run_id
     path, why = (None, 'not requested')
     if use_cgroup:
+        _check_executable(cmd[0], full_env, cwd)  # the wrapper would hide a missing program
         path, why = cgroups.create(f'expclean-{run_id}')
     popen_args = dict(env=full_env, cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr,
                       start_new_session=True, pass_fds=tuple(pass_fds))
     if path:
-        _check_executable(cmd[0], full_env, cwd)  # the wrapper would hide a missing program
         try:
             popen = subprocess.Popen(_join_wrapper(path, cmd), **popen_args)
         except BaseException:

@@ -282,7 +282,7 @@ def check_root(selection: Selection) -> None:
                          f'its tree holds the caller')
     if proctable.read_proc(rpid) is not None:
         return
-    if not any(info.sid == rpid or info.pgid == rpid
+    if not any((info.sid == rpid or info.pgid == rpid) and not info.zombie
                for info in proctable.snapshot().values()):
         raise ValueError(f'root_pid {rpid} does not exist (and no process of its session '
                          f'or process group is left)')
