@@ -120,6 +120,8 @@ def test_pattern_never_chooses_the_callers_own_children():
     try:
         assert select(Selection(patterns=(token,))) == []
         assert teardown(Selection(patterns=(token,)), **TIMEOUTS).processes == ()
+        assert [c.pid for c in select(Selection(patterns=(token,), spare_own_children=False))
+                ] == [sc.popen.pid]
         assert sc.popen.poll() is None
         # from a sibling it is an ordinary match; tag/tree of our own children stay allowed
         seen = teardown_from_sibling({'patterns': [token]}, dry_run=True)
@@ -196,7 +198,7 @@ def test_resume_ignores_a_ledger_cgroup_that_is_not_the_runs_own():
         cgroups.remove(decoy)
 
 
-def test_ctrl_c_to_the_runner_stops_the_current_run(tmp_path, mark):
+def test_ctrl_c_to_the_runner_stops_the_current_run(tmp_path, mark):  # noqa: F811
     out = tmp_path / 'out'
     out.mkdir()
     table = write_table(tmp_path / 'runs.csv', [(60, 0), (0.1, 0)], out)

@@ -74,6 +74,10 @@ class Selection:
     :param cgroup: path of a cgroup v2 directory holding only the run.
     :param allow_other_users: also select processes of other users.
     :param protect: regular expressions; a matching command line is never selected.
+    :param spare_own_children: never choose the caller's own descendants by
+        pattern (a node's hook shells, a runner's helpers); a local script that
+        started what it stops by pattern (the seed's way) passes ``False``.
+        Tag, cgroup and tree selection of our own children are always allowed.
     :param domain_id: the caller's ROS domain; default ``$ROS_DOMAIN_ID`` (unset = 0).
         A ``$ROS_DOMAIN_ID`` that is not a number raises ``ValueError`` when
         ``patterns`` are given (ROS itself refuses to start with it) and
@@ -88,6 +92,7 @@ class Selection:
     allow_other_users: bool = False
     protect: Tuple[str, ...] = DEFAULT_PROTECT
     domain_id: Optional[int] = None
+    spare_own_children: bool = True
     _compiled: tuple = field(default=(), init=False, repr=False, compare=False)
     _compiled_protect: tuple = field(default=(), init=False, repr=False, compare=False)
 
@@ -202,7 +207,8 @@ class _Scanner:
         sel = self.sel
         table = proctable.snapshot()
         excluded = _excluded_pids(table)
-        ours = _own_descendants(table) if sel._compiled else set()
+        ours = (_own_descendants(table) if sel._compiled and sel.spare_own_children
+                else set())
         reasons: Dict[int, str] = {}
         if sel.cgroup:
             for pid in cgroups.procs(sel.cgroup):
