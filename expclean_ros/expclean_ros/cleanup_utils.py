@@ -62,7 +62,9 @@ def _report_step(result: StepResult, verbose: bool) -> bool:
 
 
 def _teardown(patterns: Sequence[str], force: bool = False) -> StepResult:
-    selection = Selection(patterns=tuple(patterns), protect=PROTECT)
+    # An experiment script kills what it launched itself (the seed's use):
+    # its own children are fair game here, unlike for a node called remotely.
+    selection = Selection(patterns=tuple(patterns), protect=PROTECT, spare_own_children=False)
     if force:
         return teardown_step(selection, sigint_timeout_s=0.0, sigterm_timeout_s=0.0)
     return teardown_step(selection)
