@@ -66,7 +66,12 @@ class CleanupClient:
                     f'no service {name} within {wait_s:g} s: is the cleanup node '
                     f'running on ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID", "0")}?')
             future = client.call_async(request)
-            self._executor.spin_until_future_complete(future, timeout_sec=timeout_s)
+            # Short slices: rclpy installs no signal handler for a private
+            # context, so Ctrl-C is only seen between them.
+            deadline = time.monotonic() + timeout_s
+            while not future.done() and time.monotonic() < deadline:
+                self._executor.spin_once(
+                    timeout_sec=max(0.0, min(0.1, deadline - time.monotonic())))
             if not future.done():
                 client.remove_pending_request(future)
                 raise ClientError(f'no answer from {name} within {timeout_s:g} s')

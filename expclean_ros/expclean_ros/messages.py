@@ -96,7 +96,8 @@ def selection(request, values):
         root_pid=request.root_pid or None,
         patterns=tuple(p for p in request.patterns if p),
         protect=settings.strings(values['teardown.protect']),
-        allow_other_users=values['teardown.allow_other_users'])
+        allow_other_users=values['teardown.allow_other_users'],
+        spare_pids=(request.caller_pid,) if request.caller_pid else ())
 
 
 def timeouts(request, values):

@@ -19,6 +19,7 @@ from expclean_interfaces.srv import CleanupBetweenRuns, GetMemoryUsage, Teardown
 from rcl_interfaces.msg import (FloatingPointRange, ParameterDescriptor,
                                 SetParametersResult)
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.exceptions import ParameterException
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
@@ -52,8 +53,10 @@ def _never_raises(callback):
 class CleanupNode(Node):
     """Cleanup services, memory topic and diagnostics for one machine."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, stop=None, **kwargs):
+        """:param stop: a threading.Event set at shutdown; it ends a running wait at once."""
         super().__init__('cleanup', **kwargs)
+        self._stop = stop
         for spec in settings.PARAMETERS:
             self.declare_parameter(spec.name, spec.default, _descriptor(spec))
         self.values = {s.name: self.get_parameter(s.name).value for s in settings.PARAMETERS}
@@ -212,13 +215,15 @@ class CleanupNode(Node):
         finally:
             self._busy.end()
         response.success, response.message = report.success, report.message
-        self._report_pub.publish(messages.cleanup_report(report, self.get_clock().now().to_msg()))
+        if not report.skipped:  # ~/report keeps the last cleanup that ran
+            self._report_pub.publish(
+                messages.cleanup_report(report, self.get_clock().now().to_msg()))
         log = self.get_logger().info if report.success else self.get_logger().warning
         log(report.message)
         return report
 
     def _options(self):
-        return settings.cleanup_options(self.values)
+        return settings.cleanup_options(self.values, self._stop)
 
 
 def _cap(value):
@@ -254,7 +259,7 @@ def main(args=None):
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = None
     try:
-        node = CleanupNode()
+        node = CleanupNode(stop=stop)
         executor = MultiThreadedExecutor(num_threads=4)
         executor.add_node(node)
         # The Python signal handler runs when spin_once returns: at the latest
@@ -268,7 +273,7 @@ def main(args=None):
         if pool is not None:
             pool.shutdown(wait=True)
         executor.shutdown()
-    except ValueError as exc:
+    except (ValueError, ParameterException) as exc:  # bad parameters at start-up
         print(f'cleanup_node: error: {exc}', file=sys.stderr)
         return 1
     finally:

@@ -69,3 +69,49 @@ def test_between_runs_refusal_exits_one(start_node):
     proc = expclean('between-runs', '5', '5')
     assert proc.returncode == 1
     assert proc.stdout.startswith('refused:') and 'run_index' in proc.stdout
+
+
+def test_teardown_by_pattern_spares_the_cli_that_asked(start_node, tmp_path):
+    """The CLI's own command line holds the pattern; it must not be stopped with the decoy."""
+    start_node()
+    import signal
+    script = tmp_path / 'victim_xyz_target.py'
+    script.write_text('import time\ntime.sleep(60)\n')
+    victim = subprocess.Popen([sys.executable, str(script)], env=ros_env(),
+                              stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        proc = expclean('teardown', '--pattern', 'victim_xyz_target')
+        assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr)
+        assert 'stopped 1 processes (0 left)' in proc.stdout, proc.stdout
+        assert victim.wait(10) == -signal.SIGINT
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+            victim.wait(5)
+
+
+@pytest.mark.parametrize('args,rule', [
+    (('between-runs', '0', '4294967297'), 'total_runs must be between 0 and'),
+    (('between-runs', '-1', '3'), 'run_index must be between 0 and'),
+    (('teardown', '--pid', '-1'), '--pid must be a process id'),
+    (('call', 'quick', '--timeout', '0'), '--timeout must be a number of seconds'),
+    (('memory', '--timeout', 'nan'), '--timeout must be a number of seconds'),
+])
+def test_values_the_request_cannot_carry_are_refused(args, rule):
+    proc = expclean(*args, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.startswith('expclean: error: '), proc.stderr
+    assert rule in proc.stderr
+
+
+def test_ctrl_c_ends_a_waiting_call_at_once(start_node):
+    import signal
+    import time
+    start_node()
+    cli = subprocess.Popen([EXPCLEAN, 'between-runs', '0', '3', '--wait', '20'], env=ros_env(),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    time.sleep(3)  # the call is on its way and the node is waiting
+    start = time.monotonic()
+    cli.send_signal(signal.SIGINT)
+    assert cli.wait(10) == 130
+    assert time.monotonic() - start < 5

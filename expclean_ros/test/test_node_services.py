@@ -203,3 +203,62 @@ def test_a_failing_hook_leaves_the_node_serving(start_node, client):
     assert 'hook' in response.message and 'failed' in response.message, response.message
     response = client.call(GetMemoryUsage, '/cleanup/get_memory', GetMemoryUsage.Request())
     assert response.success
+
+
+def test_long_waits_are_refused_and_a_running_wait_does_not_delay_shutdown(start_node, client):
+    node = start_node()
+    request = CleanupBetweenRuns.Request(run_index=0, total_runs=3, comprehensive=False,
+                                         wait_time_s=1e300)
+    response = client.call(CleanupBetweenRuns, '/cleanup/between_runs', request, wait_s=20)
+    assert not response.success and 'at most 600 s' in response.message, response.message
+    request.wait_time_s = 60.0
+    future = client.node.create_client(
+        CleanupBetweenRuns, '/cleanup/between_runs').call_async(request)
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        client._executor.spin_once(timeout_sec=0.1)
+    assert not future.done()
+    start = time.monotonic()
+    assert node.interrupt(timeout_s=15) == 0, node.log()
+    assert time.monotonic() - start < 5, 'the 60 s wait ended with the node'
+
+
+def test_a_skipped_between_runs_keeps_the_last_report(start_node, client):
+    start_node()
+    assert client.call(Trigger, '/cleanup/quick', Trigger.Request(), wait_s=20).success
+    request = CleanupBetweenRuns.Request(run_index=2, total_runs=3)
+    response = client.call(CleanupBetweenRuns, '/cleanup/between_runs', request)
+    assert response.success and response.skipped
+    report = client.wait_for_message(CleanupReport, '/cleanup/report', timeout_s=10,
+                                     qos=LATCHED_QOS)
+    assert report.plan == 'quick' and report.steps
+
+
+@pytest.mark.parametrize('param', ['publish_rate:=2', 'publish_rate:=100.0'])
+def test_start_parameters_of_the_wrong_type_or_range_exit_with_a_clear_error(param):
+    proc = subprocess.run([sys.executable, '-m', 'expclean_ros.node', '--ros-args', '-p', param],
+                          env=ros_env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith('cleanup_node: error:') and 'publish_rate' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+
+def test_teardown_spares_the_caller_pid_and_its_ancestors(start_node, client, tmp_path):
+    """A remote caller whose command line matches its own pattern is never stopped."""
+    start_node()
+    script = tmp_path / 'pattern_caller_abc.py'
+    script.write_text('import time\ntime.sleep(60)\n')
+    procs = [subprocess.Popen([sys.executable, str(script)], stdin=subprocess.DEVNULL,
+                              start_new_session=True) for _ in range(2)]
+    caller, victim = procs
+    try:
+        response = client.call(Teardown, '/cleanup/teardown', Teardown.Request(
+            patterns=['pattern_caller_abc'], caller_pid=caller.pid), wait_s=20, timeout_s=30)
+        assert response.success, response.message
+        assert [p.pid for p in response.processes] == [victim.pid]
+        assert victim.wait(5) is not None and caller.poll() is None
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait(5)

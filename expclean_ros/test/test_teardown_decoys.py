@@ -109,8 +109,8 @@ def test_dry_run_over_our_own_ancestors_selects_none_of_them():
     parent = proctable.read_proc(me.ppid)
     mine = proctable.read_cmdline(os.getpid())
     for root in (parent.pid, os.getpid()):
-        with pytest.raises(ValueError, match=f'root_pid {root} is this process or one of its '
-                                             'ancestors: its tree holds the caller'):
+        with pytest.raises(ValueError, match=f'root_pid {root} is this process, the caller or '
+                                             'one of their ancestors: its tree holds the caller'):
             teardown(Selection(root_pid=root), dry_run=True)
         with pytest.raises(ValueError, match='its tree holds the caller'):
             select(Selection(root_pid=root))

@@ -1,6 +1,8 @@
 """Verbs that talk to cleanup nodes over ROS: call, between-runs, memory, teardown, nodes."""
 
 import json
+import math
+import os
 import time
 
 from expclean_ros.cli.main import CliError
@@ -62,6 +64,24 @@ def add_arguments(sub):
     p.set_defaults(func=nodes)
 
 
+_INT32_MAX = 2 ** 31 - 1
+_UINT32_MAX = 2 ** 32 - 1
+
+
+def _check_args(args):
+    """Refuse values the request fields cannot carry, before anything is sent."""
+    timeout = getattr(args, 'timeout', None)
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise CliError(f'--timeout must be a number of seconds greater than zero, got {timeout}')
+    for name in ('run_index', 'total_runs'):
+        value = getattr(args, name, None)
+        if value is not None and not 0 <= value <= _INT32_MAX:
+            raise CliError(f'{name} must be between 0 and {_INT32_MAX}, got {value}')
+    pid = getattr(args, 'pid', 0)
+    if pid and not 1 < pid <= _UINT32_MAX:
+        raise CliError(f'--pid must be a process id greater than 1, got {pid}')
+
+
 def _prefix(args):
     ns = args.ns.strip('/')
     return f'/{ns}/{args.node}' if ns else f'/{args.node}'
@@ -80,6 +100,7 @@ def _check(client_error_or_response):
 
 
 def call(args):
+    _check_args(args)
     from std_srvs.srv import Trigger
 
     from expclean_ros.client import ClientError
@@ -114,6 +135,7 @@ def call(args):
 
 
 def between_runs(args):
+    _check_args(args)
     from expclean_interfaces.srv import CleanupBetweenRuns
     request = CleanupBetweenRuns.Request(
         run_index=args.run_index, total_runs=args.total_runs,
@@ -171,6 +193,7 @@ def memory_table(msg):
 
 
 def memory(args):
+    _check_args(args)
     from expclean_interfaces.srv import GetMemoryUsage
     if args.interval <= 0:
         raise CliError('--interval must be greater than zero')
@@ -190,12 +213,14 @@ def memory(args):
 
 
 def teardown(args):
+    _check_args(args)
     from expclean_interfaces.srv import Teardown
     if not (args.tag or args.pid or args.pattern):
         raise CliError('give a selection: --tag, --pid or --pattern '
                        '(expclean never stops everything)')
     request = Teardown.Request(run_tag=args.tag, tag_variable=args.tag_variable,
-                               root_pid=args.pid, patterns=args.pattern, dry_run=args.dry_run)
+                               root_pid=args.pid, patterns=args.pattern, dry_run=args.dry_run,
+                               caller_pid=os.getpid())
     with _client() as client:
         response = _call(client, Teardown, f'{_prefix(args)}/teardown', request, args)
     if args.json:

@@ -17,6 +17,7 @@ import dataclasses
 import logging
 import math
 import numbers
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
@@ -35,6 +36,8 @@ __all__ = ['CleanupOptions', 'CleanupReport', 'quick', 'comprehensive', 'between
 _log = logging.getLogger(__name__)
 
 QUICK_CAP_RANGE = (5.0, 15.0)
+#: Longest fixed wait between runs: a longer one would hold a node busy for hours.
+MAX_WAIT_S = 600.0
 COMPREHENSIVE_CAP_RANGE = (10.0, 30.0)
 _RUNS_TO_MAX = 100
 #: quick plans settle on a shorter quiet window than comprehensive ones (0.3 s).
@@ -75,6 +78,7 @@ class CleanupOptions:
     :param gpu_baseline_bytes: summed GPU use that counts as settled (None: window only).
     :param dds_shm_cleanup: remove stale Fast DDS shared memory that killed
         nodes left in ``/dev/shm`` (after the teardown, which may SIGKILL).
+    :param stop: an Event that ends a running wait at once (a node shutting down).
     :param teardown: callable returning the teardown engine's StepResult (e.g.
         ``functools.partial(teardown.teardown_step, selection)``); None: skipped.
     """
@@ -92,6 +96,7 @@ class CleanupOptions:
     gpu_baseline_bytes: Optional[int] = None
     dds_shm_cleanup: bool = True
     teardown: Optional[Callable[[], StepResult]] = None
+    stop: Optional[threading.Event] = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self):
         for name in ('hooks_before', 'hooks_after'):
@@ -150,13 +155,13 @@ def _hooks(which: str, commands, timeout_s: float):
 
 def _wait(options: CleanupOptions, cap_s: float, full: bool) -> SettleResult:
     if not options.settle:
-        return fixed_wait(cap_s)
+        return fixed_wait(cap_s, options.stop)
     window = options.settle_window_s
     if window is None:
         window = DEFAULT_WINDOW_S if full else QUICK_WINDOW_S
     return settle(cap_s, tolerance_bytes=options.settle_tolerance_bytes,
                   window_s=window, interval_s=options.settle_interval_s,
-                  gpu_baseline_bytes=options.gpu_baseline_bytes)
+                  gpu_baseline_bytes=options.gpu_baseline_bytes, stop=options.stop)
 
 
 def _run(plan: str, options: Optional[CleanupOptions], cap_s: float,
@@ -239,6 +244,8 @@ def between_runs(run_index: int, total_runs: int, comprehensive: bool = True,
         raise ValueError(f'run_index must be < total_runs ({total_runs}), got {run_index}')
     if wait_time is not None:
         wait_time = _check_seconds('wait_time', wait_time)
+        if wait_time > MAX_WAIT_S:
+            raise ValueError(f'wait_time must be at most {MAX_WAIT_S:g} s, got {wait_time:g}')
     full = bool(comprehensive)
     plan = 'comprehensive' if full else 'quick'
     if run_index == total_runs - 1:

@@ -21,7 +21,11 @@ __all__ = ['Selection', 'Candidate', 'select', 'check_root', 'parse_domain_id',
 _log = logging.getLogger(__name__)
 
 DEFAULT_TAG_VARIABLE = 'EXPCLEAN_RUN_ID'
-DEFAULT_PROTECT = (r'ros2-daemon', r'_ros2_daemon')
+#: Never selected: the ROS 2 daemon, and callers of a teardown, whose own command
+#: line holds the pattern they ask for (the expclean CLI, ``ros2 service call``).
+DEFAULT_PROTECT = (r'ros2-daemon', r'_ros2_daemon', r'(^|[\s/])expclean\s+teardown(\s|$)',
+                   r'expclean_ros\.cli\s+teardown(\s|$)',
+                   r'(^|[\s/])ros2\s+service\s+call\s+\S*/teardown(\s|$)')
 NO_SELECTION_MESSAGE = ('no selection given: pass a run tag, a root pid or a pattern; '
                         'expclean never stops everything')
 
@@ -78,6 +82,9 @@ class Selection:
         pattern (a node's hook shells, a runner's helpers); a local script that
         started what it stops by pattern (the seed's way) passes ``False``.
         Tag, cgroup and tree selection of our own children are always allowed.
+    :param spare_pids: processes that are never selected, with their
+        ancestors: e.g. the remote caller of a teardown service, whose own
+        command line names the pattern it asks for.
     :param domain_id: the caller's ROS domain; default ``$ROS_DOMAIN_ID`` (unset = 0).
         A ``$ROS_DOMAIN_ID`` that is not a number raises ``ValueError`` when
         ``patterns`` are given (ROS itself refuses to start with it) and
@@ -93,6 +100,7 @@ class Selection:
     protect: Tuple[str, ...] = DEFAULT_PROTECT
     domain_id: Optional[int] = None
     spare_own_children: bool = True
+    spare_pids: Tuple[int, ...] = ()
     _compiled: tuple = field(default=(), init=False, repr=False, compare=False)
     _compiled_protect: tuple = field(default=(), init=False, repr=False, compare=False)
 
@@ -140,14 +148,15 @@ class Candidate:
                 'cmdline': self.cmdline, 'reason': self.reason}
 
 
-def _excluded_pids(table: Dict[int, ProcInfo]) -> Set[int]:
-    """pid 0/1/2, this process and all its ancestors."""
+def _excluded_pids(table: Dict[int, ProcInfo], spare: Iterable[int] = ()) -> Set[int]:
+    """pid 0/1/2, this process, the ``spare`` processes, and all their ancestors."""
     excluded = {0, 1, 2}
-    pid = os.getpid()
-    while pid > 1 and pid not in excluded:
-        excluded.add(pid)
-        info = table.get(pid) or proctable.read_proc(pid)
-        pid = info.ppid if info else 0
+    for start in (os.getpid(), *spare):
+        pid = start
+        while pid > 1 and pid not in excluded:
+            excluded.add(pid)
+            info = table.get(pid) or proctable.read_proc(pid)
+            pid = info.ppid if info else 0
     return excluded
 
 
@@ -206,7 +215,7 @@ class _Scanner:
     def scan(self) -> Dict[int, Candidate]:
         sel = self.sel
         table = proctable.snapshot()
-        excluded = _excluded_pids(table)
+        excluded = _excluded_pids(table, sel.spare_pids)
         ours = (_own_descendants(table) if sel._compiled and sel.spare_own_children
                 else set())
         reasons: Dict[int, str] = {}
@@ -283,9 +292,9 @@ def check_root(selection: Selection) -> None:
     rpid = selection.root_pid
     if rpid is None:
         return
-    if rpid in _excluded_pids({}):
-        raise ValueError(f'root_pid {rpid} is this process or one of its ancestors: '
-                         f'its tree holds the caller')
+    if rpid in _excluded_pids({}, selection.spare_pids):
+        raise ValueError(f'root_pid {rpid} is this process, the caller or one of their '
+                         f'ancestors: its tree holds the caller')
     if proctable.read_proc(rpid) is not None:
         return
     if not any((info.sid == rpid or info.pgid == rpid) and not info.zombie

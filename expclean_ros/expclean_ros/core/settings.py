@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Tuple
 
+from .selection import DEFAULT_PROTECT
+
 if TYPE_CHECKING:  # pragma: no cover
     from .plans import CleanupOptions
     from .teardown import Selection
@@ -54,8 +56,9 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
     ParamSpec('teardown.patterns', [''],
               'regular expressions on command lines that quick/comprehensive stop '
               '(same user and ROS domain only); [""] = none'),
-    ParamSpec('teardown.protect', ['ros2-daemon', '_ros2_daemon'],
-              'regular expressions of processes never stopped'),
+    ParamSpec('teardown.protect', list(DEFAULT_PROTECT),
+              'regular expressions of processes never stopped (default: the ROS 2 daemon, '
+              'and the callers of a teardown)'),
     ParamSpec('teardown.allow_other_users', False,
               "stop other users' processes too (needs privileges)", read_only=True),
     ParamSpec('teardown.sigint_timeout_s', 2.0, 'wait after SIGINT, seconds', 0.0, 60.0),
@@ -146,8 +149,8 @@ def teardown_timeouts(values) -> dict:
             for stage in ('sigint', 'sigterm', 'sigkill')}
 
 
-def cleanup_options(values) -> 'CleanupOptions':
-    """Node parameters -> the core plans' CleanupOptions."""
+def cleanup_options(values, stop=None) -> 'CleanupOptions':
+    """Node parameters -> the core plans' CleanupOptions (``stop`` ends waits early)."""
     from . import teardown
     from .plans import CleanupOptions
     chosen = selection(values)
@@ -165,4 +168,4 @@ def cleanup_options(values) -> 'CleanupOptions':
         settle_window_s=values['settle.window_s'] if values['settle.window_s'] > 0 else None,
         settle_interval_s=values['settle.interval_s'],
         dds_shm_cleanup=values['dds_shm_cleanup'],
-        teardown=step)
+        teardown=step, stop=stop)

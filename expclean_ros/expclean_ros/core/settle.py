@@ -13,6 +13,7 @@ settles after one window (about 0.3 s by default). ``cap_s`` bounds the wait.
 
 import logging
 import math
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -81,10 +82,12 @@ def settle(cap_s: float = 10.0, *, tolerance_bytes: int = DEFAULT_TOLERANCE_BYTE
            window_s: float = DEFAULT_WINDOW_S, interval_s: float = DEFAULT_INTERVAL_S,
            gpu_tolerance_bytes: int = DEFAULT_GPU_TOLERANCE_BYTES,
            gpu_baseline_bytes: Optional[int] = None,
-           sample: Optional[Callable[[], Tuple[int, int]]] = None) -> SettleResult:
+           sample: Optional[Callable[[], Tuple[int, int]]] = None,
+           stop: Optional[threading.Event] = None) -> SettleResult:
     """Sample memory until it stops moving, at most ``cap_s`` seconds.
 
     :param cap_s: give up after this many seconds (``settled=False``); 0 returns at once.
+    :param stop: when set (e.g. the node shutting down), return at once, not settled.
     :param tolerance_bytes: RAM may move less than this over the window (default 32 MiB).
     :param window_s: length of the window that must be quiet (default 0.3 s).
     :param interval_s: time between readings (default 25 ms).
@@ -130,13 +133,29 @@ def settle(cap_s: float = 10.0, *, tolerance_bytes: int = DEFAULT_TOLERANCE_BYTE
             return SettleResult(False, waited, count, rate,
                                 f'not settled after the {cap_s:g} s cap '
                                 f'(RAM moving {rate / _MIB:+.1f} MiB/s)', ram, gpu)
-        time.sleep(max(0.0, min(interval_s, deadline - time.monotonic())))
+        if _pause(stop, max(0.0, min(interval_s, deadline - time.monotonic()))):
+            waited = time.monotonic() - start
+            return SettleResult(False, waited, count, rate,
+                                f'interrupted after {waited:.2f} s', ram, gpu)
 
 
-def fixed_wait(seconds: float) -> SettleResult:
-    """Sleep exactly ``seconds`` (the seed's behaviour); reported as settled, 0 samples."""
+def _pause(stop: Optional[threading.Event], seconds: float) -> bool:
+    """Sleep ``seconds``; True when ``stop`` was set (then at once)."""
+    if stop is None:
+        time.sleep(seconds)
+        return False
+    return stop.wait(seconds)
+
+
+def fixed_wait(seconds: float, stop: Optional[threading.Event] = None) -> SettleResult:
+    """Sleep exactly ``seconds`` (the seed's behaviour); reported as settled, 0 samples.
+
+    :param stop: when set, the wait ends at once and is reported as not settled.
+    """
     seconds = _check_wait('wait_time', seconds)
     start = time.monotonic()
-    time.sleep(seconds)
+    if _pause(stop, seconds):
+        waited = time.monotonic() - start
+        return SettleResult(False, waited, 0, 0.0, f'fixed wait interrupted after {waited:.2f} s')
     return SettleResult(True, time.monotonic() - start, 0, 0.0,
                         f'fixed wait of {seconds:g} s (no settling)')

@@ -77,7 +77,9 @@ def report_line(report) -> str:
                              f'{gib(after_gpus[g.index].used_bytes)} GiB')
     if report.settle is not None:
         s = report.settle
-        if s.samples == 0:
+        if 'interrupted' in s.reason:
+            parts.append(s.reason)
+        elif s.samples == 0:
             parts.append(f'waited {s.seconds:.1f} s (fixed)')
         elif s.settled:
             parts.append(f'settled in {s.seconds:.2f} s')

@@ -1,0 +1,49 @@
+"""Write expclean_ros/config/cleanup.yaml from the parameter table (core/settings.py).
+
+Usage: python scripts/gen_config.py [--check]   (--check: exit 1 if the file is out of date)
+"""
+
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(HERE, 'expclean_ros'))
+from expclean_ros.core.settings import PARAMETERS  # noqa: E402
+
+CONFIG = os.path.join(HERE, 'expclean_ros', 'config', 'cleanup.yaml')
+
+
+def render():
+    lines = ['# Defaults of the cleanup node; every parameter, with its meaning.',
+             '# Generated from expclean_ros/core/settings.py by scripts/gen_config.py.',
+             '# Use: ros2 launch expclean_ros cleanup.launch.py params_file:=my.yaml',
+             '#      or cleanup_node --ros-args --params-file my.yaml',
+             '/**:', '  ros__parameters:']
+    for spec in PARAMETERS:
+        value = spec.default
+        if isinstance(value, bool):
+            text = 'true' if value else 'false'
+        elif isinstance(value, (list, str)):
+            text = json.dumps(value)  # JSON strings and lists are valid YAML flow scalars
+        else:
+            text = repr(value)
+        bounds = f' [{spec.low:g}, {spec.high:g}]' if spec.low is not None else ''
+        fixed = ' (read-only)' if spec.read_only else ''
+        lines.append(f'    # {spec.description}{bounds}{fixed}')
+        lines.append(f'    {spec.name}: {text}')
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv):
+    text = render()
+    if '--check' in argv:
+        with open(CONFIG) as f:
+            return 0 if f.read() == text else 1
+    with open(CONFIG, 'w') as f:
+        f.write(text)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
