@@ -11,6 +11,8 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 __all__ = ['CleanupClient', 'ClientError', 'LATCHED_QOS']
 
 GET_MEMORY_TYPE = 'expclean_interfaces/srv/GetMemoryUsage'
+#: Wait after a service is first seen, so that its server has matched our reply reader.
+DISCOVERY_GRACE_S = 0.5
 
 # ~/report is transient-local so that a late subscriber still gets the last report.
 LATCHED_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
@@ -39,6 +41,7 @@ class CleanupClient:
             start_parameter_services=False)
         self._executor = SingleThreadedExecutor(context=self._context)
         self._executor.add_node(self.node)
+        self._clients = {}
 
     def __enter__(self):
         return self
@@ -52,6 +55,41 @@ class CleanupClient:
         self.node.destroy_node()
         rclpy.try_shutdown(context=self._context)
 
+    def _client(self, srv_type, name, wait_s):
+        """A ready client for ``name``, created once and reused.
+
+        After a service is first seen, the client waits ``DISCOVERY_GRACE_S``:
+        the server must also have matched our reply reader, or Fast DDS drops
+        the answer (the server waits only 100 ms for that before giving up,
+        which a loaded machine can exceed). Reused clients pay this once.
+        """
+        key = (srv_type, name)
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = self.node.create_client(srv_type, name)
+        elif client.service_is_ready():
+            return client
+        if not client.wait_for_service(timeout_sec=wait_s):
+            raise ClientError(
+                f'no service {name} within {wait_s:g} s: is the cleanup node '
+                f'running on ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID", "0")}?')
+        self.spin_for(DISCOVERY_GRACE_S)
+        return client
+
+    def spin_for(self, seconds):
+        """Process callbacks (and discovery) for ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self._executor.spin_once(timeout_sec=max(0.0, min(0.05, deadline - time.monotonic())))
+
+    def _wait(self, futures, timeout_s):
+        """Spin until every future is done or ``timeout_s`` passes, in short slices:
+        rclpy installs no signal handler for a private context, so Ctrl-C is only
+        seen between them."""
+        deadline = time.monotonic() + timeout_s
+        while any(not f.done() for f in futures) and time.monotonic() < deadline:
+            self._executor.spin_once(timeout_sec=max(0.0, min(0.1, deadline - time.monotonic())))
+
     def call(self, srv_type, name, request, *, timeout_s=30.0, wait_s=5.0):
         """Call service ``name`` and return its response.
 
@@ -59,55 +97,33 @@ class CleanupClient:
         :param timeout_s: how long to wait for the answer once sent.
         :raises ClientError: no such service within ``wait_s`` or no answer.
         """
-        client = self.node.create_client(srv_type, name)
-        try:
-            if not client.wait_for_service(timeout_sec=wait_s):
-                raise ClientError(
-                    f'no service {name} within {wait_s:g} s: is the cleanup node '
-                    f'running on ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID", "0")}?')
-            future = client.call_async(request)
-            # Short slices: rclpy installs no signal handler for a private
-            # context, so Ctrl-C is only seen between them.
-            deadline = time.monotonic() + timeout_s
-            while not future.done() and time.monotonic() < deadline:
-                self._executor.spin_once(
-                    timeout_sec=max(0.0, min(0.1, deadline - time.monotonic())))
-            if not future.done():
-                client.remove_pending_request(future)
-                raise ClientError(f'no answer from {name} within {timeout_s:g} s')
-            return future.result()
-        finally:
-            self.node.destroy_client(client)
+        client = self._client(srv_type, name, wait_s)
+        future = client.call_async(request)
+        self._wait([future], timeout_s)
+        if not future.done():
+            client.remove_pending_request(future)
+            raise ClientError(f'no answer from {name} within {timeout_s:g} s')
+        return future.result()
 
     def call_many(self, srv_type, names, make_request, *, timeout_s=60.0, wait_s=5.0):
         """Call several services at once; return ``{name: response or ClientError}``."""
-        clients, futures, results = {}, {}, {}
-        try:
-            for name in names:
-                clients[name] = self.node.create_client(srv_type, name)
-            deadline = time.monotonic() + wait_s
-            for name, client in clients.items():
-                left = max(0.0, deadline - time.monotonic())
-                if client.wait_for_service(timeout_sec=left):
-                    futures[name] = client.call_async(make_request())
-                else:
-                    results[name] = ClientError(f'no service {name} within {wait_s:g} s')
-            deadline = time.monotonic() + timeout_s
-            while any(not f.done() for f in futures.values()):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._executor.spin_once(timeout_sec=min(left, 0.1))
-            for name, future in futures.items():
-                if future.done():
-                    results[name] = future.result()
-                else:
-                    clients[name].remove_pending_request(future)
-                    results[name] = ClientError(f'no answer from {name} within {timeout_s:g} s')
-            return results
-        finally:
-            for client in clients.values():
-                self.node.destroy_client(client)
+        futures, results = {}, {}
+        deadline = time.monotonic() + wait_s
+        for name in names:
+            try:
+                client = self._client(srv_type, name, max(0.0, deadline - time.monotonic()))
+            except ClientError as exc:
+                results[name] = exc
+                continue
+            futures[name] = (client, client.call_async(make_request()))
+        self._wait([f for _, f in futures.values()], timeout_s)
+        for name, (client, future) in futures.items():
+            if future.done():
+                results[name] = future.result()
+            else:
+                client.remove_pending_request(future)
+                results[name] = ClientError(f'no answer from {name} within {timeout_s:g} s')
+        return results
 
     def wait_for_message(self, msg_type, topic, *, timeout_s=5.0, qos=10):
         """Return the first message on ``topic`` within ``timeout_s``.

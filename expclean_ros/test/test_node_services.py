@@ -19,7 +19,7 @@ from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue  # noqa:
 from rcl_interfaces.srv import SetParameters  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 
-from expclean_ros.client import LATCHED_QOS  # noqa: E402
+from expclean_ros.client import DISCOVERY_GRACE_S, LATCHED_QOS  # noqa: E402
 
 
 def _set(client, name, value, node='/cleanup'):
@@ -165,7 +165,8 @@ def test_one_cleanup_at_a_time_others_get_busy(start_node, client):
     start_node('--ros-args', '-p', 'hooks.before:=["sleep 2"]')
     node = client.node
     clients = [node.create_client(Trigger, '/cleanup/comprehensive') for _ in range(10)]
-    assert clients[0].wait_for_service(timeout_sec=20)
+    assert all(c.wait_for_service(timeout_sec=20) for c in clients)
+    client.spin_for(DISCOVERY_GRACE_S)  # the server matches each client's reply reader too
     futures = [c.call_async(Trigger.Request()) for c in clients]
     deadline = time.monotonic() + 120
     while not all(f.done() for f in futures) and time.monotonic() < deadline:
@@ -182,6 +183,7 @@ def test_memory_keeps_flowing_during_a_long_cleanup(start_node, client):
     client.wait_for_message(MemoryUsage, '/cleanup/memory', timeout_s=20)
     trigger = client.node.create_client(Trigger, '/cleanup/quick')
     assert trigger.wait_for_service(timeout_sec=10)
+    client.spin_for(DISCOVERY_GRACE_S)
     stamps = []
     sub = client.node.create_subscription(MemoryUsage, '/cleanup/memory',
                                           lambda m: stamps.append(time.monotonic()), 10)
@@ -212,11 +214,13 @@ def test_long_waits_are_refused_and_a_running_wait_does_not_delay_shutdown(start
     response = client.call(CleanupBetweenRuns, '/cleanup/between_runs', request, wait_s=20)
     assert not response.success and 'at most 600 s' in response.message, response.message
     request.wait_time_s = 60.0
-    future = client.node.create_client(
-        CleanupBetweenRuns, '/cleanup/between_runs').call_async(request)
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline:
-        client._executor.spin_once(timeout_sec=0.1)
+    waiter = client.node.create_client(CleanupBetweenRuns, '/cleanup/between_runs')
+    assert waiter.wait_for_service(timeout_sec=10)
+    client.spin_for(DISCOVERY_GRACE_S)
+    future = waiter.call_async(request)
+    client.spin_for(1.0)
+    busy = client.call(Trigger, '/cleanup/quick', Trigger.Request())
+    assert busy.message.startswith('busy: between_runs cleanup running'), busy.message
     assert not future.done()
     start = time.monotonic()
     assert node.interrupt(timeout_s=15) == 0, node.log()
