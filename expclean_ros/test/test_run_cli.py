@@ -19,20 +19,29 @@ def expclean(*args, timeout=120, **kw):
                           text=True, timeout=timeout, **kw)
 
 
-def runs(ledger):
-    return [json.loads(line) for line in open(ledger) if '"type": "run"' in line]
+def start_runner(tmp_path, rows):
+    """``expclean run`` over ``rows`` as a subprocess in its own session.
 
-
-def test_sigkill_mid_run_then_resume(tmp_path, mark):
+    Returns ``(out, table, ledger, log, runner)``; the caller closes ``log`` and reaps ``runner``.
+    """
     out = tmp_path / 'out'
     out.mkdir()
-    table = write_table(tmp_path / 'runs.csv', [(0.1, 0), (0.1, 0), (60, 0), (0.1, 0),
-                                                (0.1, 0)], out)
+    table = write_table(tmp_path / 'runs.csv', rows, out)
     ledger = str(tmp_path / 'ledger.jsonl')
     log = open(tmp_path / 'runner.log', 'wb')
     runner = subprocess.Popen([*CLI, 'run', table, '--ledger', ledger, *FAST, '--', *TEMPLATE],
                               stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
+    return out, table, ledger, log, runner
+
+
+def runs(ledger):
+    return [json.loads(line) for line in open(ledger) if '"type": "run"' in line]
+
+
+def test_sigkill_mid_run_then_resume(tmp_path, mark):
+    out, table, ledger, log, runner = start_runner(
+        tmp_path, [(0.1, 0), (0.1, 0), (60, 0), (0.1, 0), (0.1, 0)])
     try:
         assert wait_for(lambda: (out / 'start-2.json').exists(), 60), 'run 3 never started'
         runner.kill()  # SIGKILL, by pid: our own child

@@ -18,7 +18,7 @@ from expclean_ros.core.runs import start_tagged
 from expclean_ros.core.selection import Selection, select
 from expclean_ros.core.sequencer import SequencerOptions, _stop_tag, _trusted_cgroup
 from expclean_ros.core.teardown import teardown
-from test_run_cli import CLI, FAST
+from test_run_cli import start_runner
 from test_sequencer import TEMPLATE, mark, tagged_with_mark, write_table  # noqa: F401
 from test_teardown_decoys import teardown_from_sibling
 
@@ -201,14 +201,7 @@ def test_resume_ignores_a_ledger_cgroup_that_is_not_the_runs_own():
 
 
 def test_ctrl_c_to_the_runner_stops_the_current_run(tmp_path, mark):  # noqa: F811
-    out = tmp_path / 'out'
-    out.mkdir()
-    table = write_table(tmp_path / 'runs.csv', [(60, 0), (0.1, 0)], out)
-    ledger = str(tmp_path / 'ledger.jsonl')
-    log = open(tmp_path / 'runner.log', 'wb')
-    runner = subprocess.Popen([*CLI, 'run', table, '--ledger', ledger, *FAST, '--', *TEMPLATE],
-                              stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    out, _, ledger, log, runner = start_runner(tmp_path, [(60, 0), (0.1, 0)])
     try:
         assert wait_for(lambda: (out / 'start-0.json').exists(), 60), 'run 1 never started'
         started = json.load(open(out / 'start-0.json'))
