@@ -14,7 +14,7 @@ setup(
         ('share/' + package_name + '/launch', glob('launch/*.launch.py')),
         ('share/' + package_name + '/config', glob('config/*.yaml')),
     ],
-    install_requires=['setuptools', 'psutil'],
+    install_requires=['setuptools', 'psutil', 'regex'],
     zip_safe=True,
     maintainer='expclean maintainers',
     maintainer_email='maintainers@expclean.dev',

@@ -7,8 +7,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from expclean_interfaces.msg import (CleanupReport, GpuMemory, GpuProcess, MemoryUsage,
                                      ProcessInfo, StepResult)
 
-from expclean_ros.core import settings
-from expclean_ros.core.teardown import Selection
+from expclean_ros.core import requests, settings
 
 __all__ = ['memory_usage', 'diagnostics', 'cleanup_report', 'selection',
            'timeouts', 'fill_teardown']
@@ -89,15 +88,11 @@ def _time(snapshot):
 
 
 def selection(request, values):
-    """Teardown request + node parameters -> core Selection (ValueError when empty/bad)."""
-    return Selection(
-        tag_variable=request.tag_variable or values['teardown.tag_variable'],
-        tag=request.run_tag or None,
-        root_pid=request.root_pid or None,
-        patterns=tuple(p for p in request.patterns if p),
-        protect=settings.strings(values['teardown.protect']),
-        allow_other_users=values['teardown.allow_other_users'],
-        spare_pids=(request.caller_pid,) if request.caller_pid else ())
+    """Teardown request + node parameters -> core Selection (ValueError says why not)."""
+    return requests.teardown_selection(
+        settings.request_policy(values), run_tag=request.run_tag, root_pid=request.root_pid,
+        root_start_time=request.root_start_time, patterns=request.patterns,
+        caller_pid=request.caller_pid)
 
 
 def timeouts(request, values):

@@ -8,6 +8,7 @@ arrives meanwhile is answered at once with ``busy: ...``.
 """
 
 import functools
+import os
 import signal
 import sys
 import threading
@@ -60,7 +61,8 @@ class CleanupNode(Node):
         for spec in settings.PARAMETERS:
             self.declare_parameter(spec.name, spec.default, _descriptor(spec))
         self.values = {s.name: self.get_parameter(s.name).value for s in settings.PARAMETERS}
-        reason = settings.check(self.values)
+        reason = (settings.check(self.values)
+                  or settings.check_privileges(self.values, os.geteuid()))
         if reason:
             raise ValueError(f'invalid parameters: {reason}')
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -86,6 +88,9 @@ class CleanupNode(Node):
         self.get_logger().info(
             f'ready: {self.get_fully_qualified_name()}/{{quick,comprehensive,between_runs,'
             f'get_memory,teardown}}, memory at {self.values["publish_rate"]:g} Hz')
+        if os.geteuid() == 0:
+            self.get_logger().info('running as root: needed only for drop_caches and a GPU '
+                                   'reset; see the README, "Who can make this node do what"')
 
     # -- parameters ---------------------------------------------------------
     def _on_set_parameters(self, params):
@@ -93,8 +98,10 @@ class CleanupNode(Node):
         for p in params:
             spec = settings.SPECS.get(p.name)
             if spec is not None and spec.read_only:
-                return SetParametersResult(successful=False,
-                                           reason=f'{p.name} is read-only: set it at start-up')
+                return SetParametersResult(
+                    successful=False, reason=f'{p.name} is read-only: it decides what runs or '
+                    'what is stopped, so it is set at start-up only (YAML, launch file, '
+                    '--ros-args -p)')
             values[p.name] = p.value
         reason = settings.check(values)
         if reason:
@@ -153,7 +160,7 @@ class CleanupNode(Node):
         wait = None if request.wait_time_s < 0 else request.wait_time_s
         report = self._run('between_runs', lambda: plans.between_runs(
             request.run_index, request.total_runs, comprehensive=request.comprehensive,
-            wait_time=wait, options=self._options()), response)
+            wait_time=wait, options=self._options(request.caller_pid)), response)
         if report is not None:
             response.skipped = report.skipped
             response.report = messages.cleanup_report(report, self.get_clock().now().to_msg())
@@ -222,8 +229,8 @@ class CleanupNode(Node):
         log(report.message)
         return report
 
-    def _options(self):
-        return settings.cleanup_options(self.values, self._stop)
+    def _options(self, caller_pid=0):
+        return settings.cleanup_options(self.values, self._stop, caller_pid)
 
 
 def _cap(value):

@@ -29,6 +29,9 @@ if os.access(_ENTRY, os.X_OK):
 else:
     NODE_COMMAND = [sys.executable, '-m', 'expclean_ros.node']
 
+# Node arguments for tests with hooks: a node running as root refuses hooks unless told.
+HOOKS_AS_ROOT = ('-p', 'hooks.allow_as_root:=true')
+
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(PACKAGE_ROOT)
 
@@ -98,6 +101,12 @@ def client():
     from expclean_ros.client import CleanupClient
     with CleanupClient(name='expclean_test') as c:
         yield c
+
+
+def start_ticks(pid):
+    """A process's start time as a ~/teardown request carries it (field 22 of /proc/PID/stat)."""
+    from expclean_ros.core import proctable
+    return proctable.read_proc(pid).start_ticks
 
 
 def wait_for(predicate, timeout_s=10.0, interval_s=0.05):

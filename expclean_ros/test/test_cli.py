@@ -73,7 +73,7 @@ def test_between_runs_refusal_exits_one(start_node):
 
 def test_teardown_by_pattern_spares_the_cli_that_asked(start_node, tmp_path):
     """The CLI's own command line holds the pattern; it must not be stopped with the decoy."""
-    start_node()
+    start_node('--ros-args', '-p', 'teardown.allow_request_patterns:=true')
     import signal
     script = tmp_path / 'victim_xyz_target.py'
     script.write_text('import time\ntime.sleep(60)\n')

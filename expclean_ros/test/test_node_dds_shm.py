@@ -9,6 +9,7 @@ import pytest
 pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 from expclean_interfaces.srv import GetMemoryUsage, Teardown  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
+from conftest import start_ticks  # noqa: E402
 from test_dds_shm import PubSubNodes, group_files  # noqa: E402
 
 
@@ -51,7 +52,8 @@ def test_teardown_cleans_shared_memory_after_sigkill(start_node, client, pubsub,
     messages = []
     for pid in pids:
         response = client.call(Teardown, '/cleanup/teardown',
-                               Teardown.Request(root_pid=pid, sigint_timeout_s=0.2,
+                               Teardown.Request(root_pid=pid, root_start_time=start_ticks(pid),
+                                                sigint_timeout_s=0.2,
                                                 sigterm_timeout_s=0.2), timeout_s=60)
         assert response.success, response.message
         assert response.processes[0].stage == 'sigkill'

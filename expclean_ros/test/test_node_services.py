@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import ros_env, wait_for
+from conftest import HOOKS_AS_ROOT, ros_env, wait_for
 
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
@@ -20,6 +20,7 @@ from rcl_interfaces.srv import SetParameters  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 
 from expclean_ros.client import DISCOVERY_GRACE_S, LATCHED_QOS  # noqa: E402
+from expclean_ros.core.runs import new_run_id  # noqa: E402
 
 
 def _set(client, name, value, node='/cleanup'):
@@ -77,8 +78,8 @@ def test_invalid_parameters_are_refused_with_the_reason(start_node, client):
     start_node()
     result = _set(client, 'ram_warn_percent', 99.5)
     assert not result.successful and 'ram_error_percent' in result.reason
-    result = _set(client, 'teardown.patterns', ['ros2 (launch'])
-    assert not result.successful and 'regular expression' in result.reason
+    result = _set(client, 'teardown.run_tag', 'not-a-run-tag')
+    assert not result.successful and 'does not look like a run tag' in result.reason
     result = _set(client, 'teardown.allow_other_users', True)
     assert not result.successful and 'read-only' in result.reason
     result = _set(client, 'publish_rate', float('nan'))
@@ -128,8 +129,8 @@ def test_teardown_bad_input_is_refused(start_node, client):
     start_node()
     for request, rule in (
             (Teardown.Request(), 'no selection'),
-            (Teardown.Request(patterns=['ros2 (launch']), 'invalid'),
-            (Teardown.Request(root_pid=4_000_000), '4000000')):
+            (Teardown.Request(patterns=['ros2 (launch']), 'patterns in a request are off'),
+            (Teardown.Request(root_pid=4_000_000, root_start_time=1), '4000000')):
         response = client.call(Teardown, '/cleanup/teardown', request, wait_s=20)
         assert not response.success
         assert response.message.startswith('refused:') and rule in response.message, \
@@ -138,7 +139,7 @@ def test_teardown_bad_input_is_refused(start_node, client):
 
 def test_teardown_stops_a_tagged_tree_and_spares_a_decoy(start_node, client):
     start_node()
-    tag = f'node-test-{os.getpid()}'
+    tag = new_run_id()
     sleeper = [sys.executable, '-c', 'import time; time.sleep(60)']
     run = subprocess.Popen(sleeper, env=dict(os.environ, EXPCLEAN_RUN_ID=tag),
                            start_new_session=True, stdin=subprocess.DEVNULL)
@@ -162,7 +163,7 @@ def test_teardown_stops_a_tagged_tree_and_spares_a_decoy(start_node, client):
 
 
 def test_one_cleanup_at_a_time_others_get_busy(start_node, client):
-    start_node('--ros-args', '-p', 'hooks.before:=["sleep 2"]')
+    start_node('--ros-args', '-p', 'hooks.before:=["sleep 2"]', *HOOKS_AS_ROOT)
     node = client.node
     clients = [node.create_client(Trigger, '/cleanup/comprehensive') for _ in range(10)]
     assert all(c.wait_for_service(timeout_sec=20) for c in clients)
@@ -179,7 +180,8 @@ def test_one_cleanup_at_a_time_others_get_busy(start_node, client):
 
 
 def test_memory_keeps_flowing_during_a_long_cleanup(start_node, client):
-    start_node('--ros-args', '-p', 'publish_rate:=10.0', '-p', 'hooks.before:=["sleep 3"]')
+    start_node('--ros-args', '-p', 'publish_rate:=10.0', '-p', 'hooks.before:=["sleep 3"]',
+               *HOOKS_AS_ROOT)
     client.wait_for_message(MemoryUsage, '/cleanup/memory', timeout_s=20)
     trigger = client.node.create_client(Trigger, '/cleanup/quick')
     assert trigger.wait_for_service(timeout_sec=10)
@@ -199,7 +201,7 @@ def test_memory_keeps_flowing_during_a_long_cleanup(start_node, client):
 
 
 def test_a_failing_hook_leaves_the_node_serving(start_node, client):
-    start_node('--ros-args', '-p', 'hooks.before:=["exit 3"]')
+    start_node('--ros-args', '-p', 'hooks.before:=["exit 3"]', *HOOKS_AS_ROOT)
     response = client.call(Trigger, '/cleanup/quick', Trigger.Request(), timeout_s=60, wait_s=20)
     assert not response.success
     assert 'hook' in response.message and 'failed' in response.message, response.message
@@ -249,7 +251,7 @@ def test_start_parameters_of_the_wrong_type_or_range_exit_with_a_clear_error(par
 
 def test_teardown_spares_the_caller_pid_and_its_ancestors(start_node, client, tmp_path):
     """A remote caller whose command line matches its own pattern is never stopped."""
-    start_node()
+    start_node('--ros-args', '-p', 'teardown.allow_request_patterns:=true')
     script = tmp_path / 'pattern_caller_abc.py'
     script.write_text('import time\ntime.sleep(60)\n')
     procs = [subprocess.Popen([sys.executable, str(script)], stdin=subprocess.DEVNULL,

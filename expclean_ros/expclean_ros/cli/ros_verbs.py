@@ -49,9 +49,11 @@ def add_arguments(sub):
 
     p = sub.add_parser('teardown', help='stop the processes of a run through a node',
                        description="e.g. 'expclean teardown --tag run-7 --dry-run'")
-    p.add_argument('--tag', default='', help='run tag value (EXPCLEAN_RUN_ID) to stop')
-    p.add_argument('--tag-variable', default='', help='run tag variable (default: node parameter)')
-    p.add_argument('--pid', type=int, default=0, help='stop this process and its tree')
+    p.add_argument('--tag', default='',
+                   help="run tag to stop (e.g. 'run-0123...'; the variable is the node's)")
+    p.add_argument('--pid', type=int, default=0,
+                   help='stop this process and its tree (its start time is sent along, so a '
+                        'reused pid is refused)')
     p.add_argument('--pattern', action='append', default=[],
                    help="regular expression on command lines (repeatable), e.g. 'ros2 bag play'")
     p.add_argument('--dry-run', action='store_true', help='list what would be stopped')
@@ -139,7 +141,8 @@ def between_runs(args):
     from expclean_interfaces.srv import CleanupBetweenRuns
     request = CleanupBetweenRuns.Request(
         run_index=args.run_index, total_runs=args.total_runs,
-        comprehensive=not args.quick, wait_time_s=args.wait, verbose=True)
+        comprehensive=not args.quick, wait_time_s=args.wait, verbose=True,
+        caller_pid=os.getpid())
     with _client() as client:
         response = _call(client, CleanupBetweenRuns, f'{_prefix(args)}/between_runs',
                          request, args)
@@ -212,14 +215,33 @@ def memory(args):
             time.sleep(args.interval)
 
 
+def _start_time(pid):
+    """``pid``'s start time (field 22 of /proc/PID/stat), which the node checks.
+
+    A launcher that has exited is still reachable through the processes left in
+    its session or process group: then the oldest of them bounds its start time.
+    """
+    from expclean_ros.core import proctable
+    root = proctable.read_proc(pid)
+    if root is not None:
+        return root.start_ticks
+    left = [p.start_ticks for p in proctable.snapshot().values()
+            if pid in (p.sid, p.pgid) and not p.zombie]
+    if not left:
+        raise CliError(f'--pid {pid}: no such process on this machine (and none left in its '
+                       f'session or process group)')
+    return min(left)
+
+
 def teardown(args):
     _check_args(args)
     from expclean_interfaces.srv import Teardown
     if not (args.tag or args.pid or args.pattern):
         raise CliError('give a selection: --tag, --pid or --pattern '
                        '(expclean never stops everything)')
-    request = Teardown.Request(run_tag=args.tag, tag_variable=args.tag_variable,
-                               root_pid=args.pid, patterns=args.pattern, dry_run=args.dry_run,
+    start_time = _start_time(args.pid) if args.pid else 0
+    request = Teardown.Request(run_tag=args.tag, root_pid=args.pid, root_start_time=start_time,
+                               patterns=args.pattern, dry_run=args.dry_run,
                                caller_pid=os.getpid())
     with _client() as client:
         response = _call(client, Teardown, f'{_prefix(args)}/teardown', request, args)

@@ -178,7 +178,8 @@ def service_cleanup(client, prefix, comprehensive, wait_time, timeout_s):
     def cleanup(run_index, total_runs):
         request = CleanupBetweenRuns.Request(
             run_index=run_index, total_runs=total_runs, comprehensive=comprehensive,
-            wait_time_s=-1.0 if wait_time is None else float(wait_time), verbose=False)
+            wait_time_s=-1.0 if wait_time is None else float(wait_time), verbose=False,
+            caller_pid=os.getpid())
         try:
             response = client.call(CleanupBetweenRuns, f'{prefix}/between_runs', request,
                                    timeout_s=timeout_s)

@@ -21,13 +21,18 @@ from .selection import DEFAULT_TAG_VARIABLE, Selection
 from .teardown import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
                        DEFAULT_SIGTERM_TIMEOUT_S, TeardownResult, teardown)
 
-__all__ = ['TaggedRun', 'start_tagged', 'new_run_id']
+__all__ = ['TaggedRun', 'start_tagged', 'new_run_id', 'RUN_TAG_FORMAT']
 
 _log = logging.getLogger(__name__)
 
 
+#: What :func:`new_run_id` makes; the cleanup node accepts only tags of this format
+#: (parameter ``teardown.run_tag_format``) from a request.
+RUN_TAG_FORMAT = r'run-[0-9a-f]{32}'
+
+
 def new_run_id() -> str:
-    """A fresh run tag value."""
+    """A fresh run tag value, matching :data:`RUN_TAG_FORMAT`."""
     return 'run-' + uuid.uuid4().hex
 
 

@@ -8,24 +8,29 @@ by default), and a pattern match on another ROS domain.
 
 import logging
 import os
-import re
+import time
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Optional, Set, Tuple
 
 from . import cgroups, proctable
+from .patterns import PatternTimeout, compile_all, first_match
 from .proctable import ENV_OK, ENV_UNSET, ProcInfo
 
 __all__ = ['Selection', 'Candidate', 'select', 'check_root', 'parse_domain_id',
-           'DEFAULT_TAG_VARIABLE', 'DEFAULT_PROTECT', 'NO_SELECTION_MESSAGE']
+           'own_descendants', 'PatternTimeout', 'DEFAULT_TAG_VARIABLE', 'DEFAULT_PROTECT',
+           'NO_SELECTION_MESSAGE']
 
 _log = logging.getLogger(__name__)
 
 DEFAULT_TAG_VARIABLE = 'EXPCLEAN_RUN_ID'
-#: Never selected: the ROS 2 daemon, and callers of a teardown, whose own command
-#: line holds the pattern they ask for (the expclean CLI, ``ros2 service call``).
-DEFAULT_PROTECT = (r'ros2-daemon', r'_ros2_daemon', r'(^|[\s/])expclean\s+teardown(\s|$)',
-                   r'expclean_ros\.cli\s+teardown(\s|$)',
-                   r'(^|[\s/])ros2\s+service\s+call\s+\S*/teardown(\s|$)')
+#: Never selected: the ROS 2 daemon, and the callers of the cleanup node, whose own
+#: command lines may match a configured pattern: every verb of the expclean CLI
+#: (``expclean``, ``python -m expclean_ros.cli``, ``ros2 cleanup``) and ``ros2 service
+#: call`` of any of the node's services.
+DEFAULT_PROTECT = (r'ros2-daemon', r'_ros2_daemon', r'(^|[\s/])expclean(\s|$)',
+                   r'(^|\s)-m\s+expclean_ros\.cli(\s|$)', r'(^|[\s/])ros2\s+cleanup(\s|$)',
+                   r'(^|[\s/])ros2\s+service\s+call\s+\S*/'
+                   r'(quick|comprehensive|between_runs|teardown|get_memory)(\s|$)')
 NO_SELECTION_MESSAGE = ('no selection given: pass a run tag, a root pid or a pattern; '
                         'expclean never stops everything')
 
@@ -53,18 +58,6 @@ def _env_domain_id(needed: bool) -> Optional[int]:
     return value
 
 
-def _compile(patterns: Tuple[str, ...], what: str) -> Tuple['re.Pattern', ...]:
-    compiled = []
-    for pattern in patterns:
-        if not isinstance(pattern, str) or not pattern:
-            raise ValueError(f'{what} must be non-empty regular expressions, got {pattern!r}')
-        try:
-            compiled.append(re.compile(pattern))
-        except re.error as exc:
-            raise ValueError(f'invalid {what[:-1]} {pattern!r}: {exc}') from None
-    return tuple(compiled)
-
-
 @dataclass(frozen=True)
 class Selection:
     """What to stop. At least one of ``tag``, ``root_pid``, ``patterns``, ``cgroup``.
@@ -89,6 +82,15 @@ class Selection:
         A ``$ROS_DOMAIN_ID`` that is not a number raises ``ValueError`` when
         ``patterns`` are given (ROS itself refuses to start with it) and
         leaves ``domain_id`` ``None`` otherwise (only patterns use it).
+    :param strict_domain: a pattern reaches only processes that prove they are
+        on ``domain_id`` and part of ROS or a run: an explicit ``ROS_DOMAIN_ID``
+        equal to it, or (on domain 0) the run tag variable in their environment;
+        never a process that merely lacks ``ROS_DOMAIN_ID``. The node's rule.
+    :param root_start_ticks: start time of ``root_pid`` as in field 22 of
+        ``/proc/PID/stat``; a root that started at another time (a reused pid)
+        is refused.
+    :param time_limit_s: longest one scan may take (patterns from a peer);
+        past it the scan raises :class:`PatternTimeout`. None = no limit.
     """
 
     tag: Optional[str] = None
@@ -101,6 +103,9 @@ class Selection:
     domain_id: Optional[int] = None
     spare_own_children: bool = True
     spare_pids: Tuple[int, ...] = ()
+    strict_domain: bool = False
+    root_start_ticks: Optional[int] = None
+    time_limit_s: Optional[float] = None
     _compiled: tuple = field(default=(), init=False, repr=False, compare=False)
     _compiled_protect: tuple = field(default=(), init=False, repr=False, compare=False)
 
@@ -117,8 +122,9 @@ class Selection:
                              f'got {self.root_pid!r}')
         if not self.tag_variable or '=' in self.tag_variable:
             raise ValueError(f'tag_variable must be a variable name, got {self.tag_variable!r}')
-        object.__setattr__(self, '_compiled', _compile(self.patterns, 'patterns'))
-        object.__setattr__(self, '_compiled_protect', _compile(self.protect, 'protect patterns'))
+        object.__setattr__(self, '_compiled', compile_all(self.patterns, 'patterns'))
+        object.__setattr__(self, '_compiled_protect', compile_all(self.protect,
+                                                                  'protect patterns'))
         if self.domain_id is None:
             object.__setattr__(self, 'domain_id', _env_domain_id(bool(self.patterns)))
 
@@ -160,9 +166,9 @@ def _excluded_pids(table: Dict[int, ProcInfo], spare: Iterable[int] = ()) -> Set
     return excluded
 
 
-def _own_descendants(table: Dict[int, ProcInfo]) -> Set[int]:
+def own_descendants(table: Optional[Dict[int, ProcInfo]] = None) -> Set[int]:
     """Descendants of this process: never chosen by pattern (our hooks and helpers)."""
-    return set(_tree(table, (os.getpid(),)))
+    return set(_tree(proctable.snapshot() if table is None else table, (os.getpid(),)))
 
 
 def _tree(table: Dict[int, ProcInfo], roots: Iterable[int]) -> Dict[int, str]:
@@ -206,17 +212,25 @@ class _Scanner:
     def _domain_ok(self, info: ProcInfo) -> bool:
         status, value = self._env(info, 'ROS_DOMAIN_ID')
         if status == ENV_UNSET:
-            return self.sel.domain_id == 0
+            if self.sel.domain_id != 0:
+                return False
+            if not self.sel.strict_domain:
+                return True
+            tag_status, tag = self._env(info, self.sel.tag_variable)
+            return tag_status == ENV_OK and bool(tag)  # part of a run on domain 0
         if status != ENV_OK:
             return False  # cannot prove it is ours: spare it
         parsed = parse_domain_id(value)
         return parsed is not None and parsed == self.sel.domain_id  # unparsable: spare it
 
     def scan(self) -> Dict[int, Candidate]:
+        """The processes selected now; :class:`PatternTimeout` past ``time_limit_s``."""
         sel = self.sel
+        deadline = (None if sel.time_limit_s is None
+                    else time.monotonic() + sel.time_limit_s)
         table = proctable.snapshot()
         excluded = _excluded_pids(table, sel.spare_pids)
-        ours = (_own_descendants(table) if sel._compiled and sel.spare_own_children
+        ours = (own_descendants(table) if sel._compiled and sel.spare_own_children
                 else set())
         reasons: Dict[int, str] = {}
         if sel.cgroup:
@@ -253,11 +267,15 @@ class _Scanner:
                 if status == ENV_OK and value == sel.tag:
                     reasons[info.pid] = f'tagged {sel.tag_variable}={sel.tag}'
             if sel._compiled and info.pid not in reasons and info.pid not in ours:
-                cmdline = proctable.read_cmdline(info.pid)
-                for rx in sel._compiled:
-                    if rx.search(cmdline) and self._domain_ok(info):
-                        reasons[info.pid] = f'matches {rx.pattern!r} on domain {sel.domain_id}'
-                        break
+                if deadline is not None and time.monotonic() > deadline:
+                    raise PatternTimeout(f'selecting took longer than {sel.time_limit_s:g} s')
+                if not self._domain_ok(info):  # cheaper than a pattern, and never a match
+                    continue
+                rx = first_match(sel._compiled, proctable.read_cmdline(info.pid), deadline)
+                if rx is not None:
+                    reasons[info.pid] = f'matches {rx.pattern!r} on domain {sel.domain_id}'
+        if deadline is not None and time.monotonic() > deadline:
+            raise PatternTimeout(f'selecting took longer than {sel.time_limit_s:g} s')
         return self._candidates(table, reasons, excluded)
 
     def _candidates(self, table, reasons, excluded) -> Dict[int, Candidate]:
@@ -272,7 +290,7 @@ class _Scanner:
                     info.uid == 0 and proctable.real_uid(pid) != self.uid)):
                 continue
             cmdline = proctable.read_cmdline(pid)
-            if any(rx.search(cmdline) for rx in sel._compiled_protect):
+            if first_match(sel._compiled_protect, cmdline) is not None:
                 _log.debug('pid %d spared by protect list: %s', pid, cmdline)
                 continue
             out[pid] = Candidate(pid=pid, create_time=info.create_time, name=info.name,
@@ -284,10 +302,13 @@ class _Scanner:
 
 
 def check_root(selection: Selection) -> None:
-    """Refuse a ``root_pid`` that is this process or an ancestor, or that has left no trace.
+    """Refuse a ``root_pid`` that is this process or an ancestor, that has left no
+    trace, that started at another time than ``root_start_ticks`` says, or that
+    belongs to another user (unless ``allow_other_users``).
 
     A root that has exited is accepted while processes of its session or
-    process group live on (the kernel does not reuse such a pid).
+    process group live on (the kernel does not reuse such a pid); with
+    ``root_start_ticks`` each of them must have started after the root.
     """
     rpid = selection.root_pid
     if rpid is None:
@@ -295,12 +316,24 @@ def check_root(selection: Selection) -> None:
     if rpid in _excluded_pids({}, selection.spare_pids):
         raise ValueError(f'root_pid {rpid} is this process, the caller or one of their '
                          f'ancestors: its tree holds the caller')
-    if proctable.read_proc(rpid) is not None:
+    ticks = selection.root_start_ticks
+    root = proctable.read_proc(rpid)
+    if root is not None:
+        if ticks is not None and root.start_ticks != ticks:
+            raise ValueError(f'root_pid {rpid} started at {root.start_ticks} ticks after boot, '
+                             f'not at {ticks}: the pid now belongs to another process')
+        if not selection.allow_other_users and root.uid != os.geteuid():
+            raise ValueError(f'root_pid {rpid} belongs to another user (uid {root.uid})')
         return
-    if not any((info.sid == rpid or info.pgid == rpid) and not info.zombie
-               for info in proctable.snapshot().values()):
+    members = [info for info in proctable.snapshot().values()
+               if (info.sid == rpid or info.pgid == rpid) and info.pid != rpid
+               and not info.zombie]
+    if not members:
         raise ValueError(f'root_pid {rpid} does not exist (and no process of its session '
                          f'or process group is left)')
+    if ticks is not None and any(info.start_ticks < ticks for info in members):
+        raise ValueError(f'root_pid {rpid} has exited and its session or process group '
+                         f'holds processes older than {ticks} ticks: not the tree asked for')
 
 
 def select(selection: Selection) -> list:

@@ -2,22 +2,32 @@
 
 Plain data, so the rules are testable without ROS; the node declares one ROS
 parameter per :data:`PARAMETERS` entry and refuses sets that :func:`check` rejects.
+
+Every peer on the ROS domain may set every writable parameter, so whatever
+decides what runs or what dies (hooks, protect list, tag variable, configured
+patterns, the run tag format, request patterns, GPU reset, system caches, other
+users) is read-only: fixed at start-up from the YAML file, the launch file or
+``--ros-args -p``.
 """
 
 import functools
 import math
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Tuple
 
+import regex
+
+from .patterns import compile_all
+from .requests import RequestPolicy, check_run_tag
+from .runs import RUN_TAG_FORMAT
 from .selection import DEFAULT_PROTECT
 
 if TYPE_CHECKING:  # pragma: no cover
     from .plans import CleanupOptions
     from .teardown import Selection
 
-__all__ = ['ParamSpec', 'PARAMETERS', 'DEFAULTS', 'SPECS', 'check', 'strings', 'selection',
-           'cleanup_options']
+__all__ = ['ParamSpec', 'PARAMETERS', 'DEFAULTS', 'SPECS', 'check', 'check_privileges',
+           'strings', 'selection', 'request_policy', 'cleanup_options']
 
 
 @dataclass(frozen=True)
@@ -50,15 +60,23 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
     ParamSpec('gpu_error_percent', 99.0, 'GPU memory use that turns diagnostics ERROR',
               0.0, 100.0),
     ParamSpec('teardown.tag_variable', 'EXPCLEAN_RUN_ID',
-              'environment variable that marks the processes of a run'),
+              'environment variable that marks the processes of a run', read_only=True),
+    ParamSpec('teardown.run_tag_format', RUN_TAG_FORMAT,
+              'regular expression a run tag must match whole (in a request and in '
+              'teardown.run_tag)', read_only=True),
     ParamSpec('teardown.run_tag', '',
               'run tag whose processes quick/comprehensive stop; "" = none'),
     ParamSpec('teardown.patterns', [''],
-              'regular expressions on command lines that quick/comprehensive stop '
-              '(same user and ROS domain only); [""] = none'),
+              'regular expressions on command lines that quick/comprehensive stop (same '
+              'user; only processes with ROS_DOMAIN_ID equal to ours, or tagged on domain 0); '
+              '[""] = none', read_only=True),
+    ParamSpec('teardown.allow_request_patterns', False,
+              'a ~/teardown request may carry patterns: any peer on this domain may then stop '
+              'matching processes of this ROS domain', read_only=True),
     ParamSpec('teardown.protect', list(DEFAULT_PROTECT),
               'regular expressions of processes never stopped (default: the ROS 2 daemon, '
-              'and the callers of a teardown)'),
+              'and the callers of the node: the expclean CLI, ros2 service call)',
+              read_only=True),
     ParamSpec('teardown.allow_other_users', False,
               "stop other users' processes too (needs privileges)", read_only=True),
     ParamSpec('teardown.sigint_timeout_s', 2.0, 'wait after SIGINT, seconds', 0.0, 60.0),
@@ -75,15 +93,22 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
     ParamSpec('settle.comprehensive_cap_s', -1.0,
               'longest settle of ~/comprehensive, seconds; <0 = automatic (10-30 s)', -1.0, 600.0),
     ParamSpec('allow_system_caches', True,
-              'comprehensive cleanup drops the page cache (needs root; skipped otherwise)'),
+              'comprehensive cleanup drops the page cache (needs root; skipped otherwise)',
+              read_only=True),
     ParamSpec('allow_gpu_reset', False,
               'comprehensive cleanup may run nvidia-smi --gpu-reset (refused while a process '
-              'uses the GPU; resets it for every user)'),
+              'uses the GPU; resets it for every user)', read_only=True),
     ParamSpec('dds_shm_cleanup', True,
               'remove stale Fast DDS shared-memory segments of killed nodes'),
-    ParamSpec('hooks.before', [''], 'shell commands run before each cleanup; [""] = none'),
-    ParamSpec('hooks.after', [''], 'shell commands run after each cleanup; [""] = none'),
-    ParamSpec('hooks.timeout_s', 30.0, 'time limit of one hook, seconds', 0.1, 3600.0),
+    ParamSpec('hooks.before', [''], 'shell commands run before each cleanup; [""] = none',
+              read_only=True),
+    ParamSpec('hooks.after', [''], 'shell commands run after each cleanup; [""] = none',
+              read_only=True),
+    ParamSpec('hooks.timeout_s', 30.0, 'time limit of one hook, seconds', 0.1, 3600.0,
+              read_only=True),
+    ParamSpec('hooks.allow_as_root', False,
+              'a node running as root may run hooks (as root); otherwise it refuses to start '
+              'with hooks', read_only=True),
     ParamSpec('dry_run', False, 'teardown steps list what they would stop and stop nothing'),
 )
 
@@ -119,20 +144,47 @@ def check(values: dict) -> Optional[str]:
         if warn > error:
             return (f'{kind}_warn_percent ({warn:g}) must not be above '
                     f'{kind}_error_percent ({error:g})')
-    for name in ('teardown.patterns', 'teardown.protect'):
-        for pattern in strings(values[name]):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                return f'{name}: {pattern!r} is not a valid regular expression ({exc})'
-    if not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', values['teardown.tag_variable']):
+    for name in ('teardown.patterns', 'teardown.protect', 'teardown.run_tag_format'):
+        value = values[name]
+        try:
+            compile_all(strings(value) if isinstance(value, list) else (value,))
+        except ValueError as exc:
+            return f'{name}: not a valid regular expression ({exc})'
+    if not regex.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', values['teardown.tag_variable']):
         return ('teardown.tag_variable must be an environment variable name '
                 f'(letters, digits, _), got {values["teardown.tag_variable"]!r}')
+    if values['teardown.run_tag']:
+        try:
+            check_run_tag(values['teardown.run_tag'], values['teardown.run_tag_format'])
+        except (ValueError, TimeoutError) as exc:
+            return f'teardown.run_tag: {exc}'
     return None
 
 
-def selection(values) -> Optional['Selection']:
-    """The teardown selection configured by parameters, or None when none is set."""
+def check_privileges(values: dict, euid: int) -> Optional[str]:
+    """Why the node must not start with ``values`` as user ``euid``, or None.
+
+    Hooks are shell commands: a node running as root would run them as root.
+
+    >>> check_privileges(dict(DEFAULTS, **{'hooks.before': ['sync']}), 0) is None
+    False
+    >>> check_privileges(dict(DEFAULTS, **{'hooks.before': ['sync']}), 1000) is None
+    True
+    """
+    hooks = strings(values['hooks.before']) + strings(values['hooks.after'])
+    if euid == 0 and hooks and not values['hooks.allow_as_root']:
+        return ('hooks are set and the node runs as root, so they would run as root: run the '
+                'node as a normal user (root is needed only for drop_caches and a GPU reset), '
+                'or set hooks.allow_as_root:=true')
+    return None
+
+
+def selection(values, caller_pid: int = 0) -> Optional['Selection']:
+    """The teardown selection configured by parameters, or None when none is set.
+
+    Patterns reach only processes that prove they are on our ROS domain
+    (``strict_domain``); ``caller_pid`` (a between-runs caller) is spared.
+    """
     from .teardown import Selection
     tag, patterns = values['teardown.run_tag'], strings(values['teardown.patterns'])
     if not tag and not patterns:
@@ -140,7 +192,17 @@ def selection(values) -> Optional['Selection']:
     return Selection(tag=tag or None, patterns=patterns,
                      tag_variable=values['teardown.tag_variable'],
                      protect=strings(values['teardown.protect']),
-                     allow_other_users=values['teardown.allow_other_users'])
+                     allow_other_users=values['teardown.allow_other_users'],
+                     spare_pids=(caller_pid,) if caller_pid > 0 else (), strict_domain=True)
+
+
+def request_policy(values) -> RequestPolicy:
+    """What a ~/teardown request may select, from the node's read-only parameters."""
+    return RequestPolicy(tag_variable=values['teardown.tag_variable'],
+                         run_tag_format=values['teardown.run_tag_format'],
+                         allow_patterns=values['teardown.allow_request_patterns'],
+                         protect=strings(values['teardown.protect']),
+                         allow_other_users=values['teardown.allow_other_users'])
 
 
 def teardown_timeouts(values) -> dict:
@@ -149,11 +211,11 @@ def teardown_timeouts(values) -> dict:
             for stage in ('sigint', 'sigterm', 'sigkill')}
 
 
-def cleanup_options(values, stop=None) -> 'CleanupOptions':
+def cleanup_options(values, stop=None, caller_pid: int = 0) -> 'CleanupOptions':
     """Node parameters -> the core plans' CleanupOptions (``stop`` ends waits early)."""
     from . import teardown
     from .plans import CleanupOptions
-    chosen = selection(values)
+    chosen = selection(values, caller_pid)
     step = None
     if chosen is not None:
         step = functools.partial(teardown.teardown_step, chosen, dry_run=values['dry_run'],

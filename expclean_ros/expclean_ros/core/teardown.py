@@ -24,8 +24,9 @@ from typing import Callable, Dict, Optional, Tuple
 
 from . import cgroups, proctable
 from .results import FAILED, OK, StepResult
-from .selection import (Candidate, Selection, _Scanner, check_root,  # noqa: F401
-                        select, DEFAULT_PROTECT, DEFAULT_TAG_VARIABLE, NO_SELECTION_MESSAGE)
+from .selection import (Candidate, PatternTimeout, Selection, _Scanner,  # noqa: F401
+                        check_root, select, DEFAULT_PROTECT, DEFAULT_TAG_VARIABLE,
+                        NO_SELECTION_MESSAGE)
 
 __all__ = ['Selection', 'Candidate', 'select', 'teardown', 'teardown_step', 'ProcessOutcome',
            'TeardownResult', 'DEFAULT_SIGINT_TIMEOUT_S', 'DEFAULT_SIGTERM_TIMEOUT_S',
@@ -235,7 +236,8 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
     :param after_sigkill: called with the number of processes that needed
         SIGKILL, once, after the SIGKILL stage (only when one was needed), e.g.
         to clean up Fast DDS shared memory those processes could not release.
-    :raises ValueError: a ``root_pid`` that does not exist, negative timeouts.
+    :raises ValueError: a ``root_pid`` that does not exist, negative timeouts,
+        patterns that ran past the selection's ``time_limit_s`` in the first scan.
     """
     for name, value in (('sigint_timeout_s', sigint_timeout_s),
                         ('sigterm_timeout_s', sigterm_timeout_s),
@@ -254,7 +256,13 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
     killed = 0
 
     def rescan(sig: Optional[int], stage: str) -> None:
-        found = scanner.scan()
+        try:
+            found = scanner.scan()
+        except PatternTimeout as exc:
+            if sig is None:
+                raise  # the first scan: refused before any signal
+            _log.warning('teardown %s: rescan skipped: %s', stage, exc)
+            return
         if selection.cgroup:
             _evict(selection.cgroup, found)
         for pid, cand in found.items():

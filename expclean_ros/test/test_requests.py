@@ -1,0 +1,150 @@
+"""The rules for requests from peers, on real processes and without ROS.
+
+The node's domain in these tests is 0, as a node started without ROS_DOMAIN_ID
+would have: there, a process merely lacking ROS_DOMAIN_ID must never be reached
+by a pattern (only an explicit 0 or a run tag proves it is part of ROS or a run).
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from expclean_ros.core import requests, settings
+from expclean_ros.core.patterns import PatternTimeout
+from expclean_ros.core.runs import new_run_id
+from expclean_ros.core.selection import Selection, select
+
+SLEEP = 'import time; time.sleep(120)'
+MARK = 'strict_domain_mark_' + str(os.getpid())
+
+
+@pytest.fixture
+def scene():
+    """Four sleepers with the same command line: only their environments differ."""
+    base = {'PATH': os.environ.get('PATH', '/usr/bin:/bin')}
+    envs = {'unset': base,
+            'explicit_0': dict(base, ROS_DOMAIN_ID='0'),
+            'tagged_unset': dict(base, EXPCLEAN_RUN_ID=new_run_id()),
+            'other_domain': dict(base, ROS_DOMAIN_ID='5', EXPCLEAN_RUN_ID=new_run_id())}
+    procs = {role: subprocess.Popen([sys.executable, '-S', '-c', SLEEP, MARK], env=env,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+             for role, env in envs.items()}
+    time.sleep(0.3)  # past execve: environ readable
+    yield {role: p.pid for role, p in procs.items()}
+    for p in procs.values():
+        p.kill()  # by PID: our own children
+        p.wait(10)
+
+
+def _chosen(scene, **kwargs):
+    pids = {c.pid for c in select(Selection(patterns=(MARK,), domain_id=0,
+                                            spare_own_children=False, **kwargs))}
+    return sorted(role for role, pid in scene.items() if pid in pids)
+
+
+def test_strict_domain_needs_proof_of_domain_0(scene):
+    assert _chosen(scene, strict_domain=True) == ['explicit_0', 'tagged_unset']
+    # The lenient rule of a local script (the seed's drop-in): unset counts as 0.
+    assert _chosen(scene) == ['explicit_0', 'tagged_unset', 'unset']
+
+
+def test_request_selection_is_strict_and_bounded():
+    policy = requests.RequestPolicy(tag_variable='MY_TAG', allow_patterns=True)
+    chosen = requests.teardown_selection(policy, patterns=[MARK], caller_pid=4321)
+    assert chosen.strict_domain and chosen.time_limit_s == requests.SELECTION_TIME_LIMIT_S
+    assert chosen.tag_variable == 'MY_TAG' and chosen.spare_pids == (4321,)
+    assert chosen.spare_own_children, 'the node never chooses its own hook shells'
+
+
+@pytest.mark.parametrize('fields,reason', [
+    (dict(run_tag='/root'), 'does not look like a run tag'),
+    (dict(run_tag='run-' + 'A' * 32), 'does not look like a run tag'),
+    (dict(run_tag='r' * 200), 'at most 128'),
+    (dict(patterns=['.']), 'patterns in a request are off'),
+    (dict(root_pid=12345), 'without root_start_time'),
+    (dict(root_start_time=5), 'root_start_time given without root_pid'),
+    (dict(root_pid=2 ** 31), 'is not a process id'),
+    (dict(caller_pid=2 ** 31, run_tag=new_run_id()), 'caller_pid'),
+])
+def test_refused_requests_say_why(fields, reason):
+    with pytest.raises(ValueError, match=reason):
+        requests.teardown_selection(requests.RequestPolicy(), **fields)
+
+
+@pytest.mark.parametrize('patterns,reason', [
+    (['x'] * 17, '17 patterns given'),
+    (['x' * 257], 'at most 256'),
+    (['ros2 ('], 'invalid pattern'),
+])
+def test_pattern_bounds_when_allowed(patterns, reason):
+    with pytest.raises(ValueError, match=reason):
+        requests.teardown_selection(requests.RequestPolicy(allow_patterns=True),
+                                    patterns=patterns)
+
+
+def test_a_catastrophic_pattern_is_cut_off(scene):
+    """(a|aa)+$ over a run of a's backtracks for minutes with re; here it stops at the limit."""
+    bait = subprocess.Popen([sys.executable, '-S', '-c', SLEEP, 'a' * 40 + '!'],
+                            env=dict(os.environ, ROS_DOMAIN_ID='0'), stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        time.sleep(0.3)
+        start = time.monotonic()
+        with pytest.raises(PatternTimeout):
+            select(Selection(patterns=('(a|aa)+$',), domain_id=0, strict_domain=True,
+                             time_limit_s=0.3, spare_own_children=False))
+        assert time.monotonic() - start < 30, 'the limit did not stop the search'
+        assert bait.poll() is None
+    finally:
+        bait.kill()
+        bait.wait(10)
+
+
+def test_a_root_of_another_start_time_is_refused():
+    proc = subprocess.Popen([sys.executable, '-S', '-c', SLEEP], stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        with open(f'/proc/{proc.pid}/stat') as f:
+            ticks = int(f.read().rsplit(')', 1)[1].split()[19])
+        with pytest.raises(ValueError, match='belongs to another process'):
+            select(Selection(root_pid=proc.pid, root_start_ticks=ticks + 1))
+        assert [c.pid for c in select(Selection(root_pid=proc.pid, root_start_ticks=ticks))] \
+            == [proc.pid]
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def test_hooks_as_root_need_consent():
+    hooks = dict(settings.DEFAULTS, **{'hooks.after': ['sync']})
+    assert 'hooks.allow_as_root' in settings.check_privileges(hooks, 0)
+    assert settings.check_privileges(dict(hooks, **{'hooks.allow_as_root': True}), 0) is None
+    assert settings.check_privileges(hooks, 1000) is None
+    assert settings.check_privileges(settings.DEFAULTS, 0) is None
+
+
+def test_what_decides_what_runs_or_dies_is_read_only():
+    decisive = {'hooks.before', 'hooks.after', 'hooks.timeout_s', 'hooks.allow_as_root',
+                'teardown.tag_variable', 'teardown.protect', 'teardown.patterns',
+                'teardown.allow_request_patterns', 'teardown.run_tag_format',
+                'teardown.allow_other_users', 'allow_gpu_reset', 'allow_system_caches'}
+    assert {s.name for s in settings.PARAMETERS if s.read_only} == decisive
+
+
+def test_the_default_protect_list_covers_every_caller():
+    protect = Selection(tag='x', protect=settings.DEFAULTS['teardown.protect'])._compiled_protect
+    callers = ['/usr/bin/python3 /opt/ros/kilted/bin/ros2 service call /cleanup/quick '
+               'std_srvs/srv/Trigger',
+               'ros2 service call /robot1/cleanup/between_runs expclean_interfaces/srv/X {}',
+               'ros2 cleanup call /cleanup comprehensive',
+               '/venv/bin/python /venv/bin/expclean run runs.csv -- ros2 launch a b',
+               'python -m expclean_ros.cli call quick',
+               '/usr/bin/python3 /usr/bin/ros2-daemon --rmw-implementation x']
+    for line in callers:
+        assert any(rx.search(line) for rx in protect), line
+    for line in ['ros2 launch my_pkg exp.launch.py', 'python bag_test.py expclean_data',
+                 'ros2 service call /other/service std_srvs/srv/Trigger']:
+        assert not any(rx.search(line) for rx in protect), line
