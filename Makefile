@@ -22,6 +22,8 @@ PYTEST_ARGS ?= -rs
 setup:
 	@bash scripts/setup_env.sh $(VENV)
 
+# Root is needed only for drop_caches (and a GPU reset, off by default); as a normal user that
+# step is skipped with the reason. As root the node refuses hooks unless hooks.allow_as_root.
 run: setup
 	exec $(VENV)/bin/cleanup_node $(ARGS)
 
