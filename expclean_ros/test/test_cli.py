@@ -90,6 +90,33 @@ def test_teardown_by_pattern_spares_the_cli_that_asked(start_node, tmp_path):
             victim.wait(5)
 
 
+def test_teardown_by_pid_and_by_tag(start_node):
+    """--pid sends the root's start time along; --tag takes run tags as expclean makes them."""
+    import signal
+    from expclean_ros.core.runs import new_run_id
+    start_node()
+    tag = new_run_id()
+    sleeper = [sys.executable, '-S', '-c', 'import time; time.sleep(60)']
+    root = subprocess.Popen(sleeper, stdin=subprocess.DEVNULL, start_new_session=True)
+    tagged = subprocess.Popen(sleeper, env=dict(os.environ, EXPCLEAN_RUN_ID=tag),
+                              stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        proc = expclean('teardown', '--pid', str(root.pid))
+        assert proc.returncode == 0 and 'stopped 1 processes (0 left)' in proc.stdout, proc
+        assert root.wait(10) == -signal.SIGINT
+        proc = expclean('teardown', '--tag', 'my-own-tag')
+        assert proc.returncode == 1 and 'does not look like a run tag' in proc.stdout, proc
+        assert tagged.poll() is None
+        proc = expclean('teardown', '--tag', tag)
+        assert proc.returncode == 0 and 'stopped 1 processes (0 left)' in proc.stdout, proc
+        assert tagged.wait(10) == -signal.SIGINT
+    finally:
+        for p in (root, tagged):
+            if p.poll() is None:
+                p.kill()
+            p.wait(5)
+
+
 @pytest.mark.parametrize('args,rule', [
     (('between-runs', '0', '4294967297'), 'total_runs must be between 0 and'),
     (('between-runs', '-1', '3'), 'run_index must be between 0 and'),
