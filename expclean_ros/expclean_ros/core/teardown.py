@@ -2,6 +2,11 @@
 
 Escalates like ``ros2 launch`` does on shutdown, but for the whole run rather
 than only its direct children: SIGINT, wait, SIGTERM, wait, SIGKILL, wait.
+SIGINT goes to the tops of the selected trees first (a process whose parent is
+not selected: a ``ros2 launch``, an orphan), so a launcher runs its own orderly
+shutdown of its children; a process whose parent has exited becomes a top and
+gets its SIGINT then. After the SIGINT grace, the selected processes that got
+none yet get theirs and one more grace. No process gets two SIGINTs from us.
 Between and during the waits the selection is scanned again, so children
 forked during teardown are stopped too. A process is pid + start time: it is
 signalled through a pidfd opened after checking its start time (or, without
@@ -122,6 +127,7 @@ class _Tracked:
     why: str = ''
     exit_code: Optional[int] = None
     denied: bool = False
+    sigint: bool = False  # SIGINT sent: never a second one
 
 
 _HAVE_PIDFD = hasattr(os, 'pidfd_open') and hasattr(signal, 'pidfd_send_signal')
@@ -230,12 +236,17 @@ def _close(t: _Tracked) -> None:
 def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIMEOUT_S,
              sigterm_timeout_s: float = DEFAULT_SIGTERM_TIMEOUT_S,
              sigkill_timeout_s: float = DEFAULT_SIGKILL_TIMEOUT_S, dry_run: bool = False,
-             after_sigkill: Optional[Callable[[int], None]] = None) -> TeardownResult:
+             after_sigkill: Optional[Callable[[int], None]] = None,
+             presignalled: Optional[Callable[[proctable.ProcInfo], bool]] = None
+             ) -> TeardownResult:
     """Stop every process of ``selection``: SIGINT, wait, SIGTERM, wait, SIGKILL, wait.
 
     :param after_sigkill: called with the number of processes that needed
         SIGKILL, once, after the SIGKILL stage (only when one was needed), e.g.
         to clean up Fast DDS shared memory those processes could not release.
+    :param presignalled: true for a process that got its SIGINT from someone
+        else (e.g. the children of a ``ros2 launch`` that is shutting down
+        them): we send it none, only the later stages after the grace.
     :raises ValueError: a ``root_pid`` that does not exist, negative timeouts,
         patterns that ran past the selection's ``time_limit_s`` in the first scan.
     """
@@ -254,6 +265,7 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
                               selection.mechanism, via, time.monotonic() - start, dry_run=True)
     tracked: Dict[Tuple[int, int], _Tracked] = {}  # (pid, start_ticks): a reused pid is new
     killed = 0
+    rest_done = False
 
     def rescan(sig: Optional[int], stage: str) -> None:
         try:
@@ -273,9 +285,14 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
             if not same:
                 continue
             t = tracked[key] = _Tracked(cand, fd)
-            if sig is not None:
+            if presignalled is not None:
+                info = _same(cand)
+                t.sigint = info is not None and bool(presignalled(info))
+            if sig is not None and sig != signal.SIGINT:
                 _signal(t, sig)
                 _log.debug('%s -> %d %s (%s)', stage, pid, cand.name, cand.reason)
+        if sig == signal.SIGINT:
+            _interrupt(tracked, tops_only=True)
 
     stages = ((signal.SIGINT, 'sigint', sigint_timeout_s),
               (signal.SIGTERM, 'sigterm', sigterm_timeout_s),
@@ -283,10 +300,11 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
     try:
         rescan(None, '')  # track (and evict the spared from the cgroup) before any signal
         for sig, stage, timeout in stages:
-            for t in tracked.values():
-                if t.stage is None and not t.denied:
-                    _signal(t, sig)
-            rescan(sig, stage)  # new processes get this stage's signal at once
+            if sig != signal.SIGINT:
+                for t in tracked.values():
+                    if t.stage is None and not t.denied:
+                        _signal(t, sig)
+            rescan(sig, stage)  # new processes get this stage's signal at once (SIGINT: tops)
             if sig == signal.SIGKILL:
                 killed = sum(1 for t in tracked.values() if t.stage is None)
                 if selection.cgroup and _only_tracked(selection.cgroup, tracked):
@@ -309,6 +327,11 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
                         break
                     alive = _alive(tracked)
                 if now >= deadline:
+                    if sig == signal.SIGINT and not rest_done:
+                        rest_done = True
+                        if _interrupt(tracked, tops_only=False):
+                            deadline = now + timeout  # the rest got their SIGINT: one more grace
+                            continue
                     break
                 _wait(alive, min(_TICK_S, deadline - now))
             if finished:
@@ -335,6 +358,26 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
                             time.monotonic() - start, killed=killed)
     _log.info('teardown: %s', result.summary())
     return result
+
+
+def _interrupt(tracked, tops_only: bool) -> int:
+    """SIGINT, once each, to the live tracked processes that had none; with ``tops_only``,
+    only to those whose parent is not a live tracked process. Returns how many got one."""
+    live = {t.cand.pid: t.cand.start_ticks for t in tracked.values() if t.stage is None}
+    sent = 0
+    for t in tracked.values():
+        if t.stage is not None or t.denied or t.sigint:
+            continue
+        if tops_only:
+            info = _same(t.cand)
+            parent = proctable.read_proc(info.ppid) if info is not None else None
+            if parent is not None and live.get(parent.pid) == parent.start_ticks:
+                continue  # its parent is being stopped: let it stop its children first
+        t.sigint = True
+        _signal(t, signal.SIGINT)
+        _log.debug('sigint -> %d %s (%s)', t.cand.pid, t.cand.name, t.cand.reason)
+        sent += 1
+    return sent
 
 
 def _evict(path: str, found: Dict[int, Candidate]) -> None:
