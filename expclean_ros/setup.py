@@ -11,7 +11,8 @@ setup(
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
-        ('share/' + package_name + '/launch', glob('launch/*.launch.py')),
+        ('share/' + package_name + '/launch', glob('launch/*.launch.py') + glob('launch/*.launch.xml')
+         + glob('launch/*.launch.yaml')),
         ('share/' + package_name + '/config', glob('config/*.yaml')),
     ],
     install_requires=['setuptools', 'psutil', 'regex'],
@@ -26,6 +27,10 @@ setup(
             'cleanup_node = expclean_ros.node:main',
             'expclean = expclean_ros.cli:main',
             'doctor = expclean_ros.cli.doctor_verb:main',
+        ],
+        # the XML and YAML front ends import this to find the expclean_* actions
+        'launch.frontend.launch_extension': [
+            'expclean_ros = expclean_ros.launch_actions',
         ],
     },
 )

@@ -77,7 +77,7 @@ share=$venv/share/expclean_ros
 mkdir -p "$share/launch" "$share/config" "$venv/share/ament_index/resource_index/packages"
 cp "$here/expclean_ros/resource/expclean_ros" "$venv/share/ament_index/resource_index/packages/"
 ln -sfn "$here/expclean_ros/package.xml" "$share/package.xml"
-for f in "$here"/expclean_ros/launch/*.launch.py; do ln -sfn "$f" "$share/launch/"; done
+for f in "$here"/expclean_ros/launch/*.launch.{py,xml,yaml}; do [ -e "$f" ] && ln -sfn "$f" "$share/launch/"; done
 for f in "$here"/expclean_ros/config/*.yaml; do ln -sfn "$f" "$share/config/"; done
 if [ ! -f "$stamp_dir/expclean_ros" ] || [ "$here/expclean_ros/setup.py" -nt "$stamp_dir/expclean_ros" ]; then
   echo "setup_env: installing expclean_ros"
@@ -88,4 +88,13 @@ if [ ! -f "$stamp_dir/expclean_ros" ] || [ "$here/expclean_ros/setup.py" -nt "$s
     ln -sfn "../lib/expclean_ros/$(basename "$exe")" "$venv/bin/$(basename "$exe")"
   done
   touch "$stamp_dir/expclean_ros"
+fi
+
+# 4. The upstream ros2 command line and launch, for the tests, when the checkout sits beside
+#    shared/upstream (as in CI); a user with a real ROS 2 install does not need them.
+upstream=$here/../shared/upstream/build_upstream.sh
+if [ -f "$upstream" ]; then
+  bash "$upstream" "$venv"
+else
+  echo "setup_env: no ../shared/upstream beside the checkout: launch and ros2 command tests will skip"
 fi

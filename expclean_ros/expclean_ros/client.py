@@ -33,9 +33,9 @@ class CleanupClient:
             response = client.call(Trigger, '/cleanup/quick', Trigger.Request())
     """
 
-    def __init__(self, *, name='expclean_client'):
+    def __init__(self, *, name='expclean_client', args=None):
         self._context = Context()
-        rclpy.init(context=self._context)
+        rclpy.init(args=args, context=self._context)
         self.node = rclpy.create_node(
             f'{name}_{os.getpid()}', context=self._context,
             start_parameter_services=False)

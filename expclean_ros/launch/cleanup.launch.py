@@ -9,7 +9,8 @@ import os
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
+
+from expclean_ros.launch_actions import CleanupNode
 
 
 def generate_launch_description():
@@ -21,8 +22,6 @@ def generate_launch_description():
                               description="namespace of the node, e.g. '/robot1'"),
         DeclareLaunchArgument('params_file', default_value=default_params,
                               description='YAML file with the node parameters'),
-        Node(package='expclean_ros', executable='cleanup_node', name='cleanup',
-             namespace=LaunchConfiguration('namespace'),
-             parameters=[LaunchConfiguration('params_file')],
-             output='screen', emulate_tty=True),
+        CleanupNode(namespace=LaunchConfiguration('namespace'),
+                    params_file=LaunchConfiguration('params_file'), emulate_tty=True),
     ])

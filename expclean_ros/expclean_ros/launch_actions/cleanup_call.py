@@ -1,0 +1,100 @@
+"""The CleanupCall action: ask a cleanup node for its quick or comprehensive cleanup."""
+
+import asyncio
+import re
+from typing import Optional, Tuple
+
+from launch.action import Action
+from launch.frontend import Entity, Parser, expose_action
+from launch.launch_context import LaunchContext
+from launch.logging import get_logger
+from launch.some_substitutions_type import SomeSubstitutionsType
+from launch.utilities import normalize_to_list_of_substitutions, perform_substitutions
+
+from .events import CleanupDone
+
+__all__ = ['CleanupCall', 'call_plan', 'check_plan', 'full_node_name', 'PLANS']
+
+PLANS = ('quick', 'comprehensive')
+_NODE_NAME = re.compile(r'(/[A-Za-z_][A-Za-z0-9_]*)+')
+
+
+def full_node_name(text: str) -> str:
+    """A node name from a namespace joined to a name: one leading slash, no doubled ones.
+
+    >>> full_node_name('robot1/cleanup'), full_node_name('//cleanup')
+    ('/robot1/cleanup', '/cleanup')
+    """
+    return re.sub('/+', '/', '/' + text.strip())
+
+
+def check_plan(node: str, plan: str) -> None:
+    """Refuse a plan or node name a cleanup call cannot use, saying what is expected."""
+    if plan not in PLANS:
+        raise ValueError(f"cleanup plan must be 'quick' or 'comprehensive', got {plan!r}")
+    if not _NODE_NAME.fullmatch(node):
+        raise ValueError(f"cleanup node must be a full node name, e.g. '/robot1/cleanup', "
+                         f'got {node!r}')
+
+
+def call_plan(node: str, plan: str, timeout_s: float) -> Tuple[bool, str]:
+    """Call ``<node>/<plan>`` (std_srvs/Trigger) with a private rclpy context; never raises."""
+    try:
+        from std_srvs.srv import Trigger
+
+        from ..client import CleanupClient
+        with CleanupClient(name='expclean_launch', args=[]) as client:  # not launch's argv
+            response = client.call(Trigger, f'{node}/{plan}', Trigger.Request(),
+                                   timeout_s=timeout_s)
+        return bool(response.success), response.message
+    except Exception as exc:  # no node, no answer, rclpy failing: a result, not a crash
+        return False, f'{type(exc).__name__}: {exc}'
+
+
+@expose_action('expclean_cleanup')
+class CleanupCall(Action):
+    """Call ``quick`` or ``comprehensive`` on a cleanup node, off launch's event loop.
+
+    Emits :class:`~expclean_ros.launch_actions.CleanupDone` with the answer.
+
+    XML: ``<expclean_cleanup node="/robot1/cleanup" plan="quick"/>``.
+
+    :param node: the node's full name (default ``/cleanup``).
+    :param plan: ``quick`` or ``comprehensive`` (default).
+    :param timeout: seconds to wait for the answer (default 120).
+    """
+
+    def __init__(self, *, node: SomeSubstitutionsType = '/cleanup',
+                 plan: SomeSubstitutionsType = 'comprehensive',
+                 timeout: SomeSubstitutionsType = '120', **kwargs):
+        super().__init__(**kwargs)
+        self.__node = normalize_to_list_of_substitutions(node)
+        self.__plan = normalize_to_list_of_substitutions(plan)
+        self.__timeout = normalize_to_list_of_substitutions(timeout)
+        self.__future: Optional[asyncio.Future] = None
+
+    @classmethod
+    def parse(cls, entity: Entity, parser: Parser):
+        _, kwargs = super().parse(entity, parser)
+        for name in ('node', 'plan', 'timeout'):
+            value = entity.get_attr(name, optional=True)
+            if value is not None:
+                kwargs[name] = parser.parse_substitution(value)
+        return cls, kwargs
+
+    def execute(self, context: LaunchContext):
+        node = full_node_name(perform_substitutions(context, self.__node))
+        plan = perform_substitutions(context, self.__plan)
+        timeout = float(perform_substitutions(context, self.__timeout))
+        check_plan(node, plan)
+        self.__future = context.asyncio_loop.create_task(self._run(context, node, plan, timeout))
+        return None
+
+    async def _run(self, context, node, plan, timeout):
+        loop = asyncio.get_running_loop()
+        ok, message = await loop.run_in_executor(None, call_plan, node, plan, timeout)
+        get_logger('expclean').info(f'{node} {plan}: {"ok" if ok else "FAILED"}: {message}')
+        await context.emit_event(CleanupDone(node=node, plan=plan, success=ok, message=message))
+
+    def get_asyncio_future(self) -> Optional[asyncio.Future]:
+        return self.__future

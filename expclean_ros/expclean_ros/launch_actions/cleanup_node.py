@@ -1,0 +1,99 @@
+"""The CleanupNode action: the cleanup node, never carrying a run tag."""
+
+from typing import List, Mapping, Optional
+
+from launch.action import Action
+from launch.actions import OpaqueFunction
+from launch.event_handler import EventHandler
+from launch.frontend import Entity, Parser, expose_action
+from launch.launch_context import LaunchContext
+from launch.some_substitutions_type import SomeSubstitutionsType
+from launch_ros.actions import Node
+
+from ..core.selection import DEFAULT_TAG_VARIABLE
+from .events import TeardownDone
+from .run_tag import TAG_VARIABLE_CONFIG
+
+__all__ = ['CleanupNode', 'TEARDOWN_PENDING']
+
+#: A launch global set by a Teardown that waits for shutdown: the node then outlives launch's
+#: Ctrl-C until that teardown (and its cleanup call) is done.
+TEARDOWN_PENDING = 'expclean_teardown_pending'
+
+
+@expose_action('expclean_cleanup_node')
+class CleanupNode(Node):
+    """The expclean cleanup node as a ``launch_ros`` ``Node``.
+
+    Its environment never holds the run tag (the tag variable is removed
+    from what it inherits), so no teardown of the run ever selects it. It runs
+    in a session of its own, so a Ctrl-C in the terminal does not reach it:
+    launch stops it with one SIGINT, and while a
+    :class:`~expclean_ros.launch_actions.Teardown` waits for shutdown, only
+    once that teardown (and its cleanup call) is done.
+
+    XML: ``<expclean_cleanup_node namespace="robot1" params_file="my.yaml"/>``.
+
+    :param name: node name (default ``cleanup``).
+    :param namespace: node namespace.
+    :param params_file: a YAML parameters file.
+    :param parameters: parameter values, applied after ``params_file``.
+    :param tag_variable: the run tag's variable (default ``EXPCLEAN_RUN_ID``).
+    """
+
+    def __init__(self, *, name: SomeSubstitutionsType = 'cleanup',
+                 namespace: SomeSubstitutionsType = '',
+                 params_file: Optional[SomeSubstitutionsType] = None,
+                 parameters: Optional[Mapping[str, object]] = None,
+                 tag_variable: str = DEFAULT_TAG_VARIABLE,
+                 output: SomeSubstitutionsType = 'screen',
+                 **kwargs):
+        params: List[object] = []
+        if params_file:
+            params.append(params_file)
+        if parameters:
+            params.append(dict(parameters))
+        super().__init__(package='expclean_ros', executable='cleanup_node', name=name,
+                         namespace=namespace, parameters=params, output=output,
+                         prefix='setsid', exec_name='cleanup_node', **kwargs)
+        self.__tag_variable = tag_variable
+        self.__deferred = False
+
+    @classmethod
+    def parse(cls, entity: Entity, parser: Parser):
+        _, kwargs = Action.parse(entity, parser)
+        for name in ('name', 'namespace', 'params_file', 'output'):
+            value = entity.get_attr(name, optional=True)
+            if value is not None:
+                kwargs[name] = parser.parse_substitution(value)
+        tag_variable = entity.get_attr('tag_variable', optional=True)
+        if tag_variable is not None:
+            kwargs['tag_variable'] = tag_variable
+        return cls, kwargs
+
+    def execute(self, context: LaunchContext):
+        context.register_event_handler(EventHandler(
+            matcher=lambda event: isinstance(event, TeardownDone),
+            entities=OpaqueFunction(function=self.__after_teardown)))
+        env = context.environment
+        names = {self.__tag_variable,
+                 context.launch_configurations.get(TAG_VARIABLE_CONFIG, self.__tag_variable)}
+        saved = {n: env.pop(n) for n in names if n in env}
+        try:
+            return super().execute(context)  # the process environment is fixed in here
+        finally:
+            env.update(saved)
+
+    def _shutdown_process(self, context, *, send_sigint):
+        """launch stops the node: always with a SIGINT (in its own session, a terminal's
+        Ctrl-C never reached it); while a teardown waits for shutdown, after that teardown."""
+        if getattr(context.locals, TEARDOWN_PENDING, False):
+            self.__deferred = True
+            return None
+        return super()._shutdown_process(context, send_sigint=True)
+
+    def __after_teardown(self, context):
+        if self.__deferred:
+            self.__deferred = False
+            return super()._shutdown_process(context, send_sigint=True)
+        return None

@@ -1,0 +1,37 @@
+"""Events the expclean launch actions emit when their work is done."""
+
+from typing import Optional
+
+from launch.event import Event
+
+__all__ = ['TeardownDone', 'CleanupDone']
+
+
+class TeardownDone(Event):
+    """A :class:`~expclean_ros.launch_actions.Teardown` has finished.
+
+    :param run_id: the run tag it stopped.
+    :param result: the :class:`~expclean_ros.core.teardown.TeardownResult`.
+    :param cleanup: the :class:`CleanupDone` of the cleanup call that followed, if any.
+    """
+
+    name = 'expclean_ros.events.TeardownDone'
+
+    def __init__(self, *, run_id: str, result, cleanup: Optional['CleanupDone'] = None):
+        super().__init__()
+        self.run_id = run_id
+        self.result = result
+        self.cleanup = cleanup
+
+
+class CleanupDone(Event):
+    """A cleanup call has answered (or failed): ``success`` and the node's ``message``."""
+
+    name = 'expclean_ros.events.CleanupDone'
+
+    def __init__(self, *, node: str, plan: str, success: bool, message: str):
+        super().__init__()
+        self.node = node
+        self.plan = plan
+        self.success = success
+        self.message = message

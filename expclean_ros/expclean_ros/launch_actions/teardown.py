@@ -1,0 +1,166 @@
+"""The Teardown action: stop a run's tagged processes without blocking launch's event loop."""
+
+import asyncio
+import json
+import os
+from typing import Optional
+
+from launch.action import Action
+from launch.event_handlers import OnShutdown
+from launch.events import Shutdown
+from launch.frontend import Entity, Parser, expose_action
+from launch.launch_context import LaunchContext
+from launch.logging import get_logger
+from launch.some_substitutions_type import SomeSubstitutionsType
+from launch.substitutions import LaunchConfiguration
+from launch.utilities import normalize_to_list_of_substitutions, perform_substitutions
+
+from ..core import runtag
+from ..core.selection import DEFAULT_TAG_VARIABLE
+from ..core.teardown import teardown
+from .cleanup_call import call_plan, check_plan, full_node_name
+from .cleanup_node import TEARDOWN_PENDING
+from .events import CleanupDone, TeardownDone
+from .run_tag import RUN_ID_CONFIG, TAG_VARIABLE_CONFIG
+
+__all__ = ['Teardown']
+
+_ARGS = ('run_id', 'tag_variable', 'on_shutdown', 'sigint_timeout', 'sigterm_timeout',
+         'sigkill_timeout', 'cleanup', 'cleanup_node', 'cleanup_timeout', 'snapshot')
+
+
+@expose_action('expclean_teardown')
+class Teardown(Action):
+    """Stop every process carrying the run tag, then optionally call a cleanup plan.
+
+    Logs (and optionally writes as JSON) the tagged tree first, then runs the
+    teardown engine (tops of the trees first, one SIGINT each, then SIGTERM,
+    SIGKILL) in a worker thread, so launch keeps handling its events. On
+    launch's shutdown, processes launch (or the terminal's Ctrl-C) has already
+    interrupted get no second SIGINT. Emits
+    :class:`~expclean_ros.launch_actions.TeardownDone` when done.
+
+    XML: ``<expclean_teardown on_shutdown="true" cleanup="comprehensive"/>``.
+
+    :param run_id: the tag to stop (default: the ``expclean_run_id`` configuration
+        a :class:`RunTag` set).
+    :param on_shutdown: ``true``: wait for launch's shutdown (Ctrl-C included).
+    :param cleanup: ``none`` (default), ``quick`` or ``comprehensive``: the plan
+        to call on ``cleanup_node`` (full name, default ``/cleanup``) afterwards.
+    :param snapshot: a path to write the tagged tree to, as JSON.
+    """
+
+    def __init__(self, *, run_id: SomeSubstitutionsType = LaunchConfiguration(
+                     RUN_ID_CONFIG, default=''),
+                 tag_variable: SomeSubstitutionsType = LaunchConfiguration(
+                     TAG_VARIABLE_CONFIG, default=DEFAULT_TAG_VARIABLE),
+                 on_shutdown: SomeSubstitutionsType = 'false',
+                 sigint_timeout: SomeSubstitutionsType = '2.0',
+                 sigterm_timeout: SomeSubstitutionsType = '2.0',
+                 sigkill_timeout: SomeSubstitutionsType = '1.0',
+                 cleanup: SomeSubstitutionsType = 'none',
+                 cleanup_node: SomeSubstitutionsType = '/cleanup',
+                 cleanup_timeout: SomeSubstitutionsType = '120',
+                 snapshot: SomeSubstitutionsType = '', **kwargs):
+        super().__init__(**kwargs)
+        values = locals()
+        self.__args = {name: normalize_to_list_of_substitutions(values[name]) for name in _ARGS}
+        self.__future: Optional[asyncio.Future] = None
+
+    @classmethod
+    def parse(cls, entity: Entity, parser: Parser):
+        _, kwargs = super().parse(entity, parser)
+        for name in _ARGS:
+            value = entity.get_attr(name, optional=True)
+            if value is not None:
+                kwargs[name] = parser.parse_substitution(value)
+        return cls, kwargs
+
+    def _value(self, context, name):
+        return perform_substitutions(context, self.__args[name]).strip()
+
+    def execute(self, context: LaunchContext):
+        if self._value(context, 'on_shutdown').lower() in ('true', '1', 'yes'):
+            if not context.is_shutdown:
+                context.extend_globals({TEARDOWN_PENDING: True})
+                # the tag as it is now: a configuration may be out of scope at shutdown
+                now = dict(self.__args, on_shutdown='false',
+                           run_id=self._value(context, 'run_id'),
+                           tag_variable=self._value(context, 'tag_variable'))
+                context.register_event_handler(OnShutdown(on_shutdown=lambda event, ctx: [
+                    Teardown(**now)]))
+                return None
+        run_id = self._value(context, 'run_id')
+        if not run_id:
+            raise ValueError('expclean_teardown: no run tag; put an expclean_run_tag action '
+                             'before it or pass run_id')
+        variable = self._value(context, 'tag_variable')
+        timeouts = tuple(float(self._value(context, n)) for n in
+                         ('sigint_timeout', 'sigterm_timeout', 'sigkill_timeout'))
+        plan = self._value(context, 'cleanup')
+        node = full_node_name(self._value(context, 'cleanup_node'))
+        if plan != 'none':
+            check_plan(node, plan)
+        self._snapshot(run_id, variable, self._value(context, 'snapshot'))
+        presignalled = _presignalled(context, getattr(context.locals, 'event', None))
+        call = (None if plan == 'none' else
+                (node, plan, float(self._value(context, 'cleanup_timeout'))))
+        self.__future = context.asyncio_loop.create_task(self._run(
+            context, run_id, variable, timeouts, presignalled, call))
+        return None
+
+    @staticmethod
+    def _snapshot(run_id, variable, path):
+        tree = runtag.tagged_tree(run_id, variable)
+        lines = [f'run {run_id}: {len(tree)} tagged processes before teardown']
+        lines += [f'  {c.pid} (ppid {c.ppid}) {c.cmdline[:120]}' for c in tree]
+        get_logger('expclean').info('\n'.join(lines))
+        if path:
+            with open(path, 'w') as f:
+                json.dump({'run_id': run_id, 'processes': [c.as_dict() for c in tree]}, f)
+
+    async def _run(self, context, run_id, variable, timeouts, presignalled, call):
+        loop = asyncio.get_running_loop()
+        log = get_logger('expclean')
+        result = done = None
+        try:
+            selection = runtag.tag_selection(run_id, variable)
+            result = await loop.run_in_executor(
+                None, lambda: teardown(selection, *timeouts, presignalled=presignalled))
+            log.info(f'run {run_id}: {result.summary()}')
+            if call is not None:
+                node, plan, timeout = call
+                ok, message = await loop.run_in_executor(None, call_plan, node, plan, timeout)
+                log.info(f'{node} {plan}: {"ok" if ok else "FAILED"}: {message}')
+                done = CleanupDone(node=node, plan=plan, success=ok, message=message)
+                await context.emit_event(done)
+        finally:  # a cleanup node waiting for this teardown is stopped whatever happened
+            await context.emit_event(TeardownDone(run_id=run_id, result=result, cleanup=done))
+
+    def get_asyncio_future(self) -> Optional[asyncio.Future]:
+        return self.__future
+
+
+def _foreground() -> bool:
+    """Whether launch's process group is the foreground group of its terminal
+    (then a Ctrl-C there reached every process of the group)."""
+    for fd in (0, 1, 2):
+        try:
+            if os.isatty(fd):
+                return os.tcgetpgrp(fd) == os.getpgrp()
+        except OSError:
+            continue
+    return False
+
+
+def _presignalled(context, event):
+    """Which processes got their SIGINT from launch or the terminal at this shutdown."""
+    if not isinstance(event, Shutdown):
+        return None
+    if not event.due_to_sigint or context.noninteractive:
+        me = os.getpid()
+        return lambda info: info.ppid == me  # launch interrupts its own children
+    if _foreground():
+        group = os.getpgrp()
+        return lambda info: info.pgid == group
+    return None  # SIGINT to launch's pid only: nobody has interrupted them yet
