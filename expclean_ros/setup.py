@@ -11,8 +11,8 @@ setup(
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
-        ('share/' + package_name + '/launch', glob('launch/*.launch.py') + glob('launch/*.launch.xml')
-         + glob('launch/*.launch.yaml')),
+        ('share/' + package_name + '/launch',
+         glob('launch/*.launch.py') + glob('launch/*.launch.xml') + glob('launch/*.launch.yaml')),
         ('share/' + package_name + '/config', glob('config/*.yaml')),
     ],
     install_requires=['setuptools', 'psutil', 'regex'],

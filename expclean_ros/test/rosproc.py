@@ -1,0 +1,133 @@
+"""Real ``ros2`` commands for tests and benches: launch in a pseudo-terminal, Ctrl-C, leftovers.
+
+``ros2`` and ``launch`` come from a ROS 2 install or, here and in CI, from
+``../shared/upstream`` (``make setup`` installs them when that folder exists).
+"""
+
+import fcntl
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import termios
+import threading
+import time
+import uuid
+
+from expclean_ros.core import runtag
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PIPELINE_LAUNCH = os.path.join(HERE, 'e2e', 'pipeline.launch.py')
+ROS2 = os.path.join(os.path.dirname(sys.executable), 'ros2')
+MARK = 'EXPCLEAN_TEST_MARK'  # every process a test starts carries its own value of it
+
+
+def missing_reason():
+    """Why real ``ros2 launch`` cannot run here, or '' when it can."""
+    for mod in ('launch', 'launch_ros', 'ros2launch', 'ros2cli'):
+        if importlib.util.find_spec(mod) is None:
+            return (f'{mod} not installed: run make setup beside ../shared/upstream, '
+                    'or source a ROS 2 install')
+    if not os.access(ROS2, os.X_OK) and shutil.which('ros2') is None:
+        return 'no ros2 command'
+    return ''
+
+
+def ros2():
+    return ROS2 if os.access(ROS2, os.X_OK) else shutil.which('ros2')
+
+
+def _controlling_tty():
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class PtyProcess:
+    """A command in a new session whose controlling terminal is a pty we hold (Ctrl-C real)."""
+
+    def __init__(self, args, env, log_path=None):
+        master, slave = os.openpty()
+        self.master = master
+        self.text = ''
+        self._lock = threading.Lock()
+        self._log = open(log_path, 'w') if log_path else None
+        self.popen = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env,
+                                      start_new_session=True, preexec_fn=_controlling_tty)
+        os.close(slave)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunk = data.decode(errors='replace')
+            with self._lock:
+                self.text += chunk
+            if self._log:
+                self._log.write(chunk)
+                self._log.flush()
+
+    def wait_for(self, pattern, timeout_s):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if re.search(pattern, self.text):
+                    return True
+            if self.popen.poll() is not None:
+                time.sleep(0.2)
+                with self._lock:
+                    return bool(re.search(pattern, self.text))
+            time.sleep(0.05)
+        return False
+
+    def ctrl_c(self):
+        os.write(self.master, b'\x03')  # the terminal sends SIGINT to its foreground group
+
+    def wait(self, timeout_s):
+        try:
+            return self.popen.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self):
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGKILL)  # our own session
+            self.popen.wait(10)
+        self._reader.join(2)
+        os.close(self.master)
+        if self._log:
+            self._log.close()
+
+
+def marked_env(mark, **extra):
+    env = dict(os.environ, **{MARK: mark})
+    env.pop('EXPCLEAN_RUN_ID', None)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def marked(mark):
+    """The live processes carrying our mark (the launch's tree, whatever became of it)."""
+    return runtag.tagged_tree(mark, MARK)
+
+
+def stop_marked(mark):
+    """Stop what is left of a test's processes, by its own mark only."""
+    if marked(mark):
+        runtag.stop_tagged(mark, MARK, timeouts=(1.0, 1.0, 1.0))
+
+
+def new_mark():
+    return 'test-' + uuid.uuid4().hex
+
+
+def stop_daemon(env):
+    subprocess.run([ros2(), 'daemon', 'stop'], env=env, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)

@@ -1,0 +1,111 @@
+"""The real ``ros2`` command: each shipped launch file in a pty with Ctrl-C, services, topics."""
+
+import os
+import re
+import subprocess
+
+import pytest
+
+import rosproc
+from conftest import wait_for
+from expclean_ros.core import proctable
+
+pytestmark = pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason())
+
+READY = r'\[cleanup\]: ready'
+
+
+def _launch(tmp_path, mark, *args):
+    return rosproc.PtyProcess([rosproc.ros2(), 'launch', 'expclean_ros', *args],
+                              rosproc.marked_env(mark), tmp_path / 'launch.log')
+
+
+def _ctrl_c_and_check(run, mark):
+    run.ctrl_c()
+    code = run.wait(90)
+    assert code == 0, run.text[-3000:]
+    assert wait_for(lambda: not rosproc.marked(mark), 10), \
+        [c.cmdline for c in rosproc.marked(mark)]
+    assert 'Traceback' not in run.text and 'escalating to' not in run.text, run.text[-3000:]
+
+
+@pytest.mark.parametrize('launch_file', ['cleanup.launch.py', 'experiment_with_cleanup.launch.py',
+                                         'experiment_with_cleanup.launch.xml',
+                                         'experiment_with_cleanup.launch.yaml'])
+def test_shipped_launch_file_stops_cleanly_on_ctrl_c(tmp_path, launch_file):
+    mark = rosproc.new_mark()
+    run = _launch(tmp_path, mark, launch_file)
+    try:
+        assert run.wait_for(READY, 90), run.text[-3000:]
+        if launch_file.startswith('experiment'):
+            assert wait_for(lambda: any(c.cmdline.startswith('sleep 600')
+                                        for c in rosproc.marked(mark)), 30)
+        _ctrl_c_and_check(run, mark)
+        if launch_file.startswith('experiment'):  # the node outlived Ctrl-C for the call
+            assert re.search(r'/cleanup comprehensive: ok', run.text), run.text[-3000:]
+    finally:
+        run.close()
+        rosproc.stop_marked(mark)
+
+
+def test_experiment_exit_tears_down_calls_cleanup_and_shuts_down(tmp_path):
+    mark = rosproc.new_mark()
+    run = _launch(tmp_path, mark, 'experiment_with_cleanup.launch.xml',
+                  'experiment:=sleep 3', 'cleanup:=quick')
+    try:
+        assert run.wait(90) == 0, run.text[-3000:]
+        assert '/cleanup quick: ok' in run.text, run.text[-3000:]
+        assert not rosproc.marked(mark)
+    finally:
+        run.close()
+        rosproc.stop_marked(mark)
+
+
+def test_wrapper_tags_tears_down_without_blocking_and_spares_the_node(tmp_path):
+    mark = rosproc.new_mark()
+    run = _launch(tmp_path, mark, 'wrap.launch.py', f'file:={rosproc.PIPELINE_LAUNCH}',
+                  'cleanup:=quick')
+    try:
+        assert run.wait_for(READY, 90), run.text[-3000:]
+        for role in ('talker', 'listener'):
+            assert run.wait_for(f'e2e_{role} up', 60), run.text[-3000:]
+        procs = {c.cmdline: c.pid for c in rosproc.marked(mark)}
+        node = [pid for cmd, pid in procs.items() if 'cleanup_node' in cmd]
+        talker = [pid for cmd, pid in procs.items() if cmd.endswith('pipeline.py talker')]
+        assert len(node) == 1 and len(talker) == 1, procs
+        # by construction: the node's environment holds no run tag, the experiment's does
+        assert proctable.read_environ_var(node[0], 'EXPCLEAN_RUN_ID')[0] == proctable.ENV_UNSET
+        assert proctable.read_environ_var(talker[0], 'EXPCLEAN_RUN_ID')[0] == proctable.ENV_OK
+        _ctrl_c_and_check(run, mark)
+        text = run.text
+        before = text.index('tagged processes before teardown')
+        stopped = text.index('stopped ', before)
+        # launch handled the talker's exit while the teardown was still waiting
+        assert before < text.index('[talker-', before) < stopped, text[-3000:]
+        assert '/cleanup quick: ok' in text, text[-3000:]
+    finally:
+        run.close()
+        rosproc.stop_marked(mark)
+
+
+@pytest.fixture
+def cli_env():
+    env = rosproc.marked_env(rosproc.new_mark())
+    yield env
+    rosproc.stop_daemon(env)
+
+
+def _ros2(env, *args):
+    return subprocess.run([rosproc.ros2(), *args], env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_trigger_services_and_memory_topic_from_ros2(start_node, cli_env):
+    ns = '/t' + os.urandom(4).hex()
+    start_node('--ros-args', '-r', f'__ns:={ns}', '-p', 'publish_rate:=5.0')
+    for plan in ('quick', 'comprehensive'):
+        out = _ros2(cli_env, 'service', 'call', f'{ns}/cleanup/{plan}', 'std_srvs/srv/Trigger')
+        assert out.returncode == 0 and 'success=True' in out.stdout, out.stdout + out.stderr
+        assert f'{plan} ok' in out.stdout, out.stdout
+    out = _ros2(cli_env, 'topic', 'echo', '--once', '--no-daemon', f'{ns}/cleanup/memory')
+    assert out.returncode == 0 and 'ram_used_bytes' in out.stdout, out.stdout + out.stderr
