@@ -1,6 +1,6 @@
-"""Launch helpers: the run-tag rules on real processes; the launch actions where launch exists."""
+"""Launch helpers and actions: the run-tag rules on real processes; the actions under a real
+LaunchService; every shipped launch file parsed by its front end (Python, XML, YAML)."""
 
-import ast
 import doctest
 import importlib.util
 import os
@@ -16,7 +16,7 @@ from expclean_ros.core import runtag
 HAVE_LAUNCH = (importlib.util.find_spec('launch') is not None
                and importlib.util.find_spec('launch_ros') is not None)
 needs_launch = pytest.mark.skipif(not HAVE_LAUNCH, reason=launch_helpers.LAUNCH_MISSING)
-LAUNCH_FILE = os.path.join(PACKAGE_ROOT, 'launch', 'experiment_with_cleanup.launch.py')
+LAUNCH_DIR = os.path.join(PACKAGE_ROOT, 'launch')
 
 # a parent with a child, plus a double-forked orphan in its own session; prints nothing
 TREE = ('import os, time\n'
@@ -75,95 +75,81 @@ def test_tagged_tree_then_stop_finds_orphans_after_the_parent_died():
         _reap(parent, run_id)
 
 
-def test_helpers_module_imports_without_launch_and_says_why():
-    assert 'launch' not in sys.modules or HAVE_LAUNCH
-    if HAVE_LAUNCH:
-        pytest.skip('launch is installed: the missing-launch message cannot be shown')
-    for call in (lambda: launch_helpers.cleanup_node(), lambda: launch_helpers.run_tag(),
-                 lambda: launch_helpers.tagged_process(['true'], 'run-1'),
-                 lambda: launch_helpers.on_shutdown_snapshot('run-1')):
-        with pytest.raises(ImportError, match='not on the package index'):
-            call()
-
-
-def test_launch_file_is_valid_python_using_the_helpers():
-    tree = ast.parse(open(LAUNCH_FILE).read(), LAUNCH_FILE)
-    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-             and node.module == 'expclean_ros.launch_helpers' for alias in node.names}
-    assert {'cleanup_node', 'on_exit_cleanup', 'run_tag', 'tagged_process'} <= names
-    assert any(isinstance(n, ast.FunctionDef) and n.name == 'generate_launch_description'
-               for n in tree.body)
+def test_package_imports_without_launch_and_the_helpers_say_why():
+    code = ('import sys; sys.modules["launch"] = None; sys.modules["launch_ros"] = None\n'
+            'import expclean_ros.launch_helpers as h, expclean_ros.node, expclean_ros.cli\n'
+            'for call in (h.cleanup_node, h.run_tag, lambda: h.tagged_process(["true"], "r")):\n'
+            '    try:\n        call()\n    except ImportError as exc:\n'
+            '        assert "not on the package index" in str(exc), exc\n'
+            '    else:\n        raise SystemExit("no ImportError")\n'
+            'try:\n    import expclean_ros.launch_actions\nexcept ImportError:\n    print("ok")\n')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == 'ok', out.stdout + out.stderr
 
 
 @needs_launch
-def test_actions_are_built():
-    from launch.actions import ExecuteProcess, RegisterEventHandler, SetEnvironmentVariable
+def test_helpers_are_thin_wrappers_over_the_actions():
+    from launch.actions import ExecuteProcess, RegisterEventHandler
+    from expclean_ros.launch_actions import CleanupNode, RunTag
     run_id, actions = launch_helpers.run_tag('run-fixed')
-    assert run_id == 'run-fixed' and isinstance(actions[0], SetEnvironmentVariable)
+    assert run_id == 'run-fixed' and isinstance(actions[0], RunTag)
     proc = launch_helpers.tagged_process(['true'], run_id, name='exp')
     assert isinstance(proc, ExecuteProcess)
     assert isinstance(launch_helpers.on_exit_cleanup(proc, run_id), RegisterEventHandler)
-    assert isinstance(launch_helpers.on_shutdown_snapshot(run_id), RegisterEventHandler)
-    launch_helpers.cleanup_node(namespace='robot1', parameters={'publish_rate': 0.0})
+    assert isinstance(launch_helpers.cleanup_node(namespace='robot1',
+                                                  parameters={'publish_rate': 0.0}), CleanupNode)
 
 
 @needs_launch
-def test_launch_file_generates_a_description():
-    spec = importlib.util.spec_from_file_location('experiment_launch', LAUNCH_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert len(module.generate_launch_description().entities) >= 5
+@pytest.mark.parametrize('name', sorted(f for f in os.listdir(LAUNCH_DIR)
+                                        if f.endswith(('.launch.py', '.launch.xml',
+                                                       '.launch.yaml'))))
+def test_shipped_launch_file_is_read_by_its_front_end(name):
+    from launch.launch_description_sources import AnyLaunchDescriptionSource
+    from launch import LaunchContext
+    source = AnyLaunchDescriptionSource(os.path.join(LAUNCH_DIR, name))
+    description = source.get_launch_description(LaunchContext())
+    kinds = {type(e).__name__ for e in description.describe_sub_entities()}
+    assert 'CleanupNode' in kinds, kinds  # the expclean_* tags are registered for XML/YAML
 
 
-def _package_indexed():
-    try:
-        from ament_index_python.packages import get_package_prefix
-        get_package_prefix('expclean_ros')
-    except Exception:  # PackageNotFoundError, or no ament_index_python
-        return False
-    return True
+@needs_launch
+def test_bad_arguments_get_clear_errors():
+    from expclean_ros.launch_actions.cleanup_call import check_plan, full_node_name
+    with pytest.raises(ValueError, match="'quick' or 'comprehensive'"):
+        check_plan('/cleanup', 'everything')
+    with pytest.raises(ValueError, match='full node name'):
+        check_plan('/robot 1/cleanup', 'quick')
+    assert full_node_name('robot1//cleanup') == '/robot1/cleanup'
 
 
 # the experiment: a child and a double-forked orphan, then it exits by itself
 EXPERIMENT = TREE.replace('time.sleep(1000)\n', 'time.sleep(1)\n')
-# launch run by its Python API (ros2launch is a separate package); exit code = launch's
-RUN_LAUNCH = ('import sys\n'
-              'from launch import LaunchService\n'
-              'from launch.actions import IncludeLaunchDescription\n'
-              'from launch.launch_description_sources import PythonLaunchDescriptionSource\n'
-              'ls = LaunchService()\n'
-              'ls.include_launch_description(IncludeLaunchDescription(\n'
-              '    PythonLaunchDescriptionSource(sys.argv[1]),\n'
-              '    launch_arguments=[a.split(":=", 1) for a in sys.argv[2:]]))\n'
-              'sys.exit(ls.run())\n')
 
 
 @needs_launch
-def test_experiment_exit_tears_down_its_tag_cleans_up_and_shuts_down(tmp_path):
-    if not _package_indexed():
-        pytest.skip('expclean_ros is not in the ament index (AMENT_PREFIX_PATH): '
-                    'launch_ros cannot find the cleanup_node executable')
-    # an inherited tag (as under `expclean run`) reaches the cleanup node too: it must survive
+def test_on_exit_cleanup_tears_down_the_tag_and_shuts_launch_down(tmp_path):
+    """A real LaunchService in a subprocess: the helper's Teardown stops the experiment's
+    child and its orphan once the experiment exits, then launch shuts down."""
     run_id = runtag.launch_run_id({})
-    namespace = '/t_' + run_id.replace('-', '_')
-    env = dict(os.environ, **runtag.tag_environment(run_id))
     script = tmp_path / 'experiment.py'
     script.write_text(EXPERIMENT)
-    log = tmp_path / 'launch.log'
-    with open(log, 'w') as out:
-        proc = subprocess.Popen(
-            [sys.executable, '-c', RUN_LAUNCH, LAUNCH_FILE,
-             f'experiment:={sys.executable} {script}', f'namespace:={namespace}'],
-            env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        try:
-            code = proc.wait(90)
-        finally:
-            _reap(proc, run_id)
-    text = log.read_text()
-    assert code == 0, text
-    assert 'experiment-2 exited with 0' in text and '(0 left)' in text, text
-    assert 'stopped 2 processes' in text, text  # the child and the orphan, not the node
-    assert 'comprehensive ok' in text, text      # the node answered after the teardown
-    assert 'process has died' not in text and 'Traceback' not in text, text
+    code = ('import sys\n'
+            'from launch import LaunchDescription, LaunchService\n'
+            'from expclean_ros.launch_helpers import on_exit_cleanup, run_tag, tagged_process\n'
+            f'run_id, tag = run_tag({run_id!r})\n'
+            f'exp = tagged_process([sys.executable, {str(script)!r}], run_id, name="exp")\n'
+            'ls = LaunchService()\n'
+            'ls.include_launch_description(LaunchDescription([*tag, exp,\n'
+            '    on_exit_cleanup(exp, run_id, cleanup=None)]))\n'
+            'sys.exit(ls.run())\n')
+    proc = subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=90)
+    finally:
+        _reap(proc, run_id)
+    assert proc.returncode == 0, out
+    assert 'tagged processes before teardown' in out and 'stopped 2 processes (0 left)' in out, out
     assert runtag.tagged_tree(run_id) == ()
