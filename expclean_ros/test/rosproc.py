@@ -131,3 +131,59 @@ def new_mark():
 def stop_daemon(env):
     subprocess.run([ros2(), 'daemon', 'stop'], env=env, stdin=subprocess.DEVNULL,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+
+
+def shm_bytes():
+    """Bytes /dev/shm holds now (all users: other programs add noise)."""
+    total = 0
+    try:
+        entries = list(os.scandir('/dev/shm'))
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            total += entry.stat(follow_symlinks=False).st_blocks * 512
+        except OSError:
+            continue
+    return total
+
+
+def ram_used_bytes():
+    info = {}
+    with open('/proc/meminfo') as f:
+        for line in f:
+            key, value = line.split(':', 1)
+            info[key] = int(value.split()[0]) * 1024
+    return info['MemTotal'] - info['MemAvailable']
+
+
+def e2e_run(mode, mark, log_path):
+    """One run of the e2e pipeline under ``ros2 launch`` ended by Ctrl-C in its terminal.
+
+    ``mode``: ``plain`` (the pipeline's own launch file) or ``wrap`` (through
+    ``wrap.launch.py``). Returns the processes left (still carrying ``mark``),
+    /dev/shm growth, RAM drift and the seconds from Ctrl-C until launch had
+    exited (the next run could start).
+    """
+    shm0, ram0 = shm_bytes(), ram_used_bytes()
+    args = ([ros2(), 'launch', PIPELINE_LAUNCH] if mode == 'plain' else
+            [ros2(), 'launch', 'expclean_ros', 'wrap.launch.py', f'file:={PIPELINE_LAUNCH}',
+             'cleanup:=quick'])
+    run = PtyProcess(args, marked_env(mark), log_path)
+    try:
+        for pattern in ('e2e_talker up', 'e2e_listener up') + (
+                (r'\[cleanup\]: ready',) if mode == 'wrap' else ()):
+            if not run.wait_for(pattern, 90):
+                raise RuntimeError(f'{mode} run: no {pattern!r}: {run.text[-2000:]}')
+        before = time.monotonic()
+        run.ctrl_c()
+        code = run.wait(120)
+        seconds = time.monotonic() - before
+    finally:
+        run.close()
+    time.sleep(0.5)
+    left = [c for c in marked(mark)]
+    return {'mode': mode, 'exit': code, 'left': len(left),
+            'left_names': sorted(c.cmdline.rsplit('/', 1)[-1] for c in left),
+            'shm_growth': shm_bytes() - shm0, 'ram_drift': ram_used_bytes() - ram0,
+            'seconds': seconds, 'text': run.text}

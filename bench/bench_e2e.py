@@ -1,0 +1,71 @@
+"""End to end: repeated runs of an rclpy pipeline under real ``ros2 launch``, ended by Ctrl-C.
+
+(a) plain ``ros2 launch`` of the pipeline (baseline), then (b) the same
+launch file through ``wrap.launch.py``. The pipeline's talker double-forks a
+helper node that outlives it; its listener ignores SIGINT. Per run: processes
+left, /dev/shm growth, RAM drift, seconds from Ctrl-C until launch had exited
+(the next run could start). Leftovers of (a) accumulate over its runs (as on a
+real machine), then are stopped by this bench's own mark before (b).
+
+Run: ``python bench/bench_e2e.py [--runs N]`` (with the project venv and ROS env).
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'expclean_ros', 'test'))
+
+import rosproc  # noqa: E402
+
+MIB = 1024 * 1024
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--runs', type=int, default=5, help='runs per mode (e.g. 5)')
+    parser.add_argument('--quick', action='store_true', help='2 runs per mode')
+    args = parser.parse_args(argv)
+    runs = 2 if args.quick else args.runs
+    if runs < 1:
+        parser.error('runs must be at least 1')
+    reason = rosproc.missing_reason()
+    if reason:
+        print(f'bench_e2e: skipped: {reason}')
+        return 0
+    mark = rosproc.new_mark()
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for mode in ('plain', 'wrap'):
+                for i in range(runs):
+                    rows.append(rosproc.e2e_run(mode, mark, os.path.join(tmp, f'{mode}{i}.log')))
+                rosproc.stop_marked(mark)
+    finally:
+        rosproc.stop_marked(mark)
+    print('| run | mode | exit | processes left (total) | /dev/shm growth MiB | '
+          'RAM drift MiB | s from Ctrl-C to exit |')
+    print('|---|---|---|---|---|---|---|')
+    for n, r in enumerate(rows, 1):
+        print(f"| {n} | {'(a) plain ros2 launch' if r['mode'] == 'plain' else '(b) wrap.launch.py'}"
+              f" | {r['exit']} | {r['left']} | {r['shm_growth'] / MIB:+.2f} | "
+              f"{r['ram_drift'] / MIB:+.1f} | {r['seconds']:.1f} |")
+    summary = {}
+    for mode in ('plain', 'wrap'):
+        mine = [r for r in rows if r['mode'] == mode]
+        summary[mode] = {k: sum(r[k] for r in mine) / len(mine)
+                         for k in ('shm_growth', 'ram_drift', 'seconds')}
+        summary[mode]['left'] = mine[-1]['left']
+    a, b = summary['plain'], summary['wrap']
+    print(f"\nleft after {runs} runs: (a) {a['left']}, (b) {b['left']}; mean per run: "
+          f"/dev/shm growth (a) {a['shm_growth'] / MIB:+.2f} MiB, (b) {b['shm_growth'] / MIB:+.2f}"
+          f" MiB; RAM drift (a) {a['ram_drift'] / MIB:+.1f} MiB, (b) {b['ram_drift'] / MIB:+.1f}"
+          f" MiB; seconds (a) {a['seconds']:.1f}, (b) {b['seconds']:.1f} "
+          f"(ratio b/a {b['seconds'] / a['seconds']:.2f})")
+    return 0 if b['left'] == 0 else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
