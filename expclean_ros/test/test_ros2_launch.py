@@ -88,6 +88,47 @@ def test_wrapper_tags_tears_down_without_blocking_and_spares_the_node(tmp_path):
         rosproc.stop_marked(mark)
 
 
+ADD_CLEANUP = {
+    'py': ('import os\n'
+           'from ament_index_python.packages import get_package_share_directory\n'
+           'from launch import LaunchDescription\n'
+           'from launch.actions import IncludeLaunchDescription\n'
+           'from launch.launch_description_sources import AnyLaunchDescriptionSource\n\n\n'
+           'def generate_launch_description():\n'
+           '    return LaunchDescription([\n'
+           '        IncludeLaunchDescription(AnyLaunchDescriptionSource(os.path.join(\n'
+           "            get_package_share_directory('expclean_ros'), 'launch',\n"
+           "            'add_cleanup.launch.xml'))),\n"
+           '        IncludeLaunchDescription(AnyLaunchDescriptionSource(%r)),\n'
+           '    ])\n'),
+    'xml': ('<launch>\n'
+            '  <include file="$(find-pkg-share expclean_ros)/launch/add_cleanup.launch.xml"/>\n'
+            '  <include file="%s"/>\n'
+            '</launch>\n'),
+    'yaml': ('launch:\n'
+             '  - include: {file: $(find-pkg-share expclean_ros)/launch/add_cleanup.launch.xml}\n'
+             '  - include: {file: %s}\n'),
+}
+
+
+@pytest.mark.parametrize('front_end', sorted(ADD_CLEANUP))
+def test_one_include_line_adds_tag_teardown_cleanup(tmp_path, front_end):
+    path = tmp_path / f'existing.launch.{front_end}'
+    path.write_text(ADD_CLEANUP[front_end] % rosproc.PIPELINE_LAUNCH)
+    mark = rosproc.new_mark()
+    run = rosproc.PtyProcess([rosproc.ros2(), 'launch', str(path), 'expclean_cleanup:=quick'],
+                             rosproc.marked_env(mark), tmp_path / 'launch.log')
+    try:
+        for pattern in (READY, 'e2e_talker up', 'e2e_listener up'):
+            assert run.wait_for(pattern, 90), run.text[-3000:]
+        _ctrl_c_and_check(run, mark)
+        assert 'stopped 3 processes (0 left)' in run.text, run.text[-3000:]
+        assert '/cleanup quick: ok' in run.text, run.text[-3000:]
+    finally:
+        run.close()
+        rosproc.stop_marked(mark)
+
+
 @pytest.fixture
 def cli_env():
     env = rosproc.marked_env(rosproc.new_mark())
