@@ -7,22 +7,30 @@ Every process the included file starts carries the run tag (an inherited one
 is kept). On shutdown (Ctrl-C, or the included file ending it) the tagged
 processes are stopped, tops of the trees first, orphans included; then the
 cleanup node (started here, never tagged) runs the ``cleanup`` plan, then it
-stops too. Other ``name:=value`` arguments reach the included file.
+stops too. Other ``name:=value`` arguments reach the included file. The
+expclean part is ``add_cleanup.launch.xml``, which any launch file can include.
 """
 
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
-from launch.conditions import LaunchConfigurationEquals, LaunchConfigurationNotEquals
-from launch.launch_description_sources import AnyLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.substitutions import FindPackageShare
+import os
 
-from expclean_ros.launch_actions import CleanupNode, RunTag, Teardown
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
+from launch.launch_description_sources import AnyLaunchDescriptionSource
+from launch.substitutions import LaunchConfiguration
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+
+
+def _include(context):
+    package = LaunchConfiguration('package').perform(context)
+    path = LaunchConfiguration('file').perform(context)
+    if package:
+        from ament_index_python.packages import get_package_share_directory
+        path = os.path.join(get_package_share_directory(package), 'launch', path)
+    return [IncludeLaunchDescription(AnyLaunchDescriptionSource(path))]
 
 
 def generate_launch_description():
-    package, file = LaunchConfiguration('package'), LaunchConfiguration('file')
-    namespace = LaunchConfiguration('cleanup_namespace')
     return LaunchDescription([
         DeclareLaunchArgument('file', description='the launch file: a path, or a file name in '
                               "the launch/ folder of 'package' (e.g. 'experiment.launch.py')"),
@@ -32,14 +40,9 @@ def generate_launch_description():
                               description='after the teardown: comprehensive, quick or none'),
         DeclareLaunchArgument('cleanup_namespace', default_value='',
                               description="namespace of the cleanup node, e.g. '/robot1'"),
-        RunTag(),
-        CleanupNode(namespace=namespace),
-        Teardown(on_shutdown='true', cleanup=LaunchConfiguration('cleanup'),
-                 cleanup_node=[namespace, '/cleanup']),
-        IncludeLaunchDescription(AnyLaunchDescriptionSource(file),
-                                 condition=LaunchConfigurationEquals('package', '')),
         IncludeLaunchDescription(
-            AnyLaunchDescriptionSource(PathJoinSubstitution(
-                [FindPackageShare(package), 'launch', file])),
-            condition=LaunchConfigurationNotEquals('package', '')),
+            AnyLaunchDescriptionSource(os.path.join(HERE, 'add_cleanup.launch.xml')),
+            launch_arguments=[('expclean_cleanup', LaunchConfiguration('cleanup')),
+                              ('expclean_namespace', LaunchConfiguration('cleanup_namespace'))]),
+        OpaqueFunction(function=_include),
     ])

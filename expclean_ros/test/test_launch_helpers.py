@@ -107,10 +107,19 @@ def test_helpers_are_thin_wrappers_over_the_actions():
 def test_shipped_launch_file_is_read_by_its_front_end(name):
     from launch.launch_description_sources import AnyLaunchDescriptionSource
     from launch import LaunchContext
-    source = AnyLaunchDescriptionSource(os.path.join(LAUNCH_DIR, name))
-    description = source.get_launch_description(LaunchContext())
-    kinds = {type(e).__name__ for e in description.describe_sub_entities()}
-    assert 'CleanupNode' in kinds, kinds  # the expclean_* tags are registered for XML/YAML
+    from launch.actions import IncludeLaunchDescription
+    context = LaunchContext()
+
+    def kinds(source):  # the actions of a file and of the files it includes by a fixed path
+        found = set()
+        for entity in source.get_launch_description(context).describe_sub_entities():
+            found.add(type(entity).__name__)
+            if isinstance(entity, IncludeLaunchDescription):
+                found |= kinds(entity.launch_description_source)
+        return found
+
+    found = kinds(AnyLaunchDescriptionSource(os.path.join(LAUNCH_DIR, name)))
+    assert 'CleanupNode' in found, found  # the expclean_* tags are registered for XML/YAML
 
 
 @needs_launch
