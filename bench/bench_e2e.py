@@ -48,9 +48,9 @@ def main(argv=None):
     print('| run | mode | exit | processes left (total) | /dev/shm growth MiB | '
           'RAM drift MiB | s from Ctrl-C to exit |')
     print('|---|---|---|---|---|---|---|')
+    names = {'plain': '(a) plain ros2 launch', 'wrap': '(b) wrap.launch.py'}
     for n, r in enumerate(rows, 1):
-        print(f"| {n} | {'(a) plain ros2 launch' if r['mode'] == 'plain' else '(b) wrap.launch.py'}"
-              f" | {r['exit']} | {r['left']} | {r['shm_growth'] / MIB:+.2f} | "
+        print(f"| {n} | {names[r['mode']]} | {r['exit']} | {r['left']} | {r['shm_growth'] / MIB:+.2f} | "
               f"{r['ram_drift'] / MIB:+.1f} | {r['seconds']:.1f} |")
     summary = {}
     for mode in ('plain', 'wrap'):

@@ -109,6 +109,16 @@ def start_ticks(pid):
     return proctable.read_proc(pid).start_ticks
 
 
+def reap_tagged(proc, tag):
+    """Kill our child ``proc`` if alive, then every process carrying our fresh ``tag``."""
+    from expclean_ros.core import runtag
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+    for c in runtag.tagged_tree(tag):
+        os.kill(c.pid, 9)
+
+
 def wait_for(predicate, timeout_s=10.0, interval_s=0.05):
     """Poll ``predicate`` until true or timeout; return its last value."""
     deadline = time.monotonic() + timeout_s

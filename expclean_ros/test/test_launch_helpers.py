@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import PACKAGE_ROOT, wait_for
+from conftest import PACKAGE_ROOT, reap_tagged, wait_for
 from expclean_ros import launch_helpers
 from expclean_ros.core import runtag
 
@@ -28,15 +28,6 @@ TREE = ('import os, time\n'
         '        os.execvp("sleep", ["sleep", "1001"])\n'
         '    os._exit(0)\n'
         'time.sleep(1000)\n')
-
-
-def _reap(proc, run_id):
-    """Kill ``proc`` if alive, then every process carrying our fresh tag."""
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(10)
-    for c in runtag.tagged_tree(run_id):
-        os.kill(c.pid, 9)
 
 
 def test_runtag_doctests():
@@ -72,7 +63,7 @@ def test_tagged_tree_then_stop_finds_orphans_after_the_parent_died():
         assert result.stopped >= 2 and not result.left
         assert runtag.tagged_tree(run_id) == ()
     finally:
-        _reap(parent, run_id)
+        reap_tagged(parent, run_id)
 
 
 def test_package_imports_without_launch_and_the_helpers_say_why():
@@ -158,7 +149,7 @@ def test_on_exit_cleanup_tears_down_the_tag_and_shuts_launch_down(tmp_path):
     try:
         out, _ = proc.communicate(timeout=90)
     finally:
-        _reap(proc, run_id)
+        reap_tagged(proc, run_id)
     assert proc.returncode == 0, out
     assert 'tagged processes before teardown' in out and 'stopped 2 processes (0 left)' in out, out
     assert runtag.tagged_tree(run_id) == ()

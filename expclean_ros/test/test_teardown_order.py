@@ -5,7 +5,7 @@ import subprocess
 import sys
 import uuid
 
-from conftest import wait_for
+from conftest import reap_tagged, wait_for
 from expclean_ros.core import runtag
 from expclean_ros.core.teardown import Selection, teardown
 
@@ -46,14 +46,6 @@ def _start(tmp_path, mode):
     return parent, tag, out
 
 
-def _stop(parent, tag):
-    if parent.poll() is None:
-        parent.kill()
-        parent.wait(10)
-    for c in runtag.tagged_tree(tag):
-        os.kill(c.pid, 9)
-
-
 def test_top_is_interrupted_first_and_stops_its_child_with_one_sigint(tmp_path):
     parent, tag, out = _start(tmp_path, 'orderly')
     try:
@@ -63,7 +55,7 @@ def test_top_is_interrupted_first_and_stops_its_child_with_one_sigint(tmp_path):
         assert open(out).read() == '1'  # the parent's SIGINT only, none from us
         assert {p.stage for p in result.processes} == {'sigint'}, result.summary()
     finally:
-        _stop(parent, tag)
+        reap_tagged(parent, tag)
 
 
 def test_child_of_a_top_that_ignores_sigint_gets_one_after_the_grace(tmp_path):
@@ -75,7 +67,7 @@ def test_child_of_a_top_that_ignores_sigint_gets_one_after_the_grace(tmp_path):
         assert result.stage_of(parent.pid) == 'sigterm', result.summary()
         assert [p.exit_code for p in result.processes if p.pid == parent.pid] == [-15]
     finally:
-        _stop(parent, tag)
+        reap_tagged(parent, tag)
 
 
 def test_presignalled_processes_get_no_sigint_from_us(tmp_path):
@@ -88,4 +80,4 @@ def test_presignalled_processes_get_no_sigint_from_us(tmp_path):
         assert open(out + '.parent').read() == 'orderly'
         assert open(out).read() == '1'  # the parent's SIGINT only
     finally:
-        _stop(parent, tag)
+        reap_tagged(parent, tag)
