@@ -50,8 +50,8 @@ def main(argv=None):
     print('|---|---|---|---|---|---|---|')
     names = {'plain': '(a) plain ros2 launch', 'wrap': '(b) wrap.launch.py'}
     for n, r in enumerate(rows, 1):
-        print(f"| {n} | {names[r['mode']]} | {r['exit']} | {r['left']} | {r['shm_growth'] / MIB:+.2f} | "
-              f"{r['ram_drift'] / MIB:+.1f} | {r['seconds']:.1f} |")
+        print(f"| {n} | {names[r['mode']]} | {r['exit']} | {r['left']} | "
+              f"{r['shm_growth'] / MIB:+.2f} | {r['ram_drift'] / MIB:+.1f} | {r['seconds']:.1f} |")
     summary = {}
     for mode in ('plain', 'wrap'):
         mine = [r for r in rows if r['mode'] == mode]
