@@ -148,5 +148,6 @@ def test_trigger_services_and_memory_topic_from_ros2(start_node, cli_env):
         out = _ros2(cli_env, 'service', 'call', f'{ns}/cleanup/{plan}', 'std_srvs/srv/Trigger')
         assert out.returncode == 0 and 'success=True' in out.stdout, out.stdout + out.stderr
         assert f'{plan} ok' in out.stdout, out.stdout
-    out = _ros2(cli_env, 'topic', 'echo', '--once', '--no-daemon', f'{ns}/cleanup/memory')
+    out = _ros2(cli_env, 'topic', 'echo', '--once', '--no-daemon', f'{ns}/cleanup/memory',
+                'expclean_interfaces/msg/MemoryUsage')  # the type: no discovery race
     assert out.returncode == 0 and 'ram_used_bytes' in out.stdout, out.stdout + out.stderr
