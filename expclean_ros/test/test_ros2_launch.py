@@ -83,6 +83,7 @@ def test_wrapper_tags_tears_down_without_blocking_and_spares_the_node(tmp_path):
         # launch handled the talker's exit while the teardown was still waiting
         assert before < text.index('[talker-', before) < stopped, text[-3000:]
         assert '/cleanup quick: ok' in text, text[-3000:]
+        assert 'e2e_talker got 1 SIGINT' in text, text[-3000:]  # the terminal's, none from us
     finally:
         run.close()
         rosproc.stop_marked(mark)

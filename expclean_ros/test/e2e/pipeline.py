@@ -1,7 +1,8 @@
 """A small rclpy pipeline for end-to-end tests: ``python pipeline.py talker|listener|helper``.
 
 talker: publishes /e2e_chatter and double-forks ``helper`` into a session of
-its own (it outlives its parent, as daemonised helpers of real stacks do);
+its own (it outlives its parent, as daemonised helpers of real stacks do); on
+SIGINT it keeps running 1 s, then prints how many SIGINTs it got and exits;
 listener: subscribes and ignores SIGINT (a node that never stops on Ctrl-C);
 helper: a node publishing /e2e_status.
 """
@@ -9,6 +10,8 @@ helper: a node publishing /e2e_status.
 import os
 import signal
 import sys
+import threading
+import time
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
@@ -27,9 +30,24 @@ def _spawn_helper():
     os.wait()
 
 
+def _count_interrupts(interrupts):
+    """Take each SIGINT as it comes (blocked everywhere, waited for here), so that two
+    signals a few milliseconds apart count as two; the sender's pid with each."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # inherited by rclpy's threads
+
+    def wait():
+        while True:
+            info = signal.sigwaitinfo({signal.SIGINT})
+            interrupts.append((time.monotonic(), info.si_pid))
+
+    threading.Thread(target=wait, daemon=True).start()
+
+
 def main(role):
+    interrupts = []
     if role == 'talker':
-        _spawn_helper()
+        _spawn_helper()  # before the mask: the helper must get SIGINT as usual
+        _count_interrupts(interrupts)
     rclpy.init()
     node = rclpy.create_node(f'e2e_{role}')
     if role == 'listener':
@@ -41,7 +59,10 @@ def main(role):
         node.create_timer(0.1, lambda: pub.publish(String(data=role)))
     print(f'e2e_{role} up', flush=True)
     try:
-        rclpy.spin(node)
+        while not interrupts or time.monotonic() < interrupts[0][0] + 1.0:
+            rclpy.spin_once(node, timeout_sec=0.05)
+        senders = [pid for _, pid in interrupts]
+        print(f'e2e_{role} got {len(senders)} SIGINT (from pid {senders})', flush=True)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
