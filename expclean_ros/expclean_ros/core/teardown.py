@@ -199,8 +199,9 @@ def _reap(t: _Tracked) -> None:
                        else os.WEXITSTATUS(status))
 
 
-def _gone(t: _Tracked) -> bool:
-    _reap(t)
+def _gone(t: _Tracked, reap: bool = True) -> bool:
+    if reap:
+        _reap(t)
     if t.exit_code is not None:
         return True
     info = _same(t.cand)
@@ -237,8 +238,8 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
              sigterm_timeout_s: float = DEFAULT_SIGTERM_TIMEOUT_S,
              sigkill_timeout_s: float = DEFAULT_SIGKILL_TIMEOUT_S, dry_run: bool = False,
              after_sigkill: Optional[Callable[[int], None]] = None,
-             presignalled: Optional[Callable[[proctable.ProcInfo], bool]] = None
-             ) -> TeardownResult:
+             presignalled: Optional[Callable[[proctable.ProcInfo], bool]] = None,
+             reap: bool = True) -> TeardownResult:
     """Stop every process of ``selection``: SIGINT, wait, SIGTERM, wait, SIGKILL, wait.
 
     :param after_sigkill: called with the number of processes that needed
@@ -247,6 +248,8 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
     :param presignalled: true for a process that got its SIGINT from someone
         else (e.g. the children of a ``ros2 launch`` that is shutting down
         them): we send it none, only the later stages after the grace.
+    :param reap: reap our own exited children; ``False`` where another part of
+        this process waits for them (launch's child watcher in a launch action).
     :raises ValueError: a ``root_pid`` that does not exist, negative timeouts,
         patterns that ran past the selection's ``time_limit_s`` in the first scan.
     """
@@ -314,7 +317,7 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
             finished = False
             while True:
                 for t in tracked.values():
-                    if t.stage is None and _gone(t):
+                    if t.stage is None and _gone(t, reap):
                         t.stage = stage
                         _close(t)
                 now = time.monotonic()

@@ -125,8 +125,9 @@ class Teardown(Action):
         result = done = None
         try:
             selection = runtag.tag_selection(run_id, variable)
-            result = await loop.run_in_executor(
-                None, lambda: teardown(selection, *timeouts, presignalled=presignalled))
+            # reap=False: launch's child watcher waits for its own children, not us
+            result = await loop.run_in_executor(None, lambda: teardown(
+                selection, *timeouts, presignalled=presignalled, reap=False))
             log.info(f'run {run_id}: {result.summary()}')
             if call is not None:
                 node, plan, timeout = call
