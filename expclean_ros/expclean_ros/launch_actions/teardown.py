@@ -87,8 +87,10 @@ class Teardown(Action):
                 now = dict(self.__args, on_shutdown='false',
                            run_id=self._value(context, 'run_id'),
                            tag_variable=self._value(context, 'tag_variable'))
-                context.register_event_handler(OnShutdown(on_shutdown=lambda event, ctx: [
-                    Teardown(**now)]))
+                # once: a second Shutdown event (e.g. an on_exit="shutdown" process that
+                # Ctrl-C ended) must not start a second teardown and cleanup call
+                context.register_event_handler(OnShutdown(
+                    on_shutdown=lambda event, ctx: [Teardown(**now)], handle_once=True))
                 return None
         run_id = self._value(context, 'run_id')
         if not run_id:
