@@ -6,9 +6,9 @@ import time
 import rclpy
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-__all__ = ['CleanupClient', 'ClientError', 'LATCHED_QOS']
+__all__ = ['CleanupClient', 'ClientError', 'LATCHED_QOS', 'SERVICE_QOS']
 
 GET_MEMORY_TYPE = 'expclean_interfaces/srv/GetMemoryUsage'
 #: Wait after a service is first seen, so that its server has matched our reply reader.
@@ -17,6 +17,15 @@ DISCOVERY_GRACE_S = 0.5
 # ~/report is transient-local so that a late subscriber still gets the last report.
 LATCHED_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                          reliability=ReliabilityPolicy.RELIABLE)
+
+
+# Services keep up to this many requests (and replies) queued: a burst of callers is
+# answered in full, each at once ("busy: ..." while a cleanup runs), never dropped.
+# The rmw default is 10: an eleventh simultaneous caller was never answered.
+SERVICE_QUEUE_DEPTH = 1000
+SERVICE_QOS = QoSProfile(depth=SERVICE_QUEUE_DEPTH, history=HistoryPolicy.KEEP_LAST,
+                         reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.VOLATILE)
 
 
 class ClientError(RuntimeError):
@@ -66,7 +75,8 @@ class CleanupClient:
         key = (srv_type, name)
         client = self._clients.get(key)
         if client is None:
-            client = self._clients[key] = self.node.create_client(srv_type, name)
+            client = self._clients[key] = self.node.create_client(
+                srv_type, name, qos_profile=SERVICE_QOS)
         elif client.service_is_ready():
             return client
         if not client.wait_for_service(timeout_sec=wait_s):

@@ -27,7 +27,7 @@ from rclpy.signals import SignalHandlerOptions
 from std_srvs.srv import Trigger
 
 from expclean_ros import messages
-from expclean_ros.client import LATCHED_QOS
+from expclean_ros.client import LATCHED_QOS, SERVICE_QOS
 from expclean_ros.core import dds_shm, health, memory, plans, settings, summary, teardown
 from expclean_ros.core.busy import BusyGuard
 
@@ -70,14 +70,15 @@ class CleanupNode(Node):
         self._busy = BusyGuard()
         work = ReentrantCallbackGroup()  # a second call must get "busy" at once
         monitor = MutuallyExclusiveCallbackGroup()
-        self.create_service(Trigger, '~/quick', self._on_quick, callback_group=work)
-        self.create_service(Trigger, '~/comprehensive', self._on_comprehensive,
-                            callback_group=work)
-        self.create_service(CleanupBetweenRuns, '~/between_runs', self._on_between_runs,
-                            callback_group=work)
-        self.create_service(Teardown, '~/teardown', self._on_teardown, callback_group=work)
-        self.create_service(GetMemoryUsage, '~/get_memory', self._on_get_memory,
-                            callback_group=ReentrantCallbackGroup())
+        reading = ReentrantCallbackGroup()
+        for srv_type, name, callback, group in (
+                (Trigger, '~/quick', self._on_quick, work),
+                (Trigger, '~/comprehensive', self._on_comprehensive, work),
+                (CleanupBetweenRuns, '~/between_runs', self._on_between_runs, work),
+                (Teardown, '~/teardown', self._on_teardown, work),
+                (GetMemoryUsage, '~/get_memory', self._on_get_memory, reading)):
+            self.create_service(srv_type, name, callback, qos_profile=SERVICE_QOS,
+                                callback_group=group)
         self._memory_pub = self.create_publisher(MemoryUsage, '~/memory', 10)
         self._report_pub = self.create_publisher(CleanupReport, '~/report', LATCHED_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
