@@ -155,7 +155,6 @@ def on_exit_cleanup(target_action, run_id: str, *, tag_variable: str = DEFAULT_T
     launch = _launch()
     if cleanup not in ('comprehensive', 'quick', None):
         raise ValueError(f"cleanup must be 'comprehensive', 'quick' or None, got {cleanup!r}")
-    ns, _, node = node_prefix.strip('/').rpartition('/')
     cli = [expclean] if isinstance(expclean, str) else list(
         expclean or (sys.executable, '-m', 'expclean_ros.cli'))
     selection = runtag.tag_selection(run_id, tag_variable)
@@ -173,7 +172,7 @@ def on_exit_cleanup(target_action, run_id: str, *, tag_variable: str = DEFAULT_T
             reason=f'{event.action.name} exited'))] if shutdown else []
         if cleanup:
             call = launch.actions.ExecuteProcess(
-                cmd=[*cli, 'call', cleanup, '--ns', f'/{ns}', '--node', node or 'cleanup'],
+                cmd=[*cli, 'call', '/' + node_prefix.strip('/'), cleanup],
                 name=f'expclean_{cleanup}', output='screen')
             actions.append(call)
             if shut:

@@ -39,6 +39,16 @@ def main(argv=None):
     except (CliError, ValueError, OSError) as exc:
         print(f'expclean: error: {exc}', file=sys.stderr)
         return 1
+    except Exception as exc:
+        if not _from_ros(exc):
+            raise  # a bug: keep its traceback
+        print(f'expclean: error: {type(exc).__name__}: {exc}', file=sys.stderr)
+        return 1
+
+
+def _from_ros(exc):
+    """An error raised by rclpy, rcl or the middleware (RCLError, name validation, ...)."""
+    return isinstance(exc, RuntimeError) or type(exc).__module__.split('.')[0] == 'rclpy'
 
 
 if __name__ == '__main__':

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .teardown import Selection
 
 __all__ = ['ParamSpec', 'PARAMETERS', 'DEFAULTS', 'SPECS', 'check', 'check_privileges',
-           'strings', 'selection', 'request_policy', 'cleanup_options']
+           'strings', 'selection', 'request_policy', 'cleanup_options', 'longest_cleanup_s']
 
 
 @dataclass(frozen=True)
@@ -231,3 +231,33 @@ def cleanup_options(values, stop=None, caller_pid: int = 0) -> 'CleanupOptions':
         settle_interval_s=values['settle.interval_s'],
         dds_shm_cleanup=values['dds_shm_cleanup'],
         teardown=step, stop=stop)
+
+
+#: Bounds used by :func:`longest_cleanup_s` beyond the parameters.
+GPU_RESET_BOUND_S = 8 * 60.0  # nvidia-smi --gpu-reset: 60 s per GPU, up to 8 GPUs
+SLACK_S = 30.0  # selection, memory readings, DDS: generous
+
+
+def longest_cleanup_s(values, plan: str, wait_s: Optional[float] = None) -> float:
+    """How long one cleanup of ``plan`` may take at most under ``values`` (node parameters).
+
+    ``plan``: quick | comprehensive | teardown; ``wait_s``: a between-runs wait
+    (fixed, or its automatic cap). Parameters missing from ``values`` count at
+    their defaults. Clients use it as their default timeout.
+
+    >>> longest_cleanup_s({}, 'quick')
+    50.0
+    """
+    v = dict(DEFAULTS, **(values or {}))
+    escalation = sum(v[f'teardown.{s}_timeout_s'] for s in ('sigint', 'sigterm', 'sigkill'))
+    if plan == 'teardown':
+        return escalation + SLACK_S
+    from .plans import COMPREHENSIVE_CAP_RANGE, QUICK_CAP_RANGE
+    full = plan != 'quick'
+    if wait_s is None:
+        cap = v['settle.comprehensive_cap_s' if full else 'settle.quick_cap_s']
+        wait_s = cap if cap >= 0 else (COMPREHENSIVE_CAP_RANGE if full else QUICK_CAP_RANGE)[1]
+    hooks = (len(strings(v['hooks.before'])) + len(strings(v['hooks.after']))) \
+        * v['hooks.timeout_s']
+    gpu = GPU_RESET_BOUND_S if full and v['allow_gpu_reset'] else 0.0
+    return float(hooks + escalation + wait_s + gpu + SLACK_S)
