@@ -7,10 +7,10 @@ import time
 
 from expclean_ros.cli.main import CliError
 from expclean_ros.cli.names import DEFAULT_NODE, full_node_name
+from expclean_ros.core.plans import PLANS
 
 __all__ = ['add_arguments']
 
-PLANS = ('quick', 'comprehensive')
 GET_MEMORY_TIMEOUT_S = 30.0
 MAX_DOMAIN_ID = 232  # the largest whose DDS ports fit (ROS 2 docs: domain ID)
 

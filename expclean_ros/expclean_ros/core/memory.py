@@ -21,9 +21,12 @@ from typing import Dict, Iterable, Optional, Tuple
 import psutil
 
 __all__ = ['GpuProcess', 'GpuInfo', 'MemorySnapshot', 'take_snapshot', 'read_gpus',
-           'gpu_used_bytes', 'ram_used_bytes', 'process_rss', 'nvml_reason']
+           'gpu_used_bytes', 'ram_used_bytes', 'process_rss', 'nvml_reason', 'GPU_STATUS_OK']
 
 _log = logging.getLogger(__name__)
+
+#: ``gpu_status`` when NVML read the GPUs (MemoryUsage.GPU_STATUS_OK).
+GPU_STATUS_OK = 'ok'
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,7 @@ def read_gpus() -> Tuple[Tuple[GpuInfo, ...], str]:
     if nvml is None:
         return (), _NVML.reason
     try:
-        return _read_nvml(nvml), 'ok'
+        return _read_nvml(nvml), GPU_STATUS_OK
     except Exception as exc:
         return (), f'NVML: {exc} ({type(exc).__name__})'
 

@@ -31,10 +31,12 @@ from .settle import (DEFAULT_INTERVAL_S, DEFAULT_TOLERANCE_BYTES, DEFAULT_WINDOW
 from .summary import processes_from_steps, report_line
 
 __all__ = ['CleanupOptions', 'CleanupReport', 'quick', 'comprehensive', 'between_runs',
-           'auto_cap', 'QUICK_CAP_RANGE', 'COMPREHENSIVE_CAP_RANGE', 'QUICK_WINDOW_S']
+           'auto_cap', 'PLANS', 'QUICK_CAP_RANGE', 'COMPREHENSIVE_CAP_RANGE', 'QUICK_WINDOW_S']
 
 _log = logging.getLogger(__name__)
 
+#: Every value of CleanupReport.plan (a between-runs cleanup runs one of them).
+PLANS = ('quick', 'comprehensive')
 QUICK_CAP_RANGE = (5.0, 15.0)
 #: Longest fixed wait between runs: a longer one would hold a node busy for hours.
 MAX_WAIT_S = 600.0

@@ -51,7 +51,11 @@ class ParamSpec:
 
 
 PARAMETERS: Tuple[ParamSpec, ...] = (
-    ParamSpec('publish_rate', 1.0, 'Hz of ~/memory and /diagnostics; 0 disables', 0.0, 50.0),
+    ParamSpec('publish_rate', 1.0, 'Hz of ~/memory; 0 disables', 0.0, 50.0),
+    ParamSpec('diagnostics.rate_hz', 1.0, 'Hz of /diagnostics; 0 disables (the aggregator '
+              'then marks the node stale)', 0.0, 50.0),
+    ParamSpec('diagnostics.window', 5, 'diagnostics judge the mean of this many readings',
+              1, 600),
     ParamSpec('ram_warn_percent', 90.0, 'RAM use that turns diagnostics WARN', 0.0, 100.0),
     ParamSpec('ram_error_percent', 98.0, 'RAM use that turns diagnostics ERROR', 0.0, 100.0),
     ParamSpec('swap_warn_percent', 50.0, 'swap use that turns diagnostics WARN', 0.0, 100.0),
