@@ -30,17 +30,15 @@ def _common(p):
 
 
 def _discovery(p):
-    p.add_argument('--wait', type=float, default=10.0,
+    p.add_argument('--wait', '--spin-time', dest='wait', type=float, default=10.0,
+                   metavar='S',
                    help='at most this many seconds to discover nodes: discovery ends once '
-                        'the graph stopped changing (default: 10)')
+                        'the set of cleanup nodes stopped changing (default: 10)')
     p.add_argument('--expect', type=int, default=0, metavar='N',
                    help='fail unless at least N cleanup nodes are found (and, for call, answer)')
 
 
-def add_arguments(sub):
-    p = sub.add_parser('call', help='run a quick or comprehensive cleanup on a node',
-                       description="e.g. 'expclean call /robot1/cleanup comprehensive', "
-                                   "'expclean call comprehensive --all --expect 3'")
+def add_call(p):
     _common(p)
     p.add_argument('plan', choices=PLANS)
     p.add_argument('--all', action='store_true',
@@ -48,8 +46,8 @@ def add_arguments(sub):
     _discovery(p)
     p.set_defaults(func=call)
 
-    p = sub.add_parser('between-runs', help="the seed's cleanup_between_runs(I, N) on a node",
-                       description="e.g. 'expclean between-runs /robot1/cleanup 3 10 --quick'")
+
+def add_between_runs(p):
     _common(p)
     p.add_argument('run_index', type=int, help='0-based index of the run that just ended')
     p.add_argument('total_runs', type=int, help='number of runs in the batch')
@@ -58,17 +56,16 @@ def add_arguments(sub):
                    help='fixed wait in seconds (default: settle, capped automatically)')
     p.set_defaults(func=between_runs)
 
-    p = sub.add_parser('memory', help='RAM, swap, GPU and DDS shared memory of a node',
-                       description="e.g. 'expclean memory /robot1/cleanup --watch'")
+
+def add_memory(p):
     _common(p)
     p.add_argument('--watch', action='store_true', help='repeat until Ctrl-C')
     p.add_argument('--interval', type=float, default=1.0, help='seconds between readings')
     p.add_argument('--count', type=int, default=0, help='with --watch: stop after N readings')
     p.set_defaults(func=memory)
 
-    p = sub.add_parser('teardown', help='stop the processes of a run through a node',
-                       description="e.g. 'expclean teardown /robot1/cleanup --tag run-7 "
-                                   "--dry-run'")
+
+def add_teardown(p):
     _common(p)
     p.add_argument('--tag', default='',
                    help="run tag to stop (e.g. 'run-0123...'; the variable is the node's)")
@@ -80,11 +77,33 @@ def add_arguments(sub):
     p.add_argument('--dry-run', action='store_true', help='list what would be stopped')
     p.set_defaults(func=teardown)
 
-    p = sub.add_parser('nodes', help='list every cleanup node on the graph',
-                       description="e.g. 'expclean nodes --expect 3'")
+
+def add_nodes(p):
     _discovery(p)
     p.add_argument('--json', action='store_true', help='print JSON instead of text')
     p.set_defaults(func=nodes)
+
+
+#: verb -> (one-line help, example, argument builder); ``expclean`` and ``ros2 cleanup`` share it.
+VERBS = {
+    'call': ('run a quick or comprehensive cleanup on a node',
+             "{prog} call /robot1/cleanup comprehensive; {prog} call quick --all --expect 3",
+             add_call),
+    'between-runs': ("the seed's cleanup_between_runs(I, N) on a node",
+                     '{prog} between-runs /robot1/cleanup 3 10 --quick', add_between_runs),
+    'memory': ('RAM, swap, GPU and DDS shared memory of a node',
+               '{prog} memory /robot1/cleanup --watch', add_memory),
+    'teardown': ('stop the processes of a run through a node',
+                 '{prog} teardown /robot1/cleanup --tag run-0123... --dry-run', add_teardown),
+    'nodes': ('list every cleanup node on the graph', '{prog} nodes --expect 3', add_nodes),
+}
+
+
+def add_arguments(sub, prog='expclean'):
+    for name, (help_, example, add) in VERBS.items():
+        add(sub.add_parser(name, help=help_,
+                           description=f"{help_[0].upper()}{help_[1:]}, e.g. "
+                                       f"'{example.format(prog=prog)}'"))
 
 
 _INT32_MAX = 2 ** 31 - 1
