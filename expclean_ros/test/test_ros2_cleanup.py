@@ -67,3 +67,23 @@ def test_errors_are_one_line_with_the_ros2_prefix():
     assert proc.stderr.startswith('ros2 cleanup: error: no service /nobody_here/cleanup/quick')
     proc = ros2('cleanup', 'call', 'bad name', 'quick', timeout=60)
     assert proc.returncode == 1 and "'bad name' is not a node name" in proc.stderr
+
+
+def test_readme_constants_agree_with_ros2_interface_show():
+    """The README's table of enumerated fields lists exactly what `ros2 interface show` prints."""
+    import re
+    from conftest import REPO_ROOT
+    with open(os.path.join(REPO_ROOT, 'README.md')) as f:
+        rows = re.findall(r'^\| `(\w+)\.(\w+)` \| (.*) \|$', f.read(), flags=re.M)
+    assert {r[0] for r in rows} == {'CleanupReport', 'StepResult', 'ProcessInfo', 'Teardown',
+                                    'MemoryUsage'}, rows
+    for type_name, field, values in rows:
+        kind = 'srv' if type_name == 'Teardown' else 'msg'
+        proc = ros2('interface', 'show', f'expclean_interfaces/{kind}/{type_name}', timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        shown = set(re.findall(r'^string (\w+=\w+)', proc.stdout, flags=re.M))
+        assert set(re.findall(r'`(\w+=\w+)`', values)) == shown, (type_name, shown)
+        assert re.search(rf'^string {field}\b', proc.stdout, flags=re.M), (type_name, field)
+    for type_name in ('MemoryUsage', 'CleanupReport'):
+        proc = ros2('interface', 'show', f'expclean_interfaces/msg/{type_name}', timeout=60)
+        assert re.search(r'^std_msgs/Header header', proc.stdout, flags=re.M), proc.stdout
