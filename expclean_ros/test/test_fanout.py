@@ -49,11 +49,11 @@ for _ in range(int(sys.argv[1])):
 def test_discovery_finds_three_fresh_nodes_in_every_try(three_nodes):
     """Nodes started a moment before; each try is a fresh participant discovering from zero.
 
-    20 tries: 4 processes (as 4 CLI calls would be) of 5 tries each, side by side.
+    20 tries: 5 processes (as 5 CLI calls would be) of 4 tries each, side by side.
     """
-    procs = [subprocess.Popen([sys.executable, '-c', _TRIES, str(TRIES // 4)], env=ros_env(),
+    procs = [subprocess.Popen([sys.executable, '-c', _TRIES, str(TRIES // 5)], env=ros_env(),
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+                              stderr=subprocess.PIPE, text=True) for _ in range(5)]
     found = []
     for proc in procs:
         out, err = proc.communicate(timeout=300)
