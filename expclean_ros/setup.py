@@ -26,7 +26,17 @@ setup(
         'console_scripts': [
             'cleanup_node = expclean_ros.node:main',
             'expclean = expclean_ros.cli:main',
-            'doctor = expclean_ros.cli.doctor_verb:main',
+        ],
+        # `ros2 cleanup VERB` when ros2cli is installed (nothing loads these otherwise).
+        'ros2cli.command': ['cleanup = expclean_ros.command.cleanup:CleanupCommand'],
+        'ros2cli.extension_point': ['expclean_ros.verb = expclean_ros.verb:VerbExtension'],
+        'expclean_ros.verb': [
+            'call = expclean_ros.verb:CallVerb',
+            'between-runs = expclean_ros.verb:BetweenRunsVerb',
+            'memory = expclean_ros.verb:MemoryVerb',
+            'teardown = expclean_ros.verb:TeardownVerb',
+            'nodes = expclean_ros.verb:NodesVerb',
+            'doctor = expclean_ros.verb:DoctorVerb',
         ],
         # the XML and YAML front ends import this to find the expclean_* actions
         'launch.frontend.launch_extension': [

@@ -178,13 +178,16 @@ def quick_cleanup(wait_time=5, verbose=True, *, settle: bool = True,
     return _show(report, verbose)
 
 
-def cleanup_between_runs(run_index, total_runs, comprehensive=True, wait_time=None,
+def cleanup_between_runs(run_index=None, total_runs=None, comprehensive=True, wait_time=None,
                          verbose=True, *, options: Optional[plans.CleanupOptions] = None
                          ) -> plans.CleanupReport:
     """The seed's between-runs cleanup: nothing after the last run, else quick or comprehensive.
 
-    ``run_index`` is 0-based. ``wait_time=None``: settle with the automatic cap;
-    a number: the seed's fixed sleep of that many seconds.
+    ``run_index`` is 0-based. Without it (the seed's own examples:
+    ``cleanup_between_runs(wait_time=15)``, ``(comprehensive=False)``,
+    ``(verbose=False)``) the run is not the last: the cleanup runs.
+    ``wait_time=None``: settle with the automatic cap; a number: the seed's
+    fixed sleep of that many seconds.
 
     :raises ValueError: bad ``run_index``, ``total_runs`` or ``wait_time`` (the rule is stated).
     """

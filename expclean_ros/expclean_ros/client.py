@@ -6,17 +6,30 @@ import time
 import rclpy
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-__all__ = ['CleanupClient', 'ClientError', 'LATCHED_QOS']
+__all__ = ['CleanupClient', 'ClientError', 'LATCHED_QOS', 'SERVICE_QOS']
 
 GET_MEMORY_TYPE = 'expclean_interfaces/srv/GetMemoryUsage'
 #: Wait after a service is first seen, so that its server has matched our reply reader.
 DISCOVERY_GRACE_S = 0.5
+#: Discovery of cleanup nodes ends when the graph has not changed for this long: longer
+#: than the period at which every DDS participant re-announces itself (Fast DDS: 3 s),
+#: since a participant can stay unseen until then. 1 s missed a node in 5 of 20 tries.
+QUIET_S = 3.5
 
 # ~/report is transient-local so that a late subscriber still gets the last report.
 LATCHED_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                          reliability=ReliabilityPolicy.RELIABLE)
+
+
+# Services keep up to this many requests (and replies) queued: a burst of callers is
+# answered in full, each at once ("busy: ..." while a cleanup runs), never dropped.
+# The rmw default is 10: an eleventh simultaneous caller was never answered.
+SERVICE_QUEUE_DEPTH = 1000
+SERVICE_QOS = QoSProfile(depth=SERVICE_QUEUE_DEPTH, history=HistoryPolicy.KEEP_LAST,
+                         reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.VOLATILE)
 
 
 class ClientError(RuntimeError):
@@ -66,7 +79,8 @@ class CleanupClient:
         key = (srv_type, name)
         client = self._clients.get(key)
         if client is None:
-            client = self._clients[key] = self.node.create_client(srv_type, name)
+            client = self._clients[key] = self.node.create_client(
+                srv_type, name, qos_profile=SERVICE_QOS)
         elif client.service_is_ready():
             return client
         if not client.wait_for_service(timeout_sec=wait_s):
@@ -125,6 +139,22 @@ class CleanupClient:
                 results[name] = ClientError(f'no answer from {name} within {timeout_s:g} s')
         return results
 
+    def parameters(self, node, names, *, wait_s=5.0):
+        """Values of the parameters ``names`` of node ``node`` (full name) as a dict.
+
+        Parameters the node does not have are left out.
+        :raises ClientError: no answer.
+        """
+        from rcl_interfaces.msg import ParameterType
+        from rcl_interfaces.srv import GetParameters
+        from rclpy.parameter import parameter_value_to_python
+        response = self.call(GetParameters, f'{node}/get_parameters',
+                             GetParameters.Request(names=list(names)),
+                             timeout_s=wait_s, wait_s=wait_s)
+        return {name: parameter_value_to_python(value)
+                for name, value in zip(names, response.values)
+                if value.type != ParameterType.PARAMETER_NOT_SET}
+
     def wait_for_message(self, msg_type, topic, *, timeout_s=5.0, qos=10):
         """Return the first message on ``topic`` within ``timeout_s``.
 
@@ -155,18 +185,27 @@ class CleanupClient:
         finally:
             self.node.destroy_subscription(sub)
 
-    def find_cleanup_nodes(self, *, timeout_s=2.0):
-        """Return the sorted service prefixes (``/ns/cleanup``) of every cleanup node seen.
+    def find_cleanup_nodes(self, *, timeout_s=10.0, quiet_s=QUIET_S, expect=0):
+        """Return the sorted full names (``/ns/cleanup``) of the cleanup nodes on the graph.
 
-        A cleanup node is recognised by its ``get_memory`` service type, so a
-        renamed or namespaced node is still found.
+        Discovery takes a while, and more on a loaded machine: rather than
+        looking for a fixed time, wait until the set of cleanup nodes has not
+        changed for ``quiet_s``, with at least ``expect`` of them (and at least
+        one) seen; give up after ``timeout_s`` and return what was found. A
+        cleanup node is recognised by its ``get_memory`` service type, so a
+        renamed or namespaced node is found.
         """
-        deadline = time.monotonic() + timeout_s
-        found = set()
+        start = time.monotonic()
+        deadline = start + timeout_s
+        seen, changed = None, start
         while True:
-            for name, types in self.node.get_service_names_and_types():
-                if GET_MEMORY_TYPE in types and name.endswith('/get_memory'):
-                    found.add(name[:-len('/get_memory')])
-            if time.monotonic() >= deadline:
-                return sorted(found)
-            self._executor.spin_once(timeout_sec=0.1)
+            found = sorted({name[:-len('/get_memory')]
+                            for name, types in self.node.get_service_names_and_types()
+                            if GET_MEMORY_TYPE in types and name.endswith('/get_memory')})
+            now = time.monotonic()
+            if found != seen:
+                seen, changed = found, now
+            enough = len(found) >= max(1, expect)
+            if (enough and now - changed >= quiet_s) or now >= deadline:
+                return found
+            self._executor.spin_once(timeout_sec=0.05)

@@ -1,11 +1,13 @@
 """Translate core results to ROS messages and ROS requests to core arguments."""
 
 import socket
+import time
 
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from expclean_interfaces.msg import (CleanupReport, GpuMemory, GpuProcess, MemoryUsage,
                                      ProcessInfo, StepResult)
+from std_msgs.msg import Header
 
 from expclean_ros.core import requests, settings
 
@@ -17,8 +19,9 @@ _LEVELS = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)
 
 
 def memory_usage(snapshot, stamp):
-    """MemorySnapshot -> expclean_interfaces/MemoryUsage."""
-    msg = MemoryUsage(stamp=stamp, hostname=getattr(snapshot, 'hostname', '') or _HOST)
+    """MemorySnapshot -> expclean_interfaces/MemoryUsage; ``stamp``: the node's clock."""
+    msg = MemoryUsage(header=Header(stamp=stamp, frame_id=''),
+                      hostname=getattr(snapshot, 'hostname', '') or _HOST)
     msg.ram_total_bytes = snapshot.ram_total_bytes
     msg.ram_used_bytes = snapshot.ram_used_bytes
     msg.ram_available_bytes = snapshot.ram_available_bytes
@@ -38,12 +41,16 @@ def memory_usage(snapshot, stamp):
 
 
 def diagnostics(assessments, node_name, stamp):
-    """Health assessments -> one DiagnosticArray (one status per memory)."""
+    """Health assessments -> one DiagnosticArray, one status per resource (RAM, swap, GPUn).
+
+    Named and keyed as diagnostic_updater does: ``"<node name>: <task>"``,
+    hardware id the host name.
+    """
     array = DiagnosticArray()
     array.header.stamp = stamp
     for h in assessments:
         array.status.append(DiagnosticStatus(
-            level=_LEVELS[h.level], name=f'{node_name.lstrip("/")}: {h.name}',
+            level=_LEVELS[h.level], name=f'{node_name}: {h.name}',
             message=h.message, hardware_id=_HOST,
             values=[KeyValue(key=k, value=v) for k, v in h.values]))
     return array
@@ -63,14 +70,18 @@ def process_info(p):
 
 
 def cleanup_report(report, stamp):
-    """Core CleanupReport -> expclean_interfaces/CleanupReport."""
-    msg = CleanupReport(stamp=stamp, plan=report.plan, success=report.success,
-                        message=report.message, duration_s=float(report.seconds))
+    """Core CleanupReport -> expclean_interfaces/CleanupReport; ``stamp``: the node's clock now.
+
+    The two snapshots are stamped on the same clock, back-dated by their age.
+    """
+    msg = CleanupReport(header=Header(stamp=stamp, frame_id=''), plan=report.plan,
+                        success=report.success, message=report.message,
+                        duration_s=float(report.seconds))
     msg.steps = [step_result(s) for s in report.steps]
     if report.memory_before is not None:
-        msg.memory_before = memory_usage(report.memory_before, _time(report.memory_before))
+        msg.memory_before = memory_usage(report.memory_before, _aged(stamp, report.memory_before))
     if report.memory_after is not None:
-        msg.memory_after = memory_usage(report.memory_after, _time(report.memory_after))
+        msg.memory_after = memory_usage(report.memory_after, _aged(stamp, report.memory_after))
     if report.settle is not None:
         msg.settled = bool(report.settle.settled)
         msg.settle_s = float(report.settle.seconds)
@@ -81,10 +92,11 @@ def cleanup_report(report, stamp):
     return msg
 
 
-def _time(snapshot):
-    """A snapshot's own wall-clock time as builtin_interfaces/Time."""
-    sec = int(snapshot.timestamp)
-    return Time(sec=sec, nanosec=int((snapshot.timestamp - sec) * 1e9))
+def _aged(stamp, snapshot):
+    """``stamp`` minus the snapshot's age (its wall-clock time to now), as a Time."""
+    age_ns = max(0, int((time.time() - snapshot.timestamp) * 1e9))
+    total = max(0, stamp.sec * 1_000_000_000 + stamp.nanosec - age_ns)
+    return Time(sec=total // 1_000_000_000, nanosec=total % 1_000_000_000)
 
 
 def selection(request, values):

@@ -3,8 +3,9 @@
 Services (all private, so a namespace moves them): ``~/quick``,
 ``~/comprehensive`` (std_srvs/Trigger), ``~/between_runs``, ``~/get_memory``,
 ``~/teardown``. Topics: ``~/memory`` at ``publish_rate``, ``~/report``
-(transient-local), ``/diagnostics``. One cleanup runs at a time; a call that
-arrives meanwhile is answered at once with ``busy: ...``.
+(transient-local), ``/diagnostics`` at ``diagnostics.rate_hz`` (monitor.py).
+One cleanup runs at a time; a call that arrives meanwhile is answered at once
+with ``busy: <plan> cleanup running for N s``.
 """
 
 import functools
@@ -14,12 +15,11 @@ import sys
 import threading
 
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray
-from expclean_interfaces.msg import CleanupReport, MemoryUsage
+from expclean_interfaces.msg import CleanupReport
 from expclean_interfaces.srv import CleanupBetweenRuns, GetMemoryUsage, Teardown
-from rcl_interfaces.msg import (FloatingPointRange, ParameterDescriptor,
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.exceptions import ParameterException
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
@@ -27,9 +27,10 @@ from rclpy.signals import SignalHandlerOptions
 from std_srvs.srv import Trigger
 
 from expclean_ros import messages
-from expclean_ros.client import LATCHED_QOS
-from expclean_ros.core import dds_shm, health, memory, plans, settings, summary, teardown
+from expclean_ros.client import LATCHED_QOS, SERVICE_QOS
+from expclean_ros.core import dds_shm, memory, plans, settings, summary, teardown
 from expclean_ros.core.busy import BusyGuard
+from expclean_ros.monitor import Monitor
 
 __all__ = ['CleanupNode', 'main']
 
@@ -69,22 +70,17 @@ class CleanupNode(Node):
 
         self._busy = BusyGuard()
         work = ReentrantCallbackGroup()  # a second call must get "busy" at once
-        monitor = MutuallyExclusiveCallbackGroup()
-        self.create_service(Trigger, '~/quick', self._on_quick, callback_group=work)
-        self.create_service(Trigger, '~/comprehensive', self._on_comprehensive,
-                            callback_group=work)
-        self.create_service(CleanupBetweenRuns, '~/between_runs', self._on_between_runs,
-                            callback_group=work)
-        self.create_service(Teardown, '~/teardown', self._on_teardown, callback_group=work)
-        self.create_service(GetMemoryUsage, '~/get_memory', self._on_get_memory,
-                            callback_group=ReentrantCallbackGroup())
-        self._memory_pub = self.create_publisher(MemoryUsage, '~/memory', 10)
+        reading = ReentrantCallbackGroup()
+        for srv_type, name, callback, group in (
+                (Trigger, '~/quick', self._on_quick, work),
+                (Trigger, '~/comprehensive', self._on_comprehensive, work),
+                (CleanupBetweenRuns, '~/between_runs', self._on_between_runs, work),
+                (Teardown, '~/teardown', self._on_teardown, work),
+                (GetMemoryUsage, '~/get_memory', self._on_get_memory, reading)):
+            self.create_service(srv_type, name, callback, qos_profile=SERVICE_QOS,
+                                callback_group=group)
         self._report_pub = self.create_publisher(CleanupReport, '~/report', LATCHED_QOS)
-        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self._monitor_group = monitor
-        self._timer = None
-        self._timer_lock = threading.Lock()
-        self._set_rate(self.values['publish_rate'])
+        self._monitor = Monitor(self, self.values)
         self.get_logger().info(
             f'ready: {self.get_fully_qualified_name()}/{{quick,comprehensive,between_runs,'
             f'get_memory,teardown}}, memory at {self.values["publish_rate"]:g} Hz')
@@ -106,33 +102,11 @@ class CleanupNode(Node):
         reason = settings.check(values)
         if reason:
             return SetParametersResult(successful=False, reason=reason)
-        rate_changed = values['publish_rate'] != self.values['publish_rate']
         self.values = values
-        if rate_changed:
-            self._set_rate(values['publish_rate'])
+        self._monitor.apply(values)
         return SetParametersResult(successful=True)
 
-    def _set_rate(self, rate):
-        with self._timer_lock:
-            if self._timer is not None:
-                self.destroy_timer(self._timer)
-                self._timer = None
-            if rate > 0:
-                self._timer = self.create_timer(1.0 / rate, self._publish_memory,
-                                                callback_group=self._monitor_group)
-
-    # -- monitoring ---------------------------------------------------------
-    def _publish_memory(self):
-        try:
-            snapshot = memory.take_snapshot()
-        except Exception as exc:  # a probe failure must not stop the timer
-            self.get_logger().error(f'memory snapshot failed: {exc}', throttle_duration_sec=60)
-            return
-        stamp = self.get_clock().now().to_msg()
-        self._memory_pub.publish(messages.memory_usage(snapshot, stamp))
-        self._diag_pub.publish(messages.diagnostics(
-            health.assess(snapshot, self.values), self.get_fully_qualified_name(), stamp))
-
+    # -- services -----------------------------------------------------------
     @_never_raises
     def _on_get_memory(self, request, response):
         try:
@@ -240,6 +214,10 @@ def _cap(value):
 
 def _descriptor(spec):
     descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+    if isinstance(spec.default, int) and not isinstance(spec.default, bool) \
+            and spec.low is not None:
+        descriptor.integer_range = [IntegerRange(
+            from_value=int(spec.low), to_value=int(spec.high), step=1)]
     if isinstance(spec.default, float) and spec.low is not None:
         descriptor.floating_point_range = [FloatingPointRange(
             from_value=float(spec.low), to_value=float(spec.high), step=0.0)]

@@ -274,7 +274,11 @@ def test_a_burst_of_hostile_calls_leaves_the_node_serving(start_node, client, de
     watch.responsive()
     answered = [f.result() for f in futures if f.done()]
     assert answered, 'no hostile call was answered at all'
-    assert all(not a.success and a.message.startswith('refused:') for a in answered)
+    # Every call of the burst is answered now (deep service queues): a call that meets
+    # another's check in progress is answered "busy:", which stops nothing either.
+    assert all(not a.success and a.message.startswith(('refused:', 'busy:'))
+               for a in answered), {a.message for a in answered}
+    assert any(a.message.startswith('refused:') for a in answered)
     assert all(a.stopped == 0 for a in answered)
     for c in clients:
         node.destroy_client(c)

@@ -17,8 +17,9 @@ SEED_SIGNATURES = {
     'force_kill_processes': [], 'get_memory_usage': [],
     'comprehensive_cleanup': [('wait_time', 10), ('verbose', True)],
     'quick_cleanup': [('wait_time', 5), ('verbose', True)],
-    'cleanup_between_runs': [('run_index', inspect.Parameter.empty),
-                             ('total_runs', inspect.Parameter.empty),
+    # The seed documents run_index and total_runs without defaults, and calls it
+    # without them in its Customization section: None = not the last run.
+    'cleanup_between_runs': [('run_index', None), ('total_runs', None),
                              ('comprehensive', True), ('wait_time', None), ('verbose', True)],
 }
 PY = sys.executable
@@ -137,3 +138,30 @@ def test_force_kill_processes_reaches_signal_ignorers(spawn, capsys):
     stubborn.wait(10)
     assert not os.path.exists(f'/proc/{stubborn.pid}')
     assert 'stopped 1 processes (0 left)' in capsys.readouterr().out
+
+
+def test_the_seeds_customization_examples_run_as_written(capsys):
+    """README of the seed, section Customization: the three calls, exactly as written."""
+    import threading
+    fixed = {}
+    waiter = threading.Thread(target=lambda: fixed.update(
+        report=cu.cleanup_between_runs(wait_time=15)))  # Custom wait time
+    waiter.start()  # a fixed 15 s sleep: the other two run meanwhile
+    quick = cu.cleanup_between_runs(comprehensive=False)  # Quick cleanup
+    silent = cu.cleanup_between_runs(verbose=False)  # Silent mode
+    waiter.join(120)
+    assert not waiter.is_alive()
+    report = fixed['report']
+    assert report.plan == 'comprehensive' and not report.skipped
+    assert report.settle.samples == 0 and report.settle.seconds >= 15 - 0.1, report.settle
+    assert quick.plan == 'quick' and not quick.skipped and quick.settle.samples > 0
+    assert silent.plan == 'comprehensive' and not silent.skipped
+    out = capsys.readouterr().out
+    assert '--- quick cleanup ---' in out and out.count('--- comprehensive cleanup ---') == 1
+
+
+def test_between_runs_without_an_index_still_checks_what_is_given():
+    with pytest.raises(ValueError, match='total_runs'):
+        cu.cleanup_between_runs(total_runs=0, verbose=False)
+    with pytest.raises(ValueError, match='run_index'):
+        cu.cleanup_between_runs(run_index=-1, verbose=False)

@@ -36,7 +36,9 @@ def test_all_calls_every_node_in_every_namespace(start_node):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert [line.split(':')[0] for line in lines] == ['/robot1/cleanup', '/robot2/cleanup']
-    assert all(': quick ok in ' in line for line in lines), lines
+    assert all(': answered: quick ok in ' in line for line in lines), lines
+    proc = expclean('memory', '/robot2/cleanup', '--json')
+    assert proc.returncode == 0 and json.loads(proc.stdout)['ram']['total_bytes'] > 0
 
 
 def test_memory_table_and_json(start_node):
@@ -51,7 +53,7 @@ def test_memory_table_and_json(start_node):
 
 
 def test_no_node_is_a_clear_error_not_a_hang():
-    proc = expclean('call', 'quick', '--ns', '/nobody_here', timeout=60)
+    proc = expclean('call', '/nobody_here/cleanup', 'quick', timeout=60)
     assert proc.returncode == 1
     assert proc.stderr.startswith('expclean: error: no service /nobody_here/cleanup/quick')
     proc = expclean('nodes', '--wait', '1', timeout=60)
@@ -142,3 +144,26 @@ def test_ctrl_c_ends_a_waiting_call_at_once(start_node):
     cli.send_signal(signal.SIGINT)
     assert cli.wait(10) == 130
     assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize('args,rule', [
+    (('call', 'robot 1/cleanup', 'quick'), "'robot 1/cleanup' is not a node name"),
+    (('memory', '/1robot/cleanup'), 'is not a node name'),
+    (('nodes', '--expect', '-1'), '--expect must be a number of nodes'),
+])
+def test_node_names_are_checked_before_anything_is_sent(args, rule):
+    proc = expclean(*args, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.startswith('expclean: error: '), proc.stderr
+    assert rule in proc.stderr
+
+
+@pytest.mark.parametrize('domain,rule', [
+    ('abc', 'RCLError: failed to initialize rcl: ROS_DOMAIN_ID is not an integral number'),
+    ('999', 'ROS_DOMAIN_ID must be between 0 and 232, got 999'),
+])
+def test_an_rcl_error_is_one_line_not_a_traceback(domain, rule):
+    proc = subprocess.run([EXPCLEAN, 'nodes', '--wait', '1'], env=ros_env(ROS_DOMAIN_ID=domain),
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1
+    assert 'Traceback' not in proc.stderr
+    assert f'expclean: error: {rule}' in proc.stderr, proc.stderr

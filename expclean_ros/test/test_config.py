@@ -46,3 +46,26 @@ def test_node_starts_with_the_shipped_file(start_node, client):
     assert values[0].double_value == settings.DEFAULTS['teardown.sigint_timeout_s']
     assert values[1].double_value == 2.0
     assert list(values[2].string_array_value) == settings.DEFAULTS['teardown.protect']
+
+
+def test_longest_cleanup_covers_what_the_parameters_allow():
+    """The CLI's default timeout: hooks, escalation, settle cap, GPU reset, plus slack."""
+    base = settings.longest_cleanup_s({}, 'comprehensive')
+    assert base == 30.0 + 5.0 + settings.SLACK_S  # auto cap 30 s, 2+2+1 s escalation
+    values = {'hooks.before': ['a', 'b'], 'hooks.after': ['c'], 'hooks.timeout_s': 100.0,
+              'settle.comprehensive_cap_s': 600.0, 'allow_gpu_reset': True,
+              'teardown.sigint_timeout_s': 60.0}
+    assert settings.longest_cleanup_s(values, 'comprehensive') == (
+        300.0 + 63.0 + 600.0 + settings.GPU_RESET_BOUND_S + settings.SLACK_S)
+    assert settings.longest_cleanup_s(values, 'quick') == 300.0 + 63.0 + 15.0 + settings.SLACK_S
+    assert settings.longest_cleanup_s(values, 'quick', wait_s=600.0) == (
+        300.0 + 63.0 + 600.0 + settings.SLACK_S)
+    assert settings.longest_cleanup_s(values, 'teardown') == 63.0 + settings.SLACK_S
+
+
+def test_doctests_of_settings_and_node_names():
+    import doctest
+
+    from expclean_ros.cli import names
+    assert doctest.testmod(settings).failed == 0
+    assert doctest.testmod(names).failed == 0

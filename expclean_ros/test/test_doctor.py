@@ -157,13 +157,19 @@ def test_exit_codes_follow_the_needs():
         'ready for plan quick (needs memory)'), via_main.stderr
 
 
-def test_console_entry_for_ros2_run():
-    """``ros2 run expclean_ros doctor`` runs ``<prefix>/lib/expclean_ros/doctor``."""
-    entry = os.path.join(sys.prefix, 'lib', 'expclean_ros', 'doctor')
+def test_console_entry_for_ros2_run_and_no_bare_doctor():
+    """``ros2 run expclean_ros expclean doctor`` runs ``<prefix>/lib/expclean_ros/expclean``.
+
+    No console script named ``doctor`` (it would sit beside ``ros2 doctor``).
+    """
+    from importlib.metadata import distribution
+    scripts = {e.name for e in distribution('expclean_ros').entry_points
+               if e.group == 'console_scripts'}
+    assert scripts == {'cleanup_node', 'expclean'}
+    entry = os.path.join(sys.prefix, 'lib', 'expclean_ros', 'expclean')
     if not os.path.exists(entry):
-        pytest.skip(f'{entry} not installed yet: re-run the package install (setup.py '
-                    'gained the doctor entry)')
-    proc = subprocess.run([entry, '--no-ros', '--plan', 'quick'], env=ros_env(),
+        pytest.skip(f'{entry} not installed (a bare pip install has no lib/expclean_ros)')
+    proc = subprocess.run([entry, 'doctor', '--no-ros', '--plan', 'quick'], env=ros_env(),
                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == 'ready for plan quick (needs memory)'

@@ -72,8 +72,32 @@ def test_process_rss_of_a_real_child_and_a_gone_pid(tmp_path):
     assert child.pid not in process_rss([child.pid])
 
 
-def test_torch_fallback_needs_torch_imported_by_caller():
+def test_memory_never_imports_torch():
     if 'torch' in sys.modules:
         pytest.skip('torch already imported in this test process')
-    assert not memory._torch_cuda_ready()
-    assert 'torch' not in sys.modules  # reading memory never imports torch
+    take_snapshot()
+    memory.gpu_used_bytes()
+    assert 'torch' not in sys.modules  # GPU figures come from NVML only
+
+
+_NO_CONTEXT = """
+import torch
+from expclean_ros.core import memory, settle, steps
+assert not torch.cuda.is_initialized()
+memory.take_snapshot()
+settle.settle(0.3, window_s=0.1)
+result = steps.python_memory()
+print(result.detail)
+print(torch.cuda.is_initialized())
+"""
+
+
+def test_probes_and_python_memory_never_initialise_cuda():
+    """With torch imported but CUDA unused, nothing of ours initialises CUDA (no context)."""
+    pytest.importorskip('torch', reason='torch not installed (optional: torch==2.13.0)')
+    proc = subprocess.run([sys.executable, '-c', _NO_CONTEXT], capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    detail, initialised = proc.stdout.splitlines()[-2:]
+    assert 'torch CUDA not initialised' in detail
+    assert initialised == 'False'

@@ -59,7 +59,7 @@ def test_report_is_latched_for_a_late_subscriber(start_node, client):
 
 
 def test_diagnostics_switch_level_with_thresholds(start_node, client):
-    start_node('--ros-args', '-p', 'publish_rate:=10.0')
+    start_node('--ros-args', '-p', 'diagnostics.rate_hz:=10.0')
 
     def ram_level():
         msg = client.wait_for_message(DiagnosticArray, '/diagnostics', timeout_s=10)

@@ -26,27 +26,31 @@ def test_python_memory_collects_real_garbage():
     assert result.status == 'ok', result
     assert result.data['gc_collected'] >= 400
     if 'torch' not in sys.modules:
-        assert 'no torch CUDA' in result.detail
+        assert 'torch CUDA not initialised' in result.detail
         assert 'torch_freed_bytes' not in result.data
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason='dropping caches for real needs root')
 def test_drop_caches_for_real_as_root():
-    result = steps.system_caches()  # once: a bounded number of real drops per run
+    synced = []
+    result = steps.system_caches(sync=lambda: synced.append(os.sync()))  # once per run
     assert result.status == 'ok', result
+    assert synced == [None], 'synced once, before the write'
     assert result.data['cached_after_bytes'] >= 0
     assert 'dropped page cache' in result.detail
 
 
 def test_drop_caches_skipped_as_nobody(as_nobody):
-    code = ('from expclean_ros.core.steps import system_caches; r = system_caches(); '
-            'print(r.status); print(r.data.get("reason")); print(r.detail)')
+    code = ('from expclean_ros.core.steps import system_caches; synced = []; '
+            'r = system_caches(sync=lambda: synced.append(1)); '
+            'print(r.status); print(r.data.get("reason")); print(r.detail); print(len(synced))')
     proc = subprocess.run([*as_nobody, sys.executable, '-c', code], cwd='/tmp',
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    status, reason, detail = proc.stdout.splitlines()[:3]
+    status, reason, detail, synced = proc.stdout.splitlines()[:4]
     assert (status, reason) == ('skipped', 'not permitted'), proc.stdout
     assert 'EACCES' in detail and 'not root' in detail
+    assert synced == '0', 'no machine-wide sync for a write that cannot happen'
 
 
 def test_drop_caches_missing_file_is_skipped(tmp_path):
@@ -57,8 +61,9 @@ def test_drop_caches_missing_file_is_skipped(tmp_path):
 
 def test_drop_caches_other_error_is_failed(tmp_path):
     # A directory in place of the file: EISDIR is neither "not permitted" nor "missing".
-    result = steps.system_caches(str(tmp_path))
-    assert result.status == 'failed'
+    synced = []
+    result = steps.system_caches(str(tmp_path), sync=lambda: synced.append(1))
+    assert result.status == 'failed' and not synced
     assert 'EISDIR' in result.data['reason']
 
 
@@ -82,12 +87,12 @@ def test_gpu_reset_refused_while_held_or_without_nvidia_smi():
     gpus, status = read_gpus()
     if status != 'ok' or not gpus:
         pytest.skip(f'no NVML GPU on this machine ({status})')
-    result = steps.gpu_reset(True, timeout_s=30)
+    # Never a real reset from a test: `true` stands in for nvidia-smi.
+    result = steps.gpu_reset(True, timeout_s=30, smi=shutil.which('true'))
     if any(g.processes for g in gpus):
-        assert result.status == 'skipped' and result.data['reason'] in ('GPU in use',
-                                                                        'no nvidia-smi')
-    elif shutil.which('nvidia-smi') is None:
-        assert result.status == 'skipped' and result.data['reason'] == 'no nvidia-smi'
+        assert result.status == 'skipped' and result.data['reason'] == 'GPU in use'
+    else:
+        assert result.status == 'ok' and result.data['reset'] == [g.index for g in gpus]
 
 
 def test_hook_ok_keeps_exit_code_and_output():

@@ -36,11 +36,18 @@ EPILOG = ('a plan needs these checks to work (anything else is reported, never f
                              for flag, names in NEED_FLAGS.items()))
 
 
-def add_arguments(sub):
-    p = sub.add_parser('doctor', help='check what a cleanup can do on this machine, as this user',
-                       description="e.g. 'expclean doctor --plan comprehensive --need-gpu "
-                                   "--json'; exit 1 when the plan's needs are not met",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+HELP = 'check what a cleanup can do on this machine, as this user'
+
+
+def add_arguments(sub, prog='expclean'):
+    add_doctor(sub.add_parser(
+        'doctor', help=HELP, description=f"e.g. '{prog} doctor --plan comprehensive "
+        "--need-gpu --json'; exit 1 when the plan's needs are not met",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter))
+
+
+def add_doctor(p):
+    """The doctor's options on parser ``p`` (``expclean doctor`` and ``ros2 cleanup doctor``)."""
     p.add_argument('--plan', choices=tuple(PLAN_NEEDS), default='comprehensive',
                    help='the plan the batch will use (default: comprehensive)')
     p.add_argument('--need-system-caches', action='store_true',
@@ -106,7 +113,7 @@ def doctor(args) -> int:
 
 
 def main(argv=None) -> int:
-    """Console entry ``doctor`` (``ros2 run expclean_ros doctor --json``)."""
+    """``python -m expclean_ros.cli.doctor_verb``: the same as ``expclean doctor``."""
     from expclean_ros.cli.main import main as cli_main
     return cli_main(['doctor', *(sys.argv[1:] if argv is None else argv)])
 

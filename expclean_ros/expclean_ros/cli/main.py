@@ -4,7 +4,7 @@ import argparse
 import importlib
 import sys
 
-__all__ = ['main', 'CliError']
+__all__ = ['main', 'run', 'CliError']
 
 
 class CliError(RuntimeError):
@@ -29,16 +29,33 @@ VERB_MODULES = ('ros_verbs', 'run_verbs', 'doctor_verb')
 
 def main(argv=None):
     """Run one ``expclean`` command; return its exit code."""
-    sys.stdout.reconfigure(line_buffering=True)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    return run(parser.parse_args(argv))
+
+
+def run(args, prog='expclean'):
+    """Run the verb parsed into ``args``; the one place that maps errors to exit codes.
+
+    ``ros2 cleanup`` verbs call it too (``prog='ros2 cleanup'``).
+    """
+    sys.stdout.reconfigure(line_buffering=True)
     try:
         return args.func(args) or 0
     except KeyboardInterrupt:
         return 130
     except (CliError, ValueError, OSError) as exc:
-        print(f'expclean: error: {exc}', file=sys.stderr)
+        print(f'{prog}: error: {exc}', file=sys.stderr)
         return 1
+    except Exception as exc:
+        if not _from_ros(exc):
+            raise  # a bug: keep its traceback
+        print(f'{prog}: error: {type(exc).__name__}: {exc}', file=sys.stderr)
+        return 1
+
+
+def _from_ros(exc):
+    """An error raised by rclpy, rcl or the middleware (RCLError, name validation, ...)."""
+    return isinstance(exc, RuntimeError) or type(exc).__module__.split('.')[0] == 'rclpy'
 
 
 if __name__ == '__main__':

@@ -6,49 +6,67 @@ import os
 import time
 
 from expclean_ros.cli.main import CliError
+from expclean_ros.cli.names import DEFAULT_NODE, full_node_name
+from expclean_ros.core.plans import PLANS
 
 __all__ = ['add_arguments']
+
+GET_MEMORY_TIMEOUT_S = 30.0
+MAX_DOMAIN_ID = 232  # the largest whose DDS ports fit (ROS 2 docs: domain ID)
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2
 
 
+NODE_HELP = "full name of the cleanup node (e.g. '/robot1/cleanup'; default: /cleanup)"
+
+
 def _common(p):
-    p.add_argument('--ns', default='', help="namespace of the cleanup node (e.g. '/robot1')")
-    p.add_argument('--node', default='cleanup', help='node name (default: cleanup)')
-    p.add_argument('--timeout', type=float, default=120.0,
-                   help='seconds to wait for an answer (default: 120)')
+    p.add_argument('node_name', nargs='?', default=DEFAULT_NODE, metavar='NODE', help=NODE_HELP)
+    p.add_argument('--timeout', type=float, default=None,
+                   help='seconds to wait for an answer (default: the longest cleanup the '
+                        "node's parameters allow, plus a margin)")
     p.add_argument('--json', action='store_true', help='print JSON instead of text')
 
 
-def add_arguments(sub):
-    p = sub.add_parser('call', help='run a quick or comprehensive cleanup on a node',
-                       description="e.g. 'expclean call comprehensive --all'")
-    p.add_argument('plan', choices=('quick', 'comprehensive'))
+def _discovery(p):
+    p.add_argument('--wait', '--spin-time', dest='wait', type=float, default=10.0,
+                   metavar='S',
+                   help='at most this many seconds to discover nodes: discovery ends once '
+                        'the set of cleanup nodes stopped changing (default: 10)')
+    p.add_argument('--expect', type=int, default=0, metavar='N',
+                   help='fail unless at least N cleanup nodes are found (and, for call, answer)')
+
+
+def add_call(p):
+    _common(p)
+    p.add_argument('plan', choices=PLANS)
     p.add_argument('--all', action='store_true',
                    help='call every cleanup node on the graph at once, one line per node')
-    _common(p)
+    _discovery(p)
     p.set_defaults(func=call)
 
-    p = sub.add_parser('between-runs', help="the seed's cleanup_between_runs(I, N) on a node",
-                       description="e.g. 'expclean between-runs 3 10 --quick'")
+
+def add_between_runs(p):
+    _common(p)
     p.add_argument('run_index', type=int, help='0-based index of the run that just ended')
     p.add_argument('total_runs', type=int, help='number of runs in the batch')
     p.add_argument('--quick', action='store_true', help='quick instead of comprehensive')
     p.add_argument('--wait', type=float, default=-1.0,
                    help='fixed wait in seconds (default: settle, capped automatically)')
-    _common(p)
     p.set_defaults(func=between_runs)
 
-    p = sub.add_parser('memory', help='RAM, swap, GPU and DDS shared memory of a node')
+
+def add_memory(p):
+    _common(p)
     p.add_argument('--watch', action='store_true', help='repeat until Ctrl-C')
     p.add_argument('--interval', type=float, default=1.0, help='seconds between readings')
     p.add_argument('--count', type=int, default=0, help='with --watch: stop after N readings')
-    _common(p)
     p.set_defaults(func=memory)
 
-    p = sub.add_parser('teardown', help='stop the processes of a run through a node',
-                       description="e.g. 'expclean teardown --tag run-7 --dry-run'")
+
+def add_teardown(p):
+    _common(p)
     p.add_argument('--tag', default='',
                    help="run tag to stop (e.g. 'run-0123...'; the variable is the node's)")
     p.add_argument('--pid', type=int, default=0,
@@ -57,13 +75,35 @@ def add_arguments(sub):
     p.add_argument('--pattern', action='append', default=[],
                    help="regular expression on command lines (repeatable), e.g. 'ros2 bag play'")
     p.add_argument('--dry-run', action='store_true', help='list what would be stopped')
-    _common(p)
     p.set_defaults(func=teardown)
 
-    p = sub.add_parser('nodes', help='list every cleanup node on the graph')
-    p.add_argument('--wait', type=float, default=2.0, help='seconds to discover nodes')
+
+def add_nodes(p):
+    _discovery(p)
     p.add_argument('--json', action='store_true', help='print JSON instead of text')
     p.set_defaults(func=nodes)
+
+
+#: verb -> (one-line help, example, argument builder); ``expclean`` and ``ros2 cleanup`` share it.
+VERBS = {
+    'call': ('run a quick or comprehensive cleanup on a node',
+             "{prog} call /robot1/cleanup comprehensive; {prog} call quick --all --expect 3",
+             add_call),
+    'between-runs': ("the seed's cleanup_between_runs(I, N) on a node",
+                     '{prog} between-runs /robot1/cleanup 3 10 --quick', add_between_runs),
+    'memory': ('RAM, swap, GPU and DDS shared memory of a node',
+               '{prog} memory /robot1/cleanup --watch', add_memory),
+    'teardown': ('stop the processes of a run through a node',
+                 '{prog} teardown /robot1/cleanup --tag run-0123... --dry-run', add_teardown),
+    'nodes': ('list every cleanup node on the graph', '{prog} nodes --expect 3', add_nodes),
+}
+
+
+def add_arguments(sub, prog='expclean'):
+    for name, (help_, example, add) in VERBS.items():
+        add(sub.add_parser(name, help=help_,
+                           description=f"{help_[0].upper()}{help_[1:]}, e.g. "
+                                       f"'{example.format(prog=prog)}'"))
 
 
 _INT32_MAX = 2 ** 31 - 1
@@ -72,9 +112,15 @@ _UINT32_MAX = 2 ** 32 - 1
 
 def _check_args(args):
     """Refuse values the request fields cannot carry, before anything is sent."""
-    timeout = getattr(args, 'timeout', None)
-    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
-        raise CliError(f'--timeout must be a number of seconds greater than zero, got {timeout}')
+    for flag in ('timeout', 'wait'):
+        value = getattr(args, flag, None)
+        if value is not None and not (math.isfinite(value) and (value > 0 or flag == 'wait')):
+            raise CliError(f'--{flag} must be a number of seconds greater than zero, '
+                           f'got {value}')
+    if getattr(args, 'expect', 0) < 0:
+        raise CliError(f'--expect must be a number of nodes, 0 or more, got {args.expect}')
+    if hasattr(args, 'node_name'):
+        args.node_name = full_node_name(args.node_name)
     for name in ('run_index', 'total_runs'):
         value = getattr(args, name, None)
         if value is not None and not 0 <= value <= _INT32_MAX:
@@ -84,13 +130,27 @@ def _check_args(args):
         raise CliError(f'--pid must be a process id greater than 1, got {pid}')
 
 
-def _prefix(args):
-    ns = args.ns.strip('/')
-    return f'/{ns}/{args.node}' if ns else f'/{args.node}'
+def _timeout(client, args, nodes, plan, wait_s=None):
+    """``--timeout``, or the longest cleanup the nodes' parameters allow (defaults if unread)."""
+    from expclean_ros.client import ClientError
+    from expclean_ros.core.settings import DEFAULTS, longest_cleanup_s
+    if args.timeout is not None:
+        return args.timeout
+    longest = 0.0
+    for node in nodes:
+        try:
+            values = client.parameters(node, sorted(DEFAULTS))
+        except ClientError:  # an old node, or parameter services off: the defaults
+            values = {}
+        longest = max(longest, longest_cleanup_s(values, plan, wait_s))
+    return longest
 
 
 def _client():
     from expclean_ros.client import CleanupClient
+    domain = os.environ.get('ROS_DOMAIN_ID', '').strip()
+    if domain.isdigit() and int(domain) > MAX_DOMAIN_ID:  # Fast DDS would exit the process
+        raise CliError(f'ROS_DOMAIN_ID must be between 0 and {MAX_DOMAIN_ID}, got {domain}')
     return CleanupClient(name='expclean_cli')
 
 
@@ -101,39 +161,49 @@ def _check(client_error_or_response):
     return client_error_or_response
 
 
+def find_nodes(client, args):
+    """The cleanup nodes on the graph (see CleanupClient.find_cleanup_nodes); error if none."""
+    found = client.find_cleanup_nodes(timeout_s=args.wait, expect=args.expect)
+    if not found:
+        raise CliError(f'no cleanup node found on the graph within {args.wait:g} s '
+                       f'(same ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID", "0")}? '
+                       'node started?)')
+    return found
+
+
 def call(args):
     _check_args(args)
     from std_srvs.srv import Trigger
 
     from expclean_ros.client import ClientError
     with _client() as client:
-        if args.all:
-            prefixes = client.find_cleanup_nodes(timeout_s=2.0)
-            if not prefixes:
-                raise CliError('no cleanup node found on the graph within 2 s '
-                               '(same ROS_DOMAIN_ID? node started?)')
-        else:
-            prefixes = [_prefix(args)]
-        answers = client.call_many(Trigger, [f'{p}/{args.plan}' for p in prefixes],
-                                   Trigger.Request, timeout_s=args.timeout)
-    ok = True
+        nodes = find_nodes(client, args) if args.all else [args.node_name]
+        timeout = _timeout(client, args, nodes, args.plan)
+        answers = client.call_many(Trigger, [f'{n}/{args.plan}' for n in nodes],
+                                   Trigger.Request, timeout_s=timeout)
     rows = []
-    for prefix in prefixes:
-        answer = answers[f'{prefix}/{args.plan}']
+    for node in nodes:
+        answer = answers[f'{node}/{args.plan}']
         if isinstance(answer, ClientError):
             if not args.all:
                 raise CliError(str(answer))
-            success, message = False, f'error: {answer}'
+            rows.append({'node': node, 'answered': False, 'success': False,
+                         'message': str(answer)})
         else:
-            success, message = answer.success, answer.message
-        ok = ok and success
-        rows.append({'node': prefix, 'success': success, 'message': message})
+            rows.append({'node': node, 'answered': True, 'success': answer.success,
+                         'message': answer.message})
     for row in rows:
         if args.json:
             print(json.dumps(row))
+        elif args.all:
+            print(f"{row['node']}: {'answered' if row['answered'] else 'NO ANSWER'}: "
+                  f"{row['message']}")
         else:
-            print(f"{row['node']}: {row['message']}" if args.all else row['message'])
-    return 0 if ok else 1
+            print(row['message'])
+    answered = sum(row['answered'] for row in rows)
+    if answered < args.expect:
+        raise CliError(f'{answered} of {args.expect} expected cleanup nodes answered')
+    return 0 if all(row['success'] for row in rows) else 1
 
 
 def between_runs(args):
@@ -143,9 +213,12 @@ def between_runs(args):
         run_index=args.run_index, total_runs=args.total_runs,
         comprehensive=not args.quick, wait_time_s=args.wait, verbose=True,
         caller_pid=os.getpid())
+    from expclean_ros.core.plans import auto_cap
+    wait = args.wait if args.wait >= 0 else auto_cap(max(1, args.total_runs), not args.quick)
     with _client() as client:
-        response = _call(client, CleanupBetweenRuns, f'{_prefix(args)}/between_runs',
-                         request, args)
+        timeout = _timeout(client, args, [args.node_name], PLANS[not args.quick], wait)
+        response = _call(client, CleanupBetweenRuns, f'{args.node_name}/between_runs',
+                         request, timeout)
     if args.json:
         print(json.dumps({'success': response.success, 'skipped': response.skipped,
                           'message': response.message}))
@@ -154,10 +227,10 @@ def between_runs(args):
     return 0 if response.success else 1
 
 
-def _call(client, srv_type, name, request, args):
+def _call(client, srv_type, name, request, timeout_s):
     from expclean_ros.client import ClientError
     try:
-        return client.call(srv_type, name, request, timeout_s=args.timeout)
+        return client.call(srv_type, name, request, timeout_s=timeout_s)
     except ClientError as exc:
         raise CliError(str(exc)) from None
 
@@ -203,8 +276,8 @@ def memory(args):
     shown = 0
     with _client() as client:
         while True:
-            response = _call(client, GetMemoryUsage, f'{_prefix(args)}/get_memory',
-                             GetMemoryUsage.Request(), args)
+            response = _call(client, GetMemoryUsage, f'{args.node_name}/get_memory',
+                             GetMemoryUsage.Request(), args.timeout or GET_MEMORY_TIMEOUT_S)
             if not response.success:
                 raise CliError(response.message)
             print(json.dumps(memory_dict(response.memory)) if args.json
@@ -244,7 +317,8 @@ def teardown(args):
                                patterns=args.pattern, dry_run=args.dry_run,
                                caller_pid=os.getpid())
     with _client() as client:
-        response = _call(client, Teardown, f'{_prefix(args)}/teardown', request, args)
+        timeout = _timeout(client, args, [args.node_name], 'teardown')
+        response = _call(client, Teardown, f'{args.node_name}/teardown', request, timeout)
     if args.json:
         print(json.dumps({
             'success': response.success, 'message': response.message,
@@ -261,13 +335,15 @@ def teardown(args):
 
 
 def nodes(args):
+    _check_args(args)
     with _client() as client:
-        found = client.find_cleanup_nodes(timeout_s=args.wait)
+        found = find_nodes(client, args)
     if args.json:
         print(json.dumps(found))
     else:
-        for prefix in found:
-            print(prefix)
-        if not found:
-            raise CliError(f'no cleanup node found on the graph within {args.wait:g} s')
+        for name in found:
+            print(name)
+    if len(found) < args.expect:
+        raise CliError(f'{len(found)} of {args.expect} expected cleanup nodes found '
+                       f'within {args.wait:g} s')
     return 0

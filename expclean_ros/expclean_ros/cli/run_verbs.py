@@ -53,8 +53,9 @@ def add_arguments(sub):
                    help='only tear down each run, no cleanup plan between runs')
     p.add_argument('--via-service', action='store_true',
                    help="clean up by calling a running cleanup node's ~/between_runs")
-    p.add_argument('--ns', default='', help="namespace of the cleanup node (e.g. '/robot1')")
-    p.add_argument('--node', default='cleanup', help='node name (default: cleanup)')
+    p.add_argument('--node', default='/cleanup', metavar='NODE',
+                   help="with --via-service: full name of the cleanup node "
+                        "(e.g. '/robot1/cleanup'; default: /cleanup)")
     p.add_argument('--service-timeout', type=float, default=120.0,
                    help='seconds to wait for the node to answer (default: 120)')
     p.add_argument('--log-dir', default=None,
@@ -216,8 +217,8 @@ def run(args):
         elif args.via_service:
             from expclean_ros.client import CleanupClient
             client = CleanupClient(name='expclean_run')
-            ns = args.ns.strip('/')
-            prefix = f'/{ns}/{args.node}' if ns else f'/{args.node}'
+            from expclean_ros.cli.names import full_node_name
+            prefix = full_node_name(args.node)
             wait_for_node(client, prefix)
             cleanup = service_cleanup(client, prefix, comprehensive, args.wait,
                                       args.service_timeout)

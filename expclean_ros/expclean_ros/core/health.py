@@ -1,9 +1,10 @@
 """Memory health levels for diagnostics: OK / WARN / ERROR against thresholds."""
 
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, replace
 from typing import Tuple
 
-__all__ = ['OK', 'WARN', 'ERROR', 'Health', 'assess']
+__all__ = ['OK', 'WARN', 'ERROR', 'Health', 'Window', 'assess']
 
 OK, WARN, ERROR = 0, 1, 2
 _WORDS = {OK: 'OK', WARN: 'high', ERROR: 'critical'}
@@ -55,3 +56,35 @@ def assess(snapshot, thresholds) -> Tuple[Health, ...]:
         out.append(_one(f'GPU{gpu.index} ({gpu.name})', gpu.used_bytes, gpu.total_bytes,
                         t['gpu_warn_percent'], t['gpu_error_percent']))
     return tuple(out)
+
+
+class Window:
+    """The mean of the last ``size`` memory snapshots, per resource (ram_monitor's window).
+
+    :meth:`add` returns the newest snapshot with RAM, swap and each GPU's used
+    bytes replaced by their mean over the window; totals stay the newest.
+    """
+
+    def __init__(self, size: int = 1):
+        self._snapshots = deque(maxlen=max(1, int(size)))
+
+    def resize(self, size: int) -> None:
+        """Keep the newest ``size`` readings from now on."""
+        size = max(1, int(size))
+        if size != self._snapshots.maxlen:
+            self._snapshots = deque(self._snapshots, maxlen=size)
+
+    def add(self, snapshot):
+        """Add a reading; return the smoothed snapshot."""
+        self._snapshots.append(snapshot)
+        window = self._snapshots
+
+        def mean(values):
+            values = list(values)
+            return int(sum(values) / len(values))
+
+        gpus = tuple(replace(g, used_bytes=mean(
+            h.used_bytes for s in window for h in s.gpus if h.index == g.index))
+            for g in snapshot.gpus)
+        return replace(snapshot, ram_used_bytes=mean(s.ram_used_bytes for s in window),
+                       swap_used_bytes=mean(s.swap_used_bytes for s in window), gpus=gpus)

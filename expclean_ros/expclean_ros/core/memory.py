@@ -1,17 +1,18 @@
 """Memory probes: RAM, swap, NVIDIA GPUs (via NVML) and Fast DDS shared memory.
 
 One cheap snapshot type, :class:`MemorySnapshot`. GPU figures come from NVML
-(``nvidia-ml-py``), which needs no CUDA context; NVML is initialised once per
-process and a failure is cached as a reason string, so a machine without a
-driver pays for the attempt only once. torch is a fallback only when the
-caller already imported it and CUDA is available in this process. Nothing here
-raises for a missing driver, library or device: the GPU list is empty and
-``gpu_status`` says why.
+(``nvidia-ml-py``) only: NVML talks to the driver and never creates a CUDA
+context (torch's ``mem_get_info`` would create one, hundreds of MiB, on every
+device it reads). NVML is initialised once per process and a failure is cached
+as a reason string, so a machine without a driver pays for the attempt only
+once. Nothing here raises for a missing driver, library or device: the GPU
+list is empty and ``gpu_status`` says why. Settling samples
+:func:`gpu_used_bytes`, one ``nvmlDeviceGetMemoryInfo`` per device on cached
+handles, the cheapest figure NVML has.
 """
 
 import logging
 import socket
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -20,9 +21,12 @@ from typing import Dict, Iterable, Optional, Tuple
 import psutil
 
 __all__ = ['GpuProcess', 'GpuInfo', 'MemorySnapshot', 'take_snapshot', 'read_gpus',
-           'gpu_used_bytes', 'ram_used_bytes', 'process_rss', 'nvml_reason']
+           'gpu_used_bytes', 'ram_used_bytes', 'process_rss', 'nvml_reason', 'GPU_STATUS_OK']
 
 _log = logging.getLogger(__name__)
+
+#: ``gpu_status`` when NVML read the GPUs (MemoryUsage.GPU_STATUS_OK).
+GPU_STATUS_OK = 'ok'
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,17 @@ class _Nvml:
         self._tried = False
         self.module = None
         self.reason = ''
+        self._handles = None
+
+    def handles(self):
+        """Device handles, read once (NVML handles stay valid while NVML is initialised)."""
+        nvml = self.get()
+        if nvml is None:
+            return ()
+        if self._handles is None:
+            self._handles = tuple(nvml.nvmlDeviceGetHandleByIndex(i)
+                                  for i in range(nvml.nvmlDeviceGetCount()))
+        return self._handles
 
     def get(self):
         """Return the pynvml module once initialised, else None (see ``reason``)."""
@@ -158,45 +173,31 @@ def _read_nvml(nvml) -> Tuple[GpuInfo, ...]:
     return tuple(gpus)
 
 
-def _read_torch() -> Tuple[GpuInfo, ...]:
-    """GPUs as seen by an already-imported torch in this process (no processes)."""
-    torch = sys.modules['torch']
-    gpus = []
-    for index in range(torch.cuda.device_count()):
-        free, total = torch.cuda.mem_get_info(index)
-        gpus.append(GpuInfo(index=index, name=str(torch.cuda.get_device_name(index)),
-                            uuid='', used_bytes=int(total - free), total_bytes=int(total)))
-    return tuple(gpus)
-
-
-def _torch_cuda_ready() -> bool:
-    torch = sys.modules.get('torch')
-    try:
-        return bool(torch is not None and torch.cuda.is_available())
-    except Exception:  # a half-imported or broken torch is no GPU source
-        return False
-
-
 def read_gpus() -> Tuple[Tuple[GpuInfo, ...], str]:
     """Return ``(gpus, status)``: status is ``'ok'`` or why the tuple is empty. Never raises."""
     nvml = _NVML.get()
-    reason = _NVML.reason
-    if nvml is not None:
-        try:
-            return _read_nvml(nvml), 'ok'
-        except Exception as exc:
-            reason = f'NVML: {exc} ({type(exc).__name__})'
-    if _torch_cuda_ready():
-        try:
-            return _read_torch(), f'ok (torch fallback; {reason})'
-        except Exception as exc:
-            reason = f'{reason}; torch: {exc} ({type(exc).__name__})'
-    return (), reason
+    if nvml is None:
+        return (), _NVML.reason
+    try:
+        return _read_nvml(nvml), GPU_STATUS_OK
+    except Exception as exc:
+        return (), f'NVML: {exc} ({type(exc).__name__})'
 
 
 def gpu_used_bytes() -> int:
-    """Sum of memory in use over all GPUs; 0 when no GPU can be read."""
-    return sum(g.used_bytes for g in read_gpus()[0])
+    """Sum of memory in use over all GPUs (NVML, handles cached); 0 when none can be read.
+
+    The cheapest GPU figure: no names, UUIDs or process lists, for settling's
+    frequent samples.
+    """
+    nvml = _NVML.get()
+    if nvml is None:
+        return 0
+    try:
+        return sum(int(nvml.nvmlDeviceGetMemoryInfo(h).used) for h in _NVML.handles())
+    except Exception as exc:
+        _log.debug('NVML memory reading failed: %s', exc)
+        return 0
 
 
 def ram_used_bytes() -> int:

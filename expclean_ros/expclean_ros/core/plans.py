@@ -31,10 +31,12 @@ from .settle import (DEFAULT_INTERVAL_S, DEFAULT_TOLERANCE_BYTES, DEFAULT_WINDOW
 from .summary import processes_from_steps, report_line
 
 __all__ = ['CleanupOptions', 'CleanupReport', 'quick', 'comprehensive', 'between_runs',
-           'auto_cap', 'QUICK_CAP_RANGE', 'COMPREHENSIVE_CAP_RANGE', 'QUICK_WINDOW_S']
+           'auto_cap', 'PLANS', 'QUICK_CAP_RANGE', 'COMPREHENSIVE_CAP_RANGE', 'QUICK_WINDOW_S']
 
 _log = logging.getLogger(__name__)
 
+#: Every value of CleanupReport.plan (a between-runs cleanup runs one of them).
+PLANS = ('quick', 'comprehensive')
 QUICK_CAP_RANGE = (5.0, 15.0)
 #: Longest fixed wait between runs: a longer one would hold a node busy for hours.
 MAX_WAIT_S = 600.0
@@ -224,23 +226,28 @@ def auto_cap(total_runs: int, comprehensive: bool = True) -> float:
     return lo + (hi - lo) * min(1.0, (total_runs - 1) / _RUNS_TO_MAX)
 
 
-def between_runs(run_index: int, total_runs: int, comprehensive: bool = True,
-                 wait_time: Optional[float] = None,
+def between_runs(run_index: Optional[int] = None, total_runs: Optional[int] = None,
+                 comprehensive: bool = True, wait_time: Optional[float] = None,
                  options: Optional[CleanupOptions] = None) -> CleanupReport:
     """The seed's ``cleanup_between_runs``: clean up after run ``run_index`` (0-based).
 
     After the last run (``run_index == total_runs - 1``) nothing is done and the
-    report has ``skipped=True``. ``wait_time=None``: settle with
-    :func:`auto_cap` as the cap. An explicit ``wait_time`` keeps the seed's
-    semantics: a fixed sleep of that many seconds, no settling.
+    report has ``skipped=True``. Without ``run_index`` or ``total_runs`` (the
+    seed's customization examples, e.g. ``cleanup_between_runs(wait_time=15)``)
+    the run is not the last one: the cleanup runs, and the automatic cap is the
+    one for a single run. ``wait_time=None``: settle with :func:`auto_cap` as the
+    cap. An explicit ``wait_time`` keeps the seed's semantics: a fixed sleep of
+    that many seconds, no settling.
 
     :raises ValueError: ``total_runs`` not an integer >= 1, ``run_index`` not an
         integer in ``[0, total_runs)``, ``wait_time`` negative or not finite
         (bools are rejected as numbers).
     """
-    total_runs = _check_int('total_runs', total_runs, 1)
-    run_index = _check_int('run_index', run_index, 0)
-    if run_index >= total_runs:
+    if total_runs is not None:
+        total_runs = _check_int('total_runs', total_runs, 1)
+    if run_index is not None:
+        run_index = _check_int('run_index', run_index, 0)
+    if None not in (run_index, total_runs) and run_index >= total_runs:
         raise ValueError(f'run_index must be < total_runs ({total_runs}), got {run_index}')
     if wait_time is not None:
         wait_time = _check_seconds('wait_time', wait_time)
@@ -248,7 +255,7 @@ def between_runs(run_index: int, total_runs: int, comprehensive: bool = True,
             raise ValueError(f'wait_time must be at most {MAX_WAIT_S:g} s, got {wait_time:g}')
     full = bool(comprehensive)
     plan = 'comprehensive' if full else 'quick'
-    if run_index == total_runs - 1:
+    if None not in (run_index, total_runs) and run_index == total_runs - 1:
         snap = take_snapshot()
         message = (f'between_runs skipped: run {run_index + 1} of {total_runs} was the last, '
                    f'no {plan} cleanup needed')
@@ -256,7 +263,7 @@ def between_runs(run_index: int, total_runs: int, comprehensive: bool = True,
                              memory_before=snap, memory_after=snap, skipped=True)
     options = options if options is not None else CleanupOptions()
     if wait_time is None:
-        cap = auto_cap(total_runs, full)
+        cap = auto_cap(total_runs or 1, full)
     else:
         cap = wait_time
         options = dataclasses.replace(options, settle=False)

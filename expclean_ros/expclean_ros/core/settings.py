@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .teardown import Selection
 
 __all__ = ['ParamSpec', 'PARAMETERS', 'DEFAULTS', 'SPECS', 'check', 'check_privileges',
-           'strings', 'selection', 'request_policy', 'cleanup_options']
+           'strings', 'selection', 'request_policy', 'cleanup_options', 'longest_cleanup_s']
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,11 @@ class ParamSpec:
 
 
 PARAMETERS: Tuple[ParamSpec, ...] = (
-    ParamSpec('publish_rate', 1.0, 'Hz of ~/memory and /diagnostics; 0 disables', 0.0, 50.0),
+    ParamSpec('publish_rate', 1.0, 'Hz of ~/memory; 0 disables', 0.0, 50.0),
+    ParamSpec('diagnostics.rate_hz', 1.0, 'Hz of /diagnostics; 0 disables (the aggregator '
+              'then marks the node stale)', 0.0, 50.0),
+    ParamSpec('diagnostics.window', 5, 'diagnostics judge the mean of this many readings',
+              1, 600),
     ParamSpec('ram_warn_percent', 90.0, 'RAM use that turns diagnostics WARN', 0.0, 100.0),
     ParamSpec('ram_error_percent', 98.0, 'RAM use that turns diagnostics ERROR', 0.0, 100.0),
     ParamSpec('swap_warn_percent', 50.0, 'swap use that turns diagnostics WARN', 0.0, 100.0),
@@ -231,3 +235,33 @@ def cleanup_options(values, stop=None, caller_pid: int = 0) -> 'CleanupOptions':
         settle_interval_s=values['settle.interval_s'],
         dds_shm_cleanup=values['dds_shm_cleanup'],
         teardown=step, stop=stop)
+
+
+#: Bounds used by :func:`longest_cleanup_s` beyond the parameters.
+GPU_RESET_BOUND_S = 8 * 60.0  # nvidia-smi --gpu-reset: 60 s per GPU, up to 8 GPUs
+SLACK_S = 30.0  # selection, memory readings, DDS: generous
+
+
+def longest_cleanup_s(values, plan: str, wait_s: Optional[float] = None) -> float:
+    """How long one cleanup of ``plan`` may take at most under ``values`` (node parameters).
+
+    ``plan``: quick | comprehensive | teardown; ``wait_s``: a between-runs wait
+    (fixed, or its automatic cap). Parameters missing from ``values`` count at
+    their defaults. Clients use it as their default timeout.
+
+    >>> longest_cleanup_s({}, 'quick')
+    50.0
+    """
+    v = dict(DEFAULTS, **(values or {}))
+    escalation = sum(v[f'teardown.{s}_timeout_s'] for s in ('sigint', 'sigterm', 'sigkill'))
+    if plan == 'teardown':
+        return escalation + SLACK_S
+    from .plans import COMPREHENSIVE_CAP_RANGE, QUICK_CAP_RANGE
+    full = plan != 'quick'
+    if wait_s is None:
+        cap = v['settle.comprehensive_cap_s' if full else 'settle.quick_cap_s']
+        wait_s = cap if cap >= 0 else (COMPREHENSIVE_CAP_RANGE if full else QUICK_CAP_RANGE)[1]
+    hooks = (len(strings(v['hooks.before'])) + len(strings(v['hooks.after']))) \
+        * v['hooks.timeout_s']
+    gpu = GPU_RESET_BOUND_S if full and v['allow_gpu_reset'] else 0.0
+    return float(hooks + escalation + wait_s + gpu + SLACK_S)

@@ -1,9 +1,10 @@
 """Cleanup steps: each returns a :class:`StepResult` and never raises.
 
-- :func:`python_memory`: ``gc.collect()`` and, when torch with CUDA is already
-  imported in this process, synchronize / ``empty_cache()`` / ``ipc_collect()``.
-- :func:`system_caches`: ``sync`` then ``3 > /proc/sys/vm/drop_caches``;
-  skipped with the reason when not permitted, read-only or missing.
+- :func:`python_memory`: ``gc.collect()`` and, only when torch is imported
+  here and its CUDA state is already initialised, synchronize the devices that
+  hold memory, ``empty_cache()`` and ``ipc_collect()``: never a new CUDA context.
+- :func:`system_caches`: ``3 > /proc/sys/vm/drop_caches`` after ``sync``;
+  skipped with the reason (and no sync) when not permitted, read-only or missing.
 - :func:`gpu_reset`: ``nvidia-smi --gpu-reset``; off unless allowed, refused
   while any process holds the GPU, skipped without NVML or nvidia-smi.
 - :func:`run_hook`: a user shell command with a timeout.
@@ -35,14 +36,24 @@ _SKIP_ERRNOS = {errno.EACCES: 'not permitted', errno.EPERM: 'not permitted',
 
 
 def _torch_cuda():
-    """Return the torch module when already imported here with CUDA available, else None."""
+    """The torch module when imported here with CUDA already initialised, else None.
+
+    ``is_initialized()`` reads a flag; ``is_available()`` would initialise the
+    driver, and synchronize/ipc_collect on a process that never used CUDA would
+    create a context (hundreds of MiB of GPU memory).
+    """
     torch = sys.modules.get('torch')
     try:
-        if torch is not None and torch.cuda.is_available():
+        if torch is not None and torch.cuda.is_initialized():
             return torch
     except Exception:
         pass
     return None
+
+
+def _torch_devices_in_use(torch):
+    """Devices where torch's caching allocator holds memory: they already have a context."""
+    return [i for i in range(torch.cuda.device_count()) if torch.cuda.memory_reserved(i) > 0]
 
 
 def _python_memory() -> StepResult:
@@ -51,13 +62,16 @@ def _python_memory() -> StepResult:
     torch = _torch_cuda()
     if torch is None:
         return StepResult('python_memory', OK,
-                          f'gc collected {collected} objects; no torch CUDA in this process',
+                          f'gc collected {collected} objects; torch CUDA not initialised in this '
+                          'process',
                           data=data)
-    before = int(torch.cuda.memory_reserved())
-    torch.cuda.synchronize()
+    devices = _torch_devices_in_use(torch)
+    before = sum(int(torch.cuda.memory_reserved(i)) for i in devices)
+    for index in devices:  # synchronize(i) only where a context exists already
+        torch.cuda.synchronize(index)
     torch.cuda.empty_cache()
     torch.cuda.ipc_collect()
-    after = int(torch.cuda.memory_reserved())
+    after = sum(int(torch.cuda.memory_reserved(i)) for i in devices)
     data['torch_freed_bytes'] = max(0, before - after)
     return StepResult('python_memory', OK,
                       f'gc collected {collected} objects; torch CUDA cache freed '
@@ -74,24 +88,33 @@ def _cached_bytes() -> int:
     return int(getattr(psutil.virtual_memory(), 'cached', 0))
 
 
-def _system_caches(path: str) -> StepResult:
+def _not_permitted(name: str, path: str, exc: OSError) -> StepResult:
+    reason = _SKIP_ERRNOS.get(exc.errno)
+    if reason is None:
+        return StepResult(name, FAILED, f'writing {path}: {exc}',
+                          data={'reason': errno.errorcode.get(exc.errno, str(exc.errno))})
+    who = 'not root' if os.geteuid() != 0 else 'root'
+    return StepResult(name, SKIPPED,
+                      f'{reason}: cannot write {path} ({errno.errorcode[exc.errno]}, {who})',
+                      data={'reason': reason})
+
+
+def _system_caches(path: str, sync: Callable[[], None]) -> StepResult:
     name = 'drop_caches'
-    os.sync()
     if not os.path.exists(path):
         return StepResult(name, SKIPPED, f'{path} missing', data={'reason': 'missing'})
-    before = _cached_bytes()
-    try:
-        with open(path, 'w') as handle:
-            handle.write('3\n')
+    try:  # the kernel checks write permission at open: no machine-wide sync for a skip
+        fd = os.open(path, os.O_WRONLY)
     except OSError as exc:
-        reason = _SKIP_ERRNOS.get(exc.errno)
-        if reason is None:
-            return StepResult(name, FAILED, f'writing {path}: {exc}',
-                              data={'reason': errno.errorcode.get(exc.errno, str(exc.errno))})
-        who = 'not root' if os.geteuid() != 0 else 'root'
-        return StepResult(name, SKIPPED,
-                          f'{reason}: cannot write {path} ({errno.errorcode[exc.errno]}, {who})',
-                          data={'reason': reason})
+        return _not_permitted(name, path, exc)
+    try:
+        before = _cached_bytes()
+        sync()
+        os.write(fd, b'3\n')
+    except OSError as exc:
+        return _not_permitted(name, path, exc)
+    finally:
+        os.close(fd)
     after = _cached_bytes()
     freed = max(0, before - after)
     return StepResult(name, OK, f'synced and dropped page cache, dentries and inodes '
@@ -100,12 +123,18 @@ def _system_caches(path: str) -> StepResult:
                             'freed_bytes': freed})
 
 
-def system_caches(path: str = DROP_CACHES_PATH) -> StepResult:
-    """``sync``, then write 3 to ``drop_caches``; skipped (not failed) when not permitted."""
-    return run_step('drop_caches', lambda: _system_caches(path))
+def system_caches(path: str = DROP_CACHES_PATH, *,
+                  sync: Callable[[], None] = os.sync) -> StepResult:
+    """Write 3 to ``drop_caches`` after ``sync``; skipped (not failed) when not permitted.
+
+    Permission is checked first (opening the file for writing), so ``sync``
+    runs only when the write will happen.
+    """
+    return run_step('drop_caches', lambda: _system_caches(path, sync))
 
 
-def _gpu_reset(allow: bool, indices: Optional[Sequence[int]], timeout_s: float) -> StepResult:
+def _gpu_reset(allow: bool, indices: Optional[Sequence[int]], timeout_s: float,
+               smi: Optional[str]) -> StepResult:
     name = 'gpu_reset'
     if not allow:
         return StepResult(name, SKIPPED, 'GPU reset not allowed (it resets the GPU for '
@@ -113,12 +142,12 @@ def _gpu_reset(allow: bool, indices: Optional[Sequence[int]], timeout_s: float) 
                           data={'reason': 'not allowed'})
     from .memory import read_gpus
     gpus, status = read_gpus()
-    if status != 'ok':  # the torch fallback cannot tell who holds the GPU
+    if status != 'ok':  # without NVML nobody can tell who holds the GPU
         return StepResult(name, SKIPPED, f'cannot check who uses the GPU: {status}',
                           data={'reason': 'no NVML'})
     if not gpus:
         return StepResult(name, SKIPPED, 'NVML reports no GPU', data={'reason': 'no GPU'})
-    smi = shutil.which('nvidia-smi')
+    smi = smi or shutil.which('nvidia-smi')
     if smi is None:
         return StepResult(name, SKIPPED, 'nvidia-smi not found on PATH',
                           data={'reason': 'no nvidia-smi'})
@@ -149,13 +178,14 @@ def _gpu_reset(allow: bool, indices: Optional[Sequence[int]], timeout_s: float) 
 
 
 def gpu_reset(allow: bool = False, *, indices: Optional[Sequence[int]] = None,
-              timeout_s: float = 60.0) -> StepResult:
+              timeout_s: float = 60.0, smi: Optional[str] = None) -> StepResult:
     """Reset idle GPUs with ``nvidia-smi --gpu-reset -i N``; off unless ``allow``.
 
     Refused (skipped) while NVML shows any process on a selected GPU; skipped
-    when NVML or nvidia-smi is missing.
+    when NVML or nvidia-smi is missing. ``smi``: the command to run instead of
+    ``nvidia-smi`` (tests pass a harmless one: a test never resets a real GPU).
     """
-    return run_step('gpu_reset', lambda: _gpu_reset(allow, indices, timeout_s))
+    return run_step('gpu_reset', lambda: _gpu_reset(allow, indices, timeout_s, smi))
 
 
 def output_tail(raw, lines: int = 10, chars: int = 2000) -> str:

@@ -36,7 +36,7 @@ from .selection import (Candidate, PatternTimeout, Selection, _Scanner,  # noqa:
 __all__ = ['Selection', 'Candidate', 'select', 'teardown', 'teardown_step', 'ProcessOutcome',
            'TeardownResult', 'DEFAULT_SIGINT_TIMEOUT_S', 'DEFAULT_SIGTERM_TIMEOUT_S',
            'DEFAULT_SIGKILL_TIMEOUT_S', 'DEFAULT_PROTECT', 'DEFAULT_TAG_VARIABLE',
-           'NO_SELECTION_MESSAGE']
+           'NO_SELECTION_MESSAGE', 'STAGES']
 
 _log = logging.getLogger(__name__)
 
@@ -50,6 +50,10 @@ LEFT_D_STATE = 'uninterruptible sleep (D state)'
 LEFT_DENIED = 'permission denied'
 LEFT_RUNNING = 'still running'
 ZOMBIE_NOT_OURS = 'zombie not ours'
+
+
+#: Every value of ProcessOutcome.stage (ProcessInfo's STAGE_ constants say the same).
+STAGES = ('sigint', 'sigterm', 'sigkill', 'left', 'would_stop')
 
 
 @dataclass(frozen=True)

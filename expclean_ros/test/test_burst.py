@@ -1,0 +1,53 @@
+"""A burst of callers: every one is answered, at once, while a cleanup runs."""
+
+import time
+
+import pytest
+
+rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
+from expclean_interfaces.srv import CleanupBetweenRuns, GetMemoryUsage  # noqa: E402
+from std_srvs.srv import Trigger  # noqa: E402
+
+from expclean_ros.client import DISCOVERY_GRACE_S, SERVICE_QOS  # noqa: E402
+
+CALLERS = 100
+
+
+def _spin_until(client, futures, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    while not all(f.done() for f in futures) and time.monotonic() < deadline:
+        client._executor.spin_once(timeout_sec=0.05)
+
+
+def test_100_callers_get_100_answers_while_a_cleanup_runs(start_node, client):
+    start_node('--ros-args', '-p', 'publish_rate:=0.0')
+    node = client.node
+    long_call = node.create_client(CleanupBetweenRuns, '/cleanup/between_runs')
+    # Clients in one process share their replies' topic: each needs the deeper queue too
+    # (with the default depth of 10, about a third of the replies were dropped here).
+    quick = [node.create_client(Trigger, '/cleanup/quick', qos_profile=SERVICE_QOS)
+             for _ in range(CALLERS)]
+    memory = [node.create_client(GetMemoryUsage, '/cleanup/get_memory', qos_profile=SERVICE_QOS)
+              for _ in range(CALLERS)]
+    for c in [long_call, *quick, *memory]:
+        assert c.wait_for_service(timeout_sec=30)
+    client.spin_for(2 * DISCOVERY_GRACE_S)  # the server matches every reply reader too
+    # A quick cleanup with the seed's fixed 60 s wait: the node is busy throughout.
+    running = long_call.call_async(CleanupBetweenRuns.Request(
+        run_index=0, total_runs=2, comprehensive=False, wait_time_s=60.0))
+    client.spin_for(1.0)  # the long call is taken first
+    busy_first = [quick[0].call_async(Trigger.Request())]
+    _spin_until(client, busy_first, 20)
+    assert busy_first[0].done() and busy_first[0].result().message.startswith('busy:')
+    futures = [c.call_async(Trigger.Request()) for c in quick[1:]]
+    futures += [c.call_async(GetMemoryUsage.Request()) for c in memory]
+    _spin_until(client, futures, 40)
+    answered = [f.result() for f in futures if f.done()]
+    assert len(answered) == 2 * CALLERS - 1, (
+        f'{len(answered)} of {2 * CALLERS - 1} answered: '
+        f'{sum(f.done() for f in futures[:CALLERS - 1])} quick')
+    busy = answered[:CALLERS - 1]
+    assert all(not a.success and a.message.startswith('busy: between_runs cleanup running for ')
+               and a.message.endswith(' s') for a in busy), {a.message for a in busy}
+    assert all(a.success and a.memory.ram_total_bytes > 0 for a in answered[CALLERS - 1:])
+    assert not running.done(), 'the 60 s wait was still running when all were answered'

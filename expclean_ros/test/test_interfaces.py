@@ -1,0 +1,89 @@
+"""The interfaces as ROS users expect: headers, constants equal to the values sent, diagnostics."""
+
+import socket
+import time
+
+import pytest
+
+import proctree
+from conftest import wait_for
+
+rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
+from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
+from expclean_interfaces.msg import (CleanupReport, MemoryUsage, ProcessInfo,  # noqa: E402
+                                     StepResult)
+from expclean_interfaces.srv import CleanupBetweenRuns, Teardown  # noqa: E402
+from std_srvs.srv import Trigger  # noqa: E402
+
+from expclean_ros.client import LATCHED_QOS  # noqa: E402
+from expclean_ros.core import memory, plans, results, teardown  # noqa: E402
+from expclean_ros.core.runs import new_run_id  # noqa: E402
+
+
+def constants(cls, prefix):
+    """The values of ``cls``'s constants named ``PREFIX...``."""
+    return {getattr(cls, name) for name in dir(cls) if name.startswith(prefix)}
+
+
+def test_constants_are_the_cores_values():
+    assert constants(StepResult, 'STATUS_') == {results.OK, results.SKIPPED, results.FAILED}
+    assert constants(CleanupReport, 'PLAN_') == set(plans.PLANS)
+    assert constants(ProcessInfo, 'STAGE_') == set(teardown.STAGES)
+    assert constants(MemoryUsage, 'GPU_STATUS_') == {memory.GPU_STATUS_OK}
+    every = teardown.Selection(tag='run-' + '0' * 32, root_pid=12345, patterns=('x',),
+                               cgroup='/sys/fs/cgroup/none')
+    assert constants(Teardown.Response, 'MECHANISM_') == set(every.mechanism.split('+'))
+
+
+def test_values_sent_are_constants_and_headers_use_the_nodes_clock(start_node, client):
+    start_node('--ros-args', '-p', 'publish_rate:=5.0')
+    msg = client.wait_for_message(MemoryUsage, '/cleanup/memory', timeout_s=20)
+    assert msg.header.frame_id == ''
+    stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+    assert abs(stamp - time.time()) < 10, 'the node clock is the system clock here'
+    plans_sent, statuses = set(), set()
+    for plan in ('quick', 'comprehensive'):
+        assert client.call(Trigger, f'/cleanup/{plan}', Trigger.Request(),
+                           timeout_s=120, wait_s=20).success
+        report = client.wait_for_message(CleanupReport, '/cleanup/report', qos=LATCHED_QOS)
+        plans_sent.add(report.plan)
+        statuses |= {s.status for s in report.steps}
+        assert report.header.frame_id == '' and report.header.stamp.sec > 0
+        assert report.memory_before.header.stamp.sec <= report.header.stamp.sec
+    response = client.call(CleanupBetweenRuns, '/cleanup/between_runs', CleanupBetweenRuns.Request(
+        run_index=0, total_runs=2, comprehensive=False, wait_time_s=0.0), timeout_s=120)
+    plans_sent.add(response.report.plan)
+    assert plans_sent == constants(CleanupReport, 'PLAN_')
+    assert statuses <= constants(StepResult, 'STATUS_') and 'ok' in statuses
+
+    tag = new_run_id()
+    scene = proctree.start_scene(args=('scene', '--no-node'),
+                                 env=proctree.scene_env(EXPCLEAN_RUN_ID=tag))
+    try:
+        dry = client.call(Teardown, '/cleanup/teardown',
+                          Teardown.Request(run_tag=tag, dry_run=True), timeout_s=60)
+        done = client.call(Teardown, '/cleanup/teardown', Teardown.Request(run_tag=tag),
+                           timeout_s=60)
+    finally:
+        scene.kill_all()
+    stages = {p.stage for p in dry.processes} | {p.stage for p in done.processes}
+    assert stages == {'would_stop', 'sigint', 'sigterm', 'sigkill'}, done.message
+    assert stages <= constants(ProcessInfo, 'STAGE_')
+    assert set(done.mechanism.split('+')) <= constants(Teardown.Response, 'MECHANISM_')
+
+
+def test_diagnostics_have_their_own_rate_and_are_keyed_like_diagnostic_updater(
+        start_node, client):
+    start_node('--ros-args', '-r', '__ns:=/robot1', '-p', 'publish_rate:=0.0',
+               '-p', 'diagnostics.rate_hz:=5.0', '-p', 'diagnostics.window:=3')
+    received = client.collect(DiagnosticArray, '/diagnostics', duration_s=4.0)
+    assert len(received) >= 8, 'diagnostics flow at 5 Hz while ~/memory is off'
+    msg = received[-1][1]
+    names = [s.name for s in msg.status]
+    assert names[:2] == ['cleanup: RAM', 'cleanup: swap'], names
+    assert len(set(names)) == len(names), 'one status per resource'
+    assert all(s.hardware_id == socket.gethostname() for s in msg.status)
+    keys = {kv.key for kv in msg.status[0].values}
+    assert {'used_bytes', 'total_bytes', 'percent'} <= keys
+    assert not client.collect(MemoryUsage, '/robot1/cleanup/memory', duration_s=1.0)
+    assert wait_for(lambda: client.node.count_publishers('/diagnostics') >= 1, 5)
