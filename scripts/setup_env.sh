@@ -98,3 +98,16 @@ if [ -f "$upstream" ]; then
 else
   echo "setup_env: no ../shared/upstream beside the checkout: launch and ros2 command tests will skip"
 fi
+
+# 5. Optional: PyTorch (CPU) so the tests of the torch paths run (EXPCLEAN_WITH_TORCH=1, set by
+#    .ci/run). Always pinned: an unpinned torch resolves to a CUDA build of several GB.
+if [ "${EXPCLEAN_WITH_TORCH:-0}" = 1 ] && [ ! -f "$stamp_dir/torch" ]; then
+  echo "setup_env: installing torch==2.13.0 (CPU) for the torch tests"
+  if "$py" -m pip install --disable-pip-version-check -q 'torch==2.13.0' 'setuptools>=65,<80' \
+      > "$stamp_dir/torch.log" 2>&1; then
+    touch "$stamp_dir/torch"
+  else
+    echo "setup_env: torch not installed (its tests will skip); last lines of $stamp_dir/torch.log:" >&2
+    tail -5 "$stamp_dir/torch.log" >&2
+  fi
+fi
