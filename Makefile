@@ -19,6 +19,8 @@ PYTEST_ARGS ?= -rs
 
 .PHONY: setup run test test-all bench clean
 
+# The venv with the ROS 2 wheels, expclean_interfaces built with rosidl, expclean_ros; and, when
+# ../shared/upstream sits beside the checkout (as in CI), the upstream ros2 CLI and launch.
 setup:
 	@bash scripts/setup_env.sh $(VENV)
 

@@ -162,6 +162,25 @@ def test_read_only_parameters_refuse_every_peer(start_node, client, decoys, tmp_
     assert max(watch.gaps()) < 1.0
 
 
+def test_writable_parameters_are_bounded(start_node, client):
+    """Every writable number refuses values outside its range: no 1 GHz timer, no 1e9 s wait."""
+    from expclean_ros.core import settings
+    start_node('--ros-args', '-p', 'publish_rate:=10.0')
+    watch = Watch(client)
+    writable = [s for s in settings.PARAMETERS if not s.read_only and s.low is not None]
+    assert {'publish_rate', 'diagnostics.rate_hz', 'diagnostics.window',
+            'settle.comprehensive_cap_s'} <= {s.name for s in writable}
+    for spec in writable:
+        kind = type(spec.default)
+        for value in (kind(spec.high * 1000 + 1), kind(spec.low - 1000)):
+            result = _set(client, spec.name, value)
+            assert not result.successful and spec.name in result.reason, (spec.name, value,
+                                                                          result.reason)
+    assert not _set(client, 'settle.interval_s', float('nan')).successful
+    watch.responsive()
+    assert max(watch.gaps()) < 1.0
+
+
 def test_teardown_requests_name_only_experiment_processes(start_node, client, decoys):
     """Foreign tags, foreign roots, reused pids and request patterns are refused."""
     node = start_node('--ros-args', '-p', 'publish_rate:=10.0')
