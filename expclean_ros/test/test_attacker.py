@@ -26,6 +26,7 @@ from rclpy.qos import QoSProfile  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from test_node_services import _set  # noqa: E402
 
+from expclean_ros.core import proctable  # noqa: E402
 from expclean_ros.core.runs import new_run_id  # noqa: E402
 
 SLEEP = 'import sys, time; time.sleep(300)'
@@ -130,8 +131,7 @@ def _value(v):
 
 
 def _parent(pid):
-    with open(f'/proc/{pid}/stat') as f:
-        return int(f.read().rsplit(')', 1)[1].split()[1])
+    return proctable.read_proc(pid).ppid
 
 
 def test_read_only_parameters_refuse_every_peer(start_node, client, decoys, tmp_path):

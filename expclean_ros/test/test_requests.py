@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from conftest import start_ticks
 from expclean_ros.core import requests, settings
 from expclean_ros.core.patterns import PatternTimeout
 from expclean_ros.core.runs import new_run_id
@@ -107,8 +108,7 @@ def test_a_root_of_another_start_time_is_refused():
     proc = subprocess.Popen([sys.executable, '-S', '-c', SLEEP], stdin=subprocess.DEVNULL,
                             start_new_session=True)
     try:
-        with open(f'/proc/{proc.pid}/stat') as f:
-            ticks = int(f.read().rsplit(')', 1)[1].split()[19])
+        ticks = start_ticks(proc.pid)
         with pytest.raises(ValueError, match='belongs to another process'):
             select(Selection(root_pid=proc.pid, root_start_ticks=ticks + 1))
         assert [c.pid for c in select(Selection(root_pid=proc.pid, root_start_ticks=ticks))] \
