@@ -8,8 +8,8 @@ so this module imports where they are not installed.
 import logging
 from typing import Optional, Sequence, Tuple
 
-from expclean_ros.core import runtag
-from expclean_ros.core.selection import DEFAULT_TAG_VARIABLE
+from expclean_ros.core.runs import run_tag as runtag
+from expclean_ros.core.procs.selection import DEFAULT_TAG_VARIABLE
 
 __all__ = ['cleanup_node', 'run_tag', 'tagged_process', 'on_exit_cleanup', 'LAUNCH_MISSING']
 

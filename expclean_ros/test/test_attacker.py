@@ -26,7 +26,7 @@ from rclpy.qos import QoSProfile  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from test_node_services import _set  # noqa: E402
 
-from expclean_ros.core.runs import new_run_id  # noqa: E402
+from expclean_ros.core.runs.tagged_start import new_run_id  # noqa: E402
 
 SLEEP = 'import sys, time; time.sleep(300)'
 BAIT = 'a' * 40 + '!'  # makes (a|aa)+$ backtrack for minutes

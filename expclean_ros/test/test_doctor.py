@@ -11,8 +11,8 @@ import uuid
 import pytest
 
 from conftest import ros_env
-from expclean_ros.core import doctor
-from expclean_ros.core.doctor import DEGRADED, UNAVAILABLE, WORKS, Check
+from expclean_ros.core.doctor import diagnose as doctor
+from expclean_ros.core.doctor.diagnose import DEGRADED, UNAVAILABLE, WORKS, Check
 
 DOCTOR = [sys.executable, '-m', 'expclean_ros.cli.doctor_verb']
 # Lines whose reason does not move between two runs a moment apart.
@@ -123,8 +123,9 @@ def test_read_only_proc_sys_as_in_a_container():
     assert checks['drop_caches']['reason'] == '/proc/sys is mounted read-only'
     assert report['missing'] == ['drop_caches'] and report['exit_code'] == 1
     # what the doctor predicts is what the step then does
-    step = subprocess.run([*ro, sys.executable, '-c', 'from expclean_ros.core.steps import '
-                           'system_caches; r = system_caches(); print(r.status, r.detail)'],
+    step = subprocess.run([*ro, sys.executable, '-c',
+                           'from expclean_ros.core.cleanup.steps import system_caches; '
+                           'r = system_caches(); print(r.status, r.detail)'],
                           capture_output=True, text=True, timeout=60, env=ros_env())
     assert step.stdout.startswith('skipped read-only'), step.stdout + step.stderr
 

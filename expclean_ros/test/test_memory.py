@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from expclean_ros.core import memory
-from expclean_ros.core.memory import GpuInfo, MemorySnapshot, process_rss, read_gpus, take_snapshot
+from expclean_ros.core.memory import probes as memory
+from expclean_ros.core.memory.probes import (GpuInfo, MemorySnapshot, process_rss, read_gpus,
+                                             take_snapshot)
 
 _MIB = 1024 * 1024
 
@@ -82,9 +83,10 @@ def test_memory_never_imports_torch():
 
 _NO_CONTEXT = """
 import torch
-from expclean_ros.core import memory, settle, steps
+from expclean_ros.core.cleanup import steps
+from expclean_ros.core.memory import probes, settle
 assert not torch.cuda.is_initialized()
-memory.take_snapshot()
+probes.take_snapshot()
 settle.settle(0.3, window_s=0.1)
 result = steps.python_memory()
 print(result.detail)

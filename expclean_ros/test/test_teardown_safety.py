@@ -13,11 +13,12 @@ import pytest
 
 import proctree
 from conftest import wait_for
-from expclean_ros.core import cgroups, proctable
-from expclean_ros.core.runs import start_tagged
-from expclean_ros.core.selection import Selection, select
-from expclean_ros.core.sequencer import SequencerOptions, _stop_tag, _trusted_cgroup
-from expclean_ros.core.teardown import teardown
+from expclean_ros.core.procs import cgroups, proctable
+from expclean_ros.core.runs.tagged_start import start_tagged
+from expclean_ros.core.procs.scanner import select
+from expclean_ros.core.procs.selection import Selection
+from expclean_ros.core.runs.sequencer import SequencerOptions, _stop_tag, _trusted_cgroup
+from expclean_ros.core.procs.teardown import teardown
 from test_run_cli import start_runner
 from test_sequencer import TEMPLATE, mark, tagged_with_mark, write_table  # noqa: F401
 from test_teardown_decoys import teardown_from_sibling

@@ -7,7 +7,7 @@ import time
 
 from expclean_ros.cli.main import CliError
 from expclean_ros.cli.names import DEFAULT_NODE, full_node_name
-from expclean_ros.core.plans import PLANS
+from expclean_ros.core.cleanup.plans import PLANS
 
 __all__ = ['add_arguments']
 
@@ -132,8 +132,8 @@ def _check_args(args):
 
 def _timeout(client, args, nodes, plan, wait_s=None):
     """``--timeout``, or the longest cleanup the nodes' parameters allow (defaults if unread)."""
-    from expclean_ros.client import ClientError
-    from expclean_ros.core.settings import DEFAULTS, longest_cleanup_s
+    from expclean_ros.ros.client import ClientError
+    from expclean_ros.ros.parameters import DEFAULTS, longest_cleanup_s
     if args.timeout is not None:
         return args.timeout
     longest = 0.0
@@ -147,7 +147,7 @@ def _timeout(client, args, nodes, plan, wait_s=None):
 
 
 def _client():
-    from expclean_ros.client import CleanupClient
+    from expclean_ros.ros.client import CleanupClient
     domain = os.environ.get('ROS_DOMAIN_ID', '').strip()
     if domain.isdigit() and int(domain) > MAX_DOMAIN_ID:  # Fast DDS would exit the process
         raise CliError(f'ROS_DOMAIN_ID must be between 0 and {MAX_DOMAIN_ID}, got {domain}')
@@ -155,7 +155,7 @@ def _client():
 
 
 def _check(client_error_or_response):
-    from expclean_ros.client import ClientError
+    from expclean_ros.ros.client import ClientError
     if isinstance(client_error_or_response, ClientError):
         raise CliError(str(client_error_or_response))
     return client_error_or_response
@@ -175,7 +175,7 @@ def call(args):
     _check_args(args)
     from std_srvs.srv import Trigger
 
-    from expclean_ros.client import ClientError
+    from expclean_ros.ros.client import ClientError
     with _client() as client:
         nodes = find_nodes(client, args) if args.all else [args.node_name]
         timeout = _timeout(client, args, nodes, args.plan)
@@ -213,7 +213,7 @@ def between_runs(args):
         run_index=args.run_index, total_runs=args.total_runs,
         comprehensive=not args.quick, wait_time_s=args.wait, verbose=True,
         caller_pid=os.getpid())
-    from expclean_ros.core.plans import auto_cap
+    from expclean_ros.core.cleanup.plans import auto_cap
     wait = args.wait if args.wait >= 0 else auto_cap(max(1, args.total_runs), not args.quick)
     with _client() as client:
         timeout = _timeout(client, args, [args.node_name], PLANS[not args.quick], wait)
@@ -228,7 +228,7 @@ def between_runs(args):
 
 
 def _call(client, srv_type, name, request, timeout_s):
-    from expclean_ros.client import ClientError
+    from expclean_ros.ros.client import ClientError
     try:
         return client.call(srv_type, name, request, timeout_s=timeout_s)
     except ClientError as exc:
@@ -294,7 +294,7 @@ def _start_time(pid):
     A launcher that has exited is still reachable through the processes left in
     its session or process group: then the oldest of them bounds its start time.
     """
-    from expclean_ros.core import proctable
+    from expclean_ros.core.procs import proctable
     root = proctable.read_proc(pid)
     if root is not None:
         return root.start_ticks

@@ -158,7 +158,7 @@ def wait_for_node(client, prefix, tries=3, wait_s=10.0):
     """
     from expclean_interfaces.srv import GetMemoryUsage
 
-    from expclean_ros.client import ClientError
+    from expclean_ros.ros.client import ClientError
     error = None
     for _ in range(tries):
         try:
@@ -174,7 +174,7 @@ def service_cleanup(client, prefix, comprehensive, wait_time, timeout_s):
     """A sequencer cleanup callable calling ``PREFIX/between_runs`` on a node."""
     from expclean_interfaces.srv import CleanupBetweenRuns
 
-    from expclean_ros.client import ClientError
+    from expclean_ros.ros.client import ClientError
 
     def cleanup(run_index, total_runs):
         request = CleanupBetweenRuns.Request(
@@ -194,8 +194,8 @@ def service_cleanup(client, prefix, comprehensive, wait_time, timeout_s):
 
 
 def run(args):
-    from expclean_ros.core import sequencer
-    from expclean_ros.core.runtable import load_table
+    from expclean_ros.core.runs import sequencer
+    from expclean_ros.core.runs.run_table import load_table
 
     template = list(args.command)
     if not template:
@@ -215,7 +215,7 @@ def run(args):
         if args.no_cleanup:
             cleanup = sequencer.no_cleanup
         elif args.via_service:
-            from expclean_ros.client import CleanupClient
+            from expclean_ros.ros.client import CleanupClient
             client = CleanupClient(name='expclean_run')
             from expclean_ros.cli.names import full_node_name
             prefix = full_node_name(args.node)
@@ -251,7 +251,7 @@ def draw_memory_plot(ledger_path, output, *, width=8.0, height=4.5, dpi=100):
     matplotlib.use('Agg')
     from matplotlib import pyplot
 
-    from expclean_ros.core.ledger import finished_records, memory_series
+    from expclean_ros.core.runs.ledger import finished_records, memory_series
     records = finished_records(ledger_path)
     series = memory_series(records)
     fig, ax = pyplot.subplots(figsize=(width, height), dpi=dpi)

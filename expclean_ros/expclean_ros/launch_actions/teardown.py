@@ -15,9 +15,9 @@ from launch.some_substitutions_type import SomeSubstitutionsType
 from launch.substitutions import LaunchConfiguration
 from launch.utilities import normalize_to_list_of_substitutions, perform_substitutions
 
-from ..core import runtag
-from ..core.selection import DEFAULT_TAG_VARIABLE
-from ..core.teardown import teardown
+from ..core.runs import run_tag as runtag
+from ..core.procs.selection import DEFAULT_TAG_VARIABLE
+from ..core.procs.teardown import teardown
 from .cleanup_call import call_plan, check_plan, full_node_name
 from .cleanup_node import TEARDOWN_PENDING
 from .events import CleanupDone, TeardownDone

@@ -11,8 +11,9 @@ from diagnostic_msgs.msg import DiagnosticArray
 from expclean_interfaces.msg import MemoryUsage
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 
-from expclean_ros import messages
-from expclean_ros.core import health, memory
+from expclean_ros.ros import messages
+from expclean_ros.ros import diagnostics as health
+from expclean_ros.core.memory import probes
 
 __all__ = ['Monitor']
 
@@ -51,7 +52,7 @@ class Monitor:
 
     def _snapshot(self, **kwargs):
         try:
-            return memory.take_snapshot(**kwargs)
+            return probes.take_snapshot(**kwargs)
         except Exception as exc:  # a probe failure must not stop the timer
             self._node.get_logger().error(f'memory snapshot failed: {exc}',
                                           throttle_duration_sec=60)

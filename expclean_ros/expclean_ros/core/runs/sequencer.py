@@ -1,7 +1,7 @@
 """Run a table of experiment runs, one after another, cleaning up and recording between them.
 
 Per run: a ``started`` line in the ledger (fsync'd), the command started as a
-tagged run in a new session (:func:`~expclean_ros.core.runs.start_tagged`),
+tagged run in a new session (:func:`~expclean_ros.core.runs.tagged_start.start_tagged`),
 memory sampled until it exits or its timeout passes, teardown of everything
 carrying its tag, the between-runs cleanup (in-process by default, or any
 callable, e.g. one that calls a cleanup node), a check for leftovers, and one
@@ -20,13 +20,14 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import cgroups
+from ..procs import cgroups
 from .ledger import Ledger, header_record, read_ledger
-from .memory import MemorySnapshot, ram_used_bytes, read_gpus, take_snapshot
-from .runs import new_run_id, start_tagged
-from .runtable import RunTable, check_template, fill_template
-from .selection import DEFAULT_TAG_VARIABLE, Selection, select
-from .teardown import teardown
+from ..memory.probes import MemorySnapshot, ram_used_bytes, read_gpus, take_snapshot
+from .tagged_start import new_run_id, start_tagged
+from .run_table import RunTable, check_template, fill_template
+from ..procs.scanner import select
+from ..procs.selection import DEFAULT_TAG_VARIABLE, Selection
+from ..procs.teardown import teardown
 
 __all__ = ['SequencerOptions', 'BatchResult', 'run_batch', 'in_process_cleanup',
            'no_cleanup', 'report_record', 'memory_record', 'STATUS_OK', 'STATUS_FAILED',
@@ -123,7 +124,7 @@ def report_record(report) -> dict:
 def in_process_cleanup(comprehensive: bool = True, wait_time: Optional[float] = None,
                        options=None) -> CleanupFn:
     """A cleanup callable running :func:`plans.between_runs` in this process."""
-    from . import plans
+    from ..cleanup import plans
 
     def cleanup(run_index: int, total_runs: int) -> dict:
         return report_record(plans.between_runs(run_index, total_runs, comprehensive,

@@ -26,11 +26,14 @@ from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 from std_srvs.srv import Trigger
 
-from expclean_ros import messages
-from expclean_ros.client import LATCHED_QOS, SERVICE_QOS
-from expclean_ros.core import dds_shm, memory, plans, settings, summary, teardown
-from expclean_ros.core.busy import BusyGuard
-from expclean_ros.monitor import Monitor
+from expclean_ros.ros import messages
+from expclean_ros.ros.qos import LATCHED_QOS, SERVICE_QOS
+from expclean_ros.core.memory import dds_shm, probes
+from expclean_ros.core.cleanup import plans, summary
+from expclean_ros.ros import parameters as settings
+from expclean_ros.core.procs import teardown
+from expclean_ros.ros.busy import BusyGuard
+from expclean_ros.ros.monitor import Monitor
 
 __all__ = ['CleanupNode', 'main']
 
@@ -110,7 +113,7 @@ class CleanupNode(Node):
     @_never_raises
     def _on_get_memory(self, request, response):
         try:
-            snapshot = memory.take_snapshot()
+            snapshot = probes.take_snapshot()
         except Exception as exc:
             response.success, response.message = False, f'memory snapshot failed: {exc}'
             return response

@@ -9,7 +9,8 @@ from expclean_interfaces.msg import (CleanupReport, GpuMemory, GpuProcess, Memor
                                      ProcessInfo, StepResult)
 from std_msgs.msg import Header
 
-from expclean_ros.core import requests, settings
+from expclean_ros.core.procs import requests
+from expclean_ros.ros import parameters as settings
 
 __all__ = ['memory_usage', 'diagnostics', 'cleanup_report', 'selection',
            'timeouts', 'fill_teardown']

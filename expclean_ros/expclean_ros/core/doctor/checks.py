@@ -14,9 +14,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence, Tuple
 
-from . import cgroups, proctable
-from .mounts import mount_of
-from .steps import DROP_CACHES_PATH, output_tail
+from ..procs import cgroups, proctable
+from ..procs.mounts import mount_of
+from ..cleanup.steps import DROP_CACHES_PATH, output_tail
 
 __all__ = ['WORKS', 'DEGRADED', 'UNAVAILABLE', 'Check', 'check_memory', 'check_gpus',
            'check_torch', 'check_nvidia_smi', 'check_gpu_reset', 'check_drop_caches',
@@ -79,7 +79,7 @@ def _proc_name(pid: int) -> str:
 
 def check_gpus() -> Tuple[Check, ...]:
     """NVML, then one check per GPU with the processes holding it."""
-    from .memory import nvml_reason, read_gpus
+    from ..memory.probes import nvml_reason, read_gpus
     reason = nvml_reason()
     if reason is not None:
         return (Check('nvml', UNAVAILABLE, reason, 'install the NVIDIA driver (libnvidia-ml) '
@@ -272,7 +272,7 @@ def check_cgroups() -> Check:
 
 def check_dds_shm(root: str = '/dev/shm') -> Check:
     """``root`` usable, and Fast DDS files and stale segments present now."""
-    from .dds_shm import shm_usage
+    from ..memory.dds_shm import shm_usage
     if not os.path.isdir(root):
         return Check('dds_shm', DEGRADED, f'{root} does not exist',
                      'Fast DDS falls back to UDP; nothing to clean')

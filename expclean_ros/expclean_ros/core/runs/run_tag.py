@@ -9,9 +9,11 @@ import logging
 import os
 from typing import Dict, Mapping, Optional, Tuple
 
-from .runs import new_run_id
-from .selection import DEFAULT_TAG_VARIABLE, Candidate, Selection, select
-from .teardown import TeardownResult, teardown
+from .tagged_start import new_run_id
+from ..procs.scanner import select
+from ..procs.selection import DEFAULT_TAG_VARIABLE, Candidate, Selection
+from ..procs.outcome import TeardownResult
+from ..procs.teardown import teardown
 
 __all__ = ['launch_run_id', 'tag_environment', 'tag_selection', 'stop_tagged', 'tagged_tree']
 
