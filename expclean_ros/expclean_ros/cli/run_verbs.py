@@ -194,7 +194,8 @@ def service_cleanup(client, prefix, comprehensive, wait_time, timeout_s):
 
 
 def run(args):
-    from expclean_ros.core.runs import sequencer
+    from expclean_ros.core.runs import records, sequencer
+    from expclean_ros.core.runs.options import STATUS_OK, SequencerOptions
     from expclean_ros.core.runs.run_table import load_table
 
     template = list(args.command)
@@ -205,7 +206,7 @@ def run(args):
         raise CliError(f'--wait must be zero or more seconds, got {args.wait:g}')
     sigint, sigterm, sigkill = _timeouts(args.stop_timeouts)
     table = load_table(args.table)
-    options = sequencer.SequencerOptions(
+    options = SequencerOptions(
         timeout_s=args.timeout, sigint_timeout_s=sigint, sigterm_timeout_s=sigterm,
         sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir)
     comprehensive = not args.quick
@@ -213,7 +214,7 @@ def run(args):
     client = None
     try:
         if args.no_cleanup:
-            cleanup = sequencer.no_cleanup
+            cleanup = records.no_cleanup
         elif args.via_service:
             from expclean_ros.ros.client import CleanupClient
             client = CleanupClient(name='expclean_run')
@@ -223,7 +224,7 @@ def run(args):
             cleanup = service_cleanup(client, prefix, comprehensive, args.wait,
                                       args.service_timeout)
         else:
-            cleanup = sequencer.in_process_cleanup(comprehensive, args.wait)
+            cleanup = records.in_process_cleanup(comprehensive, args.wait)
         result = sequencer.run_batch(table, template, args.ledger, options, resume=args.resume,
                                      cleanup=cleanup, on_start=progress.on_start,
                                      on_finish=progress.on_finish)
@@ -241,7 +242,7 @@ def run(args):
         for line in summary_lines(result.all_records):
             print(line)
         print(f'ledger: {result.ledger_path}')
-    failed = [r for r in result.all_records if r['status'] != sequencer.STATUS_OK]
+    failed = [r for r in result.all_records if r['status'] != STATUS_OK]
     return 0 if not failed else 3
 
 
