@@ -17,7 +17,8 @@ import os
 import sys
 
 from expclean_ros.cli.main import CliError
-from expclean_ros.core.doctor.diagnose import PLAN_NEEDS, UNAVAILABLE, WORKS, Check, diagnose
+from expclean_ros.core.doctor.check import UNAVAILABLE, WORKS, Check
+from expclean_ros.core.doctor.diagnose import PLAN_NEEDS, diagnose
 
 __all__ = ['add_arguments', 'doctor', 'ros_graph_check', 'main']
 
