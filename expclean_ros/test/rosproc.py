@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 
+from expclean_ros.core.procs.teardown import teardown
 from expclean_ros.core.runs import run_tag
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -121,7 +122,7 @@ def marked(mark):
 def stop_marked(mark):
     """Stop what is left of a test's processes, by its own mark only."""
     if marked(mark):
-        run_tag.stop_tagged(mark, MARK, timeouts=(1.0, 1.0, 1.0))
+        teardown(run_tag.tag_selection(mark, MARK), 1.0, 1.0, 1.0)
 
 
 def new_mark():

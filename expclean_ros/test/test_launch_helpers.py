@@ -11,6 +11,7 @@ import pytest
 
 from conftest import PACKAGE_ROOT, reap_tagged, wait_for
 from expclean_ros import launch_helpers
+from expclean_ros.core.procs.teardown import teardown
 from expclean_ros.core.runs import run_tag as runtag
 
 HAVE_LAUNCH = (importlib.util.find_spec('launch') is not None
@@ -59,7 +60,7 @@ def test_tagged_tree_then_stop_finds_orphans_after_the_parent_died():
         parent.wait(10)
         left = runtag.tagged_tree(run_id)
         assert len(left) >= 2 and parent.pid not in {c.pid for c in left}
-        result = runtag.stop_tagged(run_id, timeouts=(1.0, 1.0, 1.0))
+        result = teardown(runtag.tag_selection(run_id), 1.0, 1.0, 1.0)
         assert result.stopped >= 2 and not result.left
         assert runtag.tagged_tree(run_id) == ()
     finally:

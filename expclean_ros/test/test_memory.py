@@ -6,13 +6,24 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
 from expclean_ros.core.memory import probes as memory
-from expclean_ros.core.memory.probes import (GpuInfo, MemorySnapshot, process_rss, read_gpus,
-                                             take_snapshot)
+from expclean_ros.core.memory.probes import GpuInfo, MemorySnapshot, read_gpus, take_snapshot
 
 _MIB = 1024 * 1024
+
+
+def process_rss(pids):
+    """Resident set size in bytes of each pid still alive and readable; others left out."""
+    rss = {}
+    for pid in pids:
+        try:
+            rss[int(pid)] = int(psutil.Process(int(pid)).memory_info().rss)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return rss
 
 
 def test_snapshot_reads_ram_and_swap():

@@ -128,13 +128,6 @@ def _client():
     return CleanupClient(name='expclean_cli')
 
 
-def _check(client_error_or_response):
-    from expclean_ros.ros.client import ClientError
-    if isinstance(client_error_or_response, ClientError):
-        raise CliError(str(client_error_or_response))
-    return client_error_or_response
-
-
 def find_nodes(client, args):
     """The cleanup nodes on the graph (see CleanupClient.find_cleanup_nodes); error if none."""
     found = client.find_cleanup_nodes(timeout_s=args.wait, expect=args.expect)

@@ -16,12 +16,12 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import psutil
 
 __all__ = ['GpuProcess', 'GpuInfo', 'MemorySnapshot', 'take_snapshot', 'read_gpus',
-           'gpu_used_bytes', 'ram_used_bytes', 'process_rss', 'nvml_reason', 'GPU_STATUS_OK']
+           'gpu_used_bytes', 'ram_used_bytes', 'nvml_reason', 'GPU_STATUS_OK']
 
 _log = logging.getLogger(__name__)
 
@@ -233,17 +233,6 @@ def take_snapshot(*, include_dds_shm: bool = True) -> MemorySnapshot:
         swap_total_bytes=int(swap.total), swap_used_bytes=int(swap.used),
         swap_percent=float(swap.percent), gpus=gpus, gpu_status=status,
         dds_shm_files=shm_files, dds_shm_bytes=shm_bytes)
-
-
-def process_rss(pids: Iterable[int]) -> Dict[int, int]:
-    """Resident set size in bytes of each pid still alive and readable; others are left out."""
-    rss: Dict[int, int] = {}
-    for pid in pids:
-        try:
-            rss[int(pid)] = int(psutil.Process(int(pid)).memory_info().rss)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return rss
 
 
 def nvml_reason() -> Optional[str]:
