@@ -137,7 +137,7 @@ def test_what_decides_what_runs_or_dies_is_read_only():
 
 
 def test_the_default_protect_list_covers_every_caller():
-    protect = Selection(tag='x', protect=parameters.DEFAULTS['teardown.protect'])._compiled_protect
+    protect = Selection(tag='x', protect=parameters.DEFAULTS['teardown.protect']).compiled_protect
     callers = ['/usr/bin/python3 /opt/ros/kilted/bin/ros2 service call /cleanup/quick '
                'std_srvs/srv/Trigger',
                'ros2 service call /robot1/cleanup/between_runs expclean_interfaces/srv/X {}',

@@ -95,7 +95,7 @@ class Scanner:
                     else time.monotonic() + sel.time_limit_s)
         table = proctable.snapshot()
         excluded = excluded_pids(table, sel.spare_pids)
-        ours = (own_descendants(table) if sel._compiled and sel.spare_own_children
+        ours = (own_descendants(table) if sel.compiled_patterns and sel.spare_own_children
                 else set())
         reasons: Dict[int, str] = {}
         if sel.cgroup:
@@ -131,12 +131,12 @@ class Scanner:
                 status, value = self._env(info, sel.tag_variable)
                 if status == ENV_OK and value == sel.tag:
                     reasons[info.pid] = f'tagged {sel.tag_variable}={sel.tag}'
-            if sel._compiled and info.pid not in reasons and info.pid not in ours:
+            if sel.compiled_patterns and info.pid not in reasons and info.pid not in ours:
                 if deadline is not None and time.monotonic() > deadline:
                     raise PatternTimeout(f'selecting took longer than {sel.time_limit_s:g} s')
                 if not self._domain_ok(info):  # cheaper than a pattern, and never a match
                     continue
-                rx = first_match(sel._compiled, proctable.read_cmdline(info.pid), deadline)
+                rx = first_match(sel.compiled_patterns, proctable.read_cmdline(info.pid), deadline)
                 if rx is not None:
                     reasons[info.pid] = f'matches {rx.pattern!r} on domain {sel.domain_id}'
         if deadline is not None and time.monotonic() > deadline:
@@ -155,7 +155,7 @@ class Scanner:
                     info.uid == 0 and proctable.real_uid(pid) != self.uid)):
                 continue
             cmdline = proctable.read_cmdline(pid)
-            if first_match(sel._compiled_protect, cmdline) is not None:
+            if first_match(sel.compiled_protect, cmdline) is not None:
                 _log.debug('pid %d spared by protect list: %s', pid, cmdline)
                 continue
             out[pid] = Candidate(pid=pid, create_time=info.create_time, name=info.name,

@@ -102,8 +102,9 @@ class Selection:
     strict_domain: bool = False
     root_start_ticks: Optional[int] = None
     time_limit_s: Optional[float] = None
-    _compiled: tuple = field(default=(), init=False, repr=False, compare=False)
-    _compiled_protect: tuple = field(default=(), init=False, repr=False, compare=False)
+    #: ``patterns`` and ``protect`` compiled (checked at construction).
+    compiled_patterns: tuple = field(default=(), init=False, repr=False, compare=False)
+    compiled_protect: tuple = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if isinstance(self.patterns, str):
@@ -118,9 +119,9 @@ class Selection:
                              f'got {self.root_pid!r}')
         if not self.tag_variable or '=' in self.tag_variable:
             raise ValueError(f'tag_variable must be a variable name, got {self.tag_variable!r}')
-        object.__setattr__(self, '_compiled', compile_all(self.patterns, 'patterns'))
-        object.__setattr__(self, '_compiled_protect', compile_all(self.protect,
-                                                                  'protect patterns'))
+        object.__setattr__(self, 'compiled_patterns', compile_all(self.patterns, 'patterns'))
+        object.__setattr__(self, 'compiled_protect', compile_all(self.protect,
+                                                                 'protect patterns'))
         if self.domain_id is None:
             object.__setattr__(self, 'domain_id', _env_domain_id(bool(self.patterns)))
 
