@@ -9,8 +9,9 @@ import time
 import psutil
 import pytest
 
-from expclean_ros.core.memory import probes as memory
-from expclean_ros.core.memory.probes import GpuInfo, MemorySnapshot, read_gpus, take_snapshot
+from expclean_ros.core.memory import gpu
+from expclean_ros.core.memory.gpu import GpuInfo, read_gpus
+from expclean_ros.core.memory.probes import MemorySnapshot, take_snapshot
 
 _MIB = 1024 * 1024
 
@@ -56,11 +57,11 @@ def test_gpu_list_empty_with_reason_or_filled():
 
 def test_nvml_is_initialised_once_and_failure_cached():
     read_gpus()
-    first = memory._NVML.module, memory._NVML.reason
-    assert memory._NVML._tried
+    first = gpu._NVML.module, gpu._NVML.reason
+    assert gpu._NVML._tried
     read_gpus()
-    assert (memory._NVML.module, memory._NVML.reason) == first
-    assert (memory.nvml_reason() is None) == (first[0] is not None)
+    assert (gpu._NVML.module, gpu._NVML.reason) == first
+    assert (gpu.nvml_reason() is None) == (first[0] is not None)
 
 
 def test_process_rss_of_a_real_child_and_a_gone_pid(tmp_path):
@@ -88,7 +89,7 @@ def test_memory_never_imports_torch():
     if 'torch' in sys.modules:
         pytest.skip('torch already imported in this test process')
     take_snapshot()
-    memory.gpu_used_bytes()
+    gpu.gpu_used_bytes()
     assert 'torch' not in sys.modules  # GPU figures come from NVML only
 
 

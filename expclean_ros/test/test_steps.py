@@ -10,7 +10,7 @@ import time
 import pytest
 
 from expclean_ros.core.cleanup import steps
-from expclean_ros.core.memory.probes import read_gpus
+from expclean_ros.core.memory.gpu import read_gpus
 from expclean_ros.core.cleanup.results import StepResult
 
 

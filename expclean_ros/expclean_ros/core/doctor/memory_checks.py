@@ -45,7 +45,7 @@ def _proc_name(pid: int) -> str:
 
 def check_gpus() -> Tuple[Check, ...]:
     """NVML, then one check per GPU with the processes holding it."""
-    from ..memory.probes import nvml_reason, read_gpus
+    from ..memory.gpu import nvml_reason, read_gpus
     reason = nvml_reason()
     if reason is not None:
         return (Check('nvml', UNAVAILABLE, reason, 'install the NVIDIA driver (libnvidia-ml) '

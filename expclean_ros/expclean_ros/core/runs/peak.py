@@ -2,7 +2,8 @@
 
 from typing import Dict
 
-from ..memory.probes import ram_used_bytes, read_gpus
+from ..memory.gpu import read_gpus
+from ..memory.probes import ram_used_bytes
 
 __all__ = ['PeakSampler']
 
