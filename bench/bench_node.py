@@ -1,6 +1,6 @@
 """Cleanup node cost: service round trips, idle CPU/RSS and start-up vs a trivial rclpy node.
 
-The real node (``python -m expclean_ros.node``) runs as a subprocess, twice:
+The real node (``python -m expclean_ros.ros.node``) runs as a subprocess, twice:
 ``publish_rate`` 1 Hz and 10 Hz, each in its own namespace. The baseline,
 measured in the same run, is a trivial rclpy node in a subprocess whose
 std_srvs/Trigger service answers at once, so each ratio shows what expclean
@@ -154,7 +154,7 @@ def stop(proc):
 
 def node_argv(rate, namespace):
     """The real cleanup node publishing at ``rate`` Hz in ``namespace``."""
-    return [sys.executable, '-m', 'expclean_ros.node', '--ros-args',
+    return [sys.executable, '-m', 'expclean_ros.ros.node', '--ros-args',
             '-r', f'__ns:={namespace}', '-p', f'publish_rate:={float(rate)}']
 
 

@@ -18,8 +18,10 @@ import sys
 import tempfile
 import time
 
-from expclean_ros.core.runtable import load_table
-from expclean_ros.core.sequencer import SequencerOptions, in_process_cleanup, run_batch
+from expclean_ros.core.runs.options import SequencerOptions
+from expclean_ros.core.runs.records import in_process_cleanup
+from expclean_ros.core.runs.run_table import load_table
+from expclean_ros.core.runs.sequencer import run_batch
 
 SEED_MIN_S, SEED_MAX_S = 10.0, 30.0  # seed: "adds 10-30 seconds between runs"
 LEAKER = ('import os, time\n'

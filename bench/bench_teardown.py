@@ -25,8 +25,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'expclean_ros', 'test'))
 
 import proctree  # noqa: E402
-from expclean_ros.core import proctable  # noqa: E402
-from expclean_ros.core.teardown import Selection, select, teardown  # noqa: E402
+from expclean_ros.core.procs import proctable  # noqa: E402
+from expclean_ros.core.procs.scanner import select  # noqa: E402
+from expclean_ros.core.procs.selection import Selection  # noqa: E402
+from expclean_ros.core.procs.teardown import teardown  # noqa: E402
 
 TIMEOUTS = dict(sigint_timeout_s=1.0, sigterm_timeout_s=1.0, sigkill_timeout_s=1.0)
 BOUND_S = sum(TIMEOUTS.values())

@@ -1,4 +1,4 @@
-"""Write expclean_ros/config/cleanup.yaml from the parameter table (core/settings.py).
+"""Write expclean_ros/config/cleanup.yaml from the parameter table (ros/parameters.py).
 
 Usage: python scripts/gen_config.py [--check]   (--check: exit 1 if the file is out of date)
 """
@@ -9,14 +9,14 @@ import sys
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(HERE, 'expclean_ros'))
-from expclean_ros.core.settings import PARAMETERS  # noqa: E402
+from expclean_ros.ros.parameters import PARAMETERS  # noqa: E402
 
 CONFIG = os.path.join(HERE, 'expclean_ros', 'config', 'cleanup.yaml')
 
 
 def render():
     lines = ['# Defaults of the cleanup node; every parameter, with its meaning.',
-             '# Generated from expclean_ros/core/settings.py by scripts/gen_config.py.',
+             '# Generated from expclean_ros/ros/parameters.py by scripts/gen_config.py.',
              '# Use: ros2 launch expclean_ros cleanup.launch.py params_file:=my.yaml',
              '#      or cleanup_node --ros-args --params-file my.yaml',
              '/**:', '  ros__parameters:']

@@ -19,22 +19,23 @@ after. What changed, on purpose:
   ``settle=False`` for the seed's fixed sleep. In :func:`cleanup_between_runs`
   an explicit ``wait_time`` keeps the seed's fixed sleep; ``None`` settles with
   the automatic cap (10-30 s comprehensive, 5-15 s quick, see
-  :func:`expclean_ros.core.plans.auto_cap`).
+  :func:`expclean_ros.core.cleanup.plans.auto_cap`).
 
 Return values (the seed did not define them): single steps return ``bool``
 (True when the step did its job; a skipped step is False), ``get_memory_usage``
 a ``dict`` (:meth:`MemorySnapshot.as_dict`), the three plans a
-:class:`~expclean_ros.core.plans.CleanupReport` (``.success``, ``.message``).
+:class:`~expclean_ros.core.cleanup.plans.CleanupReport` (``.success``, ``.message``).
 """
 
 import dataclasses
 from typing import Optional, Sequence
 
-from .core import plans, steps
-from .core.memory import take_snapshot
-from .core.results import OK, FAILED, StepResult
-from .core.summary import memory_line, step_line
-from .core.teardown import DEFAULT_PROTECT, Selection, teardown_step
+from .core.cleanup import plans, steps
+from .core.memory.probes import take_snapshot
+from .core.cleanup.results import OK, FAILED, StepResult
+from .core.cleanup.summary import memory_line, step_line
+from .core.procs.selection import DEFAULT_PROTECT, Selection
+from .core.procs.teardown_step import teardown_step
 
 __all__ = ['clear_gpu', 'clear_gpu_memory', 'clear_python_memory', 'clear_system_cache',
            'kill_ros2_processes', 'kill_python_experiment_processes', 'force_kill_processes',

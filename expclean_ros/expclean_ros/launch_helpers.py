@@ -8,8 +8,8 @@ so this module imports where they are not installed.
 import logging
 from typing import Optional, Sequence, Tuple
 
-from expclean_ros.core import runtag
-from expclean_ros.core.selection import DEFAULT_TAG_VARIABLE
+from expclean_ros.core.runs.run_tag import launch_run_id, tag_environment
+from expclean_ros.core.procs.selection import DEFAULT_TAG_VARIABLE
 
 __all__ = ['cleanup_node', 'run_tag', 'tagged_process', 'on_exit_cleanup', 'LAUNCH_MISSING']
 
@@ -37,7 +37,7 @@ def run_tag(run_id: Optional[str] = None,
             tag_variable: str = DEFAULT_TAG_VARIABLE) -> Tuple[str, list]:
     """``(run_id, [RunTag])``: the tag chosen now (inherited, else fresh) and its action."""
     actions = _actions()
-    run_id = run_id or runtag.launch_run_id(tag_variable=tag_variable)
+    run_id = run_id or launch_run_id(tag_variable=tag_variable)
     return run_id, [actions.RunTag(run_id=run_id, tag_variable=tag_variable)]
 
 
@@ -47,7 +47,7 @@ def tagged_process(cmd: Sequence[str], run_id: str, *, tag_variable: str = DEFAU
     _actions()
     from launch.actions import ExecuteProcess
     env = dict(kwargs.pop('additional_env', None) or {})
-    env.update(runtag.tag_environment(run_id, tag_variable))
+    env.update(tag_environment(run_id, tag_variable))
     return ExecuteProcess(cmd=list(cmd), name=name, output=output, additional_env=env, **kwargs)
 
 

@@ -27,7 +27,7 @@ _ENTRY = os.path.join(os.path.dirname(sys.executable), 'cleanup_node')
 if os.access(_ENTRY, os.X_OK):
     NODE_COMMAND = [_ENTRY]
 else:
-    NODE_COMMAND = [sys.executable, '-m', 'expclean_ros.node']
+    NODE_COMMAND = [sys.executable, '-m', 'expclean_ros.ros.node']
 
 # Node arguments for tests with hooks: a node running as root refuses hooks unless told.
 HOOKS_AS_ROOT = ('-p', 'hooks.allow_as_root:=true')
@@ -98,24 +98,24 @@ def start_node(tmp_path):
 @pytest.fixture
 def client():
     """A CleanupClient with a private rclpy context."""
-    from expclean_ros.client import CleanupClient
+    from expclean_ros.ros.client import CleanupClient
     with CleanupClient(name='expclean_test') as c:
         yield c
 
 
 def start_ticks(pid):
     """A process's start time as a ~/teardown request carries it (field 22 of /proc/PID/stat)."""
-    from expclean_ros.core import proctable
+    from expclean_ros.core.procs import proctable
     return proctable.read_proc(pid).start_ticks
 
 
 def reap_tagged(proc, tag):
     """Kill our child ``proc`` if alive, then every process carrying our fresh ``tag``."""
-    from expclean_ros.core import runtag
+    from expclean_ros.core.runs import run_tag
     if proc.poll() is None:
         proc.kill()
         proc.wait(10)
-    for c in runtag.tagged_tree(tag):
+    for c in run_tag.tagged_tree(tag):
         os.kill(c.pid, 9)
 
 

@@ -17,7 +17,8 @@ import threading
 import time
 import uuid
 
-from expclean_ros.core import runtag
+from expclean_ros.core.procs.teardown import teardown
+from expclean_ros.core.runs import run_tag
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PIPELINE_LAUNCH = os.path.join(HERE, 'e2e', 'pipeline.launch.py')
@@ -115,13 +116,13 @@ def marked_env(mark, **extra):
 
 def marked(mark):
     """The live processes carrying our mark (the launch's tree, whatever became of it)."""
-    return runtag.tagged_tree(mark, MARK)
+    return run_tag.tagged_tree(mark, MARK)
 
 
 def stop_marked(mark):
     """Stop what is left of a test's processes, by its own mark only."""
     if marked(mark):
-        runtag.stop_tagged(mark, MARK, timeouts=(1.0, 1.0, 1.0))
+        teardown(run_tag.tag_selection(mark, MARK), 1.0, 1.0, 1.0)
 
 
 def new_mark():

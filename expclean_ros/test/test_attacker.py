@@ -26,8 +26,8 @@ from rclpy.qos import QoSProfile  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from test_node_services import _set  # noqa: E402
 
-from expclean_ros.core import proctable  # noqa: E402
-from expclean_ros.core.runs import new_run_id  # noqa: E402
+from expclean_ros.core.procs import proctable  # noqa: E402
+from expclean_ros.core.runs.tagged_start import new_run_id  # noqa: E402
 
 SLEEP = 'import sys, time; time.sleep(300)'
 BAIT = 'a' * 40 + '!'  # makes (a|aa)+$ backtrack for minutes
@@ -164,7 +164,7 @@ def test_read_only_parameters_refuse_every_peer(start_node, client, decoys, tmp_
 
 def test_writable_parameters_are_bounded(start_node, client):
     """Every writable number refuses values outside its range: no 1 GHz timer, no 1e9 s wait."""
-    from expclean_ros.core import settings
+    from expclean_ros.ros import parameters as settings
     start_node('--ros-args', '-p', 'publish_rate:=10.0')
     watch = Watch(client)
     writable = [s for s in settings.PARAMETERS if not s.read_only and s.low is not None]

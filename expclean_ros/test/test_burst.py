@@ -8,7 +8,8 @@ rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed'
 from expclean_interfaces.srv import CleanupBetweenRuns, GetMemoryUsage  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 
-from expclean_ros.client import DISCOVERY_GRACE_S, SERVICE_QOS  # noqa: E402
+from expclean_ros.ros.client import DISCOVERY_GRACE_S  # noqa: E402
+from expclean_ros.ros.qos import SERVICE_QOS  # noqa: E402
 
 CALLERS = 100
 

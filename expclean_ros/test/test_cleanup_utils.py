@@ -9,7 +9,7 @@ import time
 import pytest
 
 from expclean_ros import cleanup_utils as cu
-from expclean_ros.core.plans import CleanupReport
+from expclean_ros.core.cleanup.plans import CleanupReport
 
 SEED_SIGNATURES = {
     'clear_gpu': [], 'clear_gpu_memory': [], 'clear_python_memory': [],

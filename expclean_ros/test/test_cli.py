@@ -95,7 +95,7 @@ def test_teardown_by_pattern_spares_the_cli_that_asked(start_node, tmp_path):
 def test_teardown_by_pid_and_by_tag(start_node):
     """--pid sends the root's start time along; --tag takes run tags as expclean makes them."""
     import signal
-    from expclean_ros.core.runs import new_run_id
+    from expclean_ros.core.runs.tagged_start import new_run_id
     start_node()
     tag = new_run_id()
     sleeper = [sys.executable, '-S', '-c', 'import time; time.sleep(60)']

@@ -7,7 +7,7 @@ import yaml
 
 from conftest import PACKAGE_ROOT
 
-from expclean_ros.core import settings
+from expclean_ros.ros import parameters
 
 CONFIG = os.path.join(PACKAGE_ROOT, 'config', 'cleanup.yaml')
 
@@ -15,11 +15,11 @@ CONFIG = os.path.join(PACKAGE_ROOT, 'config', 'cleanup.yaml')
 def test_yaml_holds_every_parameter_with_its_default():
     with open(CONFIG) as f:
         params = yaml.safe_load(f)['/**']['ros__parameters']
-    assert params == settings.DEFAULTS
+    assert params == parameters.DEFAULTS
 
 
 def test_defaults_pass_their_own_checks():
-    assert settings.check(settings.DEFAULTS) is None
+    assert parameters.check(parameters.DEFAULTS) is None
 
 
 @pytest.mark.parametrize('change,rule', [
@@ -30,7 +30,7 @@ def test_defaults_pass_their_own_checks():
     ({'settle.window_s': float('inf')}, 'finite'),
 ])
 def test_bad_values_are_refused_with_the_rule(change, rule):
-    reason = settings.check(dict(settings.DEFAULTS, **change))
+    reason = parameters.check(dict(parameters.DEFAULTS, **change))
     assert reason is not None and rule in reason
 
 
@@ -43,29 +43,30 @@ def test_node_starts_with_the_shipped_file(start_node, client):
                                                         'publish_rate', 'teardown.protect']),
                            wait_s=20)
     values = response.values
-    assert values[0].double_value == settings.DEFAULTS['teardown.sigint_timeout_s']
+    assert values[0].double_value == parameters.DEFAULTS['teardown.sigint_timeout_s']
     assert values[1].double_value == 2.0
-    assert list(values[2].string_array_value) == settings.DEFAULTS['teardown.protect']
+    assert list(values[2].string_array_value) == parameters.DEFAULTS['teardown.protect']
 
 
 def test_longest_cleanup_covers_what_the_parameters_allow():
     """The CLI's default timeout: hooks, escalation, settle cap, GPU reset, plus slack."""
-    base = settings.longest_cleanup_s({}, 'comprehensive')
-    assert base == 30.0 + 5.0 + settings.SLACK_S  # auto cap 30 s, 2+2+1 s escalation
+    base = parameters.longest_cleanup_s({}, 'comprehensive')
+    assert base == 30.0 + 5.0 + parameters.SLACK_S  # auto cap 30 s, 2+2+1 s escalation
     values = {'hooks.before': ['a', 'b'], 'hooks.after': ['c'], 'hooks.timeout_s': 100.0,
               'settle.comprehensive_cap_s': 600.0, 'allow_gpu_reset': True,
               'teardown.sigint_timeout_s': 60.0}
-    assert settings.longest_cleanup_s(values, 'comprehensive') == (
-        300.0 + 63.0 + 600.0 + settings.GPU_RESET_BOUND_S + settings.SLACK_S)
-    assert settings.longest_cleanup_s(values, 'quick') == 300.0 + 63.0 + 15.0 + settings.SLACK_S
-    assert settings.longest_cleanup_s(values, 'quick', wait_s=600.0) == (
-        300.0 + 63.0 + 600.0 + settings.SLACK_S)
-    assert settings.longest_cleanup_s(values, 'teardown') == 63.0 + settings.SLACK_S
+    assert parameters.longest_cleanup_s(values, 'comprehensive') == (
+        300.0 + 63.0 + 600.0 + parameters.GPU_RESET_BOUND_S + parameters.SLACK_S)
+    assert parameters.longest_cleanup_s(values, 'quick') == (
+        300.0 + 63.0 + 15.0 + parameters.SLACK_S)
+    assert parameters.longest_cleanup_s(values, 'quick', wait_s=600.0) == (
+        300.0 + 63.0 + 600.0 + parameters.SLACK_S)
+    assert parameters.longest_cleanup_s(values, 'teardown') == 63.0 + parameters.SLACK_S
 
 
-def test_doctests_of_settings_and_node_names():
+def test_doctests_of_parameters_and_node_names():
     import doctest
 
     from expclean_ros.cli import names
-    assert doctest.testmod(settings).failed == 0
+    assert doctest.testmod(parameters).failed == 0
     assert doctest.testmod(names).failed == 0

@@ -1,30 +1,105 @@
-"""Core and the seed-compatible module never import rclpy (checked in a fresh interpreter)."""
+"""Layering: core never imports rclpy or launch (checked in a fresh interpreter), and nothing
+imports a private (underscore) name from another module of the package."""
 
+import ast
 import json
 import os
 import pkgutil
 import subprocess
 import sys
 
+import expclean_ros
 import expclean_ros.core
 
-CORE_MODULES = sorted(f'expclean_ros.core.{m.name}'
-                      for m in pkgutil.iter_modules(expclean_ros.core.__path__))
+PACKAGE_DIR = os.path.dirname(expclean_ros.__file__)
+CORE_MODULES = sorted(m.name for m in pkgutil.walk_packages(expclean_ros.core.__path__,
+                                                            'expclean_ros.core.'))
+PUBLIC_PATHS = ['expclean_ros.cleanup_utils', 'expclean_ros.client',
+                'expclean_ros.launch_helpers', 'expclean_ros.launch_actions']
 
 
 def test_core_modules_listed():
-    for name in ('memory', 'steps', 'settle', 'plans', 'summary', 'results'):
+    for name in ('procs.teardown', 'procs.selection', 'memory.probes', 'memory.settle',
+                 'cleanup.steps', 'cleanup.plans', 'cleanup.results', 'runs.sequencer',
+                 'doctor.diagnose'):
         assert f'expclean_ros.core.{name}' in CORE_MODULES
+    for package in ('procs', 'memory', 'cleanup', 'runs', 'doctor'):
+        assert f'expclean_ros.core.{package}' in CORE_MODULES
 
 
-def test_importing_core_and_cleanup_utils_does_not_import_rclpy():
-    modules = CORE_MODULES + ['expclean_ros.cleanup_utils']
+def _fresh_python(code):
+    """Run ``code`` in a fresh interpreter; its stdout (it must exit 0)."""
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ), stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def _imported_after(modules):
     code = ('import importlib, json, sys\n'
             f'for name in {modules!r}:\n'
             '    importlib.import_module(name)\n'
             'print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in '
-            '("rclpy", "rcl_interfaces", "torch"))))\n')
-    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ), stdin=subprocess.DEVNULL)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+            '("rclpy", "rcl_interfaces", "launch", "launch_ros", "torch"))))\n')
+    return json.loads(_fresh_python(code).strip().splitlines()[-1])
+
+
+def test_importing_core_and_cleanup_utils_does_not_import_rclpy_or_launch():
+    assert _imported_after(CORE_MODULES + ['expclean_ros.cleanup_utils']) == []
+
+
+def test_public_import_paths_still_work():
+    code = ('from expclean_ros.cleanup_utils import cleanup_between_runs\n'
+            'from expclean_ros.client import CleanupClient, ClientError\n'
+            'from expclean_ros.launch_helpers import cleanup_node, run_tag, tagged_process\n'
+            'from expclean_ros.launch_actions import CleanupCall, CleanupNode, RunTag, Teardown\n'
+            'print("imported")\n')
+    assert _fresh_python(code).strip() == 'imported'
+
+
+def _module_name(root, path):
+    rel = os.path.relpath(path, os.path.dirname(root))[:-3].replace(os.sep, '.')
+    return rel[:-len('.__init__')] if rel.endswith('.__init__') else rel
+
+
+def _private_imports(root):
+    """(importer, module, name) for each ``from module import _name`` in the package at
+    ``root`` where module is another module of that package."""
+    top = os.path.basename(root)
+    found = []
+    for folder, _, files in os.walk(root):
+        for file in sorted(f for f in files if f.endswith('.py')):
+            path = os.path.join(folder, file)
+            importer = _module_name(root, path)
+            package = importer if file == '__init__.py' else importer.rpartition('.')[0]
+            with open(path) as f:
+                tree = ast.parse(f.read(), path)
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.ImportFrom):
+                    continue
+                if node.level:
+                    parts = package.split('.')
+                    base = parts[:len(parts) - node.level + 1]
+                    module = '.'.join(base + ([node.module] if node.module else []))
+                else:
+                    module = node.module or ''
+                if module.split('.')[0] == top and module != importer:
+                    found += [(importer, module, a.name) for a in node.names
+                              if a.name.startswith('_')]
+    return found
+
+
+def test_no_private_name_is_imported_from_another_module():
+    assert _private_imports(PACKAGE_DIR) == []
+
+
+def test_the_private_import_check_finds_relative_and_absolute_imports(tmp_path):
+    package = tmp_path / 'pkg'
+    (package / 'sub').mkdir(parents=True)
+    (package / '__init__.py').write_text('')
+    (package / 'sub' / '__init__.py').write_text('from .. import b\n')
+    (package / 'b.py').write_text('_x = _y = 1\nfrom .b import _x\n')
+    (package / 'sub' / 'c.py').write_text('def f():\n    from ..b import _x\n'
+                                          'from pkg.b import _y, public\n')
+    assert sorted(_private_imports(str(package))) == [('pkg.sub.c', 'pkg.b', '_x'),
+                                                      ('pkg.sub.c', 'pkg.b', '_y')]

@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from expclean_ros.core.dds_shm import (
-    ShmUsage, clean_stale_segments, is_dds_shm_name, shm_usage)
+from expclean_ros.core.memory.dds_shm import (ShmUsage, clean_stale_segments, is_dds_shm_name,
+                                              shm_usage)
 
 SHM = '/dev/shm'
 TOPIC = 'expclean_dds_shm_test'

@@ -11,8 +11,11 @@ import uuid
 import pytest
 
 from conftest import ros_env
-from expclean_ros.core import doctor
-from expclean_ros.core.doctor import DEGRADED, UNAVAILABLE, WORKS, Check
+from expclean_ros.core.cleanup.steps import DROP_CACHES_PATH
+from expclean_ros.core.doctor import diagnose as doctor
+from expclean_ros.core.doctor.check import DEGRADED, UNAVAILABLE, WORKS, Check
+from expclean_ros.core.doctor.system_checks import check_ros_env
+from expclean_ros.core.procs.mounts import mount_of
 
 DOCTOR = [sys.executable, '-m', 'expclean_ros.cli.doctor_verb']
 # Lines whose reason does not move between two runs a moment apart.
@@ -51,7 +54,7 @@ def test_check_states_are_validated_and_rendered():
     ({'ROS_DOMAIN_ID': '150'}, UNAVAILABLE, 'not a valid domain'),
 ])
 def test_ros_env_rules(env, state, words):
-    check = doctor.check_ros_env(env)
+    check = check_ros_env(env)
     assert check.state == state and words in check.reason, check
 
 
@@ -63,7 +66,7 @@ def test_as_root_what_this_machine_offers():
     assert checks['memory']['state'] == WORKS
     assert checks['process_table']['state'] == WORKS
     assert checks['process_table']['data']['scope'] == 'all'
-    mount = doctor.mount_of(doctor.DROP_CACHES_PATH)
+    mount = mount_of(DROP_CACHES_PATH)
     if mount and 'ro' not in mount['options']:
         assert checks['drop_caches']['state'] == WORKS, checks['drop_caches']
         assert checks['drop_caches']['reason'].startswith(
@@ -123,8 +126,9 @@ def test_read_only_proc_sys_as_in_a_container():
     assert checks['drop_caches']['reason'] == '/proc/sys is mounted read-only'
     assert report['missing'] == ['drop_caches'] and report['exit_code'] == 1
     # what the doctor predicts is what the step then does
-    step = subprocess.run([*ro, sys.executable, '-c', 'from expclean_ros.core.steps import '
-                           'system_caches; r = system_caches(); print(r.status, r.detail)'],
+    step = subprocess.run([*ro, sys.executable, '-c',
+                           'from expclean_ros.core.cleanup.steps import system_caches; '
+                           'r = system_caches(); print(r.status, r.detail)'],
                           capture_output=True, text=True, timeout=60, env=ros_env())
     assert step.stdout.startswith('skipped read-only'), step.stdout + step.stderr
 

@@ -2,8 +2,9 @@
 
 from dataclasses import replace
 
-from expclean_ros.core import health
-from expclean_ros.core.memory import GpuInfo, take_snapshot
+from expclean_ros.ros import diagnostics as health
+from expclean_ros.core.memory.gpu import GpuInfo
+from expclean_ros.core.memory.probes import take_snapshot
 
 GIB = 1024 ** 3
 

@@ -15,9 +15,11 @@ from expclean_interfaces.msg import (CleanupReport, MemoryUsage, ProcessInfo,  #
 from expclean_interfaces.srv import CleanupBetweenRuns, Teardown  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 
-from expclean_ros.client import LATCHED_QOS  # noqa: E402
-from expclean_ros.core import memory, plans, results, teardown  # noqa: E402
-from expclean_ros.core.runs import new_run_id  # noqa: E402
+from expclean_ros.ros.qos import LATCHED_QOS  # noqa: E402
+from expclean_ros.core.memory import gpu  # noqa: E402
+from expclean_ros.core.cleanup import plans, results  # noqa: E402
+from expclean_ros.core.procs import outcome, selection  # noqa: E402
+from expclean_ros.core.runs.tagged_start import new_run_id  # noqa: E402
 
 
 def constants(cls, prefix):
@@ -28,10 +30,10 @@ def constants(cls, prefix):
 def test_constants_are_the_cores_values():
     assert constants(StepResult, 'STATUS_') == {results.OK, results.SKIPPED, results.FAILED}
     assert constants(CleanupReport, 'PLAN_') == set(plans.PLANS)
-    assert constants(ProcessInfo, 'STAGE_') == set(teardown.STAGES)
-    assert constants(MemoryUsage, 'GPU_STATUS_') == {memory.GPU_STATUS_OK}
-    every = teardown.Selection(tag='run-' + '0' * 32, root_pid=12345, patterns=('x',),
-                               cgroup='/sys/fs/cgroup/none')
+    assert constants(ProcessInfo, 'STAGE_') == set(outcome.STAGES)
+    assert constants(MemoryUsage, 'GPU_STATUS_') == {gpu.GPU_STATUS_OK}
+    every = selection.Selection(tag='run-' + '0' * 32, root_pid=12345, patterns=('x',),
+                                cgroup='/sys/fs/cgroup/none')
     assert constants(Teardown.Response, 'MECHANISM_') == set(every.mechanism.split('+'))
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from conftest import PACKAGE_ROOT, reap_tagged, wait_for
 from expclean_ros import launch_helpers
-from expclean_ros.core import runtag
+from expclean_ros.core.procs.teardown import teardown
+from expclean_ros.core.runs import run_tag as runtag
 
 HAVE_LAUNCH = (importlib.util.find_spec('launch') is not None
                and importlib.util.find_spec('launch_ros') is not None)
@@ -59,7 +60,7 @@ def test_tagged_tree_then_stop_finds_orphans_after_the_parent_died():
         parent.wait(10)
         left = runtag.tagged_tree(run_id)
         assert len(left) >= 2 and parent.pid not in {c.pid for c in left}
-        result = runtag.stop_tagged(run_id, timeouts=(1.0, 1.0, 1.0))
+        result = teardown(runtag.tag_selection(run_id), 1.0, 1.0, 1.0)
         assert result.stopped >= 2 and not result.left
         assert runtag.tagged_tree(run_id) == ()
     finally:
@@ -68,7 +69,7 @@ def test_tagged_tree_then_stop_finds_orphans_after_the_parent_died():
 
 def test_package_imports_without_launch_and_the_helpers_say_why():
     code = ('import sys; sys.modules["launch"] = None; sys.modules["launch_ros"] = None\n'
-            'import expclean_ros.launch_helpers as h, expclean_ros.node, expclean_ros.cli\n'
+            'import expclean_ros.launch_helpers as h, expclean_ros.ros.node, expclean_ros.cli\n'
             'for call in (h.cleanup_node, h.run_tag, lambda: h.tagged_process(["true"], "r")):\n'
             '    try:\n        call()\n    except ImportError as exc:\n'
             '        assert "not on the package index" in str(exc), exc\n'

@@ -7,12 +7,25 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
-from expclean_ros.core import memory
-from expclean_ros.core.memory import GpuInfo, MemorySnapshot, process_rss, read_gpus, take_snapshot
+from expclean_ros.core.memory import gpu
+from expclean_ros.core.memory.gpu import GpuInfo, read_gpus
+from expclean_ros.core.memory.probes import MemorySnapshot, take_snapshot
 
 _MIB = 1024 * 1024
+
+
+def process_rss(pids):
+    """Resident set size in bytes of each pid still alive and readable; others left out."""
+    rss = {}
+    for pid in pids:
+        try:
+            rss[int(pid)] = int(psutil.Process(int(pid)).memory_info().rss)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return rss
 
 
 def test_snapshot_reads_ram_and_swap():
@@ -45,11 +58,11 @@ def test_gpu_list_empty_with_reason_or_filled():
 
 def test_nvml_is_initialised_once_and_failure_cached():
     read_gpus()
-    first = memory._NVML.module, memory._NVML.reason
-    assert memory._NVML._tried
+    first = gpu._NVML.module, gpu._NVML.reason
+    assert gpu._NVML._tried
     read_gpus()
-    assert (memory._NVML.module, memory._NVML.reason) == first
-    assert (memory.nvml_reason() is None) == (first[0] is not None)
+    assert (gpu._NVML.module, gpu._NVML.reason) == first
+    assert (gpu.nvml_reason() is None) == (first[0] is not None)
 
 
 def test_process_rss_of_a_real_child_and_a_gone_pid(tmp_path):
@@ -77,15 +90,16 @@ def test_memory_never_imports_torch():
     if 'torch' in sys.modules:
         pytest.skip('torch already imported in this test process')
     take_snapshot()
-    memory.gpu_used_bytes()
+    gpu.gpu_used_bytes()
     assert 'torch' not in sys.modules  # GPU figures come from NVML only
 
 
 _NO_CONTEXT = """
 import torch
-from expclean_ros.core import memory, settle, steps
+from expclean_ros.core.cleanup import steps
+from expclean_ros.core.memory import probes, settle
 assert not torch.cuda.is_initialized()
-memory.take_snapshot()
+probes.take_snapshot()
 settle.settle(0.3, window_s=0.1)
 result = steps.python_memory()
 print(result.detail)

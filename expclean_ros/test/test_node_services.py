@@ -19,8 +19,9 @@ from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue  # noqa:
 from rcl_interfaces.srv import SetParameters  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 
-from expclean_ros.client import DISCOVERY_GRACE_S, LATCHED_QOS  # noqa: E402
-from expclean_ros.core.runs import new_run_id  # noqa: E402
+from expclean_ros.ros.client import DISCOVERY_GRACE_S  # noqa: E402
+from expclean_ros.ros.qos import LATCHED_QOS  # noqa: E402
+from expclean_ros.core.runs.tagged_start import new_run_id  # noqa: E402
 
 
 def _set(client, name, value, node='/cleanup'):
@@ -92,7 +93,7 @@ def test_invalid_parameters_are_refused_with_the_reason(start_node, client):
 
 def test_bad_start_parameters_exit_with_a_clear_error(tmp_path):
     proc = subprocess.run(
-        [sys.executable, '-m', 'expclean_ros.node', '--ros-args',
+        [sys.executable, '-m', 'expclean_ros.ros.node', '--ros-args',
          '-p', 'ram_warn_percent:=99.0', '-p', 'ram_error_percent:=50.0'],
         env=ros_env(), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
@@ -244,8 +245,8 @@ def test_a_skipped_between_runs_keeps_the_last_report(start_node, client):
 
 @pytest.mark.parametrize('param', ['publish_rate:=2', 'publish_rate:=100.0'])
 def test_start_parameters_of_the_wrong_type_or_range_exit_with_a_clear_error(param):
-    proc = subprocess.run([sys.executable, '-m', 'expclean_ros.node', '--ros-args', '-p', param],
-                          env=ros_env(), capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, '-m', 'expclean_ros.ros.node', '--ros-args',
+                           '-p', param], env=ros_env(), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert proc.stderr.startswith('cleanup_node: error:') and 'publish_rate' in proc.stderr
     assert 'Traceback' not in proc.stderr

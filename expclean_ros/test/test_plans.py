@@ -10,10 +10,11 @@ import uuid
 
 import pytest
 
-from expclean_ros.core import plans
-from expclean_ros.core.plans import CleanupOptions, auto_cap, between_runs
-from expclean_ros.core.results import StepResult
-from expclean_ros.core.teardown import Selection, teardown_step
+from expclean_ros.core.cleanup import plans
+from expclean_ros.core.cleanup.plans import CleanupOptions, auto_cap, between_runs
+from expclean_ros.core.cleanup.results import StepResult
+from expclean_ros.core.procs.selection import Selection
+from expclean_ros.core.procs.teardown_step import teardown_step
 
 NO_DROP = CleanupOptions(allow_system_caches=False)  # real drops are bounded to test_steps
 

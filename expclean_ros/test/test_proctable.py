@@ -3,7 +3,7 @@
 import os
 import subprocess
 
-from expclean_ros.core import proctable
+from expclean_ros.core.procs import proctable
 
 
 def _sleeper(env):

@@ -13,10 +13,12 @@ import time
 import pytest
 
 from conftest import start_ticks
-from expclean_ros.core import requests, settings
-from expclean_ros.core.patterns import PatternTimeout
-from expclean_ros.core.runs import new_run_id
-from expclean_ros.core.selection import Selection, select
+from expclean_ros.core.procs import requests
+from expclean_ros.core.procs.patterns import PatternTimeout
+from expclean_ros.core.procs.scanner import select
+from expclean_ros.core.procs.selection import Selection
+from expclean_ros.core.runs.tagged_start import new_run_id
+from expclean_ros.ros import parameters
 
 SLEEP = 'import time; time.sleep(120)'
 MARK = 'strict_domain_mark_' + str(os.getpid())
@@ -119,11 +121,11 @@ def test_a_root_of_another_start_time_is_refused():
 
 
 def test_hooks_as_root_need_consent():
-    hooks = dict(settings.DEFAULTS, **{'hooks.after': ['sync']})
-    assert 'hooks.allow_as_root' in settings.check_privileges(hooks, 0)
-    assert settings.check_privileges(dict(hooks, **{'hooks.allow_as_root': True}), 0) is None
-    assert settings.check_privileges(hooks, 1000) is None
-    assert settings.check_privileges(settings.DEFAULTS, 0) is None
+    hooks = dict(parameters.DEFAULTS, **{'hooks.after': ['sync']})
+    assert 'hooks.allow_as_root' in parameters.check_privileges(hooks, 0)
+    assert parameters.check_privileges(dict(hooks, **{'hooks.allow_as_root': True}), 0) is None
+    assert parameters.check_privileges(hooks, 1000) is None
+    assert parameters.check_privileges(parameters.DEFAULTS, 0) is None
 
 
 def test_what_decides_what_runs_or_dies_is_read_only():
@@ -131,11 +133,11 @@ def test_what_decides_what_runs_or_dies_is_read_only():
                 'teardown.tag_variable', 'teardown.protect', 'teardown.patterns',
                 'teardown.allow_request_patterns', 'teardown.run_tag_format',
                 'teardown.allow_other_users', 'allow_gpu_reset', 'allow_system_caches'}
-    assert {s.name for s in settings.PARAMETERS if s.read_only} == decisive
+    assert {s.name for s in parameters.PARAMETERS if s.read_only} == decisive
 
 
 def test_the_default_protect_list_covers_every_caller():
-    protect = Selection(tag='x', protect=settings.DEFAULTS['teardown.protect'])._compiled_protect
+    protect = Selection(tag='x', protect=parameters.DEFAULTS['teardown.protect']).compiled_protect
     callers = ['/usr/bin/python3 /opt/ros/kilted/bin/ros2 service call /cleanup/quick '
                'std_srvs/srv/Trigger',
                'ros2 service call /robot1/cleanup/between_runs expclean_interfaces/srv/X {}',

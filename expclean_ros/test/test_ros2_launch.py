@@ -8,7 +8,7 @@ import pytest
 
 import rosproc
 from conftest import wait_for
-from expclean_ros.core import proctable
+from expclean_ros.core.procs import proctable
 
 pytestmark = pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason())
 

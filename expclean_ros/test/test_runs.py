@@ -7,8 +7,8 @@ import subprocess
 import pytest
 
 import proctree
-from expclean_ros.core import cgroups, proctable
-from expclean_ros.core.runs import new_run_id, start_tagged
+from expclean_ros.core.procs import cgroups, proctable
+from expclean_ros.core.runs.tagged_start import new_run_id, start_tagged
 
 TIMEOUTS = dict(sigint_timeout_s=1.0, sigterm_timeout_s=1.0, sigkill_timeout_s=1.0)
 NO_NODE = ('scene', '--no-node')

@@ -15,11 +15,13 @@ import time
 
 import pytest
 
-from expclean_ros.core import proctable
-from expclean_ros.core.ledger import read_ledger
-from expclean_ros.core.runtable import load_table, template_fields
-from expclean_ros.core.selection import DEFAULT_TAG_VARIABLE
-from expclean_ros.core.sequencer import SequencerOptions, in_process_cleanup, run_batch
+from expclean_ros.core.procs import proctable
+from expclean_ros.core.runs.ledger import read_ledger
+from expclean_ros.core.runs.run_table import load_table, template_fields
+from expclean_ros.core.procs.selection import DEFAULT_TAG_VARIABLE
+from expclean_ros.core.runs.options import SequencerOptions
+from expclean_ros.core.runs.records import in_process_cleanup
+from expclean_ros.core.runs.sequencer import run_batch
 
 HERE = os.path.abspath(__file__)
 MARK = 'EXPCLEAN_SEQ_TEST_MARK'

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from expclean_ros.core.settle import SettleResult, fixed_wait, settle
+from expclean_ros.core.memory.settle import SettleResult, fixed_wait, settle
 
 _MIB = 1024 * 1024
 

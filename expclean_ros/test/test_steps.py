@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from expclean_ros.core import steps
-from expclean_ros.core.memory import read_gpus
-from expclean_ros.core.results import StepResult
+from expclean_ros.core.cleanup import steps
+from expclean_ros.core.memory.gpu import read_gpus
+from expclean_ros.core.cleanup.results import StepResult
 
 
 def test_python_memory_collects_real_garbage():
@@ -41,7 +41,7 @@ def test_drop_caches_for_real_as_root():
 
 
 def test_drop_caches_skipped_as_nobody(as_nobody):
-    code = ('from expclean_ros.core.steps import system_caches; synced = []; '
+    code = ('from expclean_ros.core.cleanup.steps import system_caches; synced = []; '
             'r = system_caches(sync=lambda: synced.append(1)); '
             'print(r.status); print(r.data.get("reason")); print(r.detail); print(len(synced))')
     proc = subprocess.run([*as_nobody, sys.executable, '-c', code], cwd='/tmp',

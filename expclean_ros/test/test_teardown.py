@@ -7,10 +7,13 @@ import uuid
 import pytest
 
 import proctree
-from expclean_ros.core import proctable
-from expclean_ros.core.results import OK
-from expclean_ros.core.teardown import (Candidate, Selection, select, teardown,
-                                        teardown_step, NO_SELECTION_MESSAGE)
+from expclean_ros.core.procs import proctable
+from expclean_ros.core.cleanup.results import OK
+from expclean_ros.core.procs.pidfd import open_checked
+from expclean_ros.core.procs.scanner import select
+from expclean_ros.core.procs.selection import Candidate, NO_SELECTION_MESSAGE, Selection
+from expclean_ros.core.procs.teardown import teardown
+from expclean_ros.core.procs.teardown_step import teardown_step
 
 # Short but safe stages: the rclpy node needs well under 1.5 s to handle SIGINT.
 TIMEOUTS = dict(sigint_timeout_s=1.5, sigterm_timeout_s=1.0, sigkill_timeout_s=1.0)
@@ -108,8 +111,7 @@ def test_reused_pid_is_never_signalled():
         info = proctable.read_proc(proc.pid)
         stale = Candidate(pid=proc.pid, create_time=0.0, name='sleep', cmdline='sleep 30',
                           reason='test', start_ticks=info.start_ticks - 1)
-        from expclean_ros.core import teardown as td
-        fd, same = td._open(stale)
+        fd, same = open_checked(stale)
         assert fd is None and not same
         assert proc.poll() is None
     finally:

@@ -12,8 +12,10 @@ import uuid
 import pytest
 
 import proctree
-from expclean_ros.core import proctable
-from expclean_ros.core.teardown import Selection, select, teardown
+from expclean_ros.core.procs import proctable
+from expclean_ros.core.procs.scanner import select
+from expclean_ros.core.procs.selection import Selection
+from expclean_ros.core.procs.teardown import teardown
 
 TIMEOUTS = dict(sigint_timeout_s=1.0, sigterm_timeout_s=1.0, sigkill_timeout_s=1.0)
 NOBODY_UID = 65534
@@ -133,7 +135,8 @@ def test_runner_carrying_the_tag_spares_itself_and_its_parent(tmp_path):
     tag = 'test-' + uuid.uuid4().hex
     out = tmp_path / 'runner.json'
     code = ('import json, os, sys\n'
-            'from expclean_ros.core.teardown import Selection, teardown\n'
+            'from expclean_ros.core.procs.selection import Selection\n'
+            'from expclean_ros.core.procs.teardown import teardown\n'
             'r = teardown(Selection(tag=os.environ["EXPCLEAN_RUN_ID"]), 1.0, 1.0, 1.0)\n'
             'json.dump({"me": os.getpid(), "parent": os.getppid(), "r": r.as_dict()},'
             ' open(sys.argv[1], "w"))\n')
@@ -163,7 +166,8 @@ def teardown_from_sibling(selection: dict, dry_run=False, timeouts=(1.0, 1.0, 1.
     """Teardown run by another process (a sibling of what we started: our children are
     never chosen by pattern when we are the caller); its TeardownResult as a dict."""
     code = ('import json, sys\n'
-            'from expclean_ros.core.teardown import Selection, teardown\n'
+            'from expclean_ros.core.procs.selection import Selection\n'
+            'from expclean_ros.core.procs.teardown import teardown\n'
             'a = json.loads(sys.argv[1])\n'
             'r = teardown(Selection(**a["sel"]), *a["t"], dry_run=a["dry"])\n'
             'print(json.dumps(r.as_dict()))\n')

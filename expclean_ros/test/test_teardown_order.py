@@ -6,8 +6,9 @@ import sys
 import uuid
 
 from conftest import reap_tagged, wait_for
-from expclean_ros.core import runtag
-from expclean_ros.core.teardown import Selection, teardown
+from expclean_ros.core.runs import run_tag
+from expclean_ros.core.procs.selection import Selection
+from expclean_ros.core.procs.teardown import teardown
 
 TIMEOUTS = dict(sigint_timeout_s=3.0, sigterm_timeout_s=2.0, sigkill_timeout_s=1.0)
 
@@ -38,7 +39,7 @@ PARENT = ('import signal, subprocess, sys, time\n'
 def _start(tmp_path, mode):
     tag = 'order-' + uuid.uuid4().hex
     out = str(tmp_path / 'child')
-    env = dict(os.environ, **runtag.tag_environment(tag))
+    env = dict(os.environ, **run_tag.tag_environment(tag))
     parent = subprocess.Popen([sys.executable, '-c', PARENT, CHILD, out, mode], env=env,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)

@@ -13,11 +13,14 @@ import pytest
 
 import proctree
 from conftest import wait_for
-from expclean_ros.core import cgroups, proctable
-from expclean_ros.core.runs import start_tagged
-from expclean_ros.core.selection import Selection, select
-from expclean_ros.core.sequencer import SequencerOptions, _stop_tag, _trusted_cgroup
-from expclean_ros.core.teardown import teardown
+from expclean_ros.core.procs import cgroups, proctable
+from expclean_ros.core.runs.tagged_start import start_tagged
+from expclean_ros.core.procs.scanner import select
+from expclean_ros.core.procs.selection import Selection
+from expclean_ros.core.runs.cgroup_trust import trusted_cgroup
+from expclean_ros.core.runs.options import SequencerOptions
+from expclean_ros.core.runs.sequencer import stop_tag
+from expclean_ros.core.procs.teardown import teardown
 from test_run_cli import start_runner
 from test_sequencer import TEMPLATE, mark, tagged_with_mark, write_table  # noqa: F401
 from test_teardown_decoys import teardown_from_sibling
@@ -184,15 +187,15 @@ def test_resume_ignores_a_ledger_cgroup_that_is_not_the_runs_own():
         assert cgroups.join(decoy, sleeper.pid) is None
         opts = SequencerOptions(sigint_timeout_s=0.5, sigterm_timeout_s=0.5,
                                 sigkill_timeout_s=0.5)
-        assert _trusted_cgroup('run-x', decoy) is None
-        assert _trusted_cgroup('run-x', os.path.join(decoy, '..', 'expclean-run-x')) is None
+        assert trusted_cgroup('run-x', decoy) is None
+        assert trusted_cgroup('run-x', os.path.join(decoy, '..', 'expclean-run-x')) is None
         own = os.path.join(os.path.dirname(decoy), 'expclean-run-x')
         os.mkdir(own)
         try:
-            assert _trusted_cgroup('run-x', own) == own
+            assert trusted_cgroup('run-x', own) == own
         finally:
             os.rmdir(own)
-        result = _stop_tag('run-x', decoy, opts)
+        result = stop_tag('run-x', decoy, opts)
         assert result['processes'] == [] and sleeper.poll() is None
     finally:
         sleeper.kill()

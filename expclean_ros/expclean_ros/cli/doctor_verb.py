@@ -17,7 +17,8 @@ import os
 import sys
 
 from expclean_ros.cli.main import CliError
-from expclean_ros.core.doctor import PLAN_NEEDS, UNAVAILABLE, WORKS, Check, diagnose
+from expclean_ros.core.doctor.check import UNAVAILABLE, WORKS, Check
+from expclean_ros.core.doctor.diagnose import PLAN_NEEDS, diagnose
 
 __all__ = ['add_arguments', 'doctor', 'ros_graph_check', 'main']
 
@@ -78,7 +79,7 @@ def ros_graph_check(timeout_s: float) -> Check:
     """Whether a cleanup node answers discovery on our domain within ``timeout_s``."""
     domain = os.environ.get('ROS_DOMAIN_ID', '') or '0'
     try:
-        from expclean_ros.client import CleanupClient
+        from expclean_ros.ros.client import CleanupClient
     except ImportError as exc:
         return Check('cleanup_node', UNAVAILABLE, f'rclpy not importable ({exc})',
                      'use the ROS 2 environment (source setup.bash or the project venv)')

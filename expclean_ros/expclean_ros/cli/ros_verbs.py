@@ -1,21 +1,19 @@
 """Verbs that talk to cleanup nodes over ROS: call, between-runs, memory, teardown, nodes."""
 
 import json
-import math
 import os
 import time
 
+from expclean_ros.cli.arg_checks import check_args
 from expclean_ros.cli.main import CliError
-from expclean_ros.cli.names import DEFAULT_NODE, full_node_name
-from expclean_ros.core.plans import PLANS
+from expclean_ros.cli.memory_format import memory_dict, memory_table
+from expclean_ros.cli.names import DEFAULT_NODE
+from expclean_ros.core.cleanup.plans import PLANS
 
 __all__ = ['add_arguments']
 
 GET_MEMORY_TIMEOUT_S = 30.0
 MAX_DOMAIN_ID = 232  # the largest whose DDS ports fit (ROS 2 docs: domain ID)
-
-GIB = 1024 ** 3
-MIB = 1024 ** 2
 
 
 NODE_HELP = "full name of the cleanup node (e.g. '/robot1/cleanup'; default: /cleanup)"
@@ -106,34 +104,10 @@ def add_arguments(sub, prog='expclean'):
                                        f"'{example.format(prog=prog)}'"))
 
 
-_INT32_MAX = 2 ** 31 - 1
-_UINT32_MAX = 2 ** 32 - 1
-
-
-def _check_args(args):
-    """Refuse values the request fields cannot carry, before anything is sent."""
-    for flag in ('timeout', 'wait'):
-        value = getattr(args, flag, None)
-        if value is not None and not (math.isfinite(value) and (value > 0 or flag == 'wait')):
-            raise CliError(f'--{flag} must be a number of seconds greater than zero, '
-                           f'got {value}')
-    if getattr(args, 'expect', 0) < 0:
-        raise CliError(f'--expect must be a number of nodes, 0 or more, got {args.expect}')
-    if hasattr(args, 'node_name'):
-        args.node_name = full_node_name(args.node_name)
-    for name in ('run_index', 'total_runs'):
-        value = getattr(args, name, None)
-        if value is not None and not 0 <= value <= _INT32_MAX:
-            raise CliError(f'{name} must be between 0 and {_INT32_MAX}, got {value}')
-    pid = getattr(args, 'pid', 0)
-    if pid and not 1 < pid <= _UINT32_MAX:
-        raise CliError(f'--pid must be a process id greater than 1, got {pid}')
-
-
 def _timeout(client, args, nodes, plan, wait_s=None):
     """``--timeout``, or the longest cleanup the nodes' parameters allow (defaults if unread)."""
-    from expclean_ros.client import ClientError
-    from expclean_ros.core.settings import DEFAULTS, longest_cleanup_s
+    from expclean_ros.ros.client import ClientError
+    from expclean_ros.ros.parameters import DEFAULTS, longest_cleanup_s
     if args.timeout is not None:
         return args.timeout
     longest = 0.0
@@ -147,18 +121,11 @@ def _timeout(client, args, nodes, plan, wait_s=None):
 
 
 def _client():
-    from expclean_ros.client import CleanupClient
+    from expclean_ros.ros.client import CleanupClient
     domain = os.environ.get('ROS_DOMAIN_ID', '').strip()
     if domain.isdigit() and int(domain) > MAX_DOMAIN_ID:  # Fast DDS would exit the process
         raise CliError(f'ROS_DOMAIN_ID must be between 0 and {MAX_DOMAIN_ID}, got {domain}')
     return CleanupClient(name='expclean_cli')
-
-
-def _check(client_error_or_response):
-    from expclean_ros.client import ClientError
-    if isinstance(client_error_or_response, ClientError):
-        raise CliError(str(client_error_or_response))
-    return client_error_or_response
 
 
 def find_nodes(client, args):
@@ -172,10 +139,10 @@ def find_nodes(client, args):
 
 
 def call(args):
-    _check_args(args)
+    check_args(args)
     from std_srvs.srv import Trigger
 
-    from expclean_ros.client import ClientError
+    from expclean_ros.ros.client import ClientError
     with _client() as client:
         nodes = find_nodes(client, args) if args.all else [args.node_name]
         timeout = _timeout(client, args, nodes, args.plan)
@@ -207,13 +174,13 @@ def call(args):
 
 
 def between_runs(args):
-    _check_args(args)
+    check_args(args)
     from expclean_interfaces.srv import CleanupBetweenRuns
     request = CleanupBetweenRuns.Request(
         run_index=args.run_index, total_runs=args.total_runs,
         comprehensive=not args.quick, wait_time_s=args.wait, verbose=True,
         caller_pid=os.getpid())
-    from expclean_ros.core.plans import auto_cap
+    from expclean_ros.core.cleanup.plans import auto_cap
     wait = args.wait if args.wait >= 0 else auto_cap(max(1, args.total_runs), not args.quick)
     with _client() as client:
         timeout = _timeout(client, args, [args.node_name], PLANS[not args.quick], wait)
@@ -228,48 +195,15 @@ def between_runs(args):
 
 
 def _call(client, srv_type, name, request, timeout_s):
-    from expclean_ros.client import ClientError
+    from expclean_ros.ros.client import ClientError
     try:
         return client.call(srv_type, name, request, timeout_s=timeout_s)
     except ClientError as exc:
         raise CliError(str(exc)) from None
 
 
-def memory_dict(msg):
-    """MemoryUsage -> plain dict (for --json and tests)."""
-    return {
-        'hostname': msg.hostname,
-        'ram': {'total_bytes': msg.ram_total_bytes, 'used_bytes': msg.ram_used_bytes,
-                'available_bytes': msg.ram_available_bytes, 'percent': round(msg.ram_percent, 1)},
-        'swap': {'total_bytes': msg.swap_total_bytes, 'used_bytes': msg.swap_used_bytes,
-                 'percent': round(msg.swap_percent, 1)},
-        'gpus': [{'index': g.index, 'name': g.name, 'uuid': g.uuid, 'used_bytes': g.used_bytes,
-                  'total_bytes': g.total_bytes,
-                  'processes': [{'pid': p.pid, 'used_bytes': p.used_bytes}
-                                for p in g.processes]} for g in msg.gpus],
-        'gpu_status': msg.gpu_status,
-        'dds_shm': {'files': msg.dds_shm_files, 'bytes': msg.dds_shm_bytes},
-    }
-
-
-def memory_table(msg):
-    """MemoryUsage -> a readable table."""
-    lines = [f'{msg.hostname}:',
-             f'  RAM      {msg.ram_used_bytes / GIB:6.1f} / {msg.ram_total_bytes / GIB:.1f} GiB'
-             f'  ({msg.ram_percent:.1f} %, {msg.ram_available_bytes / GIB:.1f} GiB available)',
-             f'  swap     {msg.swap_used_bytes / GIB:6.1f} / {msg.swap_total_bytes / GIB:.1f} GiB']
-    for g in msg.gpus:
-        lines.append(f'  GPU{g.index}     {g.used_bytes / GIB:6.1f} / '
-                     f'{g.total_bytes / GIB:.1f} GiB'
-                     f'  {g.name}, {len(g.processes)} processes')
-    if not msg.gpus:
-        lines.append(f'  GPU      none: {msg.gpu_status or "no GPU"}')
-    lines.append(f'  DDS shm  {msg.dds_shm_files} files, {msg.dds_shm_bytes / MIB:.1f} MiB')
-    return '\n'.join(lines)
-
-
 def memory(args):
-    _check_args(args)
+    check_args(args)
     from expclean_interfaces.srv import GetMemoryUsage
     if args.interval <= 0:
         raise CliError('--interval must be greater than zero')
@@ -294,7 +228,7 @@ def _start_time(pid):
     A launcher that has exited is still reachable through the processes left in
     its session or process group: then the oldest of them bounds its start time.
     """
-    from expclean_ros.core import proctable
+    from expclean_ros.core.procs import proctable
     root = proctable.read_proc(pid)
     if root is not None:
         return root.start_ticks
@@ -307,7 +241,7 @@ def _start_time(pid):
 
 
 def teardown(args):
-    _check_args(args)
+    check_args(args)
     from expclean_interfaces.srv import Teardown
     if not (args.tag or args.pid or args.pattern):
         raise CliError('give a selection: --tag, --pid or --pattern '
@@ -335,7 +269,7 @@ def teardown(args):
 
 
 def nodes(args):
-    _check_args(args)
+    check_args(args)
     with _client() as client:
         found = find_nodes(client, args)
     if args.json:

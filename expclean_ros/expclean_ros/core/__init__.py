@@ -1,5 +1,8 @@
-"""expclean core: plain Python, no rclpy.
+"""expclean core: plain Python, no rclpy or launch.
 
-Memory probes, process teardown, cleanup steps, settling and plans. Every
-step returns a :class:`StepResult`; nothing here prints or imports rclpy.
+Grouped by what flows through it: ``procs`` (which processes, and stopping
+them), ``memory`` (probes, GPUs, settling, DDS shared memory), ``cleanup``
+(steps and plans, each step a :class:`~.cleanup.results.StepResult`), ``runs``
+(run tags, tagged starts, the sequencer and its ledger) and ``doctor``.
+Nothing here prints.
 """

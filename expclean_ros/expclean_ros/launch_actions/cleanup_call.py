@@ -42,7 +42,7 @@ def call_plan(node: str, plan: str, timeout_s: float) -> Tuple[bool, str]:
     try:
         from std_srvs.srv import Trigger
 
-        from ..client import CleanupClient
+        from ..ros.client import CleanupClient
         with CleanupClient(name='expclean_launch', args=[]) as client:  # not launch's argv
             response = client.call(Trigger, f'{node}/{plan}', Trigger.Request(),
                                    timeout_s=timeout_s)

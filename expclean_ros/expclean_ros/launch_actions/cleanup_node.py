@@ -10,7 +10,7 @@ from launch.launch_context import LaunchContext
 from launch.some_substitutions_type import SomeSubstitutionsType
 from launch_ros.actions import Node
 
-from ..core.selection import DEFAULT_TAG_VARIABLE
+from ..core.procs.selection import DEFAULT_TAG_VARIABLE
 from .events import TeardownDone
 from .run_tag import TAG_VARIABLE_CONFIG
 

@@ -11,7 +11,7 @@ class TeardownDone(Event):
     """A :class:`~expclean_ros.launch_actions.Teardown` has finished.
 
     :param run_id: the run tag it stopped.
-    :param result: the :class:`~expclean_ros.core.teardown.TeardownResult`.
+    :param result: the :class:`~expclean_ros.core.procs.outcome.TeardownResult`.
     :param cleanup: the :class:`CleanupDone` of the cleanup call that followed, if any.
     """
 

@@ -9,8 +9,8 @@ from launch.logging import get_logger
 from launch.some_substitutions_type import SomeSubstitutionsType
 from launch.utilities import normalize_to_list_of_substitutions, perform_substitutions
 
-from ..core import runtag
-from ..core.selection import DEFAULT_TAG_VARIABLE
+from ..core.runs import run_tag
+from ..core.procs.selection import DEFAULT_TAG_VARIABLE
 
 __all__ = ['RunTag', 'RUN_ID_CONFIG', 'TAG_VARIABLE_CONFIG']
 
@@ -59,8 +59,8 @@ class RunTag(Action):
     def execute(self, context: LaunchContext):
         variable = perform_substitutions(context, self.__tag_variable)
         given = perform_substitutions(context, self.__run_id) if self.__run_id else ''
-        run_id = given.strip() or runtag.launch_run_id(context.environment, variable)
-        context.environment.update(runtag.tag_environment(run_id, variable))
+        run_id = given.strip() or run_tag.launch_run_id(context.environment, variable)
+        context.environment.update(run_tag.tag_environment(run_id, variable))
         context.launch_configurations[RUN_ID_CONFIG] = run_id
         context.launch_configurations[TAG_VARIABLE_CONFIG] = variable
         get_logger('expclean').info(f'run tag {variable}={run_id}')

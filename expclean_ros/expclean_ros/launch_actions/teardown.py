@@ -15,9 +15,9 @@ from launch.some_substitutions_type import SomeSubstitutionsType
 from launch.substitutions import LaunchConfiguration
 from launch.utilities import normalize_to_list_of_substitutions, perform_substitutions
 
-from ..core import runtag
-from ..core.selection import DEFAULT_TAG_VARIABLE
-from ..core.teardown import teardown
+from ..core.runs.run_tag import tag_selection, tagged_tree
+from ..core.procs.selection import DEFAULT_TAG_VARIABLE
+from ..core.procs.teardown import teardown
 from .cleanup_call import call_plan, check_plan, full_node_name
 from .cleanup_node import TEARDOWN_PENDING
 from .events import CleanupDone, TeardownDone
@@ -113,7 +113,7 @@ class Teardown(Action):
 
     @staticmethod
     def _snapshot(run_id, variable, path):
-        tree = runtag.tagged_tree(run_id, variable)
+        tree = tagged_tree(run_id, variable)
         lines = [f'run {run_id}: {len(tree)} tagged processes before teardown']
         lines += [f'  {c.pid} (ppid {c.ppid}) {c.cmdline[:120]}' for c in tree]
         get_logger('expclean').info('\n'.join(lines))
@@ -126,7 +126,7 @@ class Teardown(Action):
         log = get_logger('expclean')
         result = done = None
         try:
-            selection = runtag.tag_selection(run_id, variable)
+            selection = tag_selection(run_id, variable)
             # reap=False: launch's child watcher waits for its own children, not us
             result = await loop.run_in_executor(None, lambda: teardown(
                 selection, *timeouts, presignalled=presignalled, reap=False))

@@ -38,7 +38,7 @@ class VerbExtension:
 
 def complete_cleanup_nodes(prefix, parsed_args, **kwargs):
     """argcomplete: the full names of the cleanup nodes on the graph."""
-    from expclean_ros.client import CleanupClient
+    from expclean_ros.ros.client import CleanupClient
     with CleanupClient(name='expclean_complete') as client:
         found = client.find_cleanup_nodes(timeout_s=5.0, quiet_s=0.5)
     return [name for name in found if name.startswith(prefix)]

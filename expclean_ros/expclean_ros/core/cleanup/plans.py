@@ -1,7 +1,7 @@
 """Cleanup plans: quick, comprehensive and between-runs.
 
 Each plan runs its steps in order (a failing step never stops the next), then
-waits by settling (see :mod:`.settle`) with the plan's wait time as the cap,
+waits by settling (see :mod:`..memory.settle`) with the plan's wait time as the cap,
 and reports memory before and after in a :class:`CleanupReport`.
 
 - quick: hooks before, teardown, Python/torch memory, settle, hooks after.
@@ -22,12 +22,12 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
-from . import dds_shm
+from ..memory import dds_shm
 from . import steps as _steps
-from .memory import MemorySnapshot, take_snapshot
+from ..memory.probes import MemorySnapshot, take_snapshot
 from .results import FAILED, SKIPPED, StepResult, run_step
-from .settle import (DEFAULT_INTERVAL_S, DEFAULT_TOLERANCE_BYTES, DEFAULT_WINDOW_S,
-                     SettleResult, fixed_wait, settle)
+from ..memory.settle import (DEFAULT_INTERVAL_S, DEFAULT_TOLERANCE_BYTES, DEFAULT_WINDOW_S,
+                             SettleResult, fixed_wait, settle)
 from .summary import processes_from_steps, report_line
 
 __all__ = ['CleanupOptions', 'CleanupReport', 'quick', 'comprehensive', 'between_runs',

@@ -11,8 +11,9 @@ from diagnostic_msgs.msg import DiagnosticArray
 from expclean_interfaces.msg import MemoryUsage
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 
-from expclean_ros import messages
-from expclean_ros.core import health, memory
+from expclean_ros.ros import messages
+from expclean_ros.ros import diagnostics
+from expclean_ros.core.memory import probes
 
 __all__ = ['Monitor']
 
@@ -29,7 +30,7 @@ class Monitor:
         self._memory_pub = node.create_publisher(MemoryUsage, '~/memory', 10)
         self._diag_pub = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._timers = {}
-        self._window = health.Window(values['diagnostics.window'])
+        self._window = diagnostics.Window(values['diagnostics.window'])
         self.values = {}
         self.apply(values)
 
@@ -51,7 +52,7 @@ class Monitor:
 
     def _snapshot(self, **kwargs):
         try:
-            return memory.take_snapshot(**kwargs)
+            return probes.take_snapshot(**kwargs)
         except Exception as exc:  # a probe failure must not stop the timer
             self._node.get_logger().error(f'memory snapshot failed: {exc}',
                                           throttle_duration_sec=60)
@@ -69,5 +70,5 @@ class Monitor:
             return
         smoothed = self._window.add(snapshot)
         self._diag_pub.publish(messages.diagnostics(
-            health.assess(smoothed, self.values), self._node.get_name(),
+            diagnostics.assess(smoothed, self.values), self._node.get_name(),
             self._node.get_clock().now().to_msg()))

@@ -7,12 +7,14 @@ from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from expclean_interfaces.msg import (CleanupReport, GpuMemory, GpuProcess, MemoryUsage,
                                      ProcessInfo, StepResult)
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from std_msgs.msg import Header
 
-from expclean_ros.core import requests, settings
+from expclean_ros.core.procs import requests
+from expclean_ros.ros import parameters
 
 __all__ = ['memory_usage', 'diagnostics', 'cleanup_report', 'selection',
-           'timeouts', 'fill_teardown']
+           'timeouts', 'fill_teardown', 'parameter_descriptor']
 
 _HOST = socket.gethostname()
 _LEVELS = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)
@@ -102,14 +104,14 @@ def _aged(stamp, snapshot):
 def selection(request, values):
     """Teardown request + node parameters -> core Selection (ValueError says why not)."""
     return requests.teardown_selection(
-        settings.request_policy(values), run_tag=request.run_tag, root_pid=request.root_pid,
+        parameters.request_policy(values), run_tag=request.run_tag, root_pid=request.root_pid,
         root_start_time=request.root_start_time, patterns=request.patterns,
         caller_pid=request.caller_pid)
 
 
 def timeouts(request, values):
     """Per-request timeouts, falling back to the node's parameters when < 0."""
-    out = settings.teardown_timeouts(values)
+    out = parameters.teardown_timeouts(values)
     for stage in ('sigint', 'sigterm', 'sigkill'):
         given = getattr(request, f'{stage}_timeout_s')
         if given >= 0:
@@ -126,3 +128,16 @@ def fill_teardown(response, result, extra=''):
     response.mechanism = result.mechanism
     response.processes = [process_info(p.as_dict()) for p in result.processes]
     return response
+
+
+def parameter_descriptor(spec) -> ParameterDescriptor:
+    """A parameter table entry as a ParameterDescriptor (with its range, if any)."""
+    descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+    if isinstance(spec.default, int) and not isinstance(spec.default, bool) \
+            and spec.low is not None:
+        descriptor.integer_range = [IntegerRange(
+            from_value=int(spec.low), to_value=int(spec.high), step=1)]
+    if isinstance(spec.default, float) and spec.low is not None:
+        descriptor.floating_point_range = [FloatingPointRange(
+            from_value=float(spec.low), to_value=float(spec.high), step=0.0)]
+    return descriptor

@@ -12,13 +12,11 @@ import functools
 import os
 import signal
 import sys
-import threading
 
 import rclpy
 from expclean_interfaces.msg import CleanupReport
 from expclean_interfaces.srv import CleanupBetweenRuns, GetMemoryUsage, Teardown
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                SetParametersResult)
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.exceptions import ParameterException
 from rclpy.executors import MultiThreadedExecutor
@@ -26,11 +24,14 @@ from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 from std_srvs.srv import Trigger
 
-from expclean_ros import messages
-from expclean_ros.client import LATCHED_QOS, SERVICE_QOS
-from expclean_ros.core import dds_shm, memory, plans, settings, summary, teardown
-from expclean_ros.core.busy import BusyGuard
-from expclean_ros.monitor import Monitor
+from expclean_ros.core.cleanup import plans, summary
+from expclean_ros.core.memory import dds_shm, probes
+from expclean_ros.core.procs import teardown
+from expclean_ros.ros import messages, parameters
+from expclean_ros.ros.busy import BusyGuard
+from expclean_ros.ros.monitor import Monitor
+from expclean_ros.ros.qos import LATCHED_QOS, SERVICE_QOS
+from expclean_ros.ros.signals import stop_on_signals
 
 __all__ = ['CleanupNode', 'main']
 
@@ -59,11 +60,11 @@ class CleanupNode(Node):
         """:param stop: a threading.Event set at shutdown; it ends a running wait at once."""
         super().__init__('cleanup', **kwargs)
         self._stop = stop
-        for spec in settings.PARAMETERS:
-            self.declare_parameter(spec.name, spec.default, _descriptor(spec))
-        self.values = {s.name: self.get_parameter(s.name).value for s in settings.PARAMETERS}
-        reason = (settings.check(self.values)
-                  or settings.check_privileges(self.values, os.geteuid()))
+        for spec in parameters.PARAMETERS:
+            self.declare_parameter(spec.name, spec.default, messages.parameter_descriptor(spec))
+        self.values = {s.name: self.get_parameter(s.name).value for s in parameters.PARAMETERS}
+        reason = (parameters.check(self.values)
+                  or parameters.check_privileges(self.values, os.geteuid()))
         if reason:
             raise ValueError(f'invalid parameters: {reason}')
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -92,14 +93,14 @@ class CleanupNode(Node):
     def _on_set_parameters(self, params):
         values = dict(self.values)
         for p in params:
-            spec = settings.SPECS.get(p.name)
+            spec = parameters.SPECS.get(p.name)
             if spec is not None and spec.read_only:
                 return SetParametersResult(
                     successful=False, reason=f'{p.name} is read-only: it decides what runs or '
                     'what is stopped, so it is set at start-up only (YAML, launch file, '
                     '--ros-args -p)')
             values[p.name] = p.value
-        reason = settings.check(values)
+        reason = parameters.check(values)
         if reason:
             return SetParametersResult(successful=False, reason=reason)
         self.values = values
@@ -110,7 +111,7 @@ class CleanupNode(Node):
     @_never_raises
     def _on_get_memory(self, request, response):
         try:
-            snapshot = memory.take_snapshot()
+            snapshot = probes.take_snapshot()
         except Exception as exc:
             response.success, response.message = False, f'memory snapshot failed: {exc}'
             return response
@@ -204,7 +205,7 @@ class CleanupNode(Node):
         return report
 
     def _options(self, caller_pid=0):
-        return settings.cleanup_options(self.values, self._stop, caller_pid)
+        return parameters.cleanup_options(self.values, self._stop, caller_pid)
 
 
 def _cap(value):
@@ -212,35 +213,9 @@ def _cap(value):
     return {} if value < 0 else {'cap_s': value}
 
 
-def _descriptor(spec):
-    descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
-    if isinstance(spec.default, int) and not isinstance(spec.default, bool) \
-            and spec.low is not None:
-        descriptor.integer_range = [IntegerRange(
-            from_value=int(spec.low), to_value=int(spec.high), step=1)]
-    if isinstance(spec.default, float) and spec.low is not None:
-        descriptor.floating_point_range = [FloatingPointRange(
-            from_value=float(spec.low), to_value=float(spec.high), step=0.0)]
-    return descriptor
-
-
-def _stop_on_signals():
-    """Return an Event set by SIGINT/SIGTERM; the handlers never raise.
-
-    rclpy's own signal handling is off (see main): shutting the context down
-    from a signal while the executor builds its wait set races (RCLError), and
-    under ``ros2 launch`` a node gets SIGINT twice (terminal and launch), so a
-    second signal must not raise in the middle of shutdown either.
-    """
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    return stop
-
-
 def main(args=None):
     """Run the cleanup node until SIGINT/SIGTERM (exit 0); exit 1 on bad parameters."""
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = None
     try:

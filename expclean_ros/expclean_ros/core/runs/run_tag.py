@@ -1,21 +1,18 @@
-"""Run tags for processes started by a launch file: choose the tag, build the env, stop and list.
+"""Run tags for processes started by a launch file: choose the tag, build the env, list.
 
 The launch helpers are thin wrappers around these, so the rules are tested
 without launch installed. A launch started by ``expclean run`` already
 carries a tag: it is kept, so the outer sequencer still finds every process.
 """
 
-import logging
 import os
 from typing import Dict, Mapping, Optional, Tuple
 
-from .runs import new_run_id
-from .selection import DEFAULT_TAG_VARIABLE, Candidate, Selection, select
-from .teardown import TeardownResult, teardown
+from .tagged_start import new_run_id
+from ..procs.scanner import select
+from ..procs.selection import DEFAULT_TAG_VARIABLE, Candidate, Selection
 
-__all__ = ['launch_run_id', 'tag_environment', 'tag_selection', 'stop_tagged', 'tagged_tree']
-
-_log = logging.getLogger(__name__)
+__all__ = ['launch_run_id', 'tag_environment', 'tag_selection', 'tagged_tree']
 
 
 def launch_run_id(env: Optional[Mapping[str, str]] = None,
@@ -46,14 +43,6 @@ def tag_environment(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE) -> Di
 def tag_selection(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE) -> Selection:
     """Every process carrying the tag (never the caller or its ancestors, e.g. launch itself)."""
     return Selection(tag=run_id, tag_variable=tag_variable)
-
-
-def stop_tagged(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE,
-                timeouts: Tuple[float, float, float] = (2.0, 2.0, 1.0)) -> TeardownResult:
-    """Tear down every process of the run: SIGINT, SIGTERM, SIGKILL with ``timeouts``."""
-    result = teardown(tag_selection(run_id, tag_variable), *timeouts)
-    _log.info('run %s: %s', run_id, result.summary())
-    return result
 
 
 def tagged_tree(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE) -> Tuple[Candidate, ...]:

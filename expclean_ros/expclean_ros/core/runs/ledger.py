@@ -9,7 +9,7 @@ Lines, each a JSON object with a ``type``:
   id (the tag value), tag variable and cgroup. A ``started`` line with no
   ``run`` line after it marks a run interrupted with the runner, whose
   processes ``--resume`` tears down by that tag before running it again.
-- ``run``: the finished run's record (see :mod:`expclean_ros.core.sequencer`).
+- ``run``: the finished run's record (see :mod:`expclean_ros.core.runs.sequencer`).
 
 A torn last line (the runner killed while writing) is ignored on reading.
 """

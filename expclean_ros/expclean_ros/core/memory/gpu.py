@@ -1,27 +1,22 @@
-"""Memory probes: RAM, swap, NVIDIA GPUs (via NVML) and Fast DDS shared memory.
+"""NVIDIA GPUs through NVML: memory in use, the processes holding it, never a CUDA context.
 
-One cheap snapshot type, :class:`MemorySnapshot`. GPU figures come from NVML
-(``nvidia-ml-py``) only: NVML talks to the driver and never creates a CUDA
-context (torch's ``mem_get_info`` would create one, hundreds of MiB, on every
-device it reads). NVML is initialised once per process and a failure is cached
-as a reason string, so a machine without a driver pays for the attempt only
-once. Nothing here raises for a missing driver, library or device: the GPU
-list is empty and ``gpu_status`` says why. Settling samples
-:func:`gpu_used_bytes`, one ``nvmlDeviceGetMemoryInfo`` per device on cached
-handles, the cheapest figure NVML has.
+GPU figures come from NVML (``nvidia-ml-py``) only: NVML talks to the driver
+and never creates a CUDA context (torch's ``mem_get_info`` would create one,
+hundreds of MiB, on every device it reads). NVML is initialised once per
+process and a failure is cached as a reason string, so a machine without a
+driver pays for the attempt only once. Nothing here raises for a missing
+driver, library or device: the GPU list is empty and the status says why.
+:func:`gpu_used_bytes` is one ``nvmlDeviceGetMemoryInfo`` per device on cached
+handles, the cheapest figure NVML has (settling samples it).
 """
 
 import logging
-import socket
 import threading
-import time
 from dataclasses import dataclass
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
-import psutil
-
-__all__ = ['GpuProcess', 'GpuInfo', 'MemorySnapshot', 'take_snapshot', 'read_gpus',
-           'gpu_used_bytes', 'ram_used_bytes', 'process_rss', 'nvml_reason', 'GPU_STATUS_OK']
+__all__ = ['GpuProcess', 'GpuInfo', 'read_gpus', 'gpu_used_bytes', 'nvml_reason',
+           'GPU_STATUS_OK']
 
 _log = logging.getLogger(__name__)
 
@@ -53,49 +48,6 @@ class GpuInfo:
                 'used_bytes': self.used_bytes, 'total_bytes': self.total_bytes,
                 'processes': [{'pid': p.pid, 'used_bytes': p.used_bytes}
                               for p in self.processes]}
-
-
-@dataclass(frozen=True)
-class MemorySnapshot:
-    """RAM, swap, GPUs and Fast DDS shared memory at one instant.
-
-    ``ram_used_bytes`` is ``total - available`` (memory the kernel cannot
-    reclaim without swapping), which is what cleanup is meant to bring down.
-    ``gpu_status`` is ``'ok'`` when GPUs were read, else the reason the list
-    is empty (e.g. ``'NVML: NVML Shared Library Not Found
-    (NVMLError_LibraryNotFound)'``).
-    """
-
-    timestamp: float
-    hostname: str
-    ram_total_bytes: int
-    ram_used_bytes: int
-    ram_available_bytes: int
-    ram_percent: float
-    swap_total_bytes: int
-    swap_used_bytes: int
-    swap_percent: float
-    gpus: Tuple[GpuInfo, ...] = ()
-    gpu_status: str = ''
-    dds_shm_files: int = 0
-    dds_shm_bytes: int = 0
-
-    @property
-    def gpu_used_bytes(self) -> int:
-        """Sum of memory in use over all GPUs."""
-        return sum(g.used_bytes for g in self.gpus)
-
-    def as_dict(self) -> dict:
-        return {'timestamp': self.timestamp, 'hostname': self.hostname,
-                'ram_total_bytes': self.ram_total_bytes,
-                'ram_used_bytes': self.ram_used_bytes,
-                'ram_available_bytes': self.ram_available_bytes,
-                'ram_percent': self.ram_percent,
-                'swap_total_bytes': self.swap_total_bytes,
-                'swap_used_bytes': self.swap_used_bytes,
-                'swap_percent': self.swap_percent,
-                'gpus': [g.as_dict() for g in self.gpus], 'gpu_status': self.gpu_status,
-                'dds_shm_files': self.dds_shm_files, 'dds_shm_bytes': self.dds_shm_bytes}
 
 
 class _Nvml:
@@ -198,52 +150,6 @@ def gpu_used_bytes() -> int:
     except Exception as exc:
         _log.debug('NVML memory reading failed: %s', exc)
         return 0
-
-
-def ram_used_bytes() -> int:
-    """RAM in use (``total - available``), the quantity settling watches."""
-    vm = psutil.virtual_memory()
-    return int(vm.total - vm.available)
-
-
-def _dds_shm() -> Tuple[int, int]:
-    try:
-        from . import dds_shm
-    except ImportError:  # another module of core; optional at run time
-        return 0, 0
-    try:
-        usage = dds_shm.shm_usage()
-    except Exception as exc:
-        _log.debug('dds shm usage unavailable: %s', exc)
-        return 0, 0
-    return int(usage.files), int(usage.bytes)
-
-
-def take_snapshot(*, include_dds_shm: bool = True) -> MemorySnapshot:
-    """Read RAM, swap, GPUs and (optionally) Fast DDS shared memory. Never raises for GPUs."""
-    vm = psutil.virtual_memory()
-    swap = psutil.swap_memory()
-    gpus, status = read_gpus()
-    shm_files, shm_bytes = _dds_shm() if include_dds_shm else (0, 0)
-    used = int(vm.total - vm.available)
-    return MemorySnapshot(
-        timestamp=time.time(), hostname=socket.gethostname(),
-        ram_total_bytes=int(vm.total), ram_used_bytes=used,
-        ram_available_bytes=int(vm.available), ram_percent=float(vm.percent),
-        swap_total_bytes=int(swap.total), swap_used_bytes=int(swap.used),
-        swap_percent=float(swap.percent), gpus=gpus, gpu_status=status,
-        dds_shm_files=shm_files, dds_shm_bytes=shm_bytes)
-
-
-def process_rss(pids: Iterable[int]) -> Dict[int, int]:
-    """Resident set size in bytes of each pid still alive and readable; others are left out."""
-    rss: Dict[int, int] = {}
-    for pid in pids:
-        try:
-            rss[int(pid)] = int(psutil.Process(int(pid)).memory_info().rss)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return rss
 
 
 def nvml_reason() -> Optional[str]:

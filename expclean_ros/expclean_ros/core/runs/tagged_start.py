@@ -16,10 +16,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Sequence
 
-from . import cgroups
-from .selection import DEFAULT_TAG_VARIABLE, Selection
-from .teardown import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
-                       DEFAULT_SIGTERM_TIMEOUT_S, TeardownResult, teardown)
+from ..procs import cgroups
+from ..procs.selection import DEFAULT_TAG_VARIABLE, Selection
+from ..procs.outcome import TeardownResult
+from ..procs.teardown import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
+                              DEFAULT_SIGTERM_TIMEOUT_S, teardown)
 
 __all__ = ['TaggedRun', 'start_tagged', 'new_run_id', 'RUN_TAG_FORMAT']
 

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from typing import Collection, Dict, List, Optional, Tuple
 
-from .results import FAILED, OK, SKIPPED, StepResult
+from ..cleanup.results import FAILED, OK, SKIPPED, StepResult
 
 __all__ = ['DEFAULT_ROOT', 'ShmUsage', 'is_dds_shm_name', 'shm_usage',
            'clean_stale_segments']

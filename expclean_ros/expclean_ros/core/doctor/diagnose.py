@@ -1,24 +1,23 @@
 """``expclean doctor``: what a cleanup could do on this machine, as this user.
 
-:func:`diagnose` runs every check of :mod:`.doctor_checks` (none changes
-anything) and decides, against what a plan needs (:data:`PLAN_NEEDS`), whether
-a batch can start; a needed check passes only when it ``works``. Checks the
-core cannot make (the ROS graph) are passed in by the caller as ``extra``.
+:func:`diagnose` runs every check of :mod:`.memory_checks` and
+:mod:`.system_checks` (none changes anything) and decides, against what a
+plan needs (:data:`PLAN_NEEDS`), whether a batch can start; a needed check
+passes only when it ``works``. Checks the core cannot make (the ROS graph)
+are passed in by the caller as ``extra``.
 """
 
 import logging
 from dataclasses import dataclass
 from typing import Callable, Sequence, Tuple
 
-from .doctor_checks import (DEGRADED, UNAVAILABLE, WORKS, Check, check_cgroups,  # noqa: F401
-                            check_dds_shm, check_drop_caches, check_gpu_reset, check_gpus,
-                            check_memory, check_nvidia_smi, check_process_table,
-                            check_ros_env, check_torch)
-from .mounts import mount_of  # noqa: F401
-from .steps import DROP_CACHES_PATH  # noqa: F401
+from .check import UNAVAILABLE, WORKS, Check
+from .memory_checks import (check_gpu_reset, check_gpus, check_memory, check_nvidia_smi,
+                            check_torch)
+from .system_checks import (check_cgroups, check_dds_shm, check_drop_caches,
+                            check_process_table, check_ros_env)
 
-__all__ = ['WORKS', 'DEGRADED', 'UNAVAILABLE', 'Check', 'DoctorReport', 'PLAN_NEEDS',
-           'diagnose']
+__all__ = ['DoctorReport', 'PLAN_NEEDS', 'diagnose']
 
 _log = logging.getLogger(__name__)
 

@@ -140,7 +140,7 @@ def _gpu_reset(allow: bool, indices: Optional[Sequence[int]], timeout_s: float,
         return StepResult(name, SKIPPED, 'GPU reset not allowed (it resets the GPU for '
                           'every user; enable allow_gpu_reset to permit it)',
                           data={'reason': 'not allowed'})
-    from .memory import read_gpus
+    from ..memory.gpu import read_gpus
     gpus, status = read_gpus()
     if status != 'ok':  # without NVML nobody can tell who holds the GPU
         return StepResult(name, SKIPPED, f'cannot check who uses the GPU: {status}',

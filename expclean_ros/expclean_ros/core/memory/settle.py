@@ -19,7 +19,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
-from .memory import gpu_used_bytes, ram_used_bytes
+from .gpu import gpu_used_bytes
+from .probes import ram_used_bytes
 
 __all__ = ['SettleResult', 'settle', 'fixed_wait', 'DEFAULT_TOLERANCE_BYTES',
            'DEFAULT_WINDOW_S', 'DEFAULT_INTERVAL_S', 'DEFAULT_GPU_TOLERANCE_BYTES']

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Optional, Tuple
 
 import regex
 
-from .patterns import compile_all
-from .requests import RequestPolicy, check_run_tag
-from .runs import RUN_TAG_FORMAT
-from .selection import DEFAULT_PROTECT
+from ..core.procs.patterns import compile_all
+from ..core.procs.requests import RequestPolicy, check_run_tag
+from ..core.runs.tagged_start import RUN_TAG_FORMAT
+from ..core.procs.selection import DEFAULT_PROTECT
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .plans import CleanupOptions
-    from .teardown import Selection
+    from ..core.cleanup.plans import CleanupOptions
+    from ..core.procs.selection import Selection
 
 __all__ = ['ParamSpec', 'PARAMETERS', 'DEFAULTS', 'SPECS', 'check', 'check_privileges',
            'strings', 'selection', 'request_policy', 'cleanup_options', 'longest_cleanup_s']
@@ -189,7 +189,7 @@ def selection(values, caller_pid: int = 0) -> Optional['Selection']:
     Patterns reach only processes that prove they are on our ROS domain
     (``strict_domain``); ``caller_pid`` (a between-runs caller) is spared.
     """
-    from .teardown import Selection
+    from ..core.procs.selection import Selection
     tag, patterns = values['teardown.run_tag'], strings(values['teardown.patterns'])
     if not tag and not patterns:
         return None
@@ -217,12 +217,12 @@ def teardown_timeouts(values) -> dict:
 
 def cleanup_options(values, stop=None, caller_pid: int = 0) -> 'CleanupOptions':
     """Node parameters -> the core plans' CleanupOptions (``stop`` ends waits early)."""
-    from . import teardown
-    from .plans import CleanupOptions
+    from ..core.cleanup.plans import CleanupOptions
+    from ..core.procs.teardown_step import teardown_step
     chosen = selection(values, caller_pid)
     step = None
     if chosen is not None:
-        step = functools.partial(teardown.teardown_step, chosen, dry_run=values['dry_run'],
+        step = functools.partial(teardown_step, chosen, dry_run=values['dry_run'],
                                  **teardown_timeouts(values))
     return CleanupOptions(
         allow_system_caches=values['allow_system_caches'],
@@ -256,7 +256,7 @@ def longest_cleanup_s(values, plan: str, wait_s: Optional[float] = None) -> floa
     escalation = sum(v[f'teardown.{s}_timeout_s'] for s in ('sigint', 'sigterm', 'sigkill'))
     if plan == 'teardown':
         return escalation + SLACK_S
-    from .plans import COMPREHENSIVE_CAP_RANGE, QUICK_CAP_RANGE
+    from ..core.cleanup.plans import COMPREHENSIVE_CAP_RANGE, QUICK_CAP_RANGE
     full = plan != 'quick'
     if wait_s is None:
         cap = v['settle.comprehensive_cap_s' if full else 'settle.quick_cap_s']

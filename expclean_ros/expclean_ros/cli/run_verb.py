@@ -1,15 +1,14 @@
-"""Verbs that run a batch of experiments and plot its ledger: ``run`` and ``plot``."""
+"""``expclean run``: a table of experiment runs with verified cleanup between them."""
 
 import argparse
 import json
-import os
 import sys
 import time
 
 from expclean_ros.cli.main import CliError
+from expclean_ros.cli.node_cleanup import service_cleanup, wait_for_node
 
-__all__ = ['add_arguments', 'run', 'plot', 'service_cleanup', 'msg_report_record',
-           'draw_memory_plot', 'summary_lines', 'Progress']
+__all__ = ['add_arguments', 'run', 'summary_lines', 'Progress']
 
 GIB = 1024 ** 3
 
@@ -71,16 +70,6 @@ def add_arguments(sub):
                 "runs exited 0, 3 some did not, 1 bad input.")
     p.__class__ = _CommandAfterDashes  # add_parser cannot choose the class of one parser
 
-    p = sub.add_parser('plot', help='plot RAM and GPU memory before/after each run of a ledger',
-                       description="e.g. 'expclean plot runs.jsonl -o memory.png'")
-    p.add_argument('ledger', help='ledger written by expclean run')
-    p.add_argument('-o', '--output', default='memory.png',
-                   help='PNG to write (default: memory.png)')
-    p.add_argument('--size', default='8x4.5', metavar='WxH',
-                   help='figure size in inches (default: 8x4.5)')
-    p.add_argument('--dpi', type=int, default=100, help='dots per inch (default: 100)')
-    p.set_defaults(func=plot)
-
 
 def _timeouts(text):
     try:
@@ -137,65 +126,10 @@ def summary_lines(records):
     return lines
 
 
-def msg_report_record(response):
-    """A CleanupBetweenRuns response as the ledger's ``cleanup`` field (same as in-process)."""
-    rep = response.report
-    return {'plan': rep.plan, 'success': bool(response.success),
-            'skipped': bool(response.skipped), 'message': response.message,
-            'seconds': float(rep.duration_s),
-            'settled': None if response.skipped else bool(rep.settled),
-            'settle_s': float(rep.settle_s),
-            'steps': [{'name': s.name, 'status': s.status, 'detail': s.detail,
-                       'seconds': float(s.duration_s)} for s in rep.steps],
-            'processes_stopped': int(rep.processes_stopped),
-            'processes_left': int(rep.processes_left)}
-
-
-def wait_for_node(client, prefix, tries=3, wait_s=10.0):
-    """Make sure the node answers before the first run (a first call can be lost in discovery).
-
-    :raises CliError: no answer after ``tries`` calls of ``PREFIX/get_memory``.
-    """
-    from expclean_interfaces.srv import GetMemoryUsage
-
-    from expclean_ros.client import ClientError
-    error = None
-    for _ in range(tries):
-        try:
-            client.call(GetMemoryUsage, f'{prefix}/get_memory', GetMemoryUsage.Request(),
-                        timeout_s=2.0, wait_s=wait_s)
-            return
-        except ClientError as exc:
-            error = exc
-    raise CliError(f'--via-service: the cleanup node does not answer: {error}')
-
-
-def service_cleanup(client, prefix, comprehensive, wait_time, timeout_s):
-    """A sequencer cleanup callable calling ``PREFIX/between_runs`` on a node."""
-    from expclean_interfaces.srv import CleanupBetweenRuns
-
-    from expclean_ros.client import ClientError
-
-    def cleanup(run_index, total_runs):
-        request = CleanupBetweenRuns.Request(
-            run_index=run_index, total_runs=total_runs, comprehensive=comprehensive,
-            wait_time_s=-1.0 if wait_time is None else float(wait_time), verbose=False,
-            caller_pid=os.getpid())
-        try:
-            response = client.call(CleanupBetweenRuns, f'{prefix}/between_runs', request,
-                                   timeout_s=timeout_s)
-        except ClientError as exc:  # one unanswered call is recorded, the batch goes on
-            return {'plan': 'comprehensive' if comprehensive else 'quick', 'success': False,
-                    'skipped': False, 'message': f'error: {exc}', 'seconds': 0.0,
-                    'settled': None, 'settle_s': 0.0, 'steps': [], 'processes_stopped': 0,
-                    'processes_left': 0}
-        return msg_report_record(response)
-    return cleanup
-
-
 def run(args):
-    from expclean_ros.core import sequencer
-    from expclean_ros.core.runtable import load_table
+    from expclean_ros.core.runs import records, sequencer
+    from expclean_ros.core.runs.options import STATUS_OK, SequencerOptions
+    from expclean_ros.core.runs.run_table import load_table
 
     template = list(args.command)
     if not template:
@@ -205,7 +139,7 @@ def run(args):
         raise CliError(f'--wait must be zero or more seconds, got {args.wait:g}')
     sigint, sigterm, sigkill = _timeouts(args.stop_timeouts)
     table = load_table(args.table)
-    options = sequencer.SequencerOptions(
+    options = SequencerOptions(
         timeout_s=args.timeout, sigint_timeout_s=sigint, sigterm_timeout_s=sigterm,
         sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir)
     comprehensive = not args.quick
@@ -213,9 +147,9 @@ def run(args):
     client = None
     try:
         if args.no_cleanup:
-            cleanup = sequencer.no_cleanup
+            cleanup = records.no_cleanup
         elif args.via_service:
-            from expclean_ros.client import CleanupClient
+            from expclean_ros.ros.client import CleanupClient
             client = CleanupClient(name='expclean_run')
             from expclean_ros.cli.names import full_node_name
             prefix = full_node_name(args.node)
@@ -223,7 +157,7 @@ def run(args):
             cleanup = service_cleanup(client, prefix, comprehensive, args.wait,
                                       args.service_timeout)
         else:
-            cleanup = sequencer.in_process_cleanup(comprehensive, args.wait)
+            cleanup = records.in_process_cleanup(comprehensive, args.wait)
         result = sequencer.run_batch(table, template, args.ledger, options, resume=args.resume,
                                      cleanup=cleanup, on_start=progress.on_start,
                                      on_finish=progress.on_finish)
@@ -241,55 +175,5 @@ def run(args):
         for line in summary_lines(result.all_records):
             print(line)
         print(f'ledger: {result.ledger_path}')
-    failed = [r for r in result.all_records if r['status'] != sequencer.STATUS_OK]
+    failed = [r for r in result.all_records if r['status'] != STATUS_OK]
     return 0 if not failed else 3
-
-
-def draw_memory_plot(ledger_path, output, *, width=8.0, height=4.5, dpi=100):
-    """Draw RAM and each GPU before/after per run of a ledger into a PNG; return what was drawn."""
-    import matplotlib
-    matplotlib.use('Agg')
-    from matplotlib import pyplot
-
-    from expclean_ros.core.ledger import finished_records, memory_series
-    records = finished_records(ledger_path)
-    series = memory_series(records)
-    fig, ax = pyplot.subplots(figsize=(width, height), dpi=dpi)
-    try:
-        for name, points in series.items():
-            style = '-o' if name.endswith('after') else '--s'
-            ax.plot([p[0] for p in points], [p[1] for p in points], style, label=name,
-                    markersize=4)
-        ax.set_xlabel('run')
-        ax.set_ylabel('memory in use, GiB')
-        ax.set_title(f'{os.path.basename(ledger_path)}: memory before/after each run')
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc='best', fontsize='small')
-        fig.tight_layout()
-        fig.savefig(output, dpi=dpi)
-    finally:
-        pyplot.close(fig)
-    return {'runs': len(records), 'width_px': int(round(width * dpi)),
-            'height_px': int(round(height * dpi)),
-            'series': {name: len(points) for name, points in series.items()}}
-
-
-def plot(args):
-    try:
-        width, height = (float(v) for v in args.size.lower().split('x'))
-    except ValueError:
-        raise CliError(f'--size must look like 8x4.5 (inches), got {args.size!r}') from None
-    if width <= 0 or height <= 0 or args.dpi <= 0:
-        raise CliError('--size and --dpi must be greater than zero')
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise CliError('expclean plot needs matplotlib: pip install matplotlib '
-                       '(or apt install python3-matplotlib)') from None
-    figure = draw_memory_plot(args.ledger, args.output, width=width, height=height,
-                              dpi=args.dpi)
-    print(f'wrote {os.path.abspath(args.output)}: {figure["width_px"]}x{figure["height_px"]} px, '
-          f'{figure["runs"]} runs, series: '
-          + ', '.join(f'{name} ({n} points)' for name, n in figure['series'].items()))
-    return 0

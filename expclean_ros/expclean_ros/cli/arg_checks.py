@@ -1,0 +1,31 @@
+"""Refuse CLI values that a request field cannot carry, before anything is sent."""
+
+import math
+
+from expclean_ros.cli.main import CliError
+from expclean_ros.cli.names import full_node_name
+
+__all__ = ['check_args']
+
+_INT32_MAX = 2 ** 31 - 1
+_UINT32_MAX = 2 ** 32 - 1
+
+
+def check_args(args):
+    """Refuse values the request fields cannot carry, before anything is sent."""
+    for flag in ('timeout', 'wait'):
+        value = getattr(args, flag, None)
+        if value is not None and not (math.isfinite(value) and (value > 0 or flag == 'wait')):
+            raise CliError(f'--{flag} must be a number of seconds greater than zero, '
+                           f'got {value}')
+    if getattr(args, 'expect', 0) < 0:
+        raise CliError(f'--expect must be a number of nodes, 0 or more, got {args.expect}')
+    if hasattr(args, 'node_name'):
+        args.node_name = full_node_name(args.node_name)
+    for name in ('run_index', 'total_runs'):
+        value = getattr(args, name, None)
+        if value is not None and not 0 <= value <= _INT32_MAX:
+            raise CliError(f'{name} must be between 0 and {_INT32_MAX}, got {value}')
+    pid = getattr(args, 'pid', 0)
+    if pid and not 1 < pid <= _UINT32_MAX:
+        raise CliError(f'--pid must be a process id greater than 1, got {pid}')

@@ -1,0 +1,1 @@
+"""Cleanup: step results, steps, plans and their one-line summaries."""

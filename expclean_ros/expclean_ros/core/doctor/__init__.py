@@ -1,0 +1,1 @@
+"""Doctor: what works on this machine, and what a plan needs."""

@@ -1,0 +1,33 @@
+"""One doctor check's answer: :class:`Check` (works, degraded or unavailable, why, what to do)."""
+
+from dataclasses import dataclass, field
+
+__all__ = ['WORKS', 'DEGRADED', 'UNAVAILABLE', 'Check']
+
+WORKS = 'works'
+DEGRADED = 'degraded'
+UNAVAILABLE = 'unavailable'
+
+
+@dataclass(frozen=True)
+class Check:
+    """One capability: ``state`` works | degraded | unavailable, why, and what to do."""
+
+    name: str
+    state: str
+    reason: str
+    remedy: str = ''
+    data: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.state not in (WORKS, DEGRADED, UNAVAILABLE):
+            raise ValueError(f'state must be works, degraded or unavailable, got {self.state!r}')
+
+    def line(self) -> str:
+        """One readable line: ``state name: reason -> remedy``."""
+        text = f'{self.state:<11} {self.name}: {self.reason}'
+        return f'{text} -> {self.remedy}' if self.remedy else text
+
+    def as_dict(self) -> dict:
+        return {'name': self.name, 'state': self.state, 'reason': self.reason,
+                'remedy': self.remedy, 'data': dict(self.data)}

@@ -1,0 +1,1 @@
+"""Memory: RAM and GPU probes, settling, DDS shared memory."""

@@ -1,0 +1,1 @@
+"""Processes: the process table, selection, signals and reaping, teardown, cgroups, requests."""

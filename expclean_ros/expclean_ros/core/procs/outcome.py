@@ -1,0 +1,85 @@
+"""What a teardown did: one :class:`ProcessOutcome` per process, in a :class:`TeardownResult`."""
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from .selection import Candidate
+
+__all__ = ['ProcessOutcome', 'TeardownResult', 'STAGES', 'LEFT_D_STATE', 'LEFT_DENIED',
+           'LEFT_RUNNING', 'ZOMBIE_NOT_OURS']
+
+LEFT_D_STATE = 'uninterruptible sleep (D state)'
+LEFT_DENIED = 'permission denied'
+LEFT_RUNNING = 'still running'
+ZOMBIE_NOT_OURS = 'zombie not ours'
+
+
+#: Every value of ProcessOutcome.stage (ProcessInfo's STAGE_ constants say the same).
+STAGES = ('sigint', 'sigterm', 'sigkill', 'left', 'would_stop')
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    """What happened to one selected process.
+
+    ``stage``: ``sigint`` | ``sigterm`` | ``sigkill`` (the stage during which it
+    exited), ``left``, or ``would_stop`` (dry run). ``why`` explains a ``left``
+    (``uninterruptible sleep (D state)``, ``permission denied``, ``still
+    running``) or notes ``zombie not ours`` for a gone process whose parent has
+    not reaped it. ``exit_code`` is set when we reaped it (negative = signal).
+    """
+
+    candidate: Candidate
+    stage: str
+    why: str = ''
+    exit_code: Optional[int] = None
+
+    @property
+    def pid(self) -> int:
+        return self.candidate.pid
+
+    def as_dict(self) -> dict:
+        d = self.candidate.as_dict()
+        d.update({'stage': self.stage, 'why': self.why, 'exit_code': self.exit_code})
+        return d
+
+
+@dataclass(frozen=True)
+class TeardownResult:
+    """Outcome of one teardown: per process, the stage it exited at, and who is left."""
+
+    processes: Tuple[ProcessOutcome, ...]
+    mechanism: str
+    signal_via: str
+    seconds: float
+    dry_run: bool = False
+    killed: int = 0
+
+    @property
+    def stopped(self) -> int:
+        return sum(1 for p in self.processes if p.stage in ('sigint', 'sigterm', 'sigkill'))
+
+    @property
+    def left(self) -> Tuple[ProcessOutcome, ...]:
+        return tuple(p for p in self.processes if p.stage == 'left')
+
+    def stage_of(self, pid: int) -> Optional[str]:
+        for p in self.processes:
+            if p.pid == pid:
+                return p.stage
+        return None
+
+    def summary(self) -> str:
+        if self.dry_run:
+            return f'would stop {len(self.processes)} processes ({self.mechanism})'
+        text = (f'stopped {self.stopped} processes ({len(self.left)} left) in '
+                f'{self.seconds:.2f} s via {self.mechanism}')
+        if self.left:
+            text += ': ' + ', '.join(f'{p.pid} {p.candidate.name} ({p.why})' for p in self.left)
+        return text
+
+    def as_dict(self) -> dict:
+        return {'stopped': self.stopped, 'left': len(self.left), 'killed': self.killed,
+                'mechanism': self.mechanism, 'signal_via': self.signal_via,
+                'seconds': self.seconds, 'dry_run': self.dry_run,
+                'processes': [p.as_dict() for p in self.processes]}

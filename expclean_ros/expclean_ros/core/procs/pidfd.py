@@ -1,0 +1,148 @@
+"""Signal and reap a selected process without ever hitting a reused pid.
+
+A process is pid + start time: it is signalled through a pidfd opened after
+checking its start time (or, without pidfd support, re-checked just before
+``kill``). Zombies count as gone; zombies that are our own children are reaped.
+"""
+
+import errno
+import os
+import select
+import signal
+import time
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from . import proctable
+from .outcome import ZOMBIE_NOT_OURS
+from .selection import Candidate
+
+__all__ = ['Tracked', 'HAVE_PIDFD', 'same_process', 'open_checked', 'send_signal', 'reap_child',
+           'gone', 'threads_exiting', 'close_pidfd', 'wait_for_exit']
+
+
+@dataclass
+class Tracked:
+    cand: Candidate
+    pidfd: Optional[int] = None
+    stage: Optional[str] = None
+    why: str = ''
+    exit_code: Optional[int] = None
+    denied: bool = False
+    sigint: bool = False  # SIGINT sent: never a second one
+
+
+HAVE_PIDFD = hasattr(os, 'pidfd_open') and hasattr(signal, 'pidfd_send_signal')
+
+
+def same_process(cand: Candidate) -> Optional[proctable.ProcInfo]:
+    info = proctable.read_proc(cand.pid)
+    if info is None or info.start_ticks != cand.start_ticks:
+        return None
+    return info
+
+
+def open_checked(cand: Candidate) -> Tuple[Optional[int], bool]:
+    """(pidfd or None, still the same process)."""
+    fd = None
+    if HAVE_PIDFD:
+        try:
+            fd = os.pidfd_open(cand.pid)
+        except OSError as exc:
+            if exc.errno == errno.ESRCH:
+                return None, False
+            fd = None  # EMFILE, ENOSYS: fall back to kill
+    if same_process(cand) is None:  # checked after opening: the fd refers to this very process
+        if fd is not None:
+            os.close(fd)
+        return None, False
+    return fd, True
+
+
+def send_signal(t: Tracked, sig: int) -> None:
+    try:
+        if t.pidfd is not None:
+            signal.pidfd_send_signal(t.pidfd, sig)
+        elif same_process(t.cand) is not None:
+            os.kill(t.cand.pid, sig)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        t.denied = True
+
+
+HAVE_WAITID_PIDFD = hasattr(os, 'waitid') and hasattr(os, 'P_PIDFD')
+
+
+def reap_child(t: Tracked) -> None:
+    """Reap ``t`` if it is our exited child: through its pidfd, which cannot name another
+    process; without one, only after checking it is still the same (unreaped) process."""
+    if t.pidfd is not None and HAVE_WAITID_PIDFD:
+        try:
+            res = os.waitid(os.P_PIDFD, t.pidfd, os.WEXITED | os.WNOHANG)
+        except ChildProcessError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:  # EINVAL: kernel < 5.4 lacks P_PIDFD
+                return
+        else:
+            if res is not None and res.si_pid:
+                t.exit_code = (res.si_status if res.si_code == os.CLD_EXITED
+                               else -res.si_status)
+            return
+    if same_process(t.cand) is None:
+        return  # gone or another process: its pid is not ours to wait for
+    try:
+        pid, status = os.waitpid(t.cand.pid, os.WNOHANG)
+    except ChildProcessError:
+        return
+    if pid:
+        t.exit_code = (-os.WTERMSIG(status) if os.WIFSIGNALED(status)
+                       else os.WEXITSTATUS(status))
+
+
+def gone(t: Tracked, reap: bool = True) -> bool:
+    if reap:
+        reap_child(t)
+    if t.exit_code is not None:
+        return True
+    info = same_process(t.cand)
+    if info is None:
+        return True
+    if info.zombie:
+        if threads_exiting(t.cand.pid):
+            return False  # open files (and their flocks) go with the last thread
+        t.why = ZOMBIE_NOT_OURS
+        return True
+    return False
+
+
+def threads_exiting(pid: int) -> bool:
+    """True while other threads of a zombie leader are still exiting.
+
+    The leader turns zombie first; the files it shared with its threads are
+    closed only when the last thread exits. Until then, locks it held (e.g.
+    Fast DDS's shared-memory flocks) are still taken.
+    """
+    try:
+        return len(os.listdir(f'/proc/{pid}/task')) > 1
+    except OSError:
+        return False
+
+
+def close_pidfd(t: Tracked) -> None:
+    if t.pidfd is not None:
+        os.close(t.pidfd)
+        t.pidfd = None
+
+
+def wait_for_exit(alive, timeout: float) -> None:
+    """Sleep up to ``timeout``, waking early when a pidfd reports an exit."""
+    fds = [t.pidfd for t in alive if t.pidfd is not None]
+    if fds and len(fds) == len(alive):
+        poller = select.poll()
+        for fd in fds:
+            poller.register(fd, select.POLLIN)
+        poller.poll(max(0.0, timeout) * 1000)
+    else:
+        time.sleep(max(0.0, timeout))

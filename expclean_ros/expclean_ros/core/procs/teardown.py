@@ -1,0 +1,197 @@
+"""Stop every process of a selection — and nothing else.
+
+Escalates like ``ros2 launch`` does on shutdown, but for the whole run rather
+than only its direct children: SIGINT, wait, SIGTERM, wait, SIGKILL, wait.
+SIGINT goes to the tops of the selected trees first (a process whose parent is
+not selected: a ``ros2 launch``, an orphan), so a launcher runs its own orderly
+shutdown of its children; a process whose parent has exited becomes a top and
+gets its SIGINT then. After the SIGINT grace, the selected processes that got
+none yet get theirs and one more grace. No process gets two SIGINTs from us.
+Between and during the waits the selection is scanned again, so children
+forked during teardown are stopped too. A process is pid + start time: it is
+signalled through a pidfd opened after checking its start time (or, without
+pidfd support, re-checked just before ``kill``), so a reused pid is never hit.
+Zombies count as gone; zombies that are our own children are reaped.
+
+Default timeouts are 2.0 s (SIGINT) + 2.0 s (SIGTERM) + 1.0 s (SIGKILL):
+shorter than ``ros2 launch``'s 5 s + 5 s, meant for between-run use, where a
+node that needs more than 2 s to handle Ctrl-C is stopped with SIGTERM.
+"""
+
+import logging
+import signal
+import time
+from typing import Callable, Dict, Optional, Tuple
+
+from . import cgroups, proctable
+from .cgroup_eviction import evict_spared, only_tracked
+from .outcome import LEFT_D_STATE, LEFT_DENIED, LEFT_RUNNING, ProcessOutcome, TeardownResult
+from .pidfd import (HAVE_PIDFD, Tracked, close_pidfd, gone, open_checked, same_process,
+                    send_signal, wait_for_exit)
+from .patterns import PatternTimeout
+from .scanner import Scanner, check_root
+from .selection import Selection
+
+__all__ = ['teardown', 'DEFAULT_SIGINT_TIMEOUT_S', 'DEFAULT_SIGTERM_TIMEOUT_S',
+           'DEFAULT_SIGKILL_TIMEOUT_S']
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_SIGINT_TIMEOUT_S = 2.0
+DEFAULT_SIGTERM_TIMEOUT_S = 2.0
+DEFAULT_SIGKILL_TIMEOUT_S = 1.0
+_TICK_S = 0.01
+_RESCAN_S = 0.1
+
+
+def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIMEOUT_S,
+             sigterm_timeout_s: float = DEFAULT_SIGTERM_TIMEOUT_S,
+             sigkill_timeout_s: float = DEFAULT_SIGKILL_TIMEOUT_S, dry_run: bool = False,
+             after_sigkill: Optional[Callable[[int], None]] = None,
+             presignalled: Optional[Callable[[proctable.ProcInfo], bool]] = None,
+             reap: bool = True) -> TeardownResult:
+    """Stop every process of ``selection``: SIGINT, wait, SIGTERM, wait, SIGKILL, wait.
+
+    :param after_sigkill: called with the number of processes that needed
+        SIGKILL, once, after the SIGKILL stage (only when one was needed), e.g.
+        to clean up Fast DDS shared memory those processes could not release.
+    :param presignalled: true for a process that got its SIGINT from someone
+        else (e.g. the children of a ``ros2 launch`` that is shutting down
+        them): we send it none, only the later stages after the grace.
+    :param reap: reap our own exited children; ``False`` where another part of
+        this process waits for them (launch's child watcher in a launch action).
+    :raises ValueError: a ``root_pid`` that does not exist, negative timeouts,
+        patterns that ran past the selection's ``time_limit_s`` in the first scan.
+    """
+    for name, value in (('sigint_timeout_s', sigint_timeout_s),
+                        ('sigterm_timeout_s', sigterm_timeout_s),
+                        ('sigkill_timeout_s', sigkill_timeout_s)):
+        if value < 0:
+            raise ValueError(f'{name} must be zero or more, got {value}')
+    start = time.monotonic()
+    check_root(selection)
+    scanner = Scanner(selection)
+    via = 'pidfd' if HAVE_PIDFD else 'kill'
+    if dry_run:
+        found = scanner.scan()
+        return TeardownResult(tuple(ProcessOutcome(found[p], 'would_stop') for p in sorted(found)),
+                              selection.mechanism, via, time.monotonic() - start, dry_run=True)
+    tracked: Dict[Tuple[int, int], Tracked] = {}  # (pid, start_ticks): a reused pid is new
+    killed = 0
+    rest_done = False
+
+    def rescan(sig: Optional[int], stage: str) -> None:
+        try:
+            found = scanner.scan()
+        except PatternTimeout as exc:
+            if sig is None:
+                raise  # the first scan: refused before any signal
+            _log.warning('teardown %s: rescan skipped: %s', stage, exc)
+            return
+        if selection.cgroup:
+            evict_spared(selection.cgroup, found)
+        for pid, cand in found.items():
+            key = (pid, cand.start_ticks)
+            if key in tracked:
+                continue
+            fd, same = open_checked(cand)
+            if not same:
+                continue
+            t = tracked[key] = Tracked(cand, fd)
+            if presignalled is not None:
+                info = same_process(cand)
+                t.sigint = info is not None and bool(presignalled(info))
+            if sig is not None and sig != signal.SIGINT:
+                send_signal(t, sig)
+                _log.debug('%s -> %d %s (%s)', stage, pid, cand.name, cand.reason)
+        if sig == signal.SIGINT:
+            _interrupt(tracked, tops_only=True)
+
+    stages = ((signal.SIGINT, 'sigint', sigint_timeout_s),
+              (signal.SIGTERM, 'sigterm', sigterm_timeout_s),
+              (signal.SIGKILL, 'sigkill', sigkill_timeout_s))
+    try:
+        rescan(None, '')  # track (and evict the spared from the cgroup) before any signal
+        for sig, stage, timeout in stages:
+            if sig != signal.SIGINT:
+                for t in tracked.values():
+                    if t.stage is None and not t.denied:
+                        send_signal(t, sig)
+            rescan(sig, stage)  # new processes get this stage's signal at once (SIGINT: tops)
+            if sig == signal.SIGKILL:
+                killed = sum(1 for t in tracked.values() if t.stage is None)
+                if selection.cgroup and only_tracked(selection.cgroup, tracked):
+                    cgroups.kill(selection.cgroup)  # also hits forks racing the scan
+            deadline = time.monotonic() + timeout
+            next_scan = time.monotonic() + _RESCAN_S
+            finished = False
+            while True:
+                for t in tracked.values():
+                    if t.stage is None and gone(t, reap):
+                        t.stage = stage
+                        close_pidfd(t)
+                now = time.monotonic()
+                alive = _alive(tracked)
+                if not alive or now >= next_scan:
+                    rescan(sig, stage)
+                    next_scan = now + _RESCAN_S
+                    if not alive and not _alive(tracked):
+                        finished = True  # everyone gone, nobody new: no further stage
+                        break
+                    alive = _alive(tracked)
+                if now >= deadline:
+                    if sig == signal.SIGINT and not rest_done:
+                        rest_done = True
+                        if _interrupt(tracked, tops_only=False):
+                            deadline = now + timeout  # the rest got their SIGINT: one more grace
+                            continue
+                    break
+                wait_for_exit(alive, min(_TICK_S, deadline - now))
+            if finished:
+                break
+        if killed and after_sigkill is not None:
+            try:
+                after_sigkill(killed)
+            except Exception:  # a hook failing never hides the teardown result
+                _log.exception('after_sigkill hook failed')
+    finally:
+        for t in tracked.values():
+            close_pidfd(t)
+    outcomes = []
+    for key in sorted(tracked):
+        t = tracked[key]
+        if t.stage is None:
+            info = same_process(t.cand)
+            why = (LEFT_DENIED if t.denied else
+                   LEFT_D_STATE if info is not None and info.state == 'D' else LEFT_RUNNING)
+            outcomes.append(ProcessOutcome(t.cand, 'left', why))
+        else:
+            outcomes.append(ProcessOutcome(t.cand, t.stage, t.why, t.exit_code))
+    result = TeardownResult(tuple(outcomes), selection.mechanism, via,
+                            time.monotonic() - start, killed=killed)
+    _log.info('teardown: %s', result.summary())
+    return result
+
+
+def _interrupt(tracked, tops_only: bool) -> int:
+    """SIGINT, once each, to the live tracked processes that had none; with ``tops_only``,
+    only to those whose parent is not a live tracked process. Returns how many got one."""
+    live = {t.cand.pid: t.cand.start_ticks for t in tracked.values() if t.stage is None}
+    sent = 0
+    for t in tracked.values():
+        if t.stage is not None or t.denied or t.sigint:
+            continue
+        if tops_only:
+            info = same_process(t.cand)
+            parent = proctable.read_proc(info.ppid) if info is not None else None
+            if parent is not None and live.get(parent.pid) == parent.start_ticks:
+                continue  # its parent is being stopped: let it stop its children first
+        t.sigint = True
+        send_signal(t, signal.SIGINT)
+        _log.debug('sigint -> %d %s (%s)', t.cand.pid, t.cand.name, t.cand.reason)
+        sent += 1
+    return sent
+
+
+def _alive(tracked):
+    return [t for t in tracked.values() if t.stage is None and not t.denied]

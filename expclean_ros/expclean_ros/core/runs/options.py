@@ -1,0 +1,73 @@
+"""How the sequencer runs each row (:class:`SequencerOptions`) and what a batch did."""
+
+import os
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional, Tuple
+
+from ..procs.selection import DEFAULT_TAG_VARIABLE
+
+__all__ = ['SequencerOptions', 'BatchResult', 'CleanupFn', 'STATUS_OK', 'STATUS_FAILED',
+           'STATUS_TIMED_OUT', 'STATUS_ERROR']
+
+STATUS_OK = 'ok'                # exited 0
+STATUS_FAILED = 'failed'        # exited non-zero
+STATUS_TIMED_OUT = 'timed_out'  # ran past its timeout, torn down
+STATUS_ERROR = 'error'          # could not start
+
+CleanupFn = Callable[[int, int], dict]
+
+
+@dataclass(frozen=True)
+class SequencerOptions:
+    """How to run each row.
+
+    :param timeout_s: per-run limit; past it the run is torn down and recorded
+        ``timed_out``. None: no limit.
+    :param sigint_timeout_s: teardown wait after SIGINT (then SIGTERM, SIGKILL).
+    :param sigterm_timeout_s: teardown wait after SIGTERM.
+    :param sigkill_timeout_s: teardown wait after SIGKILL.
+    :param tag_variable: the environment variable carrying the run tag.
+    :param use_cgroup: put each run in a cgroup of its own where the machine allows.
+    :param sample_interval_s: how often memory is sampled for the peak while a run lives.
+    :param log_dir: each run's stdout+stderr go to ``log_dir/run-NNN.log``; None: inherited.
+    :param env: environment of the runs (default: ours); the tag is added.
+    :param cwd: working directory of the runs.
+    """
+
+    timeout_s: Optional[float] = None
+    sigint_timeout_s: float = 2.0
+    sigterm_timeout_s: float = 2.0
+    sigkill_timeout_s: float = 1.0
+    tag_variable: str = DEFAULT_TAG_VARIABLE
+    use_cgroup: bool = True
+    sample_interval_s: float = 0.1
+    log_dir: Optional[str] = None
+    env: Optional[Mapping[str, str]] = None
+    cwd: Optional[str] = None
+
+    def __post_init__(self):
+        if self.timeout_s is not None and not self.timeout_s > 0:
+            raise ValueError(f'timeout must be greater than zero seconds, got {self.timeout_s}')
+        for name in ('sigint_timeout_s', 'sigterm_timeout_s', 'sigkill_timeout_s'):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f'{name} must be zero or more, got {getattr(self, name)}')
+        if not self.sample_interval_s > 0:
+            raise ValueError('sample_interval_s must be greater than zero')
+        if self.log_dir is not None and not os.path.isdir(self.log_dir):
+            raise ValueError(f'log directory {self.log_dir} does not exist')
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What :func:`run_batch` did: ``records`` run now, ``skipped`` indexes already finished.
+
+    ``all_records`` is every finished run of the ledger, in index order.
+    ``recovered`` holds the teardowns of runs an interrupted runner left behind.
+    """
+
+    ledger_path: str
+    records: Tuple[dict, ...]
+    skipped: Tuple[int, ...]
+    recovered: Tuple[dict, ...]
+    all_records: Tuple[dict, ...]
+    seconds: float

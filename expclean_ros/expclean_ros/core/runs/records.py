@@ -1,0 +1,48 @@
+"""What a ledger line keeps of memory and of a cleanup, and the sequencer's cleanup callables."""
+
+from typing import Optional
+
+from ..memory.probes import MemorySnapshot
+from .options import CleanupFn
+
+__all__ = ['memory_record', 'report_record', 'in_process_cleanup', 'no_cleanup']
+
+
+def memory_record(snap: MemorySnapshot) -> dict:
+    """The compact memory fields a ledger line keeps of a snapshot."""
+    return {'ram_used_bytes': snap.ram_used_bytes, 'ram_total_bytes': snap.ram_total_bytes,
+            'swap_used_bytes': snap.swap_used_bytes,
+            'gpus': [{'index': g.index, 'name': g.name, 'used_bytes': g.used_bytes,
+                      'total_bytes': g.total_bytes} for g in snap.gpus],
+            'gpu_status': snap.gpu_status}
+
+
+def report_record(report) -> dict:
+    """A plans.CleanupReport as the ledger's ``cleanup`` field (same fields as via a node)."""
+    settle = report.settle
+    return {'plan': report.plan, 'success': bool(report.success), 'skipped': bool(report.skipped),
+            'message': report.message, 'seconds': float(report.seconds),
+            'settled': bool(settle.settled) if settle is not None else None,
+            'settle_s': float(settle.seconds) if settle is not None else 0.0,
+            'steps': [{'name': s.name, 'status': s.status, 'detail': s.detail,
+                       'seconds': float(s.seconds)} for s in report.steps],
+            'processes_stopped': int(report.processes_stopped),
+            'processes_left': int(report.processes_left)}
+
+
+def in_process_cleanup(comprehensive: bool = True, wait_time: Optional[float] = None,
+                       options=None) -> CleanupFn:
+    """A cleanup callable running :func:`plans.between_runs` in this process."""
+    from ..cleanup import plans
+
+    def cleanup(run_index: int, total_runs: int) -> dict:
+        return report_record(plans.between_runs(run_index, total_runs, comprehensive,
+                                                wait_time, options=options))
+    return cleanup
+
+
+def no_cleanup(run_index: int, total_runs: int) -> dict:
+    """A cleanup callable that does nothing (teardown of the run still happens)."""
+    return {'plan': 'none', 'success': True, 'skipped': True, 'message': 'no cleanup requested',
+            'seconds': 0.0, 'settled': None, 'settle_s': 0.0, 'steps': [],
+            'processes_stopped': 0, 'processes_left': 0}

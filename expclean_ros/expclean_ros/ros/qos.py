@@ -1,0 +1,18 @@
+"""QoS profiles shared by the cleanup node and its clients."""
+
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+__all__ = ['LATCHED_QOS', 'SERVICE_QOS', 'SERVICE_QUEUE_DEPTH']
+
+# ~/report is transient-local so that a late subscriber still gets the last report.
+LATCHED_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                         reliability=ReliabilityPolicy.RELIABLE)
+
+
+# Services keep up to this many requests (and replies) queued: a burst of callers is
+# answered in full, each at once ("busy: ..." while a cleanup runs), never dropped.
+# The rmw default is 10: an eleventh simultaneous caller was never answered.
+SERVICE_QUEUE_DEPTH = 1000
+SERVICE_QOS = QoSProfile(depth=SERVICE_QUEUE_DEPTH, history=HistoryPolicy.KEEP_LAST,
+                         reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.VOLATILE)
