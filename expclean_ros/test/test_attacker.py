@@ -20,7 +20,7 @@ from conftest import start_ticks
 
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 from expclean_interfaces.msg import MemoryUsage  # noqa: E402
-from expclean_interfaces.srv import GetMemoryUsage, Teardown  # noqa: E402
+from expclean_interfaces.srv import CleanupBetweenRuns, GetMemoryUsage, Teardown  # noqa: E402
 from rcl_interfaces.srv import GetParameters  # noqa: E402
 from rclpy.qos import QoSProfile  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
@@ -39,6 +39,14 @@ READ_ONLY = {
     'teardown.allow_other_users': True, 'allow_gpu_reset': True,
     'allow_system_caches': False,
 }
+
+
+def _reap(*procs):
+    """Stop (by PID: our own children) and reap each process that is still running."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait(10)
 
 
 def _other_domain():
@@ -73,10 +81,7 @@ class Decoys:
         return sorted(role for role, p in self.procs.items() if p.poll() is not None)
 
     def close(self):
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.kill()  # by PID: our own children
-            p.wait(10)
+        _reap(*self.procs.values())
 
 
 @pytest.fixture
@@ -228,9 +233,7 @@ def test_teardown_requests_name_only_experiment_processes(start_node, client, de
         assert decoys.dead() == []
         assert max(watch.gaps()) < 1.0
     finally:
-        if victim.poll() is None:
-            victim.kill()
-        victim.wait(10)
+        _reap(victim)
 
 
 def test_request_patterns_when_allowed_reach_only_this_domain(start_node, client, decoys):
@@ -269,9 +272,7 @@ def test_request_patterns_when_allowed_reach_only_this_domain(start_node, client
         assert decoys.dead() == []
         assert max(watch.gaps()) < 1.0
     finally:
-        if bait.poll() is None:
-            bait.kill()
-        bait.wait(10)
+        _reap(bait)
 
 
 def test_a_burst_of_hostile_calls_leaves_the_node_serving(start_node, client, decoys):
@@ -352,10 +353,7 @@ def test_callers_are_spared_when_configured_patterns_match_them(start_node, tmp_
         assert 'stopped 1 process' in loop.stdout, loop.stdout
         assert victims[1].wait(10) is not None
     finally:
-        for v in victims:
-            if v.poll() is None:
-                v.kill()
-            v.wait(10)
+        _reap(*victims)
 
 
 @pytest.mark.skipif(shutil.which('ros2', path=os.path.dirname(sys.executable)) is None,
@@ -373,6 +371,23 @@ def test_ros2_service_call_is_spared_by_a_ros2_pattern(start_node, tmp_path):
         assert 'success=True' in call.stdout and 'stopped 1 process' in call.stdout, call.stdout
         assert victim.wait(10) is not None
     finally:
-        if victim.poll() is None:
-            victim.kill()
-        victim.wait(10)
+        _reap(victim)
+
+
+def test_a_peer_given_caller_pid_only_spares(start_node, client, decoys):
+    """caller_pid of ~/between_runs can spare a process, never choose one: pid 1, a pid past
+    the kernel's range and a decoy's pid leave the configured selection as it was."""
+    start_node('--ros-args', '-p', 'teardown.patterns:=["victim_xyz"]')
+    for caller in (1, 2 ** 32 - 1, decoys.pid('plain')):
+        victim = _victim('victim_xyz')
+        try:
+            response = client.call(CleanupBetweenRuns, '/cleanup/between_runs',
+                                   CleanupBetweenRuns.Request(
+                                       run_index=0, total_runs=3, comprehensive=False,
+                                       caller_pid=caller), timeout_s=60, wait_s=20)
+            assert response.success, (caller, response.message)
+            assert response.report.processes_stopped == 1, (caller, response.message)
+            assert victim.wait(10) is not None
+            assert decoys.dead() == []
+        finally:
+            _reap(victim)
