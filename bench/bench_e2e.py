@@ -10,7 +10,6 @@ real machine), then are stopped by this bench's own mark before (b).
 Run: ``python bench/bench_e2e.py [--runs N]`` (with the project venv and ROS env).
 """
 
-import argparse
 import os
 import sys
 import tempfile
@@ -19,18 +18,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'expclean_ros', 'test'))
 
 import rosproc  # noqa: E402
+from runs_option import parse_runs  # noqa: E402
 
 MIB = 1024 * 1024
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--runs', type=int, default=5, help='runs per mode (e.g. 5)')
-    parser.add_argument('--quick', action='store_true', help='2 runs per mode')
-    args = parser.parse_args(argv)
-    runs = 2 if args.quick else args.runs
-    if runs < 1:
-        parser.error('runs must be at least 1')
+    runs = parse_runs(argv, __doc__, default=5, quick=2, unit='runs per mode')
     reason = rosproc.missing_reason()
     if reason:
         print(f'bench_e2e: skipped: {reason}')

@@ -34,8 +34,9 @@ def benches(names=()):
 def supports_quick(path):
     """Whether the bench's ``--help`` output lists a ``--quick`` option."""
     with open(path) as f:
-        if 'argparse' not in f.read():
-            return False
+        text = f.read()
+    if 'argparse' not in text and 'parse_runs' not in text:  # runs_option.parse_runs
+        return False
     code, out = run([sys.executable, path, '--help'], timeout_s=HELP_TIMEOUT_S, capture=True)
     return code == 0 and '--quick' in out
 

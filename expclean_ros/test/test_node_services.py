@@ -19,7 +19,6 @@ from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue  # noqa:
 from rcl_interfaces.srv import SetParameters  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 
-from expclean_ros.ros.client import DISCOVERY_GRACE_S  # noqa: E402
 from expclean_ros.ros.qos import LATCHED_QOS  # noqa: E402
 from expclean_ros.core.runs.tagged_start import new_run_id  # noqa: E402
 
@@ -170,7 +169,6 @@ def test_one_cleanup_at_a_time_others_get_busy(start_node, client):
     node = client.node
     clients = [node.create_client(Trigger, '/cleanup/comprehensive') for _ in range(10)]
     assert all(c.wait_for_service(timeout_sec=20) for c in clients)
-    client.spin_for(DISCOVERY_GRACE_S)  # the server matches each client's reply reader too
     futures = [c.call_async(Trigger.Request()) for c in clients]
     deadline = time.monotonic() + 120
     while not all(f.done() for f in futures) and time.monotonic() < deadline:
@@ -188,7 +186,6 @@ def test_memory_keeps_flowing_during_a_long_cleanup(start_node, client):
     client.wait_for_message(MemoryUsage, '/cleanup/memory', timeout_s=20)
     trigger = client.node.create_client(Trigger, '/cleanup/quick')
     assert trigger.wait_for_service(timeout_sec=10)
-    client.spin_for(DISCOVERY_GRACE_S)
     stamps = []
     sub = client.node.create_subscription(MemoryUsage, '/cleanup/memory',
                                           lambda m: stamps.append(time.monotonic()), 10)
@@ -221,7 +218,6 @@ def test_long_waits_are_refused_and_a_running_wait_does_not_delay_shutdown(start
     request.wait_time_s = 60.0
     waiter = client.node.create_client(CleanupBetweenRuns, '/cleanup/between_runs')
     assert waiter.wait_for_service(timeout_sec=10)
-    client.spin_for(DISCOVERY_GRACE_S)
     future = waiter.call_async(request)
     client.spin_for(1.0)
     busy = client.call(Trigger, '/cleanup/quick', Trigger.Request())

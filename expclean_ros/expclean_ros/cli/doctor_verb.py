@@ -17,8 +17,8 @@ import os
 import sys
 
 from expclean_ros.cli.main import CliError
+from expclean_ros.core.doctor import PLAN_NEEDS
 from expclean_ros.core.doctor.check import UNAVAILABLE, WORKS, Check
-from expclean_ros.core.doctor.diagnose import PLAN_NEEDS, diagnose
 
 __all__ = ['add_arguments', 'doctor', 'ros_graph_check', 'main']
 
@@ -96,6 +96,7 @@ def ros_graph_check(timeout_s: float) -> Check:
 
 def doctor(args) -> int:
     """Run every check, print one line each (or JSON), return 0 when the plan's needs work."""
+    from expclean_ros.core.doctor.diagnose import diagnose
     for name in ('ros_timeout', 'torch_timeout'):
         if not getattr(args, name) > 0:
             raise CliError(f'--{name.replace("_", "-")} must be greater than zero')

@@ -8,7 +8,7 @@ from expclean_ros.cli.arg_checks import check_args
 from expclean_ros.cli.main import CliError
 from expclean_ros.cli.memory_format import memory_dict, memory_table
 from expclean_ros.cli.names import DEFAULT_NODE
-from expclean_ros.core.cleanup.plans import PLANS
+from expclean_ros.core.cleanup import PLANS
 
 __all__ = ['add_arguments']
 
@@ -105,18 +105,22 @@ def add_arguments(sub, prog='expclean'):
 
 
 def _timeout(client, args, nodes, plan, wait_s=None):
-    """``--timeout``, or the longest cleanup the nodes' parameters allow (defaults if unread)."""
-    from expclean_ros.ros.client import ClientError
-    from expclean_ros.ros.parameters import DEFAULTS, longest_cleanup_s
+    """``--timeout``, or a function reading the longest cleanup the nodes' parameters allow
+    (defaults if unread), for ``CleanupClient.call_many`` to call while the call is out."""
     if args.timeout is not None:
         return args.timeout
-    longest = 0.0
-    for node in nodes:
-        try:
-            values = client.parameters(node, sorted(DEFAULTS))
-        except ClientError:  # an old node, or parameter services off: the defaults
-            values = {}
-        longest = max(longest, longest_cleanup_s(values, plan, wait_s))
+
+    def longest():
+        from expclean_ros.ros.client import ClientError
+        from expclean_ros.ros.parameters import DEFAULTS, longest_cleanup_s
+        most = 0.0
+        for node in nodes:
+            try:
+                values = client.parameters(node, sorted(DEFAULTS))
+            except ClientError:  # an old node, or parameter services off: the defaults
+                values = {}
+            most = max(most, longest_cleanup_s(values, plan, wait_s))
+        return most
     return longest
 
 

@@ -12,8 +12,8 @@ from .qos import LATCHED_QOS, SERVICE_QOS
 __all__ = ['CleanupClient', 'ClientError', 'LATCHED_QOS', 'SERVICE_QOS']
 
 GET_MEMORY_TYPE = 'expclean_interfaces/srv/GetMemoryUsage'
-#: Wait after a service is first seen, so that its server has matched our reply reader.
-DISCOVERY_GRACE_S = 0.5
+#: How often a client looks for its service while it waits for it to appear.
+POLL_S = 0.01
 #: Discovery of cleanup nodes ends when the graph has not changed for this long: longer
 #: than the period at which every DDS participant re-announces itself (Fast DDS: 3 s),
 #: since a participant can stay unseen until then. 1 s missed a node in 5 of 20 tries.
@@ -59,10 +59,8 @@ class CleanupClient:
     def _client(self, srv_type, name, wait_s):
         """A ready client for ``name``, created once and reused.
 
-        After a service is first seen, the client waits ``DISCOVERY_GRACE_S``:
-        the server must also have matched our reply reader, or Fast DDS drops
-        the answer (the server waits only 100 ms for that before giving up,
-        which a loaded machine can exceed). Reused clients pay this once.
+        Calls as soon as the service is seen: if the node has not matched our
+        reply reader yet, it re-sends the reply until it has (ros/replies.py).
         """
         key = (srv_type, name)
         client = self._clients.get(key)
@@ -71,12 +69,21 @@ class CleanupClient:
                 srv_type, name, qos_profile=SERVICE_QOS)
         elif client.service_is_ready():
             return client
-        if not client.wait_for_service(timeout_sec=wait_s):
+        if not self._wait_for_service(client, wait_s):
             raise ClientError(
                 f'no service {name} within {wait_s:g} s: is the cleanup node '
                 f'running on ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID", "0")}?')
-        self.spin_for(DISCOVERY_GRACE_S)
         return client
+
+    def _wait_for_service(self, client, wait_s):
+        """Whether the service appears within ``wait_s``, checked every 10 ms
+        (rclpy's ``wait_for_service`` checks every 250 ms)."""
+        deadline = time.monotonic() + wait_s
+        while not client.service_is_ready():
+            if time.monotonic() >= deadline:
+                return False
+            self._executor.spin_once(timeout_sec=POLL_S)
+        return True
 
     def spin_for(self, seconds):
         """Process callbacks (and discovery) for ``seconds``."""
@@ -96,19 +103,23 @@ class CleanupClient:
         """Call service ``name`` and return its response.
 
         :param wait_s: how long to wait for the service to appear.
-        :param timeout_s: how long to wait for the answer once sent.
+        :param timeout_s: how long to wait for the answer once sent (see :meth:`call_many`).
         :raises ClientError: no such service within ``wait_s`` or no answer.
         """
-        client = self._client(srv_type, name, wait_s)
-        future = client.call_async(request)
-        self._wait([future], timeout_s)
-        if not future.done():
-            client.remove_pending_request(future)
-            raise ClientError(f'no answer from {name} within {timeout_s:g} s')
-        return future.result()
+        answer = self.call_many(srv_type, [name], lambda: request,
+                                timeout_s=timeout_s, wait_s=wait_s)[name]
+        if isinstance(answer, ClientError):
+            raise answer
+        return answer
 
     def call_many(self, srv_type, names, make_request, *, timeout_s=60.0, wait_s=5.0):
-        """Call several services at once; return ``{name: response or ClientError}``."""
+        """Call several services at once; return ``{name: response or ClientError}``.
+
+        :param timeout_s: seconds to wait for the answers once sent; or a function
+            returning them, called after the requests are out (so that, e.g., reading
+            the node's parameters for a timeout overlaps the call instead of
+            delaying it), and only if an answer is still missing.
+        """
         futures, results = {}, {}
         deadline = time.monotonic() + wait_s
         for name in names:
@@ -118,7 +129,11 @@ class CleanupClient:
                 results[name] = exc
                 continue
             futures[name] = (client, client.call_async(make_request()))
-        self._wait([f for _, f in futures.values()], timeout_s)
+        sent = time.monotonic()
+        pending = [f for _, f in futures.values()]
+        if callable(timeout_s):
+            timeout_s = timeout_s() if any(not f.done() for f in pending) else 0.0
+        self._wait(pending, max(0.0, sent + timeout_s - time.monotonic()))
         for name, (client, future) in futures.items():
             if future.done():
                 results[name] = future.result()

@@ -31,6 +31,7 @@ from expclean_ros.ros import messages, parameters
 from expclean_ros.ros.busy import BusyGuard
 from expclean_ros.ros.monitor import Monitor
 from expclean_ros.ros.qos import LATCHED_QOS, SERVICE_QOS
+from expclean_ros.ros.replies import ReplyRetrier
 from expclean_ros.ros.signals import stop_on_signals
 
 __all__ = ['CleanupNode', 'main']
@@ -72,14 +73,15 @@ class CleanupNode(Node):
         self._busy = BusyGuard()
         work = ReentrantCallbackGroup()  # a second call must get "busy" at once
         reading = ReentrantCallbackGroup()
+        self._replies = ReplyRetrier(self.get_logger())  # a new caller's reply is never lost
         for srv_type, name, callback, group in (
                 (Trigger, '~/quick', self._on_quick, work),
                 (Trigger, '~/comprehensive', self._on_comprehensive, work),
                 (CleanupBetweenRuns, '~/between_runs', self._on_between_runs, work),
                 (Teardown, '~/teardown', self._on_teardown, work),
                 (GetMemoryUsage, '~/get_memory', self._on_get_memory, reading)):
-            self.create_service(srv_type, name, callback, qos_profile=SERVICE_QOS,
-                                callback_group=group)
+            self._replies.wrap(self.create_service(
+                srv_type, name, callback, qos_profile=SERVICE_QOS, callback_group=group))
         self._report_pub = self.create_publisher(CleanupReport, '~/report', LATCHED_QOS)
         self._monitor = Monitor(self, self.values)
         self.get_logger().info(
@@ -88,6 +90,10 @@ class CleanupNode(Node):
         if os.geteuid() == 0:
             self.get_logger().info('running as root: needed only for drop_caches and a GPU '
                                    'reset; see the README, "Who can make this node do what"')
+
+    def destroy_node(self):
+        self._replies.close()
+        super().destroy_node()
 
     # -- parameters ---------------------------------------------------------
     def _on_set_parameters(self, params):

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
+from . import PLANS
 from ..memory import dds_shm
 from . import steps as _steps
 from ..memory.probes import MemorySnapshot, take_snapshot
@@ -36,7 +37,6 @@ __all__ = ['CleanupOptions', 'CleanupReport', 'quick', 'comprehensive', 'between
 _log = logging.getLogger(__name__)
 
 #: Every value of CleanupReport.plan (a between-runs cleanup runs one of them).
-PLANS = ('quick', 'comprehensive')
 QUICK_CAP_RANGE = (5.0, 15.0)
 #: Longest fixed wait between runs: a longer one would hold a node busy for hours.
 MAX_WAIT_S = 600.0

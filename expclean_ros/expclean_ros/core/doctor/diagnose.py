@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Callable, Sequence, Tuple
 
+from . import PLAN_NEEDS
 from .check import UNAVAILABLE, WORKS, Check
 from .memory_checks import (check_gpu_reset, check_gpus, check_memory, check_nvidia_smi,
                             check_torch)
@@ -20,16 +21,6 @@ from .system_checks import (check_cgroups, check_dds_shm, check_drop_caches,
 __all__ = ['DoctorReport', 'PLAN_NEEDS', 'diagnose']
 
 _log = logging.getLogger(__name__)
-
-#: Checks each plan needs to be ``works`` (see also ``need`` in :func:`diagnose`):
-#: every plan reads memory (settling, the report); comprehensive and between-runs
-#: plans tear processes down, which reads the process table and environments.
-#: drop_caches, GPUs and cgroups are optional: when missing their step is skipped.
-PLAN_NEEDS = {
-    'quick': ('memory',),
-    'comprehensive': ('memory', 'process_table'),
-    'between_runs': ('memory', 'process_table'),
-}
 
 
 @dataclass(frozen=True)
