@@ -3,7 +3,9 @@
 psutil builds a ``Process`` object and reads several files per process; the
 teardown engine scans the whole table several times per second, so this
 module reads one file per process (``/proc/PID/stat``) plus one ``stat()``
-call for the owner, and reads ``cmdline`` / ``environ`` only when asked.
+call for the owner, and reads ``cmdline`` / ``environ`` only when asked. A
+selection by run tag alone starts with :func:`environ_may_hold` instead: one
+read of ``environ`` per process, and ``stat`` only where the tag's bytes are.
 
 A process is identified by pid *and* start time (``start_ticks``, clock ticks
 after boot, the same figure psutil turns into ``create_time``), so a reused
@@ -13,11 +15,11 @@ pid is never mistaken for the process seen before.
 import logging
 import os
 import time
-from typing import Dict, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 __all__ = ['ProcInfo', 'snapshot', 'read_proc', 'read_cmdline', 'read_environ_var',
-           'real_uid', 'boot_time', 'ENV_OK', 'ENV_UNSET', 'ENV_DENIED', 'ENV_GONE',
-           'ENV_EMPTY']
+           'environ_may_hold', 'real_uid', 'boot_time', 'ENV_OK', 'ENV_UNSET', 'ENV_DENIED',
+           'ENV_GONE', 'ENV_EMPTY']
 
 _log = logging.getLogger(__name__)
 
@@ -130,6 +132,28 @@ def snapshot() -> Dict[int, ProcInfo]:
             if info is not None:
                 table[info.pid] = info
     return table
+
+
+def environ_may_hold(needle: bytes) -> List[int]:
+    """Pids whose start-up environment holds ``needle`` or reads as empty.
+
+    One read of ``/proc/PID/environ`` per process and nothing else: a cheap
+    first pass before the exact checks, which read ``stat`` and then the
+    environment again. Empty (a kernel thread, a zombie, a process in the
+    middle of ``execve``) is listed, for the exact checks to decide; an
+    environment that cannot be read (gone, another user's) is not, since it
+    could never show a variable.
+    """
+    found = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                data = _read(f'/proc/{entry}/environ')
+            except OSError:
+                continue
+            if not data or needle in data:
+                found.append(int(entry))
+    return found
 
 
 def read_cmdline(pid: int) -> str:
