@@ -114,7 +114,8 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     if tdown is None:  # never started: nothing can carry the tag, but make sure
         tdown = stop_tag(run_id, None, opts)
     after_teardown = take_snapshot()
-    cleaned = cleanup(index, total)
+    # the run's processes verified gone: memory back at `before` is the run's returned
+    cleaned = cleanup(index, total, baseline=before if tdown.get('left') == 0 else None)
     after = take_snapshot()
     record.update({
         'status': status, 'exit_code': exit_code, 'detail': detail,
@@ -155,9 +156,10 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
               on_finish: Optional[Callable[[dict, int, int], None]] = None) -> BatchResult:
     """Run every row of ``table`` with ``template``; record each run in ``ledger_path``.
 
-    :param cleanup: ``cleanup(run_index, total_runs) -> dict`` between runs
-        (see :func:`report_record` for the fields); default: the in-process
-        comprehensive between-runs plan.
+    :param cleanup: ``cleanup(run_index, total_runs, baseline=None) -> dict`` between
+        runs (see :func:`report_record` for the fields; ``baseline``: the memory
+        snapshot before the run, passed when teardown left none of its processes);
+        default: the in-process comprehensive between-runs plan.
     :param on_start: ``on_start(index, position, count)`` before each run
         (position 0-based among the ``count`` runs to do now).
     :param on_finish: ``on_finish(record, position, count)`` after each run.
