@@ -54,3 +54,18 @@ def test_tag_selection_reads_only_processes_holding_the_tag_bytes():
         for p in procs.values():
             p.kill()  # by PID: our own children
             p.wait(5)
+
+
+def test_start_ticks_run_on_the_boot_ticks_clock():
+    """What the tag scan relies on to trust its first reading of an environment: a
+    process started after a boot_ticks() reading never shows start_ticks below it."""
+    before = proctable.boot_ticks()
+    p = _sleeper({})
+    try:
+        after = proctable.boot_ticks()
+        info = proctable.read_proc(p.pid)
+        assert before <= info.start_ticks <= after
+        assert proctable.read_proc(1).start_ticks <= before
+    finally:
+        p.kill()  # by PID: our own child
+        p.wait(5)

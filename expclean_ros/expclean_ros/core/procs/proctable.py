@@ -15,11 +15,11 @@ pid is never mistaken for the process seen before.
 import logging
 import os
 import time
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
 
 __all__ = ['ProcInfo', 'snapshot', 'read_proc', 'read_cmdline', 'read_environ_var',
-           'environ_may_hold', 'real_uid', 'boot_time', 'ENV_OK', 'ENV_UNSET', 'ENV_DENIED',
-           'ENV_GONE', 'ENV_EMPTY']
+           'environ_may_hold', 'environ_value', 'boot_ticks', 'real_uid', 'boot_time',
+           'ENV_OK', 'ENV_UNSET', 'ENV_DENIED', 'ENV_GONE', 'ENV_EMPTY']
 
 _log = logging.getLogger(__name__)
 
@@ -77,10 +77,12 @@ class ProcInfo(NamedTuple):
         return self.state in ('Z', 'X')
 
 
-def _read(path: str, size: int = 131072) -> bytes:
+def _read(path: str, size: int = 32768) -> bytes:
     """Whole file via os.open/os.read (no buffered file object: about 2x cheaper).
 
     procfs hands over a whole small file in one read, so a short read is the end.
+    ``size`` stays below glibc's 128 KiB mmap threshold, where a buffer can cost
+    fresh pages on every read; a longer file takes several reads.
     """
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -134,17 +136,26 @@ def snapshot() -> Dict[int, ProcInfo]:
     return table
 
 
-def environ_may_hold(needle: bytes) -> List[int]:
-    """Pids whose start-up environment holds ``needle`` or reads as empty.
+def boot_ticks() -> int:
+    """Clock ticks since boot now: the clock of ``ProcInfo.start_ticks``.
+
+    The kernel counts a start time as ``CLOCK_BOOTTIME`` nanoseconds cut down
+    to ticks (in the reader's time namespace, as this reading is), so a
+    process with ``start_ticks`` below this figure started before this call.
+    """
+    return time.clock_gettime_ns(time.CLOCK_BOOTTIME) * _CLK_TCK // 1_000_000_000
+
+
+def environ_may_hold(needle: bytes) -> Dict[int, bytes]:
+    """The start-up environments that hold ``needle`` or read as empty, by pid.
 
     One read of ``/proc/PID/environ`` per process and nothing else: a cheap
-    first pass before the exact checks, which read ``stat`` and then the
-    environment again. Empty (a kernel thread, a zombie, a process in the
-    middle of ``execve``) is listed, for the exact checks to decide; an
-    environment that cannot be read (gone, another user's) is not, since it
-    could never show a variable.
+    first pass before the exact checks, which read ``stat``. Empty (a kernel
+    thread, a zombie, a process in the middle of ``execve``) is listed, for
+    the exact checks to decide; an environment that cannot be read (gone,
+    another user's) is not, since it could never show a variable.
     """
-    found = []
+    found = {}
     for entry in os.listdir('/proc'):
         if entry.isdigit():
             try:
@@ -152,7 +163,7 @@ def environ_may_hold(needle: bytes) -> List[int]:
             except OSError:
                 continue
             if not data or needle in data:
-                found.append(int(entry))
+                found[int(entry)] = data
     return found
 
 
@@ -188,6 +199,12 @@ def read_environ_var(pid: int, name: str) -> Tuple[str, Optional[str]]:
         time.sleep(0.001 * (attempt + 1))
     else:
         return ENV_EMPTY, None
+    return environ_value(data, name)
+
+
+def environ_value(data: bytes, name: str) -> Tuple[str, Optional[str]]:
+    """``(ok, value)`` or ``(unset, None)``: variable ``name`` in the non-empty
+    contents of a ``/proc/PID/environ`` (its first occurrence, as getenv finds)."""
     key = name.encode() + b'='
     if data.startswith(key):
         start = len(key)

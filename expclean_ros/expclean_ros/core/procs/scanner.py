@@ -104,17 +104,25 @@ class Scanner:
         """The process table the scan looks at: the whole of it, or, for a tag, only the
         processes whose environment may hold the tag (and the cgroup's).
 
-        The exact checks then read ``stat`` and the environment again, in that order,
-        so a pid reused after the first pass is judged by its new process.
+        The first pass's reading of an environment stands for the process ``stat``
+        shows only when that process started before the pass began: a pid reused
+        since is a newer process, whose environment the exact checks read again.
         """
         needle = self._tag_needle()
         if needle is None:
             return proctable.snapshot()
+        began = proctable.boot_ticks()
+        first = proctable.environ_may_hold(needle)
+        name = self.sel.tag_variable
         table = {}
-        for pid in set(proctable.environ_may_hold(needle)) | in_cgroup:
+        for pid in set(first) | in_cgroup:
             info = proctable.read_proc(pid)
-            if info is not None:
-                table[pid] = info
+            if info is None:
+                continue
+            table[pid] = info
+            if first.get(pid) and info.start_ticks < began:
+                self._env_cache[(pid, info.start_ticks, name)] = proctable.environ_value(
+                    first[pid], name)
         return table
 
     def scan(self) -> Dict[int, Candidate]:
