@@ -70,7 +70,9 @@ def _wait_exit(popen: subprocess.Popen, pidfd: Optional[int], timeout_s: float) 
             return popen.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             return None
-    io_select.select([pidfd], [], [], timeout_s)
+    poller = io_select.poll()  # not select(): no limit on the fd's number
+    poller.register(pidfd, io_select.POLLIN)
+    poller.poll(timeout_s * 1000.0)
     return popen.poll()
 
 
