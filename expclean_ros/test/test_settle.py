@@ -146,13 +146,14 @@ def _machine_now():
 
 def test_back_at_the_baseline_settles_without_waiting_a_window(child):
     ram_base, gpu_base = _machine_now()
-    c = child(total_mib=512, step_mib=64, step_s=0.0, free_step_s=0.0)
+    c = child(total_mib=1024, step_mib=128, step_s=0.0, free_step_s=0.0)
     c.wait_for('allocated')
     held = settle(0, ram_baseline_bytes=ram_base, gpu_baseline_bytes=gpu_base)
-    assert held.ram_used_bytes > ram_base + 256 * _MIB  # the child holds its memory
+    assert held.ram_used_bytes > ram_base + 512 * _MIB  # the child holds its memory
     c.close()  # the run's process is gone (killed and reaped)
-    # a 5 s window would hold an idle machine 5 s: only the baseline rule ends it early
-    result = settle(20.0, window_s=5.0, tolerance_bytes=128 * _MIB,
+    # a 5 s window would hold an idle machine 5 s: only the baseline rule ends it early;
+    # the wide tolerance absorbs what other jobs on this machine allocate meanwhile
+    result = settle(20.0, window_s=5.0, tolerance_bytes=256 * _MIB,
                     ram_baseline_bytes=ram_base, gpu_baseline_bytes=gpu_base)
     assert result.settled, result
     assert result.reason.startswith('back at the memory in use before the run'), result
@@ -162,15 +163,16 @@ def test_back_at_the_baseline_settles_without_waiting_a_window(child):
 def test_memory_moving_above_the_baseline_keeps_settling_waiting(child):
     ram_base, gpu_base = _machine_now()
     step_s = 0.06
-    c = child(total_mib=512, step_mib=64, step_s=0.0, free_step_s=step_s)
+    c = child(total_mib=1024, step_mib=128, step_s=0.0, free_step_s=step_s)
     c.wait_for('allocated')
     c.free()
     result = settle(20.0, ram_baseline_bytes=ram_base, gpu_baseline_bytes=gpu_base)
     returned = time.monotonic()
     freed = c.wait_for('freed', 5)
     assert result.settled, result
-    # never while a 64 MiB chunk was still held above the baseline
-    assert returned >= freed - step_s, \
+    # not while the child still held half of it (512 MiB) or more above the baseline; the
+    # last chunks are left out: other jobs freeing memory meanwhile could hide them
+    assert returned >= freed - 4 * step_s, \
         f'settled {freed - returned:.3f} s before the child finished freeing: {result}'
 
 
