@@ -122,10 +122,14 @@ def bench_discovery(tag, run_pids, repeats):
     return n, figures[0], figures[1]
 
 
-def _sleepers(count, env):
-    return [subprocess.Popen(['sleep', '3600'], env=env, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for _ in range(count)]
+def _sleepers(count, env, started):
+    """Start ``count`` idle sleepers, each put in ``started`` at once (to be stopped by pid)."""
+    new = []
+    for _ in range(count):
+        new.append(subprocess.Popen(['sleep', '3600'], env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        started.append(new[-1])
+    return new
 
 
 def bench_table_sizes(repeats):
@@ -136,10 +140,9 @@ def bench_table_sizes(repeats):
     started = []
     rows = []
     try:
-        run = _sleepers(RUN_SIZE, tag_env(tag))
-        started += run
+        run = _sleepers(RUN_SIZE, tag_env(tag), started)
         for size in TABLE_SIZES:
-            started += _sleepers(max(0, size - len(proctable.snapshot())), untagged)
+            _sleepers(max(0, size - len(proctable.snapshot())), untagged, started)
             rows.append(bench_discovery(tag, {p.pid for p in run}, repeats))
     finally:
         for p in started:
