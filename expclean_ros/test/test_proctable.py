@@ -23,3 +23,49 @@ def test_environ_states_of_real_processes():
             p.kill()  # by PID: our own children
             p.wait(5)
     assert proctable.read_environ_var(tagged.pid, 'EXPCLEAN_RUN_ID') == ('gone', None)
+
+
+def test_tag_selection_reads_only_processes_holding_the_tag_bytes():
+    """The first pass keeps every environment holding the bytes ``VAR=tag`` and every
+    empty one (mid-execve: for the exact checks), drops the rest; the selection then
+    chooses exactly the tagged process, never a near miss nor the empty one."""
+    from expclean_ros.core.procs.scanner import select
+    from expclean_ros.core.procs.selection import Selection
+
+    tag = 'run-' + os.urandom(8).hex()
+    base = {'PATH': os.environ['PATH']}
+    procs = {
+        'tagged': _sleeper(dict(base, EXPCLEAN_RUN_ID=tag)),
+        'longer value': _sleeper(dict(base, EXPCLEAN_RUN_ID=tag + 'x')),
+        'other variable': _sleeper(dict(base, XEXPCLEAN_RUN_ID=tag)),
+        'value elsewhere': _sleeper(dict(base, OTHER=f'EXPCLEAN_RUN_ID={tag}x')),
+        'empty': _sleeper({}),
+        'another run': _sleeper(dict(base, EXPCLEAN_RUN_ID='run-0')),
+    }
+    try:
+        pids = {name: p.pid for name, p in procs.items()}
+        first = set(proctable.environ_may_hold(f'EXPCLEAN_RUN_ID={tag}'.encode()))
+        # the bytes are there (near misses included), or there is nothing to read yet
+        assert set(pids.values()) - {pids['another run']} <= first
+        assert pids['another run'] not in first
+        chosen = {c.pid for c in select(Selection(tag=tag))}
+        assert chosen == {pids['tagged']}
+    finally:
+        for p in procs.values():
+            p.kill()  # by PID: our own children
+            p.wait(5)
+
+
+def test_start_ticks_run_on_the_boot_ticks_clock():
+    """What the tag scan relies on to trust its first reading of an environment: a
+    process started after a boot_ticks() reading never shows start_ticks below it."""
+    before = proctable.boot_ticks()
+    p = _sleeper({})
+    try:
+        after = proctable.boot_ticks()
+        info = proctable.read_proc(p.pid)
+        assert before <= info.start_ticks <= after
+        assert proctable.read_proc(1).start_ticks <= before
+    finally:
+        p.kill()  # by PID: our own child
+        p.wait(5)

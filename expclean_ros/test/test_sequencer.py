@@ -214,5 +214,26 @@ def test_torn_last_line_is_skipped_and_mended(tmp_path):
     assert sorted(read_ledger(str(ledger)).finished) == [0, 1]
 
 
+def test_cleanup_gets_the_memory_before_the_run_once_teardown_left_none(tmp_path, mark):
+    out = tmp_path / 'out'
+    out.mkdir()
+    table = load_table(write_table(tmp_path / 'runs.csv', [(0.2, 0), (0.2, 0), (0.2, 0)], out))
+    ledger = str(tmp_path / 'ledger.jsonl')
+    inner = in_process_cleanup(comprehensive=False)
+    given = []
+
+    def cleanup(run_index, total_runs, baseline=None):
+        given.append(baseline)
+        return inner(run_index, total_runs, baseline=baseline)
+    result = run_batch(table, TEMPLATE, ledger, quick_opts(), cleanup=cleanup)
+    assert len(given) == 3
+    for record, baseline in zip(result.records, given):
+        assert record['teardown']['left'] == 0 and record['teardown']['stopped'] >= 3
+        assert baseline is not None
+        assert baseline.ram_used_bytes == record['memory']['before']['ram_used_bytes']
+        assert record['cleanup']['skipped'] or record['cleanup']['settled']
+    assert tagged_with_mark(mark) == {}
+
+
 if __name__ == '__main__' and sys.argv[1:2] == ['experiment']:
     _experiment(*sys.argv[2:6])

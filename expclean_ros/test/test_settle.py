@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from expclean_ros.core.memory.gpu import gpu_used_bytes
+from expclean_ros.core.memory.probes import ram_used_bytes
 from expclean_ros.core.memory.settle import SettleResult, fixed_wait, settle
 
 _MIB = 1024 * 1024
@@ -136,6 +138,51 @@ def test_gpu_must_be_quiet_or_back_at_baseline():
     at_base = settle(0.2, window_s=0.05, interval_s=0.005, gpu_baseline_bytes=10 ** 12,
                      sample=lambda: (_MIB, next(gpu)))
     assert at_base.settled
+
+
+def _machine_now():
+    return ram_used_bytes(), gpu_used_bytes()
+
+
+def test_back_at_the_baseline_settles_without_waiting_a_window(child):
+    ram_base, gpu_base = _machine_now()
+    c = child(total_mib=1024, step_mib=128, step_s=0.0, free_step_s=0.0)
+    c.wait_for('allocated')
+    held = settle(0, ram_baseline_bytes=ram_base, gpu_baseline_bytes=gpu_base)
+    assert held.ram_used_bytes > ram_base + 512 * _MIB  # the child holds its memory
+    c.close()  # the run's process is gone (killed and reaped)
+    # a 5 s window would hold an idle machine 5 s: only the baseline rule ends it early;
+    # the wide tolerance absorbs what other jobs on this machine allocate meanwhile
+    result = settle(20.0, window_s=5.0, tolerance_bytes=256 * _MIB,
+                    ram_baseline_bytes=ram_base, gpu_baseline_bytes=gpu_base)
+    assert result.settled, result
+    assert result.reason.startswith('back at the memory in use before the run'), result
+    assert result.samples < 5.0 / 0.025, result
+
+
+def test_memory_moving_above_the_baseline_keeps_settling_waiting(child):
+    ram_base, gpu_base = _machine_now()
+    step_s = 0.06
+    c = child(total_mib=1024, step_mib=128, step_s=0.0, free_step_s=step_s)
+    c.wait_for('allocated')
+    c.free()
+    result = settle(20.0, ram_baseline_bytes=ram_base, gpu_baseline_bytes=gpu_base)
+    returned = time.monotonic()
+    freed = c.wait_for('freed', 5)
+    assert result.settled, result
+    # not while the child still held half of it (512 MiB) or more above the baseline; the
+    # last chunks are left out: other jobs freeing memory meanwhile could hide them
+    assert returned >= freed - 4 * step_s, \
+        f'settled {freed - returned:.3f} s before the child finished freeing: {result}'
+
+
+@pytest.mark.parametrize('baselines', [{'ram_baseline_bytes': 10 ** 15},
+                                       {'gpu_baseline_bytes': 10 ** 15}])
+def test_one_baseline_alone_keeps_the_window_rule(baselines):
+    readings = iter(range(0, 10 ** 12, 4 * _MIB))  # seam: RAM grows 4 MiB per reading
+    result = settle(0.2, window_s=0.1, interval_s=0.005, sample=lambda: (next(readings), 0),
+                    **baselines)
+    assert not result.settled, result
 
 
 def test_zero_cap_returns_at_once():

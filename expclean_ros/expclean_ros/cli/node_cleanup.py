@@ -41,12 +41,16 @@ def wait_for_node(client, prefix, tries=3, wait_s=10.0):
 
 
 def service_cleanup(client, prefix, comprehensive, wait_time, timeout_s):
-    """A sequencer cleanup callable calling ``PREFIX/between_runs`` on a node."""
+    """A sequencer cleanup callable calling ``PREFIX/between_runs`` on a node.
+
+    ``baseline`` is not sent: the node settles by its window rule, since memory in
+    use before a run is a figure a service request could not prove to the node.
+    """
     from expclean_interfaces.srv import CleanupBetweenRuns
 
     from expclean_ros.ros.client import ClientError
 
-    def cleanup(run_index, total_runs):
+    def cleanup(run_index, total_runs, baseline=None):
         request = CleanupBetweenRuns.Request(
             run_index=run_index, total_runs=total_runs, comprehensive=comprehensive,
             wait_time_s=-1.0 if wait_time is None else float(wait_time), verbose=False,

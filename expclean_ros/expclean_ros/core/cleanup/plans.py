@@ -78,6 +78,9 @@ class CleanupOptions:
         :data:`QUICK_WINDOW_S` 0.15 s, comprehensive 0.3 s).
     :param settle_interval_s: sampling interval (25 ms).
     :param gpu_baseline_bytes: summed GPU use that counts as settled (None: window only).
+    :param ram_baseline_bytes: RAM in use before a run whose processes are verified
+        gone; with ``gpu_baseline_bytes``, memory back at both settles at once (see
+        :func:`..memory.settle.settle`). None: the window rule only.
     :param dds_shm_cleanup: remove stale Fast DDS shared memory that killed
         nodes left in ``/dev/shm`` (after the teardown, which may SIGKILL).
     :param stop: an Event that ends a running wait at once (a node shutting down).
@@ -96,6 +99,7 @@ class CleanupOptions:
     settle_window_s: Optional[float] = None
     settle_interval_s: float = DEFAULT_INTERVAL_S
     gpu_baseline_bytes: Optional[int] = None
+    ram_baseline_bytes: Optional[int] = None
     dds_shm_cleanup: bool = True
     teardown: Optional[Callable[[], StepResult]] = None
     stop: Optional[threading.Event] = dataclasses.field(default=None, compare=False)
@@ -115,6 +119,9 @@ class CleanupOptions:
             _check_seconds('settle_window_s', self.settle_window_s, allow_zero=False)
         _check_seconds('settle_interval_s', self.settle_interval_s, allow_zero=False)
         _check_int('settle_tolerance_bytes', self.settle_tolerance_bytes, 1)
+        for name in ('gpu_baseline_bytes', 'ram_baseline_bytes'):
+            if getattr(self, name) is not None:
+                _check_int(name, getattr(self, name), 0)
         if self.teardown is not None and not callable(self.teardown):
             raise ValueError('teardown must be a callable returning a StepResult, or None')
 
@@ -163,7 +170,8 @@ def _wait(options: CleanupOptions, cap_s: float, full: bool) -> SettleResult:
         window = DEFAULT_WINDOW_S if full else QUICK_WINDOW_S
     return settle(cap_s, tolerance_bytes=options.settle_tolerance_bytes,
                   window_s=window, interval_s=options.settle_interval_s,
-                  gpu_baseline_bytes=options.gpu_baseline_bytes, stop=options.stop)
+                  gpu_baseline_bytes=options.gpu_baseline_bytes,
+                  ram_baseline_bytes=options.ram_baseline_bytes, stop=options.stop)
 
 
 def _run(plan: str, options: Optional[CleanupOptions], cap_s: float,

@@ -8,6 +8,11 @@ is back at ``gpu_baseline_bytes``. A process freeing memory gradually keeps the
 window moving, so settling is not reported while it frees; an idle machine
 settles after one window (about 0.3 s by default). ``cap_s`` bounds the wait.
 
+A caller that knows memory in use before a run, and knows the run's processes
+are gone, passes ``ram_baseline_bytes`` and ``gpu_baseline_bytes``: two readings
+in a row back at or below both (within the tolerances) settle at once, without
+waiting a whole window; the memory the run held has returned.
+
 :func:`fixed_wait` is the seed's plain sleep, kept for callers that ask for it.
 """
 
@@ -83,6 +88,7 @@ def settle(cap_s: float = 10.0, *, tolerance_bytes: int = DEFAULT_TOLERANCE_BYTE
            window_s: float = DEFAULT_WINDOW_S, interval_s: float = DEFAULT_INTERVAL_S,
            gpu_tolerance_bytes: int = DEFAULT_GPU_TOLERANCE_BYTES,
            gpu_baseline_bytes: Optional[int] = None,
+           ram_baseline_bytes: Optional[int] = None,
            sample: Optional[Callable[[], Tuple[int, int]]] = None,
            stop: Optional[threading.Event] = None) -> SettleResult:
     """Sample memory until it stops moving, at most ``cap_s`` seconds.
@@ -95,6 +101,9 @@ def settle(cap_s: float = 10.0, *, tolerance_bytes: int = DEFAULT_TOLERANCE_BYTE
     :param gpu_tolerance_bytes: GPU memory may move less than this over the window.
     :param gpu_baseline_bytes: GPU use (summed) that counts as settled at once when
         reached (within ``gpu_tolerance_bytes``); None: only the window rule applies.
+    :param ram_baseline_bytes: RAM in use before the run whose processes are now gone;
+        with ``gpu_baseline_bytes``, two readings in a row at or below both baselines
+        (within the tolerances) settle at once. None: only the window rule applies.
     :param sample: seam returning ``(ram_used, gpu_used)`` bytes; default reads the machine.
     """
     cap_s = _check_wait('cap_s', cap_s)
@@ -108,6 +117,7 @@ def settle(cap_s: float = 10.0, *, tolerance_bytes: int = DEFAULT_TOLERANCE_BYTE
     window = deque()  # (t, ram, gpu)
     count = 0
     rate = 0.0
+    at_baseline = 0  # readings in a row back at both baselines
     while True:
         now = time.monotonic()
         ram, gpu = read()
@@ -118,6 +128,16 @@ def settle(cap_s: float = 10.0, *, tolerance_bytes: int = DEFAULT_TOLERANCE_BYTE
         span = now - window[0][0]
         if span > 0:
             rate = (ram - window[0][1]) / span
+        if _at_baseline(ram, gpu, ram_baseline_bytes, gpu_baseline_bytes, tolerance,
+                        gpu_tolerance):
+            at_baseline += 1
+            if at_baseline >= 2:
+                waited = now - start
+                return SettleResult(True, waited, count, rate,
+                                    f'back at the memory in use before the run in '
+                                    f'{waited:.2f} s', ram, gpu)
+        else:
+            at_baseline = 0
         if span >= window_s:
             rams = [w[1] for w in window]
             gpus = [w[2] for w in window]
@@ -138,6 +158,12 @@ def settle(cap_s: float = 10.0, *, tolerance_bytes: int = DEFAULT_TOLERANCE_BYTE
             waited = time.monotonic() - start
             return SettleResult(False, waited, count, rate,
                                 f'interrupted after {waited:.2f} s', ram, gpu)
+
+
+def _at_baseline(ram: int, gpu: int, ram_baseline: Optional[int], gpu_baseline: Optional[int],
+                 tolerance: float, gpu_tolerance: float) -> bool:
+    return (ram_baseline is not None and gpu_baseline is not None
+            and ram <= ram_baseline + tolerance and gpu <= gpu_baseline + gpu_tolerance)
 
 
 def _pause(stop: Optional[threading.Event], seconds: float) -> bool:

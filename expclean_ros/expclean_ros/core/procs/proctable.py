@@ -3,7 +3,9 @@
 psutil builds a ``Process`` object and reads several files per process; the
 teardown engine scans the whole table several times per second, so this
 module reads one file per process (``/proc/PID/stat``) plus one ``stat()``
-call for the owner, and reads ``cmdline`` / ``environ`` only when asked.
+call for the owner, and reads ``cmdline`` / ``environ`` only when asked. A
+selection by run tag alone starts with :func:`environ_may_hold` instead: one
+read of ``environ`` per process, and ``stat`` only where the tag's bytes are.
 
 A process is identified by pid *and* start time (``start_ticks``, clock ticks
 after boot, the same figure psutil turns into ``create_time``), so a reused
@@ -16,8 +18,8 @@ import time
 from typing import Dict, NamedTuple, Optional, Tuple
 
 __all__ = ['ProcInfo', 'snapshot', 'read_proc', 'read_cmdline', 'read_environ_var',
-           'real_uid', 'boot_time', 'ENV_OK', 'ENV_UNSET', 'ENV_DENIED', 'ENV_GONE',
-           'ENV_EMPTY']
+           'environ_may_hold', 'environ_value', 'boot_ticks', 'real_uid', 'boot_time',
+           'ENV_OK', 'ENV_UNSET', 'ENV_DENIED', 'ENV_GONE', 'ENV_EMPTY']
 
 _log = logging.getLogger(__name__)
 
@@ -75,10 +77,12 @@ class ProcInfo(NamedTuple):
         return self.state in ('Z', 'X')
 
 
-def _read(path: str, size: int = 131072) -> bytes:
+def _read(path: str, size: int = 32768) -> bytes:
     """Whole file via os.open/os.read (no buffered file object: about 2x cheaper).
 
     procfs hands over a whole small file in one read, so a short read is the end.
+    ``size`` stays below glibc's 128 KiB mmap threshold, where a buffer can cost
+    fresh pages on every read; a longer file takes several reads.
     """
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -132,6 +136,37 @@ def snapshot() -> Dict[int, ProcInfo]:
     return table
 
 
+def boot_ticks() -> int:
+    """Clock ticks since boot now: the clock of ``ProcInfo.start_ticks``.
+
+    The kernel counts a start time as ``CLOCK_BOOTTIME`` nanoseconds cut down
+    to ticks (in the reader's time namespace, as this reading is), so a
+    process with ``start_ticks`` below this figure started before this call.
+    """
+    return time.clock_gettime_ns(time.CLOCK_BOOTTIME) * _CLK_TCK // 1_000_000_000
+
+
+def environ_may_hold(needle: bytes) -> Dict[int, bytes]:
+    """The start-up environments that hold ``needle`` or read as empty, by pid.
+
+    One read of ``/proc/PID/environ`` per process and nothing else: a cheap
+    first pass before the exact checks, which read ``stat``. Empty (a kernel
+    thread, a zombie, a process in the middle of ``execve``) is listed, for
+    the exact checks to decide; an environment that cannot be read (gone,
+    another user's) is not, since it could never show a variable.
+    """
+    found = {}
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                data = _read(f'/proc/{entry}/environ')
+            except OSError:
+                continue
+            if not data or needle in data:
+                found[int(entry)] = data
+    return found
+
+
 def read_cmdline(pid: int) -> str:
     """The command line joined with spaces (what patterns match); ``''`` if unreadable."""
     try:
@@ -164,6 +199,12 @@ def read_environ_var(pid: int, name: str) -> Tuple[str, Optional[str]]:
         time.sleep(0.001 * (attempt + 1))
     else:
         return ENV_EMPTY, None
+    return environ_value(data, name)
+
+
+def environ_value(data: bytes, name: str) -> Tuple[str, Optional[str]]:
+    """``(ok, value)`` or ``(unset, None)``: variable ``name`` in the non-empty
+    contents of a ``/proc/PID/environ`` (its first occurrence, as getenv finds)."""
     key = name.encode() + b'='
     if data.startswith(key):
         start = len(key)

@@ -88,19 +88,54 @@ class Scanner:
         parsed = parse_domain_id(value)
         return parsed is not None and parsed == self.sel.domain_id  # unparsable: spare it
 
+    def _tag_needle(self) -> Optional[bytes]:
+        """``VAR=tag`` as bytes when only the tag (and a cgroup) select: every process
+        the tag chooses holds these bytes in its environment. None otherwise."""
+        sel = self.sel
+        if not sel.tag or sel.root_pid is not None or sel.compiled_patterns \
+                or '\ufffd' in sel.tag:  # a value read as U+FFFD was not these bytes
+            return None
+        try:
+            return f'{sel.tag_variable}={sel.tag}'.encode()
+        except UnicodeEncodeError:
+            return None
+
+    def _table(self, in_cgroup: Set[int]) -> Dict[int, ProcInfo]:
+        """The process table the scan looks at: the whole of it, or, for a tag, only the
+        processes whose environment may hold the tag (and the cgroup's).
+
+        The first pass's reading of an environment stands for the process ``stat``
+        shows only when that process started before the pass began: a pid reused
+        since is a newer process, whose environment the exact checks read again.
+        """
+        needle = self._tag_needle()
+        if needle is None:
+            return proctable.snapshot()
+        began = proctable.boot_ticks()
+        first = proctable.environ_may_hold(needle)
+        name = self.sel.tag_variable
+        table = {}
+        for pid in set(first) | in_cgroup:
+            info = proctable.read_proc(pid)
+            if info is None:
+                continue
+            table[pid] = info
+            if first.get(pid) and info.start_ticks < began:
+                self._env_cache[(pid, info.start_ticks, name)] = proctable.environ_value(
+                    first[pid], name)
+        return table
+
     def scan(self) -> Dict[int, Candidate]:
         """The processes selected now; :class:`PatternTimeout` past ``time_limit_s``."""
         sel = self.sel
         deadline = (None if sel.time_limit_s is None
                     else time.monotonic() + sel.time_limit_s)
-        table = proctable.snapshot()
+        in_cgroup = cgroups.procs(sel.cgroup) if sel.cgroup else set()
+        table = self._table(in_cgroup)
         excluded = excluded_pids(table, sel.spare_pids)
         ours = (own_descendants(table) if sel.compiled_patterns and sel.spare_own_children
                 else set())
-        reasons: Dict[int, str] = {}
-        if sel.cgroup:
-            for pid in cgroups.procs(sel.cgroup):
-                reasons[pid] = f'in cgroup {sel.cgroup}'
+        reasons: Dict[int, str] = {pid: f'in cgroup {sel.cgroup}' for pid in in_cgroup}
         if sel.root_pid is not None:
             root = table.get(sel.root_pid)
             if root is None and self.root_ticks is None:
@@ -123,8 +158,8 @@ class Scanner:
             for pid, why in descendants(table, set(reasons) | set(alive_known)).items():
                 reasons.setdefault(pid, why)
         for info in table.values():
-            if info.pid in excluded or info.kernel_thread:
-                continue
+            if info.pid in excluded or info.kernel_thread or info.zombie:
+                continue  # a zombie has no environment to read and is never chosen
             if not sel.allow_other_users and info.uid != self.uid:
                 continue
             if sel.tag and info.pid not in reasons:

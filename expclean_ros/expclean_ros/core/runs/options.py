@@ -14,7 +14,10 @@ STATUS_FAILED = 'failed'        # exited non-zero
 STATUS_TIMED_OUT = 'timed_out'  # ran past its timeout, torn down
 STATUS_ERROR = 'error'          # could not start
 
-CleanupFn = Callable[[int, int], dict]
+#: ``cleanup(run_index, total_runs, baseline=None) -> dict`` between runs. ``baseline``
+#: is the memory snapshot taken before the run, given only when teardown left none of
+#: the run's processes: memory back at it means the run's memory has returned.
+CleanupFn = Callable[..., dict]
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """What a ledger line keeps of memory and of a cleanup, and the sequencer's cleanup callables."""
 
+import dataclasses
 from typing import Optional
 
 from ..memory.probes import MemorySnapshot
@@ -32,16 +33,28 @@ def report_record(report) -> dict:
 
 def in_process_cleanup(comprehensive: bool = True, wait_time: Optional[float] = None,
                        options=None) -> CleanupFn:
-    """A cleanup callable running :func:`plans.between_runs` in this process."""
+    """A cleanup callable running :func:`plans.between_runs` in this process.
+
+    Given the ``baseline`` snapshot from before the run (the sequencer passes it once
+    the run's processes are verified gone), settling ends as soon as RAM and GPU
+    memory in use are back at it, instead of after a whole quiet window.
+    """
     from ..cleanup import plans
 
-    def cleanup(run_index: int, total_runs: int) -> dict:
+    def cleanup(run_index: int, total_runs: int,
+                baseline: Optional[MemorySnapshot] = None) -> dict:
+        opts = options
+        if baseline is not None:
+            opts = dataclasses.replace(
+                opts if opts is not None else plans.CleanupOptions(),
+                ram_baseline_bytes=baseline.ram_used_bytes,
+                gpu_baseline_bytes=baseline.gpu_used_bytes)
         return report_record(plans.between_runs(run_index, total_runs, comprehensive,
-                                                wait_time, options=options))
+                                                wait_time, options=opts))
     return cleanup
 
 
-def no_cleanup(run_index: int, total_runs: int) -> dict:
+def no_cleanup(run_index: int, total_runs: int, baseline=None) -> dict:
     """A cleanup callable that does nothing (teardown of the run still happens)."""
     return {'plan': 'none', 'success': True, 'skipped': True, 'message': 'no cleanup requested',
             'seconds': 0.0, 'settled': None, 'settle_s': 0.0, 'steps': [],

@@ -12,6 +12,7 @@ again. Bad input raises ``ValueError`` before the first run starts.
 
 import logging
 import os
+import select as io_select
 import subprocess
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -50,20 +51,50 @@ def _leftovers(run_id: str, opts: SequencerOptions) -> List[dict]:
     return [c.as_dict() for c in select(Selection(tag=run_id, tag_variable=opts.tag_variable))]
 
 
+def _child_pidfd(popen: subprocess.Popen) -> Optional[int]:
+    """A pidfd of our unreaped child (its pid cannot be reused meanwhile), or None."""
+    try:
+        return os.pidfd_open(popen.pid) if hasattr(os, 'pidfd_open') else None
+    except OSError:  # ENOSYS (kernel < 5.3), EMFILE: Popen.wait polls instead
+        return None
+
+
+def _wait_exit(popen: subprocess.Popen, pidfd: Optional[int], timeout_s: float) -> Optional[int]:
+    """The exit code once ``popen`` exits within ``timeout_s``, else None.
+
+    A pidfd turns readable the moment the child exits; ``Popen.wait(timeout)``
+    polls with sleeps of up to 50 ms, which every run would pay.
+    """
+    if pidfd is None:
+        try:
+            return popen.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+    poller = io_select.poll()  # not select(): no limit on the fd's number
+    poller.register(pidfd, io_select.POLLIN)
+    poller.poll(timeout_s * 1000.0)
+    return popen.poll()
+
+
 def _wait_run(run, opts: SequencerOptions, peak: PeakSampler,
               t0: float) -> Tuple[Optional[int], bool]:
     """(exit code, timed out): wait for the run, sampling memory, up to its timeout."""
     deadline = None if opts.timeout_s is None else t0 + opts.timeout_s
-    while True:
-        peak.sample()
-        wait = opts.sample_interval_s
-        if deadline is not None:
-            wait = min(wait, max(0.0, deadline - time.monotonic()))
-        try:
-            return run.popen.wait(timeout=wait), False
-        except subprocess.TimeoutExpired:
+    pidfd = _child_pidfd(run.popen)
+    try:
+        while True:
+            peak.sample()
+            wait = opts.sample_interval_s
+            if deadline is not None:
+                wait = min(wait, max(0.0, deadline - time.monotonic()))
+            code = _wait_exit(run.popen, pidfd, wait)
+            if code is not None:
+                return code, False
             if deadline is not None and time.monotonic() >= deadline:
                 return None, True
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
 
 
 def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
@@ -114,7 +145,8 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     if tdown is None:  # never started: nothing can carry the tag, but make sure
         tdown = stop_tag(run_id, None, opts)
     after_teardown = take_snapshot()
-    cleaned = cleanup(index, total)
+    # the run's processes verified gone: memory back at `before` is the run's returned
+    cleaned = cleanup(index, total, baseline=before if tdown.get('left') == 0 else None)
     after = take_snapshot()
     record.update({
         'status': status, 'exit_code': exit_code, 'detail': detail,
@@ -155,9 +187,10 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
               on_finish: Optional[Callable[[dict, int, int], None]] = None) -> BatchResult:
     """Run every row of ``table`` with ``template``; record each run in ``ledger_path``.
 
-    :param cleanup: ``cleanup(run_index, total_runs) -> dict`` between runs
-        (see :func:`report_record` for the fields); default: the in-process
-        comprehensive between-runs plan.
+    :param cleanup: ``cleanup(run_index, total_runs, baseline=None) -> dict`` between
+        runs (see :func:`report_record` for the fields; ``baseline``: the memory
+        snapshot before the run, passed when teardown left none of its processes);
+        default: the in-process comprehensive between-runs plan.
     :param on_start: ``on_start(index, position, count)`` before each run
         (position 0-based among the ``count`` runs to do now).
     :param on_finish: ``on_finish(record, position, count)`` after each run.
