@@ -32,9 +32,9 @@ from expclean_ros.ros.busy import BusyGuard
 from expclean_ros.ros.monitor import Monitor
 from expclean_ros.ros.qos import LATCHED_QOS, SERVICE_QOS
 from expclean_ros.ros.replies import ReplyRetrier
-from expclean_ros.ros.signals import spin_until_stopped, stop_on_signals
+from expclean_ros.ros.signals import leave, spin_until_stopped, stop_on_signals
 
-__all__ = ['CleanupNode', 'main']
+__all__ = ['CleanupNode', 'main', 'run']
 
 
 def _never_raises(callback):
@@ -250,5 +250,10 @@ def main(args=None):
     return 0
 
 
+def run():
+    """The ``cleanup_node`` command: :func:`main`, then leave at once (signals.leave)."""
+    leave(main())
+
+
 if __name__ == '__main__':
-    sys.exit(main())
+    run()

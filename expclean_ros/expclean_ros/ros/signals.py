@@ -1,10 +1,14 @@
-"""The cleanup node's signal handling: SIGINT and SIGTERM stop it at once and never raise."""
+"""How the cleanup node stops: SIGINT and SIGTERM end its spin at once and never raise;
+once shut down, it leaves without the interpreter's slow exit."""
 
+import ctypes
+import logging
 import os
 import signal
+import sys
 import threading
 
-__all__ = ['stop_on_signals', 'spin_until_stopped']
+__all__ = ['stop_on_signals', 'spin_until_stopped', 'leave']
 
 #: Longest wait of the executor between two looks at the stop Event when nothing wakes it.
 IDLE_WAIT_S = 0.5
@@ -67,3 +71,27 @@ def _watch(read_fd: int, stop: threading.Event, wake) -> None:
                 wake()
             except Exception:  # the guard condition is gone: the node is stopping anyway
                 return
+
+
+def leave(code: int) -> None:
+    """End the process with ``code`` at once, after flushing every output stream.
+
+    For the node's command only, after ``main()`` has returned: rclpy is shut
+    down then, and the node's DDS entities, log files and threads are closed.
+    What a normal interpreter exit would still do costs ~0.15 s and frees
+    nothing that outlives the process: module teardown (~0.04 s) and Fast
+    DDS's ``DomainParticipantFactory`` destructor, which sleeps 100 ms. Under
+    ``ros2 launch`` that time adds to every run, since launch waits for the
+    node after the teardown's cleanup call.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed or gone: nothing to keep
+            pass
+    try:
+        ctypes.CDLL(None).fflush(None)  # C stdio buffers (rcutils' console output)
+    except (OSError, AttributeError):
+        pass
+    os._exit(code)
