@@ -154,3 +154,35 @@ def test_on_exit_cleanup_tears_down_the_tag_and_shuts_launch_down(tmp_path):
     assert proc.returncode == 0, out
     assert 'tagged processes before teardown' in out and 'stopped 2 processes (0 left)' in out, out
     assert runtag.tagged_tree(run_id) == ()
+
+
+@needs_launch
+def test_cleanup_calls_close_their_client_before_launch_ends(tmp_path, start_node):
+    """A CleanupCall, then at shutdown a Teardown's call, under a real LaunchService:
+    each answered once; when the service returns, the calls' worker thread has ended and
+    the process holds no Fast DDS participant (no shared-memory lock) any more."""
+    node = start_node()
+    assert wait_for(lambda: 'ready' in node.log(), 60), node.log()
+    code = ('import os, sys, threading\n'
+            f'sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n'
+            'from launch import LaunchDescription, LaunchService\n'
+            'from expclean_ros.launch_actions import CleanupCall, RunTag, Teardown\n'
+            'from test_dds_shm import held_lock_files\n'
+            'ls = LaunchService()\n'
+            'ls.include_launch_description(LaunchDescription([RunTag(),\n'
+            "    Teardown(on_shutdown='true', cleanup='quick'), CleanupCall(plan='quick')]))\n"
+            'code = ls.run()\n'
+            'for t in threading.enumerate():\n'
+            "    if t.name == 'expclean_call':\n"
+            '        t.join(10)\n'
+            "print('threads:', sorted(t.name for t in threading.enumerate()))\n"
+            "print('locks:', len(held_lock_files(os.getpid())))\n"
+            'sys.exit(code)\n')
+    proc = subprocess.run([sys.executable, '-c', code], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert out.count('/cleanup quick: ok') == 2, out
+    assert 'expclean_call' not in out.split('threads:')[1], out
+    assert 'locks: 0' in out, out
+    assert 'WARN' not in out, out

@@ -2,6 +2,7 @@
 
 import asyncio
 import concurrent.futures
+import itertools
 import queue
 import threading
 from typing import Tuple
@@ -12,6 +13,7 @@ __all__ = ['PreparedCall']
 
 #: One look for the service waits this long, then checks whether the call is wanted now.
 _LOOK_S = 0.2
+_NUMBERS = itertools.count(1)  # one ROS node name per client in this process
 
 
 class PreparedCall:
@@ -44,6 +46,7 @@ class PreparedCall:
         self._client = None
         self._error = ''
         self._closed = None
+        self._name = f'expclean_launch_{next(_NUMBERS)}'
         # a daemon: a launch that ends without close() must still be able to exit
         threading.Thread(target=self._work, name='expclean_call', daemon=True).start()
         self._submit(self._prepare)
@@ -87,7 +90,7 @@ class PreparedCall:
             from std_srvs.srv import Trigger
 
             from ..ros.client import CleanupClient
-            self._client = CleanupClient(name='expclean_launch', args=[])  # not launch's argv
+            self._client = CleanupClient(name=self._name, args=[])  # not launch's argv
             while not self._wanted.is_set():
                 if self._client.prepare(Trigger, self._service, _LOOK_S):
                     get_logger('expclean').info(f'cleanup call {self._service} ready')
