@@ -53,6 +53,8 @@ class PreparedCall:
 
     async def call(self) -> Tuple[bool, str]:
         """Ask the node for its plan: ``(success, message)``; never raises."""
+        if self._closed is not None:
+            return False, 'the cleanup call was closed before it was made'
         self._wanted.set()
         return await asyncio.wrap_future(self._submit(self._call))
 

@@ -86,12 +86,7 @@ class Teardown(Action):
             if not context.is_shutdown:
                 self._wait_for_shutdown(context)
                 return None
-        try:
-            self._start(context)
-        except Exception:
-            if self.__prepared is not None:
-                self.__prepared.close()
-            raise
+        self._start(context)
         return None
 
     def _wait_for_shutdown(self, context):
@@ -122,19 +117,25 @@ class Teardown(Action):
 
     def _start(self, context):
         """Log the tagged tree, then stop it (and make the call) in a task."""
-        if self.__prepared is None:
-            self.__prepared = self._prepare(context)
-        run_id = self._value(context, 'run_id')
-        if not run_id:
-            raise ValueError('expclean_teardown: no run tag; put an expclean_run_tag action '
-                             'before it or pass run_id')
-        variable = self._value(context, 'tag_variable')
-        timeouts = tuple(float(self._value(context, n)) for n in
-                         ('sigint_timeout', 'sigterm_timeout', 'sigkill_timeout'))
-        self._snapshot(run_id, variable, self._value(context, 'snapshot'))
+        prepared, self.__prepared = self.__prepared, None  # each execution makes one call
+        try:
+            if prepared is None:
+                prepared = self._prepare(context)
+            run_id = self._value(context, 'run_id')
+            if not run_id:
+                raise ValueError('expclean_teardown: no run tag; put an expclean_run_tag '
+                                 'action before it or pass run_id')
+            variable = self._value(context, 'tag_variable')
+            timeouts = tuple(float(self._value(context, n)) for n in
+                             ('sigint_timeout', 'sigterm_timeout', 'sigkill_timeout'))
+            self._snapshot(run_id, variable, self._value(context, 'snapshot'))
+        except Exception:
+            if prepared is not None:
+                prepared.close()
+            raise
         presignalled = _presignalled(context, getattr(context.locals, 'event', None))
         self.__future = context.asyncio_loop.create_task(self._run(
-            context, run_id, variable, timeouts, presignalled, self.__prepared))
+            context, run_id, variable, timeouts, presignalled, prepared))
 
     @staticmethod
     def _snapshot(run_id, variable, path):
