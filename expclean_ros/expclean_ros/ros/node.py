@@ -228,14 +228,7 @@ def main(args=None):
         node = CleanupNode(stop=stop)
         executor = MultiThreadedExecutor(num_threads=4)
         executor.add_node(node)
-        spin_until_stopped(executor, node, stop)
-        # rclpy destroys the executor's guard condition before waiting for its
-        # thread pool, so a queued callback can still touch it ("exception was
-        # never retrieved"): drain the pool first.
-        pool = getattr(executor, '_executor', None)
-        if pool is not None:
-            pool.shutdown(wait=True)
-        executor.shutdown()
+        spin_until_stopped(executor, node, stop)  # and shut the executor down
     except (ValueError, ParameterException) as exc:  # bad parameters at start-up
         print(f'cleanup_node: error: {exc}', file=sys.stderr)
         return 1

@@ -30,7 +30,8 @@ def stop_on_signals() -> threading.Event:
 
 
 def spin_until_stopped(executor, node, stop: threading.Event) -> None:
-    """Spin ``executor`` until ``stop`` is set; SIGINT/SIGTERM end its wait at once.
+    """Spin ``executor`` until ``stop`` is set, then shut it down; SIGINT/SIGTERM end its
+    wait at once.
 
     Python runs a signal handler in the main thread only between bytecodes,
     while the executor waits inside rcl: on its own a signal would be seen
@@ -54,6 +55,13 @@ def spin_until_stopped(executor, node, stop: threading.Event) -> None:
         os.close(write_fd)  # the watcher reads end-of-file and returns
         watcher.join(1.0)
         os.close(read_fd)
+    # rclpy destroys the executor's guard condition before waiting for its
+    # thread pool, so a queued callback can still touch it ("exception was
+    # never retrieved"): drain the pool first.
+    pool = getattr(executor, '_executor', None)
+    if pool is not None:
+        pool.shutdown(wait=True)
+    executor.shutdown()
 
 
 def _watch(read_fd: int, stop: threading.Event, wake) -> None:
