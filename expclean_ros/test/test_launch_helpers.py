@@ -186,3 +186,30 @@ def test_cleanup_calls_close_their_client_before_launch_ends(tmp_path, start_nod
     assert 'expclean_call' not in out.split('threads:')[1], out
     assert 'locks: 0' in out, out
     assert 'WARN' not in out, out
+
+
+@needs_launch
+def test_a_bad_cleanup_plan_is_refused_when_the_teardown_is_declared():
+    """An on-shutdown Teardown checks its plan at once, before the experiment runs, not
+    at shutdown; launch reports the rule and ends (no teardown left pending)."""
+    code = ('import sys\n'
+            'from launch import LaunchDescription, LaunchService\n'
+            'from launch.actions import ExecuteProcess\n'
+            'from expclean_ros.launch_actions import RunTag, Teardown\n'
+            'ls = LaunchService()\n'
+            'ls.include_launch_description(LaunchDescription([RunTag(),\n'
+            "    Teardown(on_shutdown='true', cleanup='everything'),\n"
+            "    ExecuteProcess(cmd=['sleep', '600'])]))\n"
+            'sys.exit(ls.run())\n')
+    proc = subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)  # the session we created
+            proc.wait(10)
+    assert proc.returncode == 1, out
+    assert "cleanup plan must be 'quick' or 'comprehensive', got 'everything'" in out, out
+    assert 'sleep' not in out, out  # refused before the experiment started

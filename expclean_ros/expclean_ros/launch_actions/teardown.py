@@ -91,12 +91,12 @@ class Teardown(Action):
 
     def _wait_for_shutdown(self, context):
         """Run as a new Teardown at launch's shutdown; its cleanup call is prepared now."""
+        prepared = self._prepare(context)  # a bad plan or node name is refused here, at once
         context.extend_globals({TEARDOWN_PENDING: True})
         # the tag and the call as they are now: a configuration may be out of scope then
         now = dict(self.__args, on_shutdown='false', **{
             name: self._value(context, name) for name in (
                 'run_id', 'tag_variable', 'cleanup', 'cleanup_node', 'cleanup_timeout')})
-        prepared = self._prepare(context)
 
         def at_shutdown(event, ctx):
             action = Teardown(**now)
