@@ -24,7 +24,7 @@ setup(
     python_requires='>=3.10',
     entry_points={
         'console_scripts': [
-            'cleanup_node = expclean_ros.ros.node:main',
+            'cleanup_node = expclean_ros.ros.node:run',
             'expclean = expclean_ros.cli:main',
         ],
         # `ros2 cleanup VERB` when ros2cli is installed (nothing loads these otherwise).

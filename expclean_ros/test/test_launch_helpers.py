@@ -4,6 +4,7 @@ LaunchService; every shipped launch file parsed by its front end (Python, XML, Y
 import doctest
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 
@@ -128,6 +129,31 @@ def test_bad_arguments_get_clear_errors():
 EXPERIMENT = TREE.replace('time.sleep(1000)\n', 'time.sleep(1)\n')
 
 
+def _launch_service(setup, actions, after='', timeout_s=120):
+    """Run a real LaunchService of ``actions`` (Python source of a list, after the lines
+    ``setup``) in a subprocess in its own session; ``after`` runs once it has returned.
+    Return (exit code, output); the session is killed if it outlives ``timeout_s``."""
+    code = ('import os, sys, threading\n'
+            f'sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n'
+            'from launch import LaunchDescription, LaunchService\n'
+            f'{setup}'
+            'ls = LaunchService()\n'
+            f'ls.include_launch_description(LaunchDescription({actions}))\n'
+            'code = ls.run()\n'
+            f'{after}'
+            'sys.exit(code)\n')
+    proc = subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the session we created
+            proc.wait(10)
+    return proc.returncode, out
+
+
 @needs_launch
 def test_on_exit_cleanup_tears_down_the_tag_and_shuts_launch_down(tmp_path):
     """A real LaunchService in a subprocess: the helper's Teardown stops the experiment's
@@ -135,22 +161,52 @@ def test_on_exit_cleanup_tears_down_the_tag_and_shuts_launch_down(tmp_path):
     run_id = runtag.launch_run_id({})
     script = tmp_path / 'experiment.py'
     script.write_text(EXPERIMENT)
-    code = ('import sys\n'
-            'from launch import LaunchDescription, LaunchService\n'
+    try:
+        code, out = _launch_service(
             'from expclean_ros.launch_helpers import on_exit_cleanup, run_tag, tagged_process\n'
             f'run_id, tag = run_tag({run_id!r})\n'
-            f'exp = tagged_process([sys.executable, {str(script)!r}], run_id, name="exp")\n'
-            'ls = LaunchService()\n'
-            'ls.include_launch_description(LaunchDescription([*tag, exp,\n'
-            '    on_exit_cleanup(exp, run_id, cleanup=None)]))\n'
-            'sys.exit(ls.run())\n')
-    proc = subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=90)
+            f'exp = tagged_process([sys.executable, {str(script)!r}], run_id, name="exp")\n',
+            '[*tag, exp, on_exit_cleanup(exp, run_id, cleanup=None)]', timeout_s=90)
     finally:
-        reap_tagged(proc, run_id)
-    assert proc.returncode == 0, out
+        for c in runtag.tagged_tree(run_id):
+            os.kill(c.pid, signal.SIGKILL)
+    assert code == 0, out
     assert 'tagged processes before teardown' in out and 'stopped 2 processes (0 left)' in out, out
     assert runtag.tagged_tree(run_id) == ()
+
+
+@needs_launch
+def test_cleanup_calls_close_their_client_before_launch_ends(tmp_path, start_node):
+    """A CleanupCall, then at shutdown a Teardown's call, under a real LaunchService:
+    each answered once; when the service returns, the calls' worker thread has ended and
+    the process holds no Fast DDS participant (no shared-memory lock) any more."""
+    node = start_node()
+    assert wait_for(lambda: 'ready' in node.log(), 60), node.log()
+    code, out = _launch_service(
+        'from expclean_ros.launch_actions import CleanupCall, RunTag, Teardown\n'
+        'from test_dds_shm import held_lock_files\n',
+        "[RunTag(), Teardown(on_shutdown='true', cleanup='quick'), CleanupCall(plan='quick')]",
+        after=('for t in threading.enumerate():\n'
+               "    if t.name == 'expclean_call':\n"
+               '        t.join(10)\n'
+               "print('threads:', sorted(t.name for t in threading.enumerate()))\n"
+               "print('locks:', len(held_lock_files(os.getpid())))\n"))
+    assert code == 0, out
+    assert out.count('/cleanup quick: ok') == 2, out
+    assert 'expclean_call' not in out.split('threads:')[1], out
+    assert 'locks: 0' in out, out
+    assert 'WARN' not in out, out
+
+
+@needs_launch
+def test_a_bad_cleanup_plan_is_refused_when_the_teardown_is_declared():
+    """An on-shutdown Teardown checks its plan at once, before the experiment runs, not
+    at shutdown; launch reports the rule and ends (no teardown left pending)."""
+    code, out = _launch_service(
+        'from launch.actions import ExecuteProcess\n'
+        'from expclean_ros.launch_actions import RunTag, Teardown\n',
+        "[RunTag(), Teardown(on_shutdown='true', cleanup='everything'), "
+        "ExecuteProcess(cmd=['sleep', '600'])]")
+    assert code == 1, out
+    assert "cleanup plan must be 'quick' or 'comprehensive', got 'everything'" in out, out
+    assert 'sleep' not in out, out  # refused before the experiment started

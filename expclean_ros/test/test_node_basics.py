@@ -11,6 +11,8 @@ from conftest import wait_for
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 from expclean_interfaces.msg import MemoryUsage  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
+from test_dds_shm import held_lock_files  # noqa: E402
+from test_node_dds_shm import stale  # noqa: E402
 
 MIB = 1024 ** 2
 
@@ -49,6 +51,22 @@ def test_sigint_exits_zero_and_leaves_nothing(start_node, client):
     assert node.interrupt(timeout_s=15) == 0, node.log()
     assert 'Traceback' not in node.log()
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_idle_exits_zero_and_frees_its_shared_memory(start_node, client, signum):
+    """The node leaves without the interpreter's exit (signals.leave): its DDS participant
+    is closed by then, so none of its shared-memory segments is left behind."""
+    node = start_node()
+    client.call(Trigger, '/cleanup/quick', Trigger.Request(), timeout_s=60, wait_s=20)
+    locks = set(held_lock_files(node.pid))
+    assert locks, 'the node uses Fast DDS shared memory'
+    time.sleep(1.0)  # idle: the executor waits in rcl, not in Python
+    node.popen.send_signal(signum)
+    assert wait_for(lambda: node.popen.poll() is not None, 15), 'node did not exit'
+    assert node.popen.returncode == 0, node.log()
+    assert 'Traceback' not in node.log(), node.log()
+    assert not stale(locks), stale(locks)
 
 
 def test_second_sigint_during_shutdown_still_exits_zero(start_node, client):

@@ -66,6 +66,30 @@ def test_experiment_exit_tears_down_calls_cleanup_and_shuts_down(tmp_path):
         rosproc.stop_marked(mark)
 
 
+def test_cleanup_call_is_ready_while_the_experiment_runs_and_made_once(tmp_path):
+    """The call's client finds the node while the experiment runs (not after it ended);
+    one teardown, one cleanup; the node then exits cleanly and nothing is left."""
+    go = tmp_path / 'go'
+    mark = rosproc.new_mark()
+    run = _launch(tmp_path, mark, 'experiment_with_cleanup.launch.py', 'cleanup:=quick',
+                  f'experiment:=while [ ! -e {go} ]; do sleep 0.1; done')
+    try:
+        assert run.wait_for(r'cleanup call /cleanup/quick ready', 90), run.text[-3000:]
+        go.touch()  # only now does the experiment end
+        assert run.wait(90) == 0, run.text[-3000:]
+        text = run.text
+        ended = re.search(r'\[experiment-\d+\]: process has finished cleanly', text)
+        assert ended and text.index('cleanup call /cleanup/quick ready') < ended.start(), text
+        assert text.count('tagged processes before teardown') == 1, text[-3000:]
+        assert text.count('/cleanup quick: ok') == 1, text[-3000:]
+        assert len(re.findall(r'\[cleanup\]: quick ok', text)) == 1, text[-3000:]
+        assert re.search(r'\[cleanup_node-\d+\]: process has finished cleanly', text), text
+        assert not rosproc.marked(mark)
+    finally:
+        run.close()
+        rosproc.stop_marked(mark)
+
+
 def test_wrapper_tags_tears_down_without_blocking_and_spares_the_node(tmp_path):
     mark = rosproc.new_mark()
     run = _launch(tmp_path, mark, 'wrap.launch.py', f'file:={rosproc.PIPELINE_LAUNCH}',

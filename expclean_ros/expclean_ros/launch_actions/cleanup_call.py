@@ -2,7 +2,7 @@
 
 import asyncio
 import re
-from typing import Optional, Tuple
+from typing import Optional
 
 from launch.action import Action
 from launch.frontend import Entity, Parser, expose_action
@@ -12,8 +12,9 @@ from launch.some_substitutions_type import SomeSubstitutionsType
 from launch.utilities import normalize_to_list_of_substitutions, perform_substitutions
 
 from .events import CleanupDone
+from .prepared_call import PreparedCall
 
-__all__ = ['CleanupCall', 'call_plan', 'check_plan', 'full_node_name', 'PLANS']
+__all__ = ['CleanupCall', 'answer', 'check_plan', 'full_node_name', 'PLANS']
 
 PLANS = ('quick', 'comprehensive')
 _NODE_NAME = re.compile(r'(/[A-Za-z_][A-Za-z0-9_]*)+')
@@ -37,18 +38,12 @@ def check_plan(node: str, plan: str) -> None:
                          f'got {node!r}')
 
 
-def call_plan(node: str, plan: str, timeout_s: float) -> Tuple[bool, str]:
-    """Call ``<node>/<plan>`` (std_srvs/Trigger) with a private rclpy context; never raises."""
-    try:
-        from std_srvs.srv import Trigger
-
-        from ..ros.client import CleanupClient
-        with CleanupClient(name='expclean_launch', args=[]) as client:  # not launch's argv
-            response = client.call(Trigger, f'{node}/{plan}', Trigger.Request(),
-                                   timeout_s=timeout_s)
-        return bool(response.success), response.message
-    except Exception as exc:  # no node, no answer, rclpy failing: a result, not a crash
-        return False, f'{type(exc).__name__}: {exc}'
+async def answer(prepared: PreparedCall) -> CleanupDone:
+    """Make the prepared call, log its answer and return it as a :class:`CleanupDone`."""
+    ok, message = await prepared.call()
+    node, plan = prepared.node, prepared.plan
+    get_logger('expclean').info(f'{node} {plan}: {"ok" if ok else "FAILED"}: {message}')
+    return CleanupDone(node=node, plan=plan, success=ok, message=message)
 
 
 @expose_action('expclean_cleanup')
@@ -87,14 +82,15 @@ class CleanupCall(Action):
         plan = perform_substitutions(context, self.__plan)
         timeout = float(perform_substitutions(context, self.__timeout))
         check_plan(node, plan)
-        self.__future = context.asyncio_loop.create_task(self._run(context, node, plan, timeout))
+        self.__future = context.asyncio_loop.create_task(
+            self._run(context, PreparedCall(node, plan, timeout)))
         return None
 
-    async def _run(self, context, node, plan, timeout):
-        loop = asyncio.get_running_loop()
-        ok, message = await loop.run_in_executor(None, call_plan, node, plan, timeout)
-        get_logger('expclean').info(f'{node} {plan}: {"ok" if ok else "FAILED"}: {message}')
-        await context.emit_event(CleanupDone(node=node, plan=plan, success=ok, message=message))
+    async def _run(self, context, prepared):
+        try:
+            await context.emit_event(await answer(prepared))
+        finally:
+            await asyncio.wrap_future(prepared.close())
 
     def get_asyncio_future(self) -> Optional[asyncio.Future]:
         return self.__future

@@ -18,9 +18,10 @@ from launch.utilities import normalize_to_list_of_substitutions, perform_substit
 from ..core.runs.run_tag import tag_selection, tagged_tree
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
 from ..core.procs.teardown import teardown
-from .cleanup_call import call_plan, check_plan, full_node_name
+from .cleanup_call import answer, check_plan, full_node_name
 from .cleanup_node import TEARDOWN_PENDING
-from .events import CleanupDone, TeardownDone
+from .events import TeardownDone
+from .prepared_call import PreparedCall
 from .run_tag import RUN_ID_CONFIG, TAG_VARIABLE_CONFIG
 
 __all__ = ['Teardown']
@@ -66,6 +67,7 @@ class Teardown(Action):
         values = locals()
         self.__args = {name: normalize_to_list_of_substitutions(values[name]) for name in _ARGS}
         self.__future: Optional[asyncio.Future] = None
+        self.__prepared: Optional[PreparedCall] = None
 
     @classmethod
     def parse(cls, entity: Entity, parser: Parser):
@@ -82,34 +84,58 @@ class Teardown(Action):
     def execute(self, context: LaunchContext):
         if self._value(context, 'on_shutdown').lower() in ('true', '1', 'yes'):
             if not context.is_shutdown:
-                context.extend_globals({TEARDOWN_PENDING: True})
-                # the tag as it is now: a configuration may be out of scope at shutdown
-                now = dict(self.__args, on_shutdown='false',
-                           run_id=self._value(context, 'run_id'),
-                           tag_variable=self._value(context, 'tag_variable'))
-                # once: a second Shutdown event (e.g. an on_exit="shutdown" process that
-                # Ctrl-C ended) must not start a second teardown and cleanup call
-                context.register_event_handler(OnShutdown(
-                    on_shutdown=lambda event, ctx: [Teardown(**now)], handle_once=True))
+                self._wait_for_shutdown(context)
                 return None
-        run_id = self._value(context, 'run_id')
-        if not run_id:
-            raise ValueError('expclean_teardown: no run tag; put an expclean_run_tag action '
-                             'before it or pass run_id')
-        variable = self._value(context, 'tag_variable')
-        timeouts = tuple(float(self._value(context, n)) for n in
-                         ('sigint_timeout', 'sigterm_timeout', 'sigkill_timeout'))
-        plan = self._value(context, 'cleanup')
-        node = full_node_name(self._value(context, 'cleanup_node'))
-        if plan != 'none':
-            check_plan(node, plan)
-        self._snapshot(run_id, variable, self._value(context, 'snapshot'))
-        presignalled = _presignalled(context, getattr(context.locals, 'event', None))
-        call = (None if plan == 'none' else
-                (node, plan, float(self._value(context, 'cleanup_timeout'))))
-        self.__future = context.asyncio_loop.create_task(self._run(
-            context, run_id, variable, timeouts, presignalled, call))
+        self._start(context)
         return None
+
+    def _wait_for_shutdown(self, context):
+        """Run as a new Teardown at launch's shutdown; its cleanup call is prepared now."""
+        prepared = self._prepare(context)  # a bad plan or node name is refused here, at once
+        context.extend_globals({TEARDOWN_PENDING: True})
+        # the tag and the call as they are now: a configuration may be out of scope then
+        now = dict(self.__args, on_shutdown='false', **{
+            name: self._value(context, name) for name in (
+                'run_id', 'tag_variable', 'cleanup', 'cleanup_node', 'cleanup_timeout')})
+
+        def at_shutdown(event, ctx):
+            action = Teardown(**now)
+            action.__prepared = prepared
+            return [action]
+        # once: a second Shutdown event (e.g. an on_exit="shutdown" process that
+        # Ctrl-C ended) must not start a second teardown and cleanup call
+        context.register_event_handler(OnShutdown(on_shutdown=at_shutdown, handle_once=True))
+
+    def _prepare(self, context) -> Optional[PreparedCall]:
+        """The cleanup call with its client made ready in a worker thread (None: no call)."""
+        plan = self._value(context, 'cleanup')
+        if plan == 'none':
+            return None
+        node = full_node_name(self._value(context, 'cleanup_node'))
+        check_plan(node, plan)
+        return PreparedCall(node, plan, float(self._value(context, 'cleanup_timeout')))
+
+    def _start(self, context):
+        """Log the tagged tree, then stop it (and make the call) in a task."""
+        prepared, self.__prepared = self.__prepared, None  # each execution makes one call
+        try:
+            if prepared is None:
+                prepared = self._prepare(context)
+            run_id = self._value(context, 'run_id')
+            if not run_id:
+                raise ValueError('expclean_teardown: no run tag; put an expclean_run_tag '
+                                 'action before it or pass run_id')
+            variable = self._value(context, 'tag_variable')
+            timeouts = tuple(float(self._value(context, n)) for n in
+                             ('sigint_timeout', 'sigterm_timeout', 'sigkill_timeout'))
+            self._snapshot(run_id, variable, self._value(context, 'snapshot'))
+        except Exception:
+            if prepared is not None:
+                prepared.close()
+            raise
+        presignalled = _presignalled(context, getattr(context.locals, 'event', None))
+        self.__future = context.asyncio_loop.create_task(self._run(
+            context, run_id, variable, timeouts, presignalled, prepared))
 
     @staticmethod
     def _snapshot(run_id, variable, path):
@@ -121,7 +147,7 @@ class Teardown(Action):
             with open(path, 'w') as f:
                 json.dump({'run_id': run_id, 'processes': [c.as_dict() for c in tree]}, f)
 
-    async def _run(self, context, run_id, variable, timeouts, presignalled, call):
+    async def _run(self, context, run_id, variable, timeouts, presignalled, prepared):
         loop = asyncio.get_running_loop()
         log = get_logger('expclean')
         result = done = None
@@ -131,14 +157,13 @@ class Teardown(Action):
             result = await loop.run_in_executor(None, lambda: teardown(
                 selection, *timeouts, presignalled=presignalled, reap=False))
             log.info(f'run {run_id}: {result.summary()}')
-            if call is not None:
-                node, plan, timeout = call
-                ok, message = await loop.run_in_executor(None, call_plan, node, plan, timeout)
-                log.info(f'{node} {plan}: {"ok" if ok else "FAILED"}: {message}')
-                done = CleanupDone(node=node, plan=plan, success=ok, message=message)
+            if prepared is not None:
+                done = await answer(prepared)
                 await context.emit_event(done)
         finally:  # a cleanup node waiting for this teardown is stopped whatever happened
             await context.emit_event(TeardownDone(run_id=run_id, result=result, cleanup=done))
+            if prepared is not None:  # its DDS participant goes while the node stops
+                await asyncio.wrap_future(prepared.close())
 
     def get_asyncio_future(self) -> Optional[asyncio.Future]:
         return self.__future

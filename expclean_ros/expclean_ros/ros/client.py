@@ -85,6 +85,16 @@ class CleanupClient:
             self._executor.spin_once(timeout_sec=POLL_S)
         return True
 
+    def prepare(self, srv_type, name, wait_s):
+        """Make the client for service ``name`` ready ahead of a call: create it and wait
+        up to ``wait_s`` for the service. Return whether it is ready; a later
+        :meth:`call` of ``name`` reuses it and, once ready, sends at once."""
+        try:
+            self._client(srv_type, name, wait_s)
+        except ClientError:
+            return False
+        return True
+
     def spin_for(self, seconds):
         """Process callbacks (and discovery) for ``seconds``."""
         deadline = time.monotonic() + seconds

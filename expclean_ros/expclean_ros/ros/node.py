@@ -32,9 +32,9 @@ from expclean_ros.ros.busy import BusyGuard
 from expclean_ros.ros.monitor import Monitor
 from expclean_ros.ros.qos import LATCHED_QOS, SERVICE_QOS
 from expclean_ros.ros.replies import ReplyRetrier
-from expclean_ros.ros.signals import stop_on_signals
+from expclean_ros.ros.signals import leave, spin_until_stopped, stop_on_signals
 
-__all__ = ['CleanupNode', 'main']
+__all__ = ['CleanupNode', 'main', 'run']
 
 
 def _never_raises(callback):
@@ -228,17 +228,7 @@ def main(args=None):
         node = CleanupNode(stop=stop)
         executor = MultiThreadedExecutor(num_threads=4)
         executor.add_node(node)
-        # The Python signal handler runs when spin_once returns: at the latest
-        # after this timeout (2 idle wake-ups a second cost ~0.1 % of a core).
-        while not stop.is_set():
-            executor.spin_once(timeout_sec=0.5)
-        # rclpy destroys the executor's guard condition before waiting for its
-        # thread pool, so a queued callback can still touch it ("exception was
-        # never retrieved"): drain the pool first.
-        pool = getattr(executor, '_executor', None)
-        if pool is not None:
-            pool.shutdown(wait=True)
-        executor.shutdown()
+        spin_until_stopped(executor, node, stop)  # and shut the executor down
     except (ValueError, ParameterException) as exc:  # bad parameters at start-up
         print(f'cleanup_node: error: {exc}', file=sys.stderr)
         return 1
@@ -253,5 +243,10 @@ def main(args=None):
     return 0
 
 
+def run():
+    """The ``cleanup_node`` command: :func:`main`, then leave at once (signals.leave)."""
+    leave(main())
+
+
 if __name__ == '__main__':
-    sys.exit(main())
+    run()

@@ -1,0 +1,150 @@
+"""A 2 s experiment under ``ros2 launch`` with verified cleanup vs a plain ``ros2 launch``.
+
+Anchor, measured in the same run: ``ros2 launch`` of a file holding only the
+experiment (``ExecuteProcess`` ``sleep 2`` whose exit shuts launch down).
+Ours: ``ros2 launch expclean_ros experiment_with_cleanup.launch.py
+experiment:='sleep 2'`` (run tag, cleanup node, teardown and the cleanup call
+when the experiment exits), with the default ``cleanup:=comprehensive`` and
+with ``cleanup:=quick``. The three alternate, run by run. Each figure is the
+wall time from starting ``ros2 launch`` until it has exited, minus the
+experiment's 2 s; a run of ours counts only if it exited 0, logged the
+cleanup node's answer and left no process behind. Before each run an
+untimed ``ros2 launch ... --show-args`` of the same file warms the page cache
+again (the comprehensive plan, run as root, drops it). The table also gives,
+as medians, when launch had started the experiment and how long launch took
+to exit after the experiment ended.
+
+Run: AMENT_PREFIX_PATH=$PWD/.venv-kilted ROS_DOMAIN_ID=41 \\
+     ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST .venv-kilted/bin/python \\
+     bench/bench_launch_cleanup.py [--runs N] [--quick]
+"""
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'expclean_ros', 'test'))
+
+import rosproc  # noqa: E402
+from runs_option import parse_runs  # noqa: E402
+
+EXPERIMENT_S = 2.0
+GOAL_S = 1.0
+ANCHOR_LAUNCH = ('from launch import LaunchDescription\n'
+                 'from launch.actions import EmitEvent, ExecuteProcess\n'
+                 'from launch.events import Shutdown\n\n\n'
+                 'def generate_launch_description():\n'
+                 '    return LaunchDescription([ExecuteProcess(\n'
+                 f"        cmd=['sleep', '{EXPERIMENT_S:g}'], name='experiment',\n"
+                 "        output='screen',\n"
+                 "        on_exit=[EmitEvent(event=Shutdown(reason='experiment exited'))])])\n")
+VARIANTS = {
+    'anchor': 'plain ros2 launch (anchor)',
+    'comprehensive': 'experiment_with_cleanup, comprehensive',
+    'quick': 'experiment_with_cleanup, cleanup:=quick',
+}
+
+
+def _args(variant, anchor_path):
+    if variant == 'anchor':
+        return [rosproc.ros2(), 'launch', anchor_path]
+    return [rosproc.ros2(), 'launch', 'expclean_ros', 'experiment_with_cleanup.launch.py',
+            f'experiment:=sleep {EXPERIMENT_S:g}', f'cleanup:={variant}']
+
+
+def one_run(variant, anchor_path, log_path, mark):
+    """``(beyond, started, after)`` seconds of one run: beyond the experiment, until launch
+    had started it, from its end until launch had exited. RuntimeError if the run failed."""
+    # untimed: reads what launch and the launch file import back into the page cache, which
+    # the comprehensive plan (as root) drops: every run, anchor included, starts warm
+    subprocess.run([*_args(variant, anchor_path), '--show-args'], stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120,
+                   env=rosproc.marked_env(mark))
+    times = {}
+    marks = {'started': re.compile(r'\[experiment-\d+\]: process started'),
+             'ended': re.compile(r'\[experiment-\d+\]: process has finished')}
+    start = time.monotonic()
+    proc = subprocess.Popen(_args(variant, anchor_path), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=rosproc.marked_env(mark), start_new_session=True)
+
+    def read():
+        with open(log_path, 'w') as log:
+            for line in proc.stdout:
+                now = time.monotonic() - start
+                log.write(line)
+                for name, pattern in marks.items():
+                    if name not in times and pattern.search(line):
+                        times[name] = now
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        code = proc.wait(120)
+    except subprocess.TimeoutExpired:
+        code = None
+    took = time.monotonic() - start
+    reader.join(10)
+    with open(log_path) as f:
+        text = f.read()
+    left = rosproc.marked(mark)
+    rosproc.stop_marked(mark)
+    if (code != 0 or left or len(times) < 2
+            or (variant != 'anchor' and f'/cleanup {variant}: ok' not in text)):
+        raise RuntimeError(f'{variant} run failed (exit {code}, {len(left)} processes left):\n'
+                           f'{text[-3000:]}')
+    return took - EXPERIMENT_S, times['started'], took - times['ended']
+
+
+def main(argv=None):
+    runs = parse_runs(argv, __doc__, default=7, quick=3, unit='runs of each launch')
+    reason = rosproc.missing_reason()
+    if reason:
+        print(f'bench_launch_cleanup: skipped: {reason}')
+        return 0
+    mark = rosproc.new_mark()
+    rows = {v: [] for v in VARIANTS}  # (beyond, started, after) per run
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            anchor_path = os.path.join(tmp, 'experiment.launch.py')
+            with open(anchor_path, 'w') as f:
+                f.write(ANCHOR_LAUNCH)
+            for i in range(runs):
+                for variant in VARIANTS:
+                    log_path = os.path.join(tmp, f'{variant}{i}.log')
+                    rows[variant].append(one_run(variant, anchor_path, log_path, mark))
+    except RuntimeError as exc:
+        print(f'bench_launch_cleanup: {exc}')
+        return 1
+    finally:
+        rosproc.stop_marked(mark)
+    print(f'ros2 launch of a {EXPERIMENT_S:g} s experiment, {runs} alternating runs each; '
+          'seconds from starting ros2 launch to its exit, beyond the experiment (and, as '
+          'medians, until launch had started it and from its end until launch had exited):')
+    print('| launch | median s beyond | runs (s) | vs anchor | experiment started '
+          '| exit after it |')
+    print('|---|---|---|---|---|---|')
+    medians = {v: [statistics.median(r[i] for r in rows[v]) for i in range(3)] for v in VARIANTS}
+    anchor = medians['anchor'][0]
+    for variant, name in VARIANTS.items():
+        beyond, started, after = medians[variant]
+        figures = ' '.join(f'{r[0]:.2f}' for r in rows[variant])
+        ratio = beyond / anchor if anchor > 0 else float('inf')
+        print(f'| {name} | {beyond:.2f} | {figures} | {ratio:.1f}x | {started:.2f} | '
+              f'{after:.2f} |')
+    medians = {v: m[0] for v, m in medians.items()}
+    worst = max(medians['comprehensive'], medians['quick'])
+    verdict = 'met' if worst <= GOAL_S else 'NOT met'
+    print(f'\ngoal <= {GOAL_S:g} s beyond the experiment: {verdict} (ours: comprehensive '
+          f"{medians['comprehensive']:.2f} s, quick {medians['quick']:.2f} s; anchor "
+          f'{anchor:.2f} s)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""A cleanup call made ready ahead of time, off launch's event loop."""
+
+import asyncio
+import concurrent.futures
+import itertools
+import queue
+import threading
+from typing import Tuple
+
+from launch.logging import get_logger
+
+__all__ = ['PreparedCall']
+
+#: One look for the service waits this long, then checks whether the call is wanted now.
+_LOOK_S = 0.2
+_NUMBERS = itertools.count(1)  # one ROS node name per client in this process
+
+
+class PreparedCall:
+    """``<node>/<plan>`` (std_srvs/Trigger) with its client made ready ahead of the call.
+
+    Creating it starts a worker thread that creates a private rclpy context,
+    node and service client and waits for the service, so DDS discovery is
+    done while the experiment runs, and launch's event loop never waits for
+    it. It logs ``cleanup call <node>/<plan> ready`` once the service is
+    found. :meth:`call` then sends the request at once; :meth:`close`
+    destroys the client and its DDS participant. Every rclpy use of the
+    client happens in that one thread.
+
+    launch_ros's own node (``launch_ros.ros_adapters.get_ros_node``) is not
+    used: launch_ros shuts it down in an ``OnShutdown`` handler, so it is gone
+    when a teardown waiting for shutdown makes its call.
+
+    :param node: the cleanup node's full name.
+    :param plan: ``quick`` or ``comprehensive``.
+    :param timeout_s: how long the call waits for the answer.
+    """
+
+    def __init__(self, node: str, plan: str, timeout_s: float):
+        self.node = node
+        self.plan = plan
+        self.timeout_s = timeout_s
+        self._service = f'{node}/{plan}'
+        self._wanted = threading.Event()  # the call (or close) is wanted: stop looking
+        self._jobs = queue.SimpleQueue()
+        self._client = None
+        self._error = ''
+        self._closed = None
+        self._name = f'expclean_launch_{next(_NUMBERS)}'
+        # a daemon: a launch that ends without close() must still be able to exit
+        threading.Thread(target=self._work, name='expclean_call', daemon=True).start()
+        self._submit(self._prepare)
+
+    async def call(self) -> Tuple[bool, str]:
+        """Ask the node for its plan: ``(success, message)``; never raises."""
+        if self._closed is not None:
+            return False, 'the cleanup call was closed before it was made'
+        self._wanted.set()
+        return await asyncio.wrap_future(self._submit(self._call))
+
+    def close(self) -> concurrent.futures.Future:
+        """Destroy the client and end the worker, after any call already asked for.
+
+        Returns a future done once closed (``asyncio.wrap_future`` to await it);
+        a second close returns the same future.
+        """
+        if self._closed is None:
+            self._wanted.set()
+            self._closed = self._submit(self._close)
+            self._jobs.put(None)
+        return self._closed
+
+    def _submit(self, work) -> concurrent.futures.Future:
+        future = concurrent.futures.Future()
+        self._jobs.put((future, work))
+        return future
+
+    def _work(self):
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            future, work = job
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(work())
+                except BaseException as exc:  # kept in the future, for whoever awaits it
+                    future.set_exception(exc)
+
+    def _prepare(self):
+        try:
+            from std_srvs.srv import Trigger
+
+            from ..ros.client import CleanupClient
+            self._client = CleanupClient(name=self._name, args=[])  # not launch's argv
+            while not self._wanted.is_set():
+                if self._client.prepare(Trigger, self._service, _LOOK_S):
+                    get_logger('expclean').info(f'cleanup call {self._service} ready')
+                    return
+        except Exception as exc:  # rclpy failing: the call reports it
+            self._error = f'{type(exc).__name__}: {exc}'
+
+    def _call(self) -> Tuple[bool, str]:
+        if self._client is None:
+            return False, self._error or 'no client'
+        try:
+            from std_srvs.srv import Trigger
+            response = self._client.call(Trigger, self._service, Trigger.Request(),
+                                         timeout_s=self.timeout_s)
+        except Exception as exc:  # no node, no answer: a result, not a crash
+            return False, f'{type(exc).__name__}: {exc}'
+        return bool(response.success), response.message
+
+    def _close(self):
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception as exc:
+                get_logger('expclean').warning(f'closing the cleanup client: {exc!r}')
