@@ -26,6 +26,9 @@ from .run_tag import RUN_ID_CONFIG, TAG_VARIABLE_CONFIG
 
 __all__ = ['Teardown']
 
+#: After the call's client has closed, time for the cleanup node to see it leave.
+DEPARTURE_S = 0.05
+
 _ARGS = ('run_id', 'tag_variable', 'on_shutdown', 'sigint_timeout', 'sigterm_timeout',
          'sigkill_timeout', 'cleanup', 'cleanup_node', 'cleanup_timeout', 'snapshot')
 
@@ -161,9 +164,13 @@ class Teardown(Action):
                 done = await answer(prepared)
                 await context.emit_event(done)
         finally:  # a cleanup node waiting for this teardown is stopped whatever happened
-            await context.emit_event(TeardownDone(run_id=run_id, result=result, cleanup=done))
-            if prepared is not None:  # its DDS participant goes while the node stops
+            if prepared is not None:
+                # The call's DDS participant goes first, and the node sees it go, before the
+                # node is stopped: Fast DDS 3.2 can deadlock deleting a participant while a
+                # remote one leaves (seen here: launch frozen in the client's close).
                 await asyncio.wrap_future(prepared.close())
+                await asyncio.sleep(DEPARTURE_S)
+            await context.emit_event(TeardownDone(run_id=run_id, result=result, cleanup=done))
 
     def get_asyncio_future(self) -> Optional[asyncio.Future]:
         return self.__future
