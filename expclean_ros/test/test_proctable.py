@@ -3,6 +3,7 @@
 import os
 import subprocess
 
+from conftest import wait_for
 from expclean_ros.core.procs import proctable
 
 
@@ -44,6 +45,10 @@ def test_tag_selection_reads_only_processes_holding_the_tag_bytes():
     }
     try:
         pids = {name: p.pid for name, p in procs.items()}
+        # Popen returns while execve may still be setting up the new environment, which
+        # then reads as empty (and a first pass keeps it): wait until each shows its own.
+        assert wait_for(lambda: all(proctable.read_environ_var(pid, 'PATH')[0] == 'ok'
+                                    for name, pid in pids.items() if name != 'empty'), 10)
         first = set(proctable.environ_may_hold(f'EXPCLEAN_RUN_ID={tag}'.encode()))
         # the bytes are there (near misses included), or there is nothing to read yet
         assert set(pids.values()) - {pids['another run']} <= first
