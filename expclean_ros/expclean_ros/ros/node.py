@@ -73,15 +73,17 @@ class CleanupNode(Node):
         self._busy = BusyGuard()
         work = ReentrantCallbackGroup()  # a second call must get "busy" at once
         reading = ReentrantCallbackGroup()
-        self._replies = ReplyRetrier(self.get_logger())  # a new caller's reply is never lost
         for srv_type, name, callback, group in (
                 (Trigger, '~/quick', self._on_quick, work),
                 (Trigger, '~/comprehensive', self._on_comprehensive, work),
                 (CleanupBetweenRuns, '~/between_runs', self._on_between_runs, work),
                 (Teardown, '~/teardown', self._on_teardown, work),
                 (GetMemoryUsage, '~/get_memory', self._on_get_memory, reading)):
-            self._replies.wrap(self.create_service(
-                srv_type, name, callback, qos_profile=SERVICE_QOS, callback_group=group))
+            self.create_service(srv_type, name, callback, qos_profile=SERVICE_QOS,
+                                callback_group=group)
+        self._replies = ReplyRetrier(self.get_logger())  # a new caller's reply is never lost:
+        for service in self.services:  # ours, and rclpy's parameter services
+            self._replies.wrap(service)
         self._report_pub = self.create_publisher(CleanupReport, '~/report', LATCHED_QOS)
         self._monitor = Monitor(self, self.values)
         self.get_logger().info(

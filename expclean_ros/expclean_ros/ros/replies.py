@@ -24,6 +24,8 @@ __all__ = ['ReplyRetrier', 'RETRY_S', 'MAX_PENDING', 'PAUSE_S']
 
 #: How long the node keeps trying to deliver one reply.
 RETRY_S = 5.0
+#: A service's give-ups are logged at most this often.
+WARN_EVERY_S = 5.0
 #: Pause between two tries of the re-sending thread.
 PAUSE_S = 0.2
 #: At most this many replies wait to be re-sent.
@@ -95,6 +97,7 @@ class ReplyRetrier:
         self._max_pending = max_pending
         self._wake = threading.Condition()
         self._stopped = False
+        self._warned = {}  # service name -> when a give-up was last logged
         self._thread = threading.Thread(target=self._loop, name='reply-retrier', daemon=True)
         self._thread.start()
 
@@ -118,11 +121,14 @@ class ReplyRetrier:
             self._wake.notify()
 
     def _give_up(self, item):
-        if self._logger is not None:
-            tries = f'{item[5]} {"try" if item[5] == 1 else "tries"}'
-            self._logger.warning(f'{item[0]}: reply not delivered after {tries}: '
-                                 'the caller never matched our reply writer',
-                                 throttle_duration_sec=5.0)
+        """Say so, at most once per service every ``WARN_EVERY_S``."""
+        now = time.monotonic()
+        if self._logger is None or now < self._warned.get(item[0], -WARN_EVERY_S) + WARN_EVERY_S:
+            return
+        self._warned[item[0]] = now
+        tries = f'{item[5]} {"try" if item[5] == 1 else "tries"}'
+        self._logger.warning(f'{item[0]}: reply not delivered after {tries}: '
+                             'the caller never matched our reply writer')
 
     def _loop(self):
         """Newest reply first (a new caller is not stuck behind old ones); one that is
