@@ -74,3 +74,23 @@ def test_start_ticks_run_on_the_boot_ticks_clock():
     finally:
         p.kill()  # by PID: our own child
         p.wait(5)
+
+
+def test_real_uid_of_ours_another_users_and_a_gone_process():
+    """The real uid the other-users rule reads (a pidfd where the kernel offers it, else
+    /proc/PID/status): ours, nobody's, and None once a process is gone."""
+    import shutil
+
+    import pytest
+    if os.geteuid() != 0 or shutil.which('setpriv') is None:
+        pytest.skip('starting a process as nobody needs root and setpriv')
+    nobody = subprocess.Popen(['setpriv', '--reuid', 'nobody', '--regid', 'nogroup',
+                               '--clear-groups', 'sleep', '30'], stdin=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: proctable.read_cmdline(nobody.pid).startswith('sleep'), 10)
+        assert proctable.real_uid(nobody.pid) == 65534
+        assert proctable.real_uid(os.getpid()) == os.getuid()
+    finally:
+        nobody.kill()  # by PID: our own child
+        nobody.wait(5)
+    assert proctable.real_uid(nobody.pid) is None

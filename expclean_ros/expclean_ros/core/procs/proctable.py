@@ -12,8 +12,10 @@ after boot, the same figure psutil turns into ``create_time``), so a reused
 pid is never mistaken for the process seen before.
 """
 
+import fcntl
 import logging
 import os
+import struct
 import time
 from typing import Dict, NamedTuple, Optional, Tuple
 
@@ -34,6 +36,12 @@ _EMPTY_RETRIES = 3
 _CLK_TCK = os.sysconf('SC_CLK_TCK')
 _PF_KTHREAD = 0x00200000
 _boot_time: Optional[float] = None
+# struct pidfd_info (linux/pidfd.h), first version (64 bytes): u64 mask, u64 cgroupid, then
+# u32 pid, tgid, ppid, ruid, ...; asked for PIDFD_INFO_CREDS (bit 1).
+_PIDFD_GET_INFO = (3 << 30) | (64 << 16) | (0xFF << 8) | 11  # _IOWR(0xFF, 11, 64 bytes)
+_PIDFD_INFO_CREDS = struct.pack('=Q56x', 1 << 1)
+_PIDFD_RUID_AT = 16 + 3 * 4
+_pidfd_info = hasattr(os, 'pidfd_open')  # False once the kernel has said it cannot
 
 
 def boot_time() -> float:
@@ -219,8 +227,32 @@ def environ_value(data: bytes, name: str) -> Tuple[str, Optional[str]]:
 
 
 def real_uid(pid: int) -> Optional[int]:
-    """The real uid from ``/proc/PID/status`` (the cheap owner can be root for
-    non-dumpable processes); ``None`` when the process is gone."""
+    """The real uid of ``pid`` (the cheap owner of ``/proc/PID`` can be root for
+    non-dumpable processes); ``None`` when the process is gone.
+
+    Asks the kernel through a pidfd (``PIDFD_GET_INFO``, Linux 6.13 and later:
+    about 4 us, where generating ``/proc/PID/status`` costs about 10 us); reads
+    ``status`` on older kernels.
+    """
+    global _pidfd_info
+    if _pidfd_info:
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return None
+        except OSError:  # no pidfd_open here
+            _pidfd_info = False
+        else:
+            try:
+                info = bytearray(_PIDFD_INFO_CREDS)
+                fcntl.ioctl(fd, _PIDFD_GET_INFO, info)
+                return struct.unpack_from('=I', info, _PIDFD_RUID_AT)[0]
+            except ProcessLookupError:  # exited since: status still tells a zombie's uid
+                pass
+            except OSError:  # an older kernel: no such ioctl
+                _pidfd_info = False
+            finally:
+                os.close(fd)
     try:
         data = _read(f'/proc/{pid}/status')
     except OSError:
