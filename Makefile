@@ -29,8 +29,14 @@ setup:
 run: setup
 	exec $(VENV)/bin/cleanup_node $(ARGS)
 
+# Each test runs in a worker process under a watchdog (a test that hangs, even inside a C
+# call, fails with every thread's stack and a fresh worker runs the rest); the whole suite
+# has an upper bound too.
+TEST_LIMIT ?= 20m
 test: setup
-	ROS_DOMAIN_ID=$(TEST_DOMAIN) $(PY) -m pytest expclean_ros/test $(PYTEST_ARGS)
+	@ROS_DOMAIN_ID=$(TEST_DOMAIN) timeout --foreground -k 30s $(TEST_LIMIT) \
+	  $(PY) -m pytest expclean_ros/test -p xdist -n 1 $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc = 124 ]; then echo "make test: the suite ran past $(TEST_LIMIT)" >&2; fi; exit $$rc
 
 test-all:
 	$(MAKE) test ROS_DISTRO=kilted

@@ -1,6 +1,7 @@
 """Shared test set-up: an isolated ROS domain on loopback, and a real cleanup node."""
 
 import os
+import shlex
 import shutil
 import signal
 import stat
@@ -10,17 +11,15 @@ import time
 
 import pytest
 
+# Every test runs under a limit that holds even inside a C call (watchdog.py).
+from watchdog_plugin import pytest_runtest_protocol, pytest_unconfigure  # noqa: F401
+
 # Every process of the test run stays on this machine and on a domain of its own.
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
 os.environ.setdefault('ROS_DOMAIN_ID', str(50 + os.getpid() % 40))
 os.environ.setdefault('AMENT_PREFIX_PATH', sys.prefix)
 
 NOBODY = ['setpriv', '--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups']
-# In a private mount namespace: hide the directory nobody may not enter behind a
-# 0755 tmpfs and bind back only the subtree the interpreter lives in.
-_UNHIDE = ('stage=$1 blocked=$2 keep=$3; shift 3; mount --bind "$keep" "$stage" && '
-           'mount -t tmpfs -o mode=0755,size=1m tmpfs "$blocked" && mkdir -p "$keep" && '
-           'mount --move "$stage" "$keep" && exec "$@"')
 
 # The console entry `make run` starts; `python -m` where the venv has none (a bare pip install).
 _ENTRY = os.path.join(os.path.dirname(sys.executable), 'cleanup_node')
@@ -129,35 +128,63 @@ def wait_for(predicate, timeout_s=10.0, interval_s=0.05):
         time.sleep(interval_s)
 
 
-def _blocking_dir(path):
-    """The first ancestor of ``path`` that others may not enter, and its child on the way."""
-    parts = os.path.realpath(path).split('/')[1:]
-    for depth in range(1, len(parts)):
-        here = '/' + '/'.join(parts[:depth])
-        if not os.stat(here).st_mode & stat.S_IXOTH:
-            return here, here + '/' + parts[depth]
-    return None, None
+def _blocked(paths):
+    """[(blocked, keep)]: for each path, its first ancestor that others may not enter, and
+    the child of it on the way to that path."""
+    pairs = []
+    for path in paths:
+        parts = os.path.realpath(path).split('/')[1:]
+        for depth in range(1, len(parts)):
+            here = '/' + '/'.join(parts[:depth])
+            if not os.stat(here).st_mode & stat.S_IXOTH:
+                pair = (here, here + '/' + parts[depth])
+                if pair not in pairs and not any(pair[1].startswith(k + '/') for _, k in pairs):
+                    pairs.append(pair)
+                break
+    return pairs
+
+
+def _unhide_script(pairs, stage_root):
+    """Shell that, in a private mount namespace, lays a 0755 tmpfs over each blocked
+    directory holding only the subtree to keep, then runs its arguments."""
+    quote = shlex.quote
+    steps = []
+    for i, (_, keep) in enumerate(pairs):
+        steps += [f'mkdir -p {quote(f"{stage_root}/{i}")}',
+                  f'mount --bind {quote(keep)} {quote(f"{stage_root}/{i}")}']
+    for blocked in dict.fromkeys(b for b, _ in pairs):
+        steps.append(f'mount -t tmpfs -o mode=0755,size=1m tmpfs {quote(blocked)}')
+    for i, (_, keep) in enumerate(pairs):
+        steps += [f'mkdir -p {quote(keep)}',
+                  f'mount --move {quote(f"{stage_root}/{i}")} {quote(keep)}']
+    return ' && '.join(steps) + ' && exec "$@"'
 
 
 @pytest.fixture(scope='session')
 def as_nobody(tmp_path_factory):
-    """A command prefix that runs this very interpreter (the venv's) as user nobody.
+    """A command prefix that runs this very interpreter (the venv's) with this checkout's
+    expclean_ros as user nobody.
 
-    The venv under /work/main is readable by everyone, but its python links into
-    /root/.pyenv and /root is mode 700. Rather than chmod /root or copy Python, the
-    prefix enters a private mount namespace (nothing changes outside it), lays a
-    0755 tmpfs over /root holding only .pyenv, and only then drops to nobody.
+    The interpreter, the venv or the checkout may sit below a directory that nobody may
+    not enter (/root is mode 700; a clone in a ``mktemp -d`` folder is too). Rather than
+    change modes or copy them, the prefix enters a private mount namespace (nothing
+    changes outside it), lays a 0755 tmpfs over each such directory holding only the
+    subtree needed, and only then drops to nobody.
     """
     if os.geteuid() != 0:
         pytest.skip('switching to user nobody needs root')
     if shutil.which('setpriv') is None:
         pytest.skip('setpriv not available')
+    import expclean_ros
+    import expclean_interfaces
+    needed = [sys.executable, sys.prefix, os.path.dirname(expclean_ros.__path__[0]),
+              os.path.dirname(list(expclean_interfaces.__path__)[0])]
     prefix = NOBODY
-    blocked, keep = _blocking_dir(sys.executable)
-    if blocked:
+    pairs = _blocked(needed)
+    if pairs:
         stage = tmp_path_factory.mktemp('stage')
-        prefix = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', _UNHIDE,
-                  'sh', str(stage), blocked, keep, *NOBODY]
+        prefix = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+                  _unhide_script(pairs, stage), 'sh', *NOBODY]
     probe = subprocess.run([*prefix, sys.executable, '-c', 'import os, expclean_ros; '
                             'print(os.geteuid())'], capture_output=True, text=True,
                            timeout=60, stdin=subprocess.DEVNULL, cwd='/tmp')

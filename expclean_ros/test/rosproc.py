@@ -26,10 +26,26 @@ ROS2 = os.path.join(os.path.dirname(sys.executable), 'ros2')
 MARK = 'EXPCLEAN_TEST_MARK'  # every process a test starts carries its own value of it
 
 
+def installed(module):
+    """Whether ``module`` is really installed: a folder that only happens to share its name
+    (this package's own ``launch/`` files, on the path of an editable install) does not count."""
+    spec = importlib.util.find_spec(module)
+    return spec is not None and spec.origin not in (None, 'namespace')
+
+
+def launch_missing_reason():
+    """Why ``launch`` and ``launch_ros`` cannot be imported here, or '' when they can."""
+    for mod in ('launch', 'launch_ros'):
+        if not installed(mod):
+            return (f'{mod} not installed (not on the package index: a ROS 2 install has it; '
+                    "this repository's CI installs it from ../shared/upstream)")
+    return ''
+
+
 def missing_reason():
     """Why real ``ros2 launch`` cannot run here, or '' when it can."""
     for mod in ('launch', 'launch_ros', 'ros2launch', 'ros2cli'):
-        if importlib.util.find_spec(mod) is None:
+        if not installed(mod):
             return (f'{mod} not installed: run make setup beside ../shared/upstream, '
                     'or source a ROS 2 install')
     if not os.access(ROS2, os.X_OK) and shutil.which('ros2') is None:

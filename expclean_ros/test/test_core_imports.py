@@ -8,8 +8,11 @@ import pkgutil
 import subprocess
 import sys
 
+import pytest
+
 import expclean_ros
 import expclean_ros.core
+import rosproc
 
 PACKAGE_DIR = os.path.dirname(expclean_ros.__file__)
 CORE_MODULES = sorted(m.name for m in pkgutil.walk_packages(expclean_ros.core.__path__,
@@ -52,9 +55,25 @@ def test_public_import_paths_still_work():
     code = ('from expclean_ros.cleanup_utils import cleanup_between_runs\n'
             'from expclean_ros.client import CleanupClient, ClientError\n'
             'from expclean_ros.launch_helpers import cleanup_node, run_tag, tagged_process\n'
-            'from expclean_ros.launch_actions import CleanupCall, CleanupNode, RunTag, Teardown\n'
             'print("imported")\n')
     assert _fresh_python(code).strip() == 'imported'
+
+
+@pytest.mark.skipif(bool(rosproc.launch_missing_reason()), reason=rosproc.launch_missing_reason())
+def test_launch_actions_import_path_works():
+    code = ('from expclean_ros.launch_actions import CleanupCall, CleanupNode, RunTag, Teardown\n'
+            'print("imported")\n')
+    assert _fresh_python(code).strip() == 'imported'
+
+
+@pytest.mark.skipif(not rosproc.launch_missing_reason(), reason='launch is installed here')
+def test_launch_actions_without_launch_say_what_to_install():
+    code = ('try:\n'
+            '    import expclean_ros.launch_actions\n'
+            'except ImportError as exc:\n'
+            '    print(exc)\n')
+    said = _fresh_python(code)
+    assert 'launch/launch_ros not installed' in said and 'install ROS 2' in said, said
 
 
 def _module_name(root, path):

@@ -2,7 +2,6 @@
 LaunchService; every shipped launch file parsed by its front end (Python, XML, YAML)."""
 
 import doctest
-import importlib.util
 import os
 import signal
 import subprocess
@@ -10,14 +9,14 @@ import sys
 
 import pytest
 
+import rosproc
 from conftest import PACKAGE_ROOT, reap_tagged, wait_for
 from expclean_ros import launch_helpers
 from expclean_ros.core.procs.teardown import teardown
 from expclean_ros.core.runs import run_tag as runtag
 
-HAVE_LAUNCH = (importlib.util.find_spec('launch') is not None
-               and importlib.util.find_spec('launch_ros') is not None)
-needs_launch = pytest.mark.skipif(not HAVE_LAUNCH, reason=launch_helpers.LAUNCH_MISSING)
+HAVE_LAUNCH = not rosproc.launch_missing_reason()
+needs_launch = pytest.mark.skipif(not HAVE_LAUNCH, reason=rosproc.launch_missing_reason())
 LAUNCH_DIR = os.path.join(PACKAGE_ROOT, 'launch')
 
 # a parent with a child, plus a double-forked orphan in its own session; prints nothing

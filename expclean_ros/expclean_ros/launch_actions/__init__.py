@@ -13,10 +13,18 @@ XML/YAML tags:
   emits :class:`CleanupDone`.
 """
 
-from .cleanup_call import CleanupCall
-from .cleanup_node import CleanupNode
-from .events import CleanupDone, TeardownDone
-from .run_tag import RunTag
-from .teardown import Teardown
+try:
+    import launch.action  # noqa: F401
+    import launch_ros.actions  # noqa: F401
+except ImportError as exc:
+    from expclean_ros.launch_helpers import LAUNCH_MISSING
+    raise ImportError(f'{LAUNCH_MISSING}: install ROS 2 (source /opt/ros/<distro>/setup.bash) '
+                      f'to use expclean_ros.launch_actions ({exc})') from None
+
+from .cleanup_call import CleanupCall  # noqa: E402
+from .cleanup_node import CleanupNode  # noqa: E402
+from .events import CleanupDone, TeardownDone  # noqa: E402
+from .run_tag import RunTag  # noqa: E402
+from .teardown import Teardown  # noqa: E402
 
 __all__ = ['RunTag', 'CleanupNode', 'Teardown', 'CleanupCall', 'TeardownDone', 'CleanupDone']
