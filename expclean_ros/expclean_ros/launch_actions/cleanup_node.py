@@ -13,6 +13,7 @@ from launch_ros.actions import Node
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
 from .events import TeardownDone
 from .run_tag import TAG_VARIABLE_CONFIG
+from .shutdown_signals import handle_shutdown_signals
 
 __all__ = ['CleanupNode', 'TEARDOWN_PENDING']
 
@@ -72,6 +73,7 @@ class CleanupNode(Node):
         return cls, kwargs
 
     def execute(self, context: LaunchContext):
+        handle_shutdown_signals(context)  # SIGTERM, SIGHUP: as Ctrl-C
         context.register_event_handler(EventHandler(
             matcher=lambda event: isinstance(event, TeardownDone),
             entities=OpaqueFunction(function=self.__after_teardown)))

@@ -11,6 +11,7 @@ from launch.utilities import normalize_to_list_of_substitutions, perform_substit
 
 from ..core.runs import run_tag
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
+from .shutdown_signals import handle_shutdown_signals
 
 __all__ = ['RunTag', 'RUN_ID_CONFIG', 'TAG_VARIABLE_CONFIG']
 
@@ -57,6 +58,7 @@ class RunTag(Action):
         return self.__tag_variable
 
     def execute(self, context: LaunchContext):
+        handle_shutdown_signals(context)  # SIGTERM, SIGHUP: as Ctrl-C
         variable = perform_substitutions(context, self.__tag_variable)
         given = perform_substitutions(context, self.__run_id) if self.__run_id else ''
         run_id = given.strip() or run_tag.launch_run_id(context.environment, variable)

@@ -23,6 +23,7 @@ from .cleanup_node import TEARDOWN_PENDING
 from .events import TeardownDone
 from .prepared_call import PreparedCall
 from .run_tag import RUN_ID_CONFIG, TAG_VARIABLE_CONFIG
+from .shutdown_signals import handle_shutdown_signals
 
 __all__ = ['Teardown']
 
@@ -85,6 +86,7 @@ class Teardown(Action):
         return perform_substitutions(context, self.__args[name]).strip()
 
     def execute(self, context: LaunchContext):
+        handle_shutdown_signals(context)  # SIGTERM, SIGHUP: as Ctrl-C
         if self._value(context, 'on_shutdown').lower() in ('true', '1', 'yes'):
             if not context.is_shutdown:
                 self._wait_for_shutdown(context)
