@@ -13,11 +13,13 @@ from ..core.runs import run_tag
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
 from .shutdown_signals import handle_shutdown_signals
 
-__all__ = ['RunTag', 'RUN_ID_CONFIG', 'TAG_VARIABLE_CONFIG']
+__all__ = ['RunTag', 'RUN_ID_CONFIG', 'TAG_VARIABLE_CONFIG', 'CGROUP_CONFIG']
 
 #: Launch configurations that hold the tag once a RunTag has run.
 RUN_ID_CONFIG = 'expclean_run_id'
 TAG_VARIABLE_CONFIG = 'expclean_tag_variable'
+#: The run's cgroup (a path), or '' where it has none.
+CGROUP_CONFIG = 'expclean_cgroup'
 
 
 @expose_action('expclean_run_tag')

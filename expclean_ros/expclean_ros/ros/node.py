@@ -29,6 +29,7 @@ from expclean_ros.core.memory import dds_shm, probes
 from expclean_ros.core.procs import teardown
 from expclean_ros.ros import messages, parameters
 from expclean_ros.ros.busy import BusyGuard
+from expclean_ros.ros.launch_parent import watch_launch
 from expclean_ros.ros.monitor import Monitor
 from expclean_ros.ros.qos import LATCHED_QOS, SERVICE_QOS
 from expclean_ros.ros.replies import ReplyRetrier
@@ -225,9 +226,10 @@ def main(args=None):
     """Run the cleanup node until SIGINT/SIGTERM (exit 0); exit 1 on bad parameters."""
     stop = stop_on_signals()
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    node = None
+    node = watch = None
     try:
         node = CleanupNode(stop=stop)
+        watch = watch_launch(node)  # started by launch: never outlive it
         executor = MultiThreadedExecutor(num_threads=4)
         executor.add_node(node)
         spin_until_stopped(executor, node, stop)  # and shut the executor down
@@ -235,6 +237,8 @@ def main(args=None):
         print(f'cleanup_node: error: {exc}', file=sys.stderr)
         return 1
     finally:
+        if watch is not None:
+            watch.close()
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
