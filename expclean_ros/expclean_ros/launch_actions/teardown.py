@@ -15,14 +15,16 @@ from launch.some_substitutions_type import SomeSubstitutionsType
 from launch.substitutions import LaunchConfiguration
 from launch.utilities import normalize_to_list_of_substitutions, perform_substitutions
 
-from ..core.runs.run_tag import tag_selection, tagged_tree
+from ..core.procs.scanner import select
+from ..core.runs.run_tag import tag_selection
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
 from ..core.procs.teardown import teardown
 from .cleanup_call import answer, check_plan, full_node_name
 from .cleanup_node import TEARDOWN_PENDING
 from .events import TeardownDone
 from .prepared_call import PreparedCall
-from .run_tag import RUN_ID_CONFIG, TAG_VARIABLE_CONFIG
+from .run_state import end_run, run_cgroup, spared
+from .run_tag import CGROUP_CONFIG, RUN_ID_CONFIG, TAG_VARIABLE_CONFIG
 from .shutdown_signals import handle_shutdown_signals
 
 __all__ = ['Teardown']
@@ -31,7 +33,7 @@ __all__ = ['Teardown']
 DEPARTURE_S = 0.05
 
 _ARGS = ('run_id', 'tag_variable', 'on_shutdown', 'sigint_timeout', 'sigterm_timeout',
-         'sigkill_timeout', 'cleanup', 'cleanup_node', 'cleanup_timeout', 'snapshot')
+         'sigkill_timeout', 'cleanup', 'cleanup_node', 'cleanup_timeout', 'snapshot', 'cgroup')
 
 
 @expose_action('expclean_teardown')
@@ -66,7 +68,9 @@ class Teardown(Action):
                  cleanup: SomeSubstitutionsType = 'none',
                  cleanup_node: SomeSubstitutionsType = '/cleanup',
                  cleanup_timeout: SomeSubstitutionsType = '120',
-                 snapshot: SomeSubstitutionsType = '', **kwargs):
+                 snapshot: SomeSubstitutionsType = '',
+                 cgroup: SomeSubstitutionsType = LaunchConfiguration(
+                     CGROUP_CONFIG, default=''), **kwargs):
         super().__init__(**kwargs)
         values = locals()
         self.__args = {name: normalize_to_list_of_substitutions(values[name]) for name in _ARGS}
@@ -101,7 +105,8 @@ class Teardown(Action):
         # the tag and the call as they are now: a configuration may be out of scope then
         now = dict(self.__args, on_shutdown='false', **{
             name: self._value(context, name) for name in (
-                'run_id', 'tag_variable', 'cleanup', 'cleanup_node', 'cleanup_timeout')})
+                'run_id', 'tag_variable', 'cleanup', 'cleanup_node', 'cleanup_timeout',
+                'cgroup')})
 
         def at_shutdown(event, ctx):
             action = Teardown(**now)
@@ -133,18 +138,21 @@ class Teardown(Action):
             variable = self._value(context, 'tag_variable')
             timeouts = tuple(float(self._value(context, n)) for n in
                              ('sigint_timeout', 'sigterm_timeout', 'sigkill_timeout'))
-            self._snapshot(run_id, variable, self._value(context, 'snapshot'))
+            selection = tag_selection(run_id, variable, run_cgroup(
+                run_id, self._value(context, 'cgroup')), spared(context))
+            self._snapshot(selection, self._value(context, 'snapshot'))
         except Exception:
             if prepared is not None:
                 prepared.close()
             raise
         presignalled = _presignalled(context, getattr(context.locals, 'event', None))
         self.__future = context.asyncio_loop.create_task(self._run(
-            context, run_id, variable, timeouts, presignalled, prepared))
+            context, selection, timeouts, presignalled, prepared))
 
     @staticmethod
-    def _snapshot(run_id, variable, path):
-        tree = tagged_tree(run_id, variable)
+    def _snapshot(selection, path):
+        run_id = selection.tag
+        tree = tuple(select(selection))
         lines = [f'run {run_id}: {len(tree)} tagged processes before teardown']
         lines += [f'  {c.pid} (ppid {c.ppid}) {c.cmdline[:120]}' for c in tree]
         get_logger('expclean').info('\n'.join(lines))
@@ -152,16 +160,17 @@ class Teardown(Action):
             with open(path, 'w') as f:
                 json.dump({'run_id': run_id, 'processes': [c.as_dict() for c in tree]}, f)
 
-    async def _run(self, context, run_id, variable, timeouts, presignalled, prepared):
+    async def _run(self, context, selection, timeouts, presignalled, prepared):
         loop = asyncio.get_running_loop()
         log = get_logger('expclean')
+        run_id = selection.tag
         result = done = None
         try:
-            selection = tag_selection(run_id, variable)
             # reap=False: launch's child watcher waits for its own children, not us
             result = await loop.run_in_executor(None, lambda: teardown(
                 selection, *timeouts, presignalled=presignalled, reap=False))
             log.info(f'run {run_id}: {result.summary()}')
+            end_run(run_id, selection.cgroup, result)
             if prepared is not None:
                 done = await answer(prepared)
                 await context.emit_event(done)

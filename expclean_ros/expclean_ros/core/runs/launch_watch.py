@@ -12,7 +12,7 @@ import select
 import threading
 from typing import Callable, Optional
 
-from ..procs import cgroups
+from . import launch_record
 from ..procs.outcome import TeardownResult
 from ..procs.selection import Selection
 from ..procs.teardown import teardown
@@ -80,8 +80,7 @@ class LaunchWatch:
         if self.run_id:
             result = teardown(Selection(tag=self.run_id, tag_variable=self.tag_variable,
                                         cgroup=self.cgroup), *self.timeouts)
-            if self.cgroup:
-                cgroups.remove(self.cgroup)
+            launch_record.finish(self.run_id, self.cgroup, result)
         self._on_done(result)
 
     def close(self):
