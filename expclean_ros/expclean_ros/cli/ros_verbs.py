@@ -73,6 +73,9 @@ def add_teardown(p):
     p.add_argument('--pattern', action='append', default=[],
                    help="regular expression on command lines (repeatable), e.g. 'ros2 bag play'")
     p.add_argument('--dry-run', action='store_true', help='list what would be stopped')
+    p.add_argument('--last', action='store_true',
+                   help='here, without a node: stop what the recorded runs of launches that '
+                        'are gone (e.g. killed by SIGKILL) left running')
     p.set_defaults(func=teardown)
 
 
@@ -244,8 +247,27 @@ def _start_time(pid):
     return min(left)
 
 
+def teardown_last(args):
+    """``teardown --last``: the recorded runs whose launch is gone, stopped in-process."""
+    from expclean_ros.core.runs import launch_record
+    if args.dry_run or args.tag or args.pid or args.pattern:
+        raise CliError('--last takes no other selection and no --dry-run')
+    stale = launch_record.stop_stale()
+    for rec, result in stale:
+        print(f'run {rec.run_id} (launch pid {rec.launch_pid}, gone): {result.summary()}')
+    alive = [r for r in launch_record.records() if r.launch_alive()]
+    if not stale:
+        print(f'no recorded run of a launch that is gone (in {launch_record.state_dir()})')
+    for rec in alive:
+        print(f'run {rec.run_id}: its launch (pid {rec.launch_pid}) still runs: stop it '
+              'with Ctrl-C or SIGTERM')
+    return 0 if all(not result.left for _, result in stale) else 1
+
+
 def teardown(args):
     check_args(args)
+    if args.last:
+        return teardown_last(args)
     from expclean_interfaces.srv import Teardown
     if not (args.tag or args.pid or args.pattern):
         raise CliError('give a selection: --tag, --pid or --pattern '

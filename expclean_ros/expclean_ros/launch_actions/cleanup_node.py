@@ -6,7 +6,6 @@ from typing import List, Mapping, Optional
 from launch.action import Action
 from launch.actions import OpaqueFunction
 from launch.event_handler import EventHandler
-from launch.event_handlers import OnProcessStart
 from launch.frontend import Entity, Parser, expose_action
 from launch.launch_context import LaunchContext
 from launch.some_substitutions_type import SomeSubstitutionsType
@@ -16,7 +15,7 @@ from launch_ros.parameter_descriptions import ParameterValue
 
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
 from .events import TeardownDone
-from .run_state import add_spared
+from .run_state import node_starting
 from .run_tag import CGROUP_CONFIG, RUN_ID_CONFIG, TAG_VARIABLE_CONFIG
 from .shutdown_signals import handle_shutdown_signals
 
@@ -93,8 +92,7 @@ class CleanupNode(Node):
         context.register_event_handler(EventHandler(
             matcher=lambda event: isinstance(event, TeardownDone),
             entities=OpaqueFunction(function=self.__after_teardown)))
-        context.register_event_handler(OnProcessStart(  # in the run's cgroup, not of the run
-            target_action=self, on_start=lambda event, ctx: add_spared(ctx, event.pid)))
+        node_starting(context, self)  # in the run's cgroup, not of the run
         context.launch_configurations[LAUNCH_PID_CONFIG] = str(os.getpid())
         env = context.environment
         names = {self.__tag_variable,

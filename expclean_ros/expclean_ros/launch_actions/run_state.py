@@ -1,8 +1,11 @@
-"""A launched run's cgroup and record: made by RunTag, ended by Teardown, spared: the node."""
+"""A launched run's cgroup and record, made by RunTag and ended by Teardown; the cleanup
+nodes in that cgroup, which the teardown spares."""
 
+import asyncio
 import os
 from typing import Optional, Tuple
 
+from launch.event_handlers import OnProcessExit, OnProcessStart
 from launch.launch_context import LaunchContext
 from launch.logging import get_logger
 
@@ -10,11 +13,12 @@ from ..core.procs import cgroups
 from ..core.runs import launch_record
 from ..core.runs.cgroup_trust import trusted_cgroup
 
-__all__ = ['start_run', 'end_run', 'run_cgroup', 'add_spared', 'spared']
+__all__ = ['start_run', 'end_run', 'run_cgroup', 'node_starting', 'spared']
 
-#: A launch global: pids of cleanup nodes started by this launch (in the run's cgroup, but
-#: never part of the run).
-SPARED = 'expclean_spared_pids'
+#: A launch global: one future per cleanup node this launch starts, its pid once started.
+STARTING = 'expclean_starting_nodes'
+#: How long a teardown waits for a starting cleanup node's pid.
+START_WAIT_S = 10.0
 
 
 def start_run(run_id: str, tag_variable: str) -> str:
@@ -48,10 +52,22 @@ def end_run(run_id: str, cgroup: Optional[str], result) -> None:
     launch_record.finish(run_id, cgroup, result)
 
 
-def add_spared(context: LaunchContext, pid: int) -> None:
-    """Never select ``pid`` (a cleanup node this launch started) in this launch's teardown."""
-    context.extend_globals({SPARED: spared(context) + (pid,)})
+def node_starting(context: LaunchContext, action) -> None:
+    """``action`` (a CleanupNode) is starting its node: this launch's teardown waits until
+    the node's pid is known and spares it (the node is in the run's cgroup, not of the run)."""
+    future = context.asyncio_loop.create_future()
+    context.extend_globals({STARTING: tuple(getattr(context.locals, STARTING, ())) + (future,)})
+
+    def known(event, ctx):
+        if not future.done():
+            future.set_result(event.pid)
+    context.register_event_handler(OnProcessStart(target_action=action, on_start=known))
+    context.register_event_handler(OnProcessExit(target_action=action, on_exit=known))
 
 
-def spared(context: LaunchContext) -> Tuple[int, ...]:
-    return tuple(getattr(context.locals, SPARED, ()))
+async def spared(context: LaunchContext, timeout_s: float = START_WAIT_S) -> Tuple[int, ...]:
+    """The pids of the cleanup nodes this launch started, once they are known."""
+    futures = tuple(getattr(context.locals, STARTING, ()))
+    if futures:
+        await asyncio.wait(futures, timeout=timeout_s)
+    return tuple(f.result() for f in futures if f.done() and f.result())

@@ -138,16 +138,15 @@ class Teardown(Action):
             variable = self._value(context, 'tag_variable')
             timeouts = tuple(float(self._value(context, n)) for n in
                              ('sigint_timeout', 'sigterm_timeout', 'sigkill_timeout'))
-            selection = tag_selection(run_id, variable, run_cgroup(
-                run_id, self._value(context, 'cgroup')), spared(context))
-            self._snapshot(selection, self._value(context, 'snapshot'))
+            cgroup = run_cgroup(run_id, self._value(context, 'cgroup'))
+            snapshot = self._value(context, 'snapshot')
         except Exception:
             if prepared is not None:
                 prepared.close()
             raise
         presignalled = _presignalled(context, getattr(context.locals, 'event', None))
         self.__future = context.asyncio_loop.create_task(self._run(
-            context, selection, timeouts, presignalled, prepared))
+            context, (run_id, variable, cgroup), snapshot, timeouts, presignalled, prepared))
 
     @staticmethod
     def _snapshot(selection, path):
@@ -160,12 +159,14 @@ class Teardown(Action):
             with open(path, 'w') as f:
                 json.dump({'run_id': run_id, 'processes': [c.as_dict() for c in tree]}, f)
 
-    async def _run(self, context, selection, timeouts, presignalled, prepared):
+    async def _run(self, context, run, snapshot, timeouts, presignalled, prepared):
         loop = asyncio.get_running_loop()
         log = get_logger('expclean')
-        run_id = selection.tag
+        run_id = run[0]
         result = done = None
         try:
+            selection = tag_selection(*run, await spared(context))
+            self._snapshot(selection, snapshot)
             # reap=False: launch's child watcher waits for its own children, not us
             result = await loop.run_in_executor(None, lambda: teardown(
                 selection, *timeouts, presignalled=presignalled, reap=False))

@@ -23,6 +23,7 @@ from ..procs.scanner import select
 from ..procs.selection import Selection
 from ..procs.teardown import teardown
 from .cgroup_trust import expected_cgroup, trusted_cgroup
+from . import launch_record
 from .interrupts import sigterm_interrupts
 from .ledger import Ledger, header_record, read_ledger
 from .options import (STATUS_ERROR, STATUS_FAILED, STATUS_OK, STATUS_TIMED_OUT, BatchResult,
@@ -207,6 +208,10 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
         if state.header is None:
             ledger.append(header_record(table.path, table.fingerprint, total, list(template),
                                         list(table.columns)))
+        for rec, found in launch_record.stop_stale(
+                (opts.sigint_timeout_s, opts.sigterm_timeout_s, opts.sigkill_timeout_s)):
+            _log.warning('run %s of launch pid %d, which is gone: %s', rec.run_id,
+                         rec.launch_pid, found.summary())
         recovered: Dict[int, dict] = {}
         for started in state.interrupted:
             _log.warning('run %d (%s) was interrupted: tearing down what is left of it',
