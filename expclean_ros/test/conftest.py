@@ -7,6 +7,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -18,6 +19,9 @@ from watchdog_plugin import pytest_runtest_protocol, pytest_unconfigure  # noqa:
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
 os.environ.setdefault('ROS_DOMAIN_ID', str(50 + os.getpid() % 40))
 os.environ.setdefault('AMENT_PREFIX_PATH', sys.prefix)
+# Records of launched runs (core/runs/launch_record.py) stay this test run's own: a launch
+# started here never stops the runs of another session's launches, nor they ours.
+os.environ.setdefault('EXPCLEAN_STATE_DIR', tempfile.mkdtemp(prefix='expclean-state-'))
 
 NOBODY = ['setpriv', '--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups']
 

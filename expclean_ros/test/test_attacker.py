@@ -38,6 +38,9 @@ READ_ONLY = {
     'teardown.allow_request_patterns': True, 'teardown.run_tag_format': '.*',
     'teardown.allow_other_users': True, 'allow_gpu_reset': True,
     'allow_system_caches': False,
+    # who the node's launch is: a peer naming a process it controls (whose exit would make
+    # the node stop a run and exit), a run or a cgroup is refused
+    'launch.pid': 1, 'launch.run_tag': 'run-' + '0' * 32, 'launch.cgroup': '/sys/fs/cgroup',
 }
 
 
@@ -132,7 +135,8 @@ def _get(client, names):
 
 
 def _value(v):
-    return (v.bool_value, v.double_value, v.string_value, list(v.string_array_value))
+    return (v.bool_value, v.integer_value, v.double_value, v.string_value,
+            list(v.string_array_value))
 
 
 def _parent(pid):
