@@ -23,6 +23,7 @@ from launch.substitutions import LaunchConfiguration
 from expclean_ros.launch_actions.cleanup_call import check_plan, full_node_name
 
 HERE = os.path.dirname(os.path.realpath(__file__))
+_LOADED = {}  # path -> its launch description source, loaded by _check
 
 
 def _launch_file(package, name):
@@ -47,8 +48,8 @@ def _launch_file(package, name):
     return path
 
 
-def _checked(context):
-    """Check every argument before anything starts; then the expclean part and the file."""
+def _check(context):
+    """Check every argument before anything starts (the file is loaded here, once)."""
     plan = LaunchConfiguration('cleanup').perform(context)
     namespace = LaunchConfiguration('cleanup_namespace').perform(context)
     if plan not in ('comprehensive', 'quick', 'none'):
@@ -60,17 +61,20 @@ def _checked(context):
         raise ValueError(f"wrap.launch.py: cleanup_namespace:={namespace}: not a ROS "
                          "namespace (e.g. '/robot1')") from None
     name = LaunchConfiguration('file').perform(context)
-    source = AnyLaunchDescriptionSource(_launch_file(
-        LaunchConfiguration('package').perform(context), name))
-    try:  # loaded now, once: a file that does not load is refused before anything starts
+    path = _launch_file(LaunchConfiguration('package').perform(context), name)
+    source = AnyLaunchDescriptionSource(path)
+    try:
         source.get_launch_description(context)
     except Exception as exc:
         raise ValueError(f'wrap.launch.py: file:={name} does not load: {exc}') from None
-    return [IncludeLaunchDescription(
-                AnyLaunchDescriptionSource(os.path.join(HERE, 'add_cleanup.launch.xml')),
-                launch_arguments=[('expclean_cleanup', plan),
-                                  ('expclean_namespace', namespace)]),
-            IncludeLaunchDescription(source)]
+    _LOADED[path] = source
+
+
+def _include(context):
+    path = _launch_file(LaunchConfiguration('package').perform(context),
+                        LaunchConfiguration('file').perform(context))
+    return [IncludeLaunchDescription(_LOADED.pop(path, None) or
+                                     AnyLaunchDescriptionSource(path))]
 
 
 def generate_launch_description():
@@ -83,5 +87,10 @@ def generate_launch_description():
                               description='after the teardown: comprehensive, quick or none'),
         DeclareLaunchArgument('cleanup_namespace', default_value='',
                               description="namespace of the cleanup node, e.g. '/robot1'"),
-        OpaqueFunction(function=_checked),
+        OpaqueFunction(function=_check),  # raises before the next actions: nothing starts
+        IncludeLaunchDescription(
+            AnyLaunchDescriptionSource(os.path.join(HERE, 'add_cleanup.launch.xml')),
+            launch_arguments=[('expclean_cleanup', LaunchConfiguration('cleanup')),
+                              ('expclean_namespace', LaunchConfiguration('cleanup_namespace'))]),
+        OpaqueFunction(function=_include),
     ])

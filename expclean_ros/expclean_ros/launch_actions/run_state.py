@@ -27,8 +27,9 @@ def start_run(run_id: str, tag_variable: str) -> str:
     and record it. Returns the cgroup's path, or ''."""
     log = get_logger('expclean')
     for rec, result in launch_record.stop_stale():
-        log.warning(f'run {rec.run_id} of launch pid {rec.launch_pid}, which is gone: '
-                    f'{result.summary()}')
+        said = log.warning if result.processes else log.info  # something was left running
+        said(f'run {rec.run_id} of launch pid {rec.launch_pid}, which is gone: '
+             f'{result.summary()}')
     path, why = cgroups.create(f'expclean-{run_id}')
     if path:
         error = cgroups.join(path, os.getpid())
