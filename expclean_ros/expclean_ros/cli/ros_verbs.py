@@ -2,6 +2,7 @@
 
 import json
 import os
+import sys
 import time
 
 from expclean_ros.cli.arg_checks import check_args
@@ -142,6 +143,12 @@ def find_nodes(client, args):
         raise CliError(f'no cleanup node found on the graph within {args.wait:g} s '
                        f'(same ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID", "0")}? '
                        'node started?)')
+    from expclean_ros.ros.duplicate_watch import DUPLICATE_HINT, same_name_count
+    for name in found:
+        count = same_name_count(client.node, name)
+        if count > 1:
+            print(f'warning: {count} nodes named {name} are on the graph: {DUPLICATE_HINT}',
+                  file=sys.stderr)
     return found
 
 

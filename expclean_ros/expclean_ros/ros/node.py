@@ -29,6 +29,7 @@ from expclean_ros.core.memory import dds_shm, probes
 from expclean_ros.core.procs import teardown
 from expclean_ros.ros import messages, parameters
 from expclean_ros.ros.busy import BusyGuard
+from expclean_ros.ros.duplicate_watch import DuplicateWatch
 from expclean_ros.ros.launch_parent import watch_launch
 from expclean_ros.ros.monitor import Monitor
 from expclean_ros.ros.qos import LATCHED_QOS, SERVICE_QOS
@@ -87,6 +88,7 @@ class CleanupNode(Node):
             self._replies.wrap(service)
         self._report_pub = self.create_publisher(CleanupReport, '~/report', LATCHED_QOS)
         self._monitor = Monitor(self, self.values)
+        self._duplicates = DuplicateWatch(self)  # another node of this name: said loudly
         self.get_logger().info(
             f'ready: {self.get_fully_qualified_name()}/{{quick,comprehensive,between_runs,'
             f'get_memory,teardown}}, memory at {self.values["publish_rate"]:g} Hz')
