@@ -106,3 +106,50 @@ def test_a_record_that_is_not_ours_is_ignored(tmp_path, monkeypatch):
     (tmp_path / 'launch-bad.json').write_text('{')
     assert launch_record.records() == []
     assert launch_record.stop_stale() == []
+
+
+# A stand-in for launch and its cleanup node: the parent starts a tagged sleeper and a
+# watcher child (LaunchWatch on the parent's pid), prints both pids, then waits.
+WATCHED = '''
+import os, subprocess, sys
+run_id = sys.argv[1]
+env = dict(os.environ, EXPCLEAN_RUN_ID=run_id)
+sleeper = subprocess.Popen(['sleep', '300'], env=env, start_new_session=True)
+watcher = subprocess.Popen([sys.executable, '-c', sys.argv[2], str(os.getpid()), run_id],
+                           stdout=subprocess.PIPE, text=True)
+watcher.stdout.readline()  # watching
+print(sleeper.pid, watcher.pid, flush=True)
+sys.stdin.readline()
+'''
+WATCHER = '''
+import sys, threading
+from expclean_ros.core.runs.launch_watch import LaunchWatch
+done = threading.Event()
+LaunchWatch(int(sys.argv[1]), sys.argv[2], 'EXPCLEAN_RUN_ID', '', (1.0, 1.0, 1.0),
+            lambda result: done.set())
+print('watching', flush=True)
+done.wait()  # (its stdout, a pipe to the killed launch, is gone by then)
+'''
+
+
+def test_launch_watch_stops_the_run_when_its_launch_is_killed(tmp_path):
+    """The watch blocks on a pidfd of the launch: SIGKILL to the launch, and the run's
+    tagged process is stopped (a decoy of another run is not), then on_done is called."""
+    run_id = new_run_id()
+    decoy = _decoy(new_run_id())
+    launch = subprocess.Popen([sys.executable, '-c', WATCHED, run_id, WATCHER],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    sleeper, watcher = (int(x) for x in launch.stdout.readline().split())
+    try:
+        assert _alive(sleeper) and _alive(watcher)
+        launch.kill()
+        launch.wait(10)
+        assert wait_for(lambda: not _alive(sleeper), 30)
+        assert wait_for(lambda: not _alive(watcher), 30)  # on_done ended it
+        assert decoy.poll() is None
+    finally:
+        for pid in (sleeper, watcher):  # ours: started by the stand-in above
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        decoy.kill()
+        decoy.wait(10)

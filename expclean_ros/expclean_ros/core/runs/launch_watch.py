@@ -26,8 +26,7 @@ _log = logging.getLogger(__name__)
 class LaunchWatch:
     """Watch the parent launch ``launch_pid``; once it is gone, stop the run ``run_id``.
 
-    :param launch_pid: the launch process; it must be our parent (else it is
-        taken as gone already: its pid may since belong to another process).
+    :param launch_pid: the launch process (our parent).
     :param run_id: the run tag to stop (may be empty: then only ``on_done``).
     :param tag_variable: the tag's environment variable.
     :param cgroup: the run's cgroup (``expclean-<run_id>``), or ''.
@@ -49,19 +48,24 @@ class LaunchWatch:
         self._thread.start()
 
     def _open(self) -> Optional[int]:
-        """A pidfd of our parent launch, or None when it is gone already."""
+        """A pidfd of the launch, or None when it is gone already (-1: cannot watch).
+
+        Normally the launch is our parent. Should it not be (a wrapper that
+        forked), the process is watched all the same: a pid reused since the
+        launch died is the only other case, and then the run is stopped later,
+        never wrongly (its launch is gone either way).
+        """
         if os.getppid() != self.launch_pid:
-            return None
+            _log.warning('launch pid %d is not the parent of this node (pid %d)',
+                         self.launch_pid, os.getppid())
         try:
-            pidfd = os.pidfd_open(self.launch_pid)
-        except (OSError, AttributeError) as exc:  # ESRCH: gone; ENOSYS: kernel < 5.3
+            return os.pidfd_open(self.launch_pid)
+        except ProcessLookupError:
+            return None
+        except (OSError, AttributeError) as exc:  # ENOSYS: kernel < 5.3; Python < 3.9
             _log.warning('cannot watch launch pid %d (%s): a launch killed by SIGKILL '
                          'would leave this node running', self.launch_pid, exc)
             return -1
-        if os.getppid() != self.launch_pid:  # it died meanwhile: the pidfd may be another's
-            os.close(pidfd)
-            return None
-        return pidfd
 
     def _watch(self):
         if self._pidfd == -1:
