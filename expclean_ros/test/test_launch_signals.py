@@ -213,3 +213,44 @@ def test_expclean_teardown_last_stops_what_a_killed_launch_left(scene, tmp_path)
     again = subprocess.run([expclean, 'teardown', '--last'], env=scene.env(), timeout=120,
                            stdin=subprocess.DEVNULL, capture_output=True, text=True)
     assert again.returncode == 0 and 'no recorded run' in again.stdout, again.stdout
+
+
+def test_timeout_from_a_script_ends_the_launch_in_order(scene, tmp_path):
+    """`timeout` (no terminal, in a script) sends SIGTERM to launch and its process group:
+    an orderly shutdown all the same, nothing left."""
+    out = tmp_path / 'out.log'
+    go = tmp_path / 'go'
+    script = (f'timeout -k 60 600 {rosproc.ros2()} launch expclean_ros wrap.launch.py '
+              f'file:={scene.launch_file} cleanup:=quick > {out} 2>&1 & '
+              f'while [ ! -e {go} ]; do sleep 0.1; done; kill -TERM $!; wait $!')
+    shell = subprocess.Popen(['bash', '-c', script], env=scene.env(), start_new_session=True,
+                             stdin=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: out.exists() and
+                        'cleanup call /cleanup/quick ready' in out.read_text(), 90)
+        assert wait_for(lambda: len(scene.orphans()) == 2, 30), scene.orphans()
+        go.touch()  # the script's SIGTERM to timeout, which passes it on (as at its limit)
+        assert shell.wait(120) == 0, out.read_text()[-3000:]  # launch's own exit status
+    finally:
+        if shell.poll() is None:
+            os.killpg(shell.pid, signal.SIGKILL)  # its own session
+            shell.wait(10)
+    text = out.read_text()
+    assert 'SIGTERM received: shutting down' in text, text[-3000:]
+    assert '/cleanup quick: ok' in text, text[-3000:]
+    assert wait_for(lambda: not scene.left(), 30), scene.left()
+
+
+def test_sigkill_to_a_launch_of_the_node_alone_leaves_no_node(tmp_path):
+    """cleanup.launch.py (no run tag): killed by SIGKILL, its node exits too."""
+    mark = rosproc.new_mark()
+    run = rosproc.PtyProcess([rosproc.ros2(), 'launch', 'expclean_ros', 'cleanup.launch.py'],
+                             rosproc.marked_env(mark), tmp_path / 'launch.log')
+    try:
+        assert run.wait_for(READY, 90), run.text[-3000:]
+        os.kill(run.popen.pid, signal.SIGKILL)
+        assert run.wait(30) == -signal.SIGKILL
+        assert wait_for(lambda: not rosproc.marked(mark), 60), rosproc.marked(mark)
+    finally:
+        run.close()
+        rosproc.stop_marked(mark)
