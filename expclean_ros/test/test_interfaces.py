@@ -45,9 +45,14 @@ def test_values_sent_are_constants_and_headers_use_the_nodes_clock(start_node, c
     assert abs(stamp - time.time()) < 10, 'the node clock is the system clock here'
     plans_sent, statuses = set(), set()
     for plan in ('quick', 'comprehensive'):
-        assert client.call(Trigger, f'/cleanup/{plan}', Trigger.Request(),
-                           timeout_s=120, wait_s=20).success
-        report = client.wait_for_message(CleanupReport, '/cleanup/report', qos=LATCHED_QOS)
+        response = client.call(Trigger, f'/cleanup/{plan}', Trigger.Request(),
+                               timeout_s=120, wait_s=20)
+        assert response.success, response.message
+
+        def latest():  # the latest report held, once this plan's has arrived
+            return client.wait_for_message(CleanupReport, '/cleanup/report', qos=LATCHED_QOS)
+        assert wait_for(lambda: latest().message == response.message, 30), latest().message
+        report = latest()
         plans_sent.add(report.plan)
         statuses |= {s.status for s in report.steps}
         assert report.header.frame_id == '' and report.header.stamp.sec > 0
