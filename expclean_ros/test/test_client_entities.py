@@ -5,14 +5,14 @@ matched leaves (eProsima/Fast-DDS#6502): a client watching nodes start and stop 
 """
 
 import asyncio
-import importlib.util
 import os
 import signal
 import time
 
 import pytest
 
-from conftest import wait_for
+from conftest import ros_env, wait_for
+from test_launch_helpers import needs_launch
 
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 from expclean_interfaces.msg import CleanupReport, MemoryUsage  # noqa: E402
@@ -23,7 +23,17 @@ from expclean_ros.cli.node_cleanup import service_cleanup, wait_for_node  # noqa
 from expclean_ros.ros.client import LATCHED_QOS  # noqa: E402
 
 ROUNDS = 4
-HAVE_LAUNCH = importlib.util.find_spec('launch') is not None
+# A killed participant stays on the graph for its lease (Fast DDS: 20 s): 2 s for these nodes.
+SHORT_LEASE = """<?xml version="1.0" encoding="UTF-8"?>
+<profiles xmlns="http://www.eprosima.com">
+  <participant profile_name="short_lease" is_default_profile="true">
+    <rtps><builtin><discovery_config>
+      <leaseDuration><sec>2</sec></leaseDuration>
+      <leaseAnnouncement><sec>0</sec><nanosec>500000000</nanosec></leaseAnnouncement>
+    </discovery_config></builtin></rtps>
+  </participant>
+</profiles>
+"""
 
 
 def entities(client):
@@ -52,16 +62,20 @@ def come_and_go(start_node, client):
 
 
 @pytest.mark.parametrize('how', ['sigint', 'sigkill'])
-def test_entities_stay_the_same_while_nodes_come_and_go(start_node, client, how):
+def test_entities_stay_the_same_while_nodes_come_and_go(start_node, client, tmp_path, how):
     """Made up front, before any node: one subscription and one service client, the same
     objects after every round; each round's messages come from that round's node."""
+    profile = tmp_path / 'short_lease.xml'
+    profile.write_text(SHORT_LEASE)
+    # Fast DDS 3 reads the first (and warns that it reads the second too), 2.x the second
+    env = ros_env(FASTDDS_DEFAULT_PROFILES_FILE=profile, FASTRTPS_DEFAULT_PROFILES_FILE=profile)
     client.subscribe(MemoryUsage, '/cleanup/memory')
     assert not client.prepare(GetMemoryUsage, '/cleanup/get_memory', 0.0)  # no node yet
     made = entities(client)
     assert [len(e) for e in made] == [1, 1]
     gone_at = 0.0  # wall clock after the previous node exited: its messages are older
     for _ in range(ROUNDS):
-        node = start_node('--ros-args', '-p', 'publish_rate:=20.0')
+        node = start_node('--ros-args', '-p', 'publish_rate:=20.0', env=env)
         msg = client.wait_for_message(MemoryUsage, '/cleanup/memory', timeout_s=60)
         assert stamp_s(msg) > gone_at, 'a message of the node stopped before this round'
         window = client.collect(MemoryUsage, '/cleanup/memory', duration_s=1.0)
@@ -75,6 +89,10 @@ def test_entities_stay_the_same_while_nodes_come_and_go(start_node, client, how)
         stop(node, how)
         gone_at = time.time()
         assert entities(client) == made
+    # The client's close deletes its entities: only once the killed nodes' leases are over
+    # and the graph has dropped them, so that no peer leaves meanwhile.
+    assert wait_for(lambda: ('cleanup', '/') not in client.node.get_node_names_and_namespaces(),
+                    60), 'the stopped nodes stay on the graph'
 
 
 def test_a_latched_wait_returns_the_latest_report_held(start_node, client):
@@ -111,7 +129,7 @@ def test_via_service_makes_its_client_before_the_first_run(start_node, client):
         assert entities(client) == made
 
 
-@pytest.mark.skipif(not HAVE_LAUNCH, reason='launch not installed (not on the package index)')
+@needs_launch
 def test_the_launch_side_call_makes_its_client_before_it_is_needed(start_node, client):
     """A PreparedCall's service client is on the graph before the cleanup node exists;
     after other nodes came and went it still calls the node with that same client."""

@@ -83,6 +83,7 @@ def test_diagnostics_have_their_own_rate_and_are_keyed_like_diagnostic_updater(
         start_node, client):
     start_node('--ros-args', '-r', '__ns:=/robot1', '-p', 'publish_rate:=0.0',
                '-p', 'diagnostics.rate_hz:=5.0', '-p', 'diagnostics.window:=3')
+    client.wait_for_message(DiagnosticArray, '/diagnostics', timeout_s=30)  # started, found
     received = client.collect(DiagnosticArray, '/diagnostics', duration_s=4.0)
     assert len(received) >= 8, 'diagnostics flow at 5 Hz while ~/memory is off'
     msg = received[-1][1]
