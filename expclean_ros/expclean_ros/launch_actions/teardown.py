@@ -155,6 +155,10 @@ class Teardown(Action):
         log = get_logger('expclean')
         result = done = None
         try:
+            if prepared is not None:
+                # The call's entities exist before any process stops: Fast DDS 3.2 can
+                # deadlock a participant that creates one while a matched peer leaves.
+                await asyncio.wrap_future(prepared.made())
             selection = tag_selection(run_id, variable)
             # reap=False: launch's child watcher waits for its own children, not us
             result = await loop.run_in_executor(None, lambda: teardown(
