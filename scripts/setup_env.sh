@@ -96,7 +96,8 @@ upstream=$here/../shared/upstream/build_upstream.sh
 if [ -f "$upstream" ]; then
   bash "$upstream" "$venv"
 else
-  echo "setup_env: no ../shared/upstream beside the checkout: launch and ros2 command tests will skip"
+  echo "setup_env: no ros2 command line or launch here (they are on no package index; a ROS 2" \
+       "install provides them): the node, expclean and the Python API work; launch and ros2 tests skip"
 fi
 
 # 5. Optional: PyTorch (CPU) so the tests of the torch paths run (EXPCLEAN_WITH_TORCH=1, set by

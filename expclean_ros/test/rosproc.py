@@ -1,7 +1,7 @@
 """Real ``ros2`` commands for tests and benches: launch in a pseudo-terminal, Ctrl-C, leftovers.
 
-``ros2`` and ``launch`` come from a ROS 2 install or, here and in CI, from
-``../shared/upstream`` (``make setup`` installs them when that folder exists).
+``ros2`` and ``launch`` come from a ROS 2 install or, in this repository's CI, from the
+upstream sources that ``make setup`` installs when they sit beside the checkout.
 """
 
 import fcntl
@@ -33,12 +33,17 @@ def installed(module):
     return spec is not None and spec.origin not in (None, 'namespace')
 
 
+def not_installed(module):
+    """The skip reason for a missing ROS 2 command-line or launch package."""
+    return (f'{module} not installed (it is on no package index: a ROS 2 install has it; '
+            "this repository's CI installs it from the upstream sources)")
+
+
 def launch_missing_reason():
     """Why ``launch`` and ``launch_ros`` cannot be imported here, or '' when they can."""
     for mod in ('launch', 'launch_ros'):
         if not installed(mod):
-            return (f'{mod} not installed (not on the package index: a ROS 2 install has it; '
-                    "this repository's CI installs it from ../shared/upstream)")
+            return not_installed(mod)
     return ''
 
 
@@ -46,8 +51,7 @@ def missing_reason():
     """Why real ``ros2 launch`` cannot run here, or '' when it can."""
     for mod in ('launch', 'launch_ros', 'ros2launch', 'ros2cli'):
         if not installed(mod):
-            return (f'{mod} not installed: run make setup beside ../shared/upstream, '
-                    'or source a ROS 2 install')
+            return not_installed(mod)
     if not os.access(ROS2, os.X_OK) and shutil.which('ros2') is None:
         return 'no ros2 command'
     return ''

@@ -16,6 +16,7 @@ import sys
 
 import pytest
 
+import rosproc
 from conftest import start_ticks
 
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
@@ -361,7 +362,7 @@ def test_callers_are_spared_when_configured_patterns_match_them(start_node, tmp_
 
 
 @pytest.mark.skipif(shutil.which('ros2', path=os.path.dirname(sys.executable)) is None,
-                    reason='the ros2 command (upstream ros2cli) is not installed in this venv')
+                    reason=rosproc.not_installed('ros2cli'))
 def test_ros2_service_call_is_spared_by_a_ros2_pattern(start_node, tmp_path):
     """`ros2 service call /cleanup/quick` with teardown.patterns ['ros2'] never kills itself."""
     start_node('--ros-args', '-p', 'teardown.patterns:=["ros2"]')

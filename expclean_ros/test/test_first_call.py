@@ -101,6 +101,7 @@ def test_replies_a_peer_can_never_receive_are_given_up_others_answered(start_nod
     node = start_node()
     assert client.call(GetMemoryUsage, '/cleanup/get_memory', GetMemoryUsage.Request(),
                        wait_s=20).success
+    assert client.prepare(Trigger, '/cleanup/quick', 20)  # before the peer leaves
     peer = subprocess.Popen([sys.executable, '-c', PEER, str(UNMATCHED_CALLS), str(RETRY_S + 3)],
                             env=ros_env(), stdout=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)

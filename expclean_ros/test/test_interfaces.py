@@ -45,9 +45,14 @@ def test_values_sent_are_constants_and_headers_use_the_nodes_clock(start_node, c
     assert abs(stamp - time.time()) < 10, 'the node clock is the system clock here'
     plans_sent, statuses = set(), set()
     for plan in ('quick', 'comprehensive'):
-        assert client.call(Trigger, f'/cleanup/{plan}', Trigger.Request(),
-                           timeout_s=120, wait_s=20).success
-        report = client.wait_for_message(CleanupReport, '/cleanup/report', qos=LATCHED_QOS)
+        response = client.call(Trigger, f'/cleanup/{plan}', Trigger.Request(),
+                               timeout_s=120, wait_s=20)
+        assert response.success, response.message
+
+        def latest():  # the latest report held, once this plan's has arrived
+            return client.wait_for_message(CleanupReport, '/cleanup/report', qos=LATCHED_QOS)
+        assert wait_for(lambda: latest().message == response.message, 30), latest().message
+        report = latest()
         plans_sent.add(report.plan)
         statuses |= {s.status for s in report.steps}
         assert report.header.frame_id == '' and report.header.stamp.sec > 0
@@ -78,6 +83,7 @@ def test_diagnostics_have_their_own_rate_and_are_keyed_like_diagnostic_updater(
         start_node, client):
     start_node('--ros-args', '-r', '__ns:=/robot1', '-p', 'publish_rate:=0.0',
                '-p', 'diagnostics.rate_hz:=5.0', '-p', 'diagnostics.window:=3')
+    client.wait_for_message(DiagnosticArray, '/diagnostics', timeout_s=30)  # started, found
     received = client.collect(DiagnosticArray, '/diagnostics', duration_s=4.0)
     assert len(received) >= 8, 'diagnostics flow at 5 Hz while ~/memory is off'
     msg = received[-1][1]

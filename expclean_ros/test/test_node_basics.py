@@ -85,6 +85,7 @@ def test_second_sigint_during_shutdown_still_exits_zero(start_node, client):
 
 def test_shutdown_at_a_high_rate_leaves_no_stray_exception(start_node, client):
     """rclpy can run a queued timer callback on a destroyed guard condition at shutdown."""
+    client.subscribe(MemoryUsage, '/cleanup/memory')  # once, before any node stops
     for _ in range(3):
         node = start_node('--ros-args', '-p', 'publish_rate:=50.0')
         client.wait_for_message(MemoryUsage, '/cleanup/memory', timeout_s=20)

@@ -30,6 +30,7 @@ def test_comprehensive_frees_stale_segments_and_says_so(start_node, client, pubs
     assert files, 'the pair uses shared memory'
     memory = client.call(GetMemoryUsage, '/cleanup/get_memory', GetMemoryUsage.Request(),
                          wait_s=20).memory
+    assert client.prepare(Trigger, '/cleanup/comprehensive', 20)  # before the pair is killed
     assert memory.dds_shm_files >= len(files) and memory.dds_shm_bytes > 0
     pubsub.kill('shm_a')
     pubsub.kill('shm_b')

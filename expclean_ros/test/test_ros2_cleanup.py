@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
+import rosproc
 from conftest import ros_env
 
 pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
-pytest.importorskip('ros2cli', reason='ros2cli not installed (bash ../shared/upstream/'
-                    'build_upstream.sh <venv>, or a ROS 2 install)')
+pytest.importorskip('ros2cli', reason=rosproc.not_installed('ros2cli'))
 
 ROS2 = os.path.join(os.path.dirname(sys.executable), 'ros2')
 if not os.access(ROS2, os.X_OK):

@@ -6,6 +6,9 @@ from expclean_ros.cli.main import CliError
 
 __all__ = ['msg_report_record', 'wait_for_node', 'service_cleanup']
 
+#: How long the batch's between_runs client waits for the service before the first run.
+PREPARE_S = 10.0
+
 
 def msg_report_record(response):
     """A CleanupBetweenRuns response as the ledger's ``cleanup`` field (same as in-process)."""
@@ -43,12 +46,16 @@ def wait_for_node(client, prefix, tries=3, wait_s=10.0):
 def service_cleanup(client, prefix, comprehensive, wait_time, timeout_s):
     """A sequencer cleanup callable calling ``PREFIX/between_runs`` on a node.
 
+    The service client is made now, before the first run, and every call of the
+    batch reuses it: no entity is created while the runs' nodes come and go.
     ``baseline`` is not sent: the node settles by its window rule, since memory in
     use before a run is a figure a service request could not prove to the node.
     """
     from expclean_interfaces.srv import CleanupBetweenRuns
 
     from expclean_ros.ros.client import ClientError
+    service = f'{prefix}/between_runs'
+    client.prepare(CleanupBetweenRuns, service, PREPARE_S)  # a miss: the first call waits
 
     def cleanup(run_index, total_runs, baseline=None):
         request = CleanupBetweenRuns.Request(
@@ -56,8 +63,7 @@ def service_cleanup(client, prefix, comprehensive, wait_time, timeout_s):
             wait_time_s=-1.0 if wait_time is None else float(wait_time), verbose=False,
             caller_pid=os.getpid())
         try:
-            response = client.call(CleanupBetweenRuns, f'{prefix}/between_runs', request,
-                                   timeout_s=timeout_s)
+            response = client.call(CleanupBetweenRuns, service, request, timeout_s=timeout_s)
         except ClientError as exc:  # one unanswered call is recorded, the batch goes on
             return {'plan': 'comprehensive' if comprehensive else 'quick', 'success': False,
                     'skipped': False, 'message': f'error: {exc}', 'seconds': 0.0,

@@ -23,9 +23,9 @@ class PreparedCall:
     """``<node>/<plan>`` (std_srvs/Trigger) with its client made ready ahead of the call.
 
     Creating it starts a worker thread that creates a private rclpy context,
-    node and service client and waits for the service, so DDS discovery is
-    done while the experiment runs, and launch's event loop never waits for
-    it. It logs ``cleanup call <node>/<plan> ready`` once the service is
+    node and service client (once: :meth:`made` says when) and waits for the
+    service, so DDS discovery is done while the experiment runs, and launch's
+    event loop never waits for it. It logs ``cleanup call <node>/<plan> ready`` once the service is
     found. :meth:`call` then sends the request at once; :meth:`close`
     destroys the client and its DDS participant. Every rclpy use of the
     client happens in that one thread.
@@ -52,7 +52,13 @@ class PreparedCall:
         self._name = f'expclean_launch_{next(_NUMBERS)}'
         # a daemon: a launch that ends without close() must still be able to exit
         threading.Thread(target=self._work, name='expclean_call', daemon=True).start()
-        self._submit(self._prepare)
+        self._made = self._submit(self._make)
+        self._submit(self._look)
+
+    def made(self) -> concurrent.futures.Future:
+        """A future done once the client's DDS entities exist (or failed to): await it
+        (``asyncio.wrap_future``) before stopping processes the client may have matched."""
+        return self._made
 
     async def call(self) -> Tuple[bool, str]:
         """Ask the node for its plan: ``(success, message)``; never raises."""
@@ -90,18 +96,29 @@ class PreparedCall:
                 except BaseException as exc:  # kept in the future, for whoever awaits it
                     future.set_exception(exc)
 
-    def _prepare(self):
+    def _make(self):
+        """The client's entities, made once, before anything else is asked of it."""
         try:
             from std_srvs.srv import Trigger
 
             from ..ros.client import CleanupClient
             self._client = CleanupClient(name=self._name, args=[])  # not launch's argv
+            self._client.prepare(Trigger, self._service, 0.0)
+        except Exception as exc:  # rclpy failing: the call reports it
+            self._error = f'{type(exc).__name__}: {exc}'
+
+    def _look(self):
+        """Wait for the service until it is found or the call (or close) is wanted."""
+        if self._client is None:
+            return
+        try:
+            from std_srvs.srv import Trigger
             while not self._wanted.is_set():
                 if self._client.prepare(Trigger, self._service, _LOOK_S):
                     get_logger('expclean').info(f'cleanup call {self._service} ready')
                     self._say_duplicates()
                     return
-        except Exception as exc:  # rclpy failing: the call reports it
+        except Exception as exc:
             self._error = f'{type(exc).__name__}: {exc}'
 
     def _say_duplicates(self):

@@ -165,6 +165,10 @@ class Teardown(Action):
         run_id = run[0]
         result = done = None
         try:
+            if prepared is not None:
+                # The call's entities exist before any process stops: Fast DDS 3.2 can
+                # deadlock a participant that creates one while a matched peer leaves.
+                await asyncio.wrap_future(prepared.made())
             selection = tag_selection(*run, await spared(context))
             self._snapshot(selection, snapshot)
             # reap=False: launch's child watcher waits for its own children, not us

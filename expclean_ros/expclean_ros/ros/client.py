@@ -8,6 +8,7 @@ from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 
 from .qos import LATCHED_QOS, SERVICE_QOS
+from .reader import Reader, qos_profile
 
 __all__ = ['CleanupClient', 'ClientError', 'LATCHED_QOS', 'SERVICE_QOS']
 
@@ -18,6 +19,8 @@ POLL_S = 0.01
 #: than the period at which every DDS participant re-announces itself (Fast DDS: 3 s),
 #: since a participant can stay unseen until then. 1 s missed a node in 5 of 20 tries.
 QUIET_S = 3.5
+#: At most this many turns of the executor take what subscriptions hold before a wait.
+DRAIN_TURNS = 1000
 
 
 class ClientError(RuntimeError):
@@ -32,6 +35,13 @@ class CleanupClient:
 
         with CleanupClient() as client:
             response = client.call(Trigger, '/cleanup/quick', Trigger.Request())
+
+    Every service client and subscription is made once, on first use or ahead
+    of it (:meth:`prepare`, :meth:`subscribe`), and reused for the client's
+    life. Make them before the nodes you watch come and go, and close the
+    client before stopping the nodes it talks to: Fast DDS 3.2 can hang a
+    participant that creates or deletes an entity while a peer it has matched
+    leaves (eProsima/Fast-DDS#6502).
     """
 
     def __init__(self, *, name='expclean_client', args=None):
@@ -43,6 +53,8 @@ class CleanupClient:
         self._executor = SingleThreadedExecutor(context=self._context)
         self._executor.add_node(self.node)
         self._clients = {}
+        self._readers = []
+        self._received = 0  # messages taken by every reader, for _drain
 
     def __enter__(self):
         return self
@@ -78,11 +90,18 @@ class CleanupClient:
     def _wait_for_service(self, client, wait_s):
         """Whether the service appears within ``wait_s``, checked every 10 ms
         (rclpy's ``wait_for_service`` checks every 250 ms)."""
-        deadline = time.monotonic() + wait_s
-        while not client.service_is_ready():
-            if time.monotonic() >= deadline:
+        return self._spin_until(client.service_is_ready, wait_s, POLL_S)
+
+    def _spin_until(self, done, timeout_s, slice_s=0.05):
+        """Spin in slices of ``slice_s`` until ``done()`` or ``timeout_s`` passes; return
+        ``done()``. rclpy installs no signal handler for a private context, so Ctrl-C is
+        only seen between slices."""
+        deadline = time.monotonic() + timeout_s
+        while not done():
+            left = deadline - time.monotonic()
+            if left <= 0:
                 return False
-            self._executor.spin_once(timeout_sec=POLL_S)
+            self._executor.spin_once(timeout_sec=min(slice_s, left))
         return True
 
     def prepare(self, srv_type, name, wait_s):
@@ -97,17 +116,7 @@ class CleanupClient:
 
     def spin_for(self, seconds):
         """Process callbacks (and discovery) for ``seconds``."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self._executor.spin_once(timeout_sec=max(0.0, min(0.05, deadline - time.monotonic())))
-
-    def _wait(self, futures, timeout_s):
-        """Spin until every future is done or ``timeout_s`` passes, in short slices:
-        rclpy installs no signal handler for a private context, so Ctrl-C is only
-        seen between them."""
-        deadline = time.monotonic() + timeout_s
-        while any(not f.done() for f in futures) and time.monotonic() < deadline:
-            self._executor.spin_once(timeout_sec=max(0.0, min(0.1, deadline - time.monotonic())))
+        self._spin_until(lambda: False, seconds)
 
     def call(self, srv_type, name, request, *, timeout_s=30.0, wait_s=5.0):
         """Call service ``name`` and return its response.
@@ -143,7 +152,8 @@ class CleanupClient:
         pending = [f for _, f in futures.values()]
         if callable(timeout_s):
             timeout_s = timeout_s() if any(not f.done() for f in pending) else 0.0
-        self._wait(pending, max(0.0, sent + timeout_s - time.monotonic()))
+        self._spin_until(lambda: all(f.done() for f in pending),
+                         max(0.0, sent + timeout_s - time.monotonic()), 0.1)
         for name, (client, future) in futures.items():
             if future.done():
                 results[name] = future.result()
@@ -168,35 +178,73 @@ class CleanupClient:
                 for name, value in zip(names, response.values)
                 if value.type != ParameterType.PARAMETER_NOT_SET}
 
+    def subscribe(self, msg_type, topic, qos=10):
+        """Make the subscription to ``topic`` now, once, and return it.
+
+        :meth:`wait_for_message` and :meth:`collect` with the same type, topic
+        and QoS (a depth or a QoSProfile) reuse it; from now on the client keeps
+        the latest message it receives there.
+        """
+        return self._reader(msg_type, topic, qos).subscription
+
+    def _reader(self, msg_type, topic, qos):
+        qos = qos_profile(qos)
+        for reader in self._readers:
+            if reader.matches(msg_type, topic, qos):
+                return reader
+        reader = Reader(self.node, msg_type, topic, qos, self._count)
+        self._readers.append(reader)
+        return reader
+
+    def _count(self):
+        self._received += 1
+
+    def _drain(self):
+        """Take what the subscriptions hold already, so that a wait starts after it:
+        turn the executor without waiting until twice in a row no message came."""
+        idle = 0
+        for _ in range(DRAIN_TURNS):
+            before = self._received
+            self._executor.spin_once(timeout_sec=0.0)
+            idle = idle + 1 if self._received == before else 0
+            if idle == 2:
+                return
+
     def wait_for_message(self, msg_type, topic, *, timeout_s=5.0, qos=10):
-        """Return the first message on ``topic`` within ``timeout_s``.
+        """Return the first message on ``topic`` received after this call began.
+
+        On a transient-local topic (e.g. ``qos=LATCHED_QOS``) the latest message
+        held is returned at once: the latest this client has received there, or
+        the first to come (on a new subscription, the writer's held sample).
+        The subscription is made on the first call and reused (:meth:`subscribe`).
 
         :raises ClientError: nothing arrived in time.
         """
-        received = []
-        sub = self.node.create_subscription(msg_type, topic, received.append, qos)
+        reader = self._reader(msg_type, topic, qos)
+        self._drain()
+        if reader.latched and reader.latest is not None:
+            return reader.latest[1]
+        window = reader.open_window()
         try:
-            deadline = time.monotonic() + timeout_s
-            while not received and time.monotonic() < deadline:
-                self._executor.spin_once(timeout_sec=0.05)
-            if not received:
-                raise ClientError(f'no message on {topic} within {timeout_s:g} s')
-            return received[0]
+            self._spin_until(lambda: window, timeout_s)
         finally:
-            self.node.destroy_subscription(sub)
+            reader.close_window(window)
+        if not window:
+            raise ClientError(f'no message on {topic} within {timeout_s:g} s')
+        return window[0][1]
 
     def collect(self, msg_type, topic, *, duration_s, qos=10):
-        """Return every message on ``topic`` during ``duration_s``, with receive times."""
-        received = []
-        sub = self.node.create_subscription(
-            msg_type, topic, lambda m: received.append((time.monotonic(), m)), qos)
+        """Return ``[(receive time, message)]`` for every message on ``topic`` received
+        during the next ``duration_s`` (monotonic times; messages held from before
+        are not included). The subscription is reused as in :meth:`wait_for_message`."""
+        reader = self._reader(msg_type, topic, qos)
+        self._drain()
+        window = reader.open_window()
         try:
-            deadline = time.monotonic() + duration_s
-            while time.monotonic() < deadline:
-                self._executor.spin_once(timeout_sec=0.05)
-            return received
+            self.spin_for(duration_s)
         finally:
-            self.node.destroy_subscription(sub)
+            reader.close_window(window)
+        return window
 
     def find_cleanup_nodes(self, *, timeout_s=10.0, quiet_s=QUIET_S, expect=0):
         """Return the sorted full names (``/ns/cleanup``) of the cleanup nodes on the graph.
