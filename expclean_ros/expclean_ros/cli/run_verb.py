@@ -2,13 +2,14 @@
 
 import argparse
 import json
+import shlex
 import sys
 import time
 
 from expclean_ros.cli.main import CliError
 from expclean_ros.cli.node_cleanup import service_cleanup, wait_for_node
 
-__all__ = ['add_arguments', 'run', 'summary_lines', 'Progress']
+__all__ = ['add_arguments', 'run', 'summary_lines', 'Progress', 'resume_command']
 
 GIB = 1024 ** 3
 
@@ -111,6 +112,19 @@ class Progress:
         self.stream.flush()
 
 
+def resume_command(argv):
+    """The ``expclean run`` command line ``argv`` with ``--resume``, to continue its batch.
+
+    >>> resume_command(['run', 't.csv', '--ledger', 'l.jsonl', '--', 'sleep', '{secs}'])
+    "expclean run t.csv --ledger l.jsonl --resume -- sleep '{secs}'"
+    """
+    argv = list(argv)
+    cut = argv.index('--') if '--' in argv else len(argv)
+    if '--resume' not in argv[:cut]:
+        argv.insert(cut, '--resume')
+    return ' '.join(['expclean'] + [shlex.quote(a) for a in argv])
+
+
 def summary_lines(records):
     """A readable table of finished runs."""
     lines = [f'{"run":>4}  {"status":<9} {"exit":>5} {"time s":>8} {"clean s":>8} '
@@ -161,6 +175,10 @@ def run(args):
         result = sequencer.run_batch(table, template, args.ledger, options, resume=args.resume,
                                      cleanup=cleanup, on_start=progress.on_start,
                                      on_finish=progress.on_finish)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the run was stopped; say how to go on
+        print(f'interrupted ({progress.done} runs finished by this command); continue with:\n'
+              f'  {resume_command(sys.argv[1:])}', file=sys.stderr)
+        raise
     finally:
         if client is not None:
             client.close()

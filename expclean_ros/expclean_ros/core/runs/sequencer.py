@@ -33,7 +33,7 @@ from .records import in_process_cleanup, memory_record
 from .run_table import RunTable, check_template, fill_template
 from .tagged_start import new_run_id, start_tagged
 
-__all__ = ['run_batch', 'stop_tag']
+__all__ = ['run_batch', 'stop_tag', 'run_log']
 
 _log = logging.getLogger(__name__)
 
@@ -107,8 +107,12 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
                    'started_at': time.time()})
     before = take_snapshot()
     peak = PeakSampler()
-    log_path = (os.path.join(opts.log_dir, f'run-{index:03d}.log') if opts.log_dir else None)
+    log_path = run_log(opts.log_dir, index)
     out = open(log_path, 'ab') if log_path else None
+    if out is not None:  # a resumed run's log holds its earlier try: say where this one begins
+        out.write(f'=== expclean run {index + 1} of {total}, run tag {run_id}, started '
+                  f'{time.strftime("%Y-%m-%d %H:%M:%S")} ===\n'.encode())
+        out.flush()
     record = {'type': 'run', 'index': index, 'row': dict(row), 'run_id': run_id,
               'command': cmd, 'log': log_path}
     exit_code, status, detail, duration = None, STATUS_ERROR, '', 0.0
@@ -125,7 +129,7 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
             try:
                 exit_code, timed_out = _wait_run(run, opts, peak, t0)
             except BaseException:  # Ctrl-C / SIGTERM: never leave the run behind
-                _log.warning('interrupted: stopping run %d (%s)', index, run_id)
+                _log.warning('interrupted: stopping run %d (%s)', index + 1, run_id)
                 run.stop(opts.sigint_timeout_s, opts.sigterm_timeout_s, opts.sigkill_timeout_s)
                 raise
             duration = time.monotonic() - t0
@@ -165,6 +169,23 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     return record
 
 
+def run_log(log_dir: Optional[str], index: int) -> Optional[str]:
+    """The log file of the run at 0-based ``index``: named by its 1-based number, as progress
+    and the summary show it (``run-001.log`` holds run 1)."""
+    return os.path.join(log_dir, f'run-{index + 1:03d}.log') if log_dir else None
+
+
+def _check_logs(log_dir: Optional[str], resume: bool) -> None:
+    """A new batch never writes into another batch's logs."""
+    if not log_dir or resume:
+        return
+    old = sorted(n for n in os.listdir(log_dir) if n.startswith('run-') and n.endswith('.log'))
+    if old:
+        raise ValueError(f'log directory {log_dir} already holds run logs ({old[0]}'
+                         f'{", ..." if len(old) > 1 else ""}) of another batch: give a new '
+                         f'--log-dir, or --resume to continue that batch')
+
+
 def _prepare(table: RunTable, template: Sequence[str], ledger_path: str, resume: bool):
     check_template(template, table)
     commands = [fill_template(template, row, i) for i, row in enumerate(table.rows)]
@@ -202,6 +223,7 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
     cleanup = cleanup or in_process_cleanup()
     start = time.monotonic()
     commands, state = _prepare(table, template, ledger_path, resume)
+    _check_logs(opts.log_dir, resume and state.header is not None)
     total = len(table)
     records: List[dict] = []
     with Ledger(ledger_path) as ledger, sigterm_interrupts():
