@@ -11,15 +11,23 @@ from test_run_cli import CLI, FAST, expclean
 from test_sequencer import TEMPLATE, mark, write_table  # noqa: F401
 
 
-@pytest.mark.usefixtures('mark')
-def test_logs_are_numbered_from_one_and_say_where_a_run_begins(tmp_path):
+def _batch(tmp_path, rows, ledger, old_log=None):
+    """``expclean run`` of ``rows`` with ``--log-dir``, which may hold an ``old_log`` first."""
     out = tmp_path / 'out'
     out.mkdir()
     logs = tmp_path / 'logs'
     logs.mkdir()
-    table = write_table(tmp_path / 'runs.csv', [(0.1, 0), (0.1, 0)], out)
-    done = expclean('run', table, '--ledger', str(tmp_path / 'l.jsonl'), *FAST,
+    if old_log:
+        (logs / 'run-001.log').write_text(old_log)
+    table = write_table(tmp_path / 'runs.csv', rows, out)
+    done = expclean('run', table, '--ledger', str(tmp_path / ledger), *FAST,
                     '--log-dir', str(logs), '--', *TEMPLATE)
+    return done, out, logs
+
+
+@pytest.mark.usefixtures('mark')
+def test_logs_are_numbered_from_one_and_say_where_a_run_begins(tmp_path):
+    done, _, logs = _batch(tmp_path, [(0.1, 0), (0.1, 0)], 'l.jsonl')
     assert done.returncode == 0, done.stdout + done.stderr
     assert sorted(p.name for p in logs.iterdir()) == ['run-001.log', 'run-002.log']
     for number in (1, 2):
@@ -29,14 +37,7 @@ def test_logs_are_numbered_from_one_and_say_where_a_run_begins(tmp_path):
 
 @pytest.mark.usefixtures('mark')
 def test_a_new_batch_never_writes_into_another_batchs_logs(tmp_path):
-    out = tmp_path / 'out'
-    out.mkdir()
-    logs = tmp_path / 'logs'
-    logs.mkdir()
-    (logs / 'run-001.log').write_text('the old batch\n')
-    table = write_table(tmp_path / 'runs.csv', [(0.1, 0)], out)
-    refused = expclean('run', table, '--ledger', str(tmp_path / 'new.jsonl'), *FAST,
-                       '--log-dir', str(logs), '--', *TEMPLATE)
+    refused, out, logs = _batch(tmp_path, [(0.1, 0)], 'new.jsonl', 'the old batch\n')
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert 'already holds run logs (run-001.log) of another batch' in refused.stderr
     assert (logs / 'run-001.log').read_text() == 'the old batch\n'
