@@ -157,22 +157,26 @@ def call(args):
     from std_srvs.srv import Trigger
 
     from expclean_ros.ros.client import ClientError
+    rows = []
     with _client() as client:
         nodes = find_nodes(client, args) if args.all else [args.node_name]
+        if args.json:  # the steps come in ~/report: its subscriptions made before the call
+            reports = ReportReader(client, nodes)
         timeout = _timeout(client, args, nodes, args.plan)
         answers = client.call_many(Trigger, [f'{n}/{args.plan}' for n in nodes],
                                    Trigger.Request, timeout_s=timeout)
-    rows = []
-    for node in nodes:
-        answer = answers[f'{node}/{args.plan}']
-        if isinstance(answer, ClientError):
-            if not args.all:
-                raise CliError(str(answer))
-            rows.append({'node': node, 'answered': False, 'success': False,
-                         'message': str(answer)})
-        else:
-            rows.append({'node': node, 'answered': True, 'success': answer.success,
-                         'message': answer.message})
+        for node in nodes:
+            answer = answers[f'{node}/{args.plan}']
+            if isinstance(answer, ClientError):
+                if not args.all:
+                    raise CliError(str(answer))
+                rows.append({'node': node, 'answered': False, 'success': False,
+                             'message': str(answer)})
+            else:
+                rows.append({'node': node, 'answered': True, 'success': answer.success,
+                             'message': answer.message})
+                if args.json:
+                    rows[-1].update(reports.of(node, answer.message))
     for row in rows:
         if args.json:
             print(json.dumps(row))
@@ -185,6 +189,40 @@ def call(args):
     if answered < args.expect:
         raise CliError(f'{answered} of {args.expect} expected cleanup nodes answered')
     return 0 if all(row['success'] for row in rows) else 1
+
+
+class ReportReader:
+    """The ``~/report`` of each node, for ``--json``: the steps of the cleanup a call ran."""
+
+    WAIT_S = 5.0  # the node publishes the report before it answers: it comes at once
+
+    def __init__(self, client, nodes):
+        from expclean_interfaces.msg import CleanupReport
+
+        from expclean_ros.ros.qos import LATCHED_QOS
+        self._client, self._type, self._qos = client, CleanupReport, LATCHED_QOS
+        for node in nodes:
+            client.subscribe(CleanupReport, f'{node}/report', LATCHED_QOS)
+
+    def of(self, node, message):
+        """``steps`` etc. of the report whose message is the answer's (``steps: None``
+        when there is none: a busy answer, a refused call)."""
+        from expclean_ros.ros.client import ClientError
+        deadline = time.monotonic() + self.WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                report = self._client.wait_for_message(
+                    self._type, f'{node}/report', timeout_s=0.5, qos=self._qos)
+            except ClientError:
+                continue
+            if report.message == message:
+                return {'plan': report.plan, 'duration_s': report.duration_s,
+                        'processes_stopped': report.processes_stopped,
+                        'processes_left': report.processes_left,
+                        'steps': [{'name': st.name, 'status': st.status, 'detail': st.detail,
+                                   'duration_s': st.duration_s} for st in report.steps]}
+            self._client.spin_for(0.05)
+        return {'steps': None}
 
 
 def between_runs(args):

@@ -88,7 +88,23 @@ def report_line(report) -> str:
     for step in report.steps:
         if step.status != 'ok':
             parts.append(f'{step.name} {step.status} ({_short_reason(step)})')
-        elif step.name == 'dds_shm' and step.data.get('files'):
-            parts.append(f"DDS shm freed {step.data['files']} files "
-                         f"{step.data.get('bytes', 0) / 2**20:.1f} MiB")
+        else:
+            done = _changed(step)
+            if done:
+                parts.append(done)
     return head + (': ' + ', '.join(parts) if parts else '')
+
+
+def _changed(step) -> str:
+    """What an ``ok`` step changed on the machine, for the one line ('' when nothing that
+    reaches beyond the process: gc, an empty DDS clean-up, the teardown said above)."""
+    data = step.data if isinstance(step.data, dict) else {}
+    if step.name == 'dds_shm' and data.get('files'):
+        return f"DDS shm freed {data['files']} files {data.get('bytes', 0) / 2**20:.1f} MiB"
+    if step.name == 'drop_caches':  # machine-wide: always said
+        return f"drop_caches ok ({data.get('freed_bytes', 0) / 2**20:.0f} MiB of cache freed)"
+    if step.name == 'gpu_reset':
+        return f'gpu_reset ok ({step.detail})'
+    if step.name.startswith('hook'):
+        return f'{step.name} ok'
+    return ''
