@@ -84,7 +84,7 @@ def test_teardown_by_pattern_spares_the_cli_that_asked(start_node, tmp_path):
     try:
         proc = expclean('teardown', '--pattern', 'victim_xyz_target')
         assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr)
-        assert 'stopped 1 processes (0 left)' in proc.stdout, proc.stdout
+        assert 'stopped 1 process (0 left)' in proc.stdout, proc.stdout
         assert victim.wait(10) == -signal.SIGINT
     finally:
         if victim.poll() is None:
@@ -104,13 +104,13 @@ def test_teardown_by_pid_and_by_tag(start_node):
                               stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         proc = expclean('teardown', '--pid', str(root.pid))
-        assert proc.returncode == 0 and 'stopped 1 processes (0 left)' in proc.stdout, proc
+        assert proc.returncode == 0 and 'stopped 1 process (0 left)' in proc.stdout, proc
         assert root.wait(10) == -signal.SIGINT
         proc = expclean('teardown', '--tag', 'my-own-tag')
         assert proc.returncode == 1 and 'does not look like a run tag' in proc.stdout, proc
         assert tagged.poll() is None
         proc = expclean('teardown', '--tag', tag)
-        assert proc.returncode == 0 and 'stopped 1 processes (0 left)' in proc.stdout, proc
+        assert proc.returncode == 0 and 'stopped 1 process (0 left)' in proc.stdout, proc
         assert tagged.wait(10) == -signal.SIGINT
     finally:
         for p in (root, tagged):

@@ -91,7 +91,7 @@ def test_expclean_run_first_stops_what_a_killed_launch_left(launches, tmp_path):
     out = expclean('run', str(table), '--ledger', str(tmp_path / 'l.jsonl'), '--quick',
                    '--wait', '0', '--', 'true', env=dict(os.environ))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert 'which is gone: stopped 1 processes (0 left)' in out.stderr, out.stderr
+    assert 'which is gone: stopped 1 process (0 left)' in out.stderr, out.stderr
     assert not _alive(orphan)
     assert launch_record.records() == []
 

@@ -135,7 +135,7 @@ def test_signal_to_launch_is_an_orderly_shutdown(scene, tmp_path, signum):
     assert text.count('tagged processes before teardown') == 1, text[-3000:]
     assert '/cleanup quick: ok' in text, text[-3000:]
     assert re.search(r'\[cleanup_node-\d+\]: process has finished cleanly', text), text[-3000:]
-    stopped = re.search(r'stopped \d+ processes \(0 left\) in [\d.]+ s via (\S+)', text)
+    stopped = re.search(r'stopped \d+ process(?:es)? \(0 left\) in [\d.]+ s via (\S+)', text)
     assert stopped, text[-3000:]
     if signum != signal.SIGINT:
         assert f'{signal.Signals(signum).name} received: shutting down' in text, text[-3000:]
@@ -189,7 +189,7 @@ def test_launch_and_node_killed_the_next_run_start_stops_what_they_left(scene, t
     assert list(scene.state.glob('launch-*.json'))
     scene.start(tmp_path)  # the next run
     text = scene.run.text
-    assert re.search(r'run run-\w+ of launch pid \d+, which is gone: stopped \d+ processes '
+    assert re.search(r'run run-\w+ of launch pid \d+, which is gone: stopped \d+ process(?:es)? '
                      r'\(0 left\)', text), text[-3000:]
     assert len(scene.orphans()) == 2  # this run's own orphans, the old ones are gone
     os.kill(scene.run.popen.pid, signal.SIGTERM)
@@ -208,7 +208,7 @@ def test_expclean_teardown_last_stops_what_a_killed_launch_left(scene, tmp_path)
     out = subprocess.run([expclean, 'teardown', '--last'], env=scene.env(), timeout=120,
                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert re.search(r'\(launch pid \d+, gone\): stopped \d+ processes \(0 left\)', out.stdout)
+    assert re.search(r'\(launch pid \d+, gone\): stopped \d+ process(?:es)? \(0 left\)', out.stdout)
     assert wait_for(lambda: not scene.left(), 30), scene.left()
     again = subprocess.run([expclean, 'teardown', '--last'], env=scene.env(), timeout=120,
                            stdin=subprocess.DEVNULL, capture_output=True, text=True)

@@ -333,6 +333,8 @@ def teardown(args):
                           for p in response.processes]}))
     else:
         print(response.message)
+        if response.processes:
+            print(f'  {"pid":>7}  {"stage":<10} {"name":<16} why selected (why left, if so)')
         for p in response.processes:
             print(f'  {p.pid:>7}  {p.stage:<10} {p.name:<16} {p.reason}'
                   + (f' ({p.detail})' if p.detail else ''))

@@ -6,6 +6,8 @@ verbose output, the node and the CLI, so every front end says the same thing.
 
 __all__ = ['gib', 'memory_line', 'step_line', 'report_line', 'processes_from_steps']
 
+from ..procs.outcome import processes
+
 _GIB = 1024 ** 3
 _SHORT = 60
 
@@ -65,7 +67,7 @@ def report_line(report) -> str:
     head = f'{report.plan} {"ok" if report.success else "failed"} in {report.seconds:.2f} s'
     parts = []
     if any(s.name == 'teardown' and s.status != 'skipped' for s in report.steps):
-        parts.append(f'stopped {report.processes_stopped} processes '
+        parts.append(f'stopped {processes(report.processes_stopped)} '
                      f'({report.processes_left} left)')
     before, after = report.memory_before, report.memory_after
     if before is not None and after is not None:

@@ -6,16 +6,21 @@ from typing import Optional, Tuple
 from .selection import Candidate
 
 __all__ = ['ProcessOutcome', 'TeardownResult', 'STAGES', 'LEFT_D_STATE', 'LEFT_DENIED',
-           'LEFT_RUNNING', 'ZOMBIE_NOT_OURS']
+           'LEFT_RUNNING', 'ZOMBIE_NOT_OURS', 'processes']
 
 LEFT_D_STATE = 'uninterruptible sleep (D state)'
 LEFT_DENIED = 'permission denied'
 LEFT_RUNNING = 'still running'
-ZOMBIE_NOT_OURS = 'zombie not ours'
+ZOMBIE_NOT_OURS = 'exited, not yet reaped by its parent'
 
 
 #: Every value of ProcessOutcome.stage (ProcessInfo's STAGE_ constants say the same).
 STAGES = ('sigint', 'sigterm', 'sigkill', 'left', 'would_stop')
+
+
+def processes(n: int) -> str:
+    """``1 process``, ``2 processes``."""
+    return f'{n} process' if n == 1 else f'{n} processes'
 
 
 @dataclass(frozen=True)
@@ -25,8 +30,9 @@ class ProcessOutcome:
     ``stage``: ``sigint`` | ``sigterm`` | ``sigkill`` (the stage during which it
     exited), ``left``, or ``would_stop`` (dry run). ``why`` explains a ``left``
     (``uninterruptible sleep (D state)``, ``permission denied``, ``still
-    running``) or notes ``zombie not ours`` for a gone process whose parent has
-    not reaped it. ``exit_code`` is set when we reaped it (negative = signal).
+    running``) or notes ``exited, not yet reaped by its parent`` for a gone
+    process (a zombie) whose parent, not us, must reap it. ``exit_code`` is
+    set when we reaped it (negative = signal).
     """
 
     candidate: Candidate
@@ -71,8 +77,8 @@ class TeardownResult:
 
     def summary(self) -> str:
         if self.dry_run:
-            return f'would stop {len(self.processes)} processes ({self.mechanism})'
-        text = (f'stopped {self.stopped} processes ({len(self.left)} left) in '
+            return f'would stop {processes(len(self.processes))} ({self.mechanism})'
+        text = (f'stopped {processes(self.stopped)} ({len(self.left)} left) in '
                 f'{self.seconds:.2f} s via {self.mechanism}')
         if self.left:
             text += ': ' + ', '.join(f'{p.pid} {p.candidate.name} ({p.why})' for p in self.left)
