@@ -208,7 +208,8 @@ def test_expclean_teardown_last_stops_what_a_killed_launch_left(scene, tmp_path)
     out = subprocess.run([expclean, 'teardown', '--last'], env=scene.env(), timeout=120,
                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert re.search(r'\(launch pid \d+, gone\): stopped \d+ process(?:es)? \(0 left\)', out.stdout)
+    assert re.search(r'\(launch pid \d+, gone\): stopped \d+ process(?:es)? \(0 left\)',
+                     out.stdout), out.stdout
     assert wait_for(lambda: not scene.left(), 30), scene.left()
     again = subprocess.run([expclean, 'teardown', '--last'], env=scene.env(), timeout=120,
                            stdin=subprocess.DEVNULL, capture_output=True, text=True)
@@ -254,3 +255,19 @@ def test_sigkill_to_a_launch_of_the_node_alone_leaves_no_node(tmp_path):
     finally:
         run.close()
         rosproc.stop_marked(mark)
+
+
+def test_sigterm_to_every_process_at_once_as_a_job_manager_does(scene, tmp_path):
+    """Slurm's scancel and time limit, systemd's stop: SIGTERM to launch and to every process
+    of the job, the cleanup node included. The node stays for launch's cleanup call."""
+    scene.start(tmp_path)
+    for pid in [c.pid for c in rosproc.marked(scene.mark)] + [scene.run.popen.pid]:
+        try:
+            os.kill(pid, signal.SIGTERM)  # the test's own processes, by pid
+        except ProcessLookupError:
+            pass  # a short-lived helper of the scene, gone already
+    assert scene.run.wait(120) == 0, scene.run.text[-3000:]
+    text = scene.run.text
+    assert 'SIGTERM while the launch that started this node still runs' in text, text[-3000:]
+    assert '/cleanup quick: ok' in text, text[-3000:]
+    assert wait_for(lambda: not scene.left(), 30), scene.left()

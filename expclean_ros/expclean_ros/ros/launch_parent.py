@@ -7,6 +7,10 @@ from typing import Optional
 from ..core.memory import dds_shm
 from ..core.runs.launch_watch import LaunchWatch
 from .parameters import teardown_timeouts
+from .signals import defer_sigterm
+
+#: Longest a node started by launch stays after a SIGTERM while its launch runs.
+SIGTERM_DEFER_S = 60.0
 
 __all__ = ['watch_launch']
 
@@ -16,7 +20,8 @@ def watch_launch(node) -> Optional[LaunchWatch]:
 
     When that launch dies by any signal (SIGKILL included), the node tears down
     ``launch.run_tag`` (and ``launch.cgroup``), removes stale DDS shared memory,
-    and stops as on SIGTERM.
+    and stops as on SIGTERM. A first SIGTERM while that launch runs is put off
+    (``signals.defer_sigterm``): launch stops the node once its teardown and call are done.
     """
     values = node.values
     if values['launch.pid'] <= 0:
@@ -31,6 +36,8 @@ def watch_launch(node) -> Optional[LaunchWatch]:
             dds_shm.clean_stale_segments()
         os.kill(os.getpid(), signal.SIGTERM)  # the node's own way out (signals.py)
 
+    launch_pid = values['launch.pid']
+    defer_sigterm(lambda: os.getppid() == launch_pid, SIGTERM_DEFER_S, log.warning)
     timeouts = teardown_timeouts(values)
     return LaunchWatch(values['launch.pid'], values['launch.run_tag'],
                        values['teardown.tag_variable'], values['launch.cgroup'],
