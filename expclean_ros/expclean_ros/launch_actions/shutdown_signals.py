@@ -44,7 +44,7 @@ def handle_shutdown_signals(context: LaunchContext) -> None:
             if current is not None and current[0] is context:
                 continue
             if signal.getsignal(signum) == signal.SIG_IGN:
-                continue  # ignored at start (nohup, a script's `&`): stays ignored
+                continue  # ignored at start (SIGHUP under nohup): stays ignored
             previous = current[1] if current is not None else signal.getsignal(signum)
             _installed[signum] = (context, previous)
             signal.signal(signum, _on_signal)
@@ -54,7 +54,7 @@ def handle_shutdown_signals(context: LaunchContext) -> None:
     if first and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         get_logger('expclean').warning(
             'SIGINT is ignored in this launch (started in the background by a shell, e.g. '
-            '`ros2 launch ... &` in a script): stop it with SIGTERM or SIGHUP')
+            '`ros2 launch ... &` in a script): stop it with SIGTERM (kill -TERM PID)')
 
 
 def _quiet_launch_sigterm() -> None:
