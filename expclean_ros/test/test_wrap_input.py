@@ -1,18 +1,21 @@
 """Bad input to the wrapper or the one-line include changes nothing: one clear error, before
 any node starts or any cleanup runs."""
 
+import os
 import re
 
 import pytest
 
 import rosproc
+from expclean_ros.core.runs.cgroup_trust import expected_cgroup
 
 pytestmark = pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason())
 
 
 def _launch(tmp_path, *args):
     mark = rosproc.new_mark()
-    run = rosproc.PtyProcess([rosproc.ros2(), 'launch', *args], rosproc.marked_env(mark),
+    run = rosproc.PtyProcess([rosproc.ros2(), 'launch', *args],
+                             rosproc.marked_env(mark, EXPCLEAN_STATE_DIR=tmp_path / 'state'),
                              tmp_path / 'launch.log')
     try:
         code = run.wait(120)
@@ -65,3 +68,7 @@ def test_include_refuses_a_bad_plan_before_the_node_starts(tmp_path):
     assert left == (), left
     assert "cleanup plan must be 'quick' or 'comprehensive', got 'quik'" in text, text
     assert 'process started' not in text and '[cleanup]' not in text, text
+    # the run tag was made before the plan was read: its record and cgroup went with launch
+    run_id = re.search(r'run tag EXPCLEAN_RUN_ID=(run-\w+)', text).group(1)
+    assert not list((tmp_path / 'state').glob('launch-*.json'))
+    assert expected_cgroup(run_id) is None or not os.path.exists(expected_cgroup(run_id))

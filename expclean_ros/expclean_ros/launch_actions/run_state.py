@@ -2,6 +2,7 @@
 nodes in that cgroup, which the teardown spares."""
 
 import asyncio
+import atexit
 import os
 from typing import Optional, Tuple
 
@@ -12,6 +13,7 @@ from launch.logging import get_logger
 from ..core.procs import cgroups
 from ..core.runs import launch_record
 from ..core.runs.cgroup_trust import trusted_cgroup
+from ..core.runs.run_tag import tagged_tree
 
 __all__ = ['start_run', 'end_run', 'run_cgroup', 'node_starting', 'spared']
 
@@ -40,7 +42,20 @@ def start_run(run_id: str, tag_variable: str) -> str:
         log.warning(f'no cgroup for this run ({why}): a process that clears its environment '
                     '(env -i, sudo) escapes its teardown')
     launch_record.record(run_id, tag_variable, path)
+    atexit.register(_at_exit, run_id, tag_variable, path)
     return path or ''
+
+
+def _at_exit(run_id: str, tag_variable: str, cgroup: Optional[str]) -> None:
+    """When launch exits (without a teardown that ended the run: a RunTag-only file, a plan
+    refused): launch leaves the run's cgroup; with nothing of the run left, its cgroup and
+    record go; else they stay for the next run start."""
+    if cgroup:
+        cgroups.move_to_parent(cgroup, os.getpid())
+    if not launch_record.exists(run_id):
+        return  # a teardown finished the run already
+    if not tagged_tree(run_id, tag_variable, cgroup):
+        launch_record.close(run_id, cgroup)
 
 
 def run_cgroup(run_id: str, path: str) -> Optional[str]:

@@ -21,7 +21,8 @@ from ..procs.selection import Selection
 from ..procs.teardown import teardown
 from .cgroup_trust import trusted_cgroup
 
-__all__ = ['LaunchRecord', 'state_dir', 'record', 'forget', 'records', 'stop_stale', 'finish']
+__all__ = ['LaunchRecord', 'state_dir', 'record', 'exists', 'forget', 'records', 'stop_stale',
+           'finish', 'close']
 
 _log = logging.getLogger(__name__)
 
@@ -82,6 +83,11 @@ def record(run_id: str, tag_variable: str, cgroup: Optional[str]) -> Optional[st
     return path
 
 
+def exists(run_id: str) -> bool:
+    """Whether ``run_id`` is still recorded."""
+    return os.path.exists(_path(run_id))
+
+
 def forget(run_id: str) -> None:
     """Remove the record of ``run_id`` (its teardown left nothing)."""
     try:
@@ -138,7 +144,12 @@ def finish(run_id: str, cgroup: Optional[str], result: Optional[TeardownResult])
     record (else the record stays, for the next run start to stop what is left)."""
     if result is None or result.left:
         return False
+    close(run_id, cgroup)
+    return True
+
+
+def close(run_id: str, cgroup: Optional[str]) -> None:
+    """The run is over and nothing of it is left: remove its cgroup and its record."""
     if cgroup:
         cgroups.remove(cgroup)
     forget(run_id)
-    return True
