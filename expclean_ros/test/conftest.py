@@ -1,5 +1,6 @@
 """Shared test set-up: an isolated ROS domain on loopback, and a real cleanup node."""
 
+import atexit
 import os
 import shlex
 import shutil
@@ -21,7 +22,9 @@ os.environ.setdefault('ROS_DOMAIN_ID', str(50 + os.getpid() % 40))
 os.environ.setdefault('AMENT_PREFIX_PATH', sys.prefix)
 # Records of launched runs (core/runs/launch_record.py) stay this test run's own: a launch
 # started here never stops the runs of another session's launches, nor they ours.
-os.environ.setdefault('EXPCLEAN_STATE_DIR', tempfile.mkdtemp(prefix='expclean-state-'))
+if 'EXPCLEAN_STATE_DIR' not in os.environ:  # made by the first process (xdist: the controller)
+    os.environ['EXPCLEAN_STATE_DIR'] = tempfile.mkdtemp(prefix='expclean-state-')
+    atexit.register(shutil.rmtree, os.environ['EXPCLEAN_STATE_DIR'], True)
 
 NOBODY = ['setpriv', '--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups']
 
