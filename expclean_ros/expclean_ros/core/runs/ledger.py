@@ -3,7 +3,7 @@
 Lines, each a JSON object with a ``type``:
 
 - ``header``: once, first: the table's path and fingerprint, the number of
-  runs and the command template. A ledger whose fingerprint differs from the
+  runs, the command template and the host it runs on. A ledger whose fingerprint differs from the
   table's is refused (it belongs to another table).
 - ``started``: written (and fsync'd) *before* a run starts: its index, run
   id (the tag value), tag variable and cgroup. A ``started`` line with no
@@ -17,6 +17,7 @@ A torn last line (the runner killed while writing) is ignored on reading.
 import json
 import logging
 import os
+import socket
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
@@ -128,7 +129,7 @@ def header_record(table_path: str, fingerprint: str, total_runs: int,
     """The first line of a new ledger."""
     return {'type': 'header', 'version': LEDGER_VERSION, 'table': table_path,
             'fingerprint': fingerprint, 'total_runs': total_runs, 'columns': list(columns),
-            'command': list(template)}
+            'command': list(template), 'host': socket.gethostname()}
 
 
 def finished_records(path: str) -> List[dict]:
