@@ -101,3 +101,14 @@ def test_thousand_runs_make_a_page_under_2_mb(tmp_path):
     assert size < 2 * 1024 * 1024, size
     assert len(Page(text).rows) == 1000
     assert external_references(text) == []
+
+
+def test_merged_ledgers_label_every_row(batch, tmp_path):
+    other = generated_ledger(tmp_path / 'machine-b.jsonl', 4, host='machine-b')
+    text = render([batch, other], tmp_path / 'r.html', '--label', 'here')
+    page = Page(text)
+    assert page.rows == [f'r{i}' for i in range(1, 8)]
+    rows = re.findall(r'<tr id="r\d+"[^>]*>(.*?)</tr>', text)
+    labels = [re.findall(r'<td class="l">(.*?)</td>', row)[0] for row in rows]
+    assert labels == ['here'] * 3 + ['machine-b'] * 4
+    assert text.count('class="band"') == 2 * 3  # each chart marks where each ledger begins

@@ -28,6 +28,7 @@ li.ok{border-color:#2ca02c!important}li.info{border-color:#1f77b4!important}
 svg.chart{width:100%;max-width:880px;height:auto;display:block;margin:.5em 0}
 .ct{font-weight:bold;font-size:13px}.yl{font-size:11px;text-anchor:end}
 .xl{font-size:11px;text-anchor:middle}.lg{font-size:11px}.grid{stroke:#e4e4e4}
+.band{stroke:#555;stroke-dasharray:3 3}
 table{border-collapse:collapse;font-size:12px;font-variant-numeric:tabular-nums}
 th,td{border:1px solid #ddd;padding:2px 5px;text-align:right;white-space:nowrap}
 th{background:#f0f0f0;cursor:pointer;position:sticky;top:0}td.l,th.l{text-align:left}
@@ -60,23 +61,34 @@ def _scale(values):
     return (GIB, 'GiB') if top >= GIB else (MIB, 'MiB')
 
 
+def _bands(report):
+    if len(report.ledgers) < 2:
+        return ()
+    out, start = [], 0
+    for f in report.ledgers:
+        out.append((start, f'{f.label} ({f.host})'))
+        start += len(f.runs)
+    return tuple(out)
+
+
 def _plots(report):
-    out = []
+    out, bands = [], _bands(report)
     for resource in report.resources:
         series = report.series(resource)
         scale, unit = _scale([v for vs in series.values() for v in vs])
         out.append(line_chart(f'{resource} in use, {unit}: before, peak, after teardown, after '
                               f'cleanup of each run',
                               [(label, series[key]) for key, label in MOMENTS],
-                              lambda v: f'{v:.2f}' if unit == 'GiB' else f'{v:.0f}', scale))
+                              lambda v: f'{v:.2f}' if unit == 'GiB' else f'{v:.0f}', scale,
+                              bands))
     out.append(line_chart('seconds: run, and between runs (teardown, cleanup, settling)',
                           [('run', [r.duration_s for r in report.runs]),
                            ('between runs', [r.between_s for r in report.runs])],
-                          lambda v: f'{v:g}'))
+                          lambda v: f'{v:g}', bands=bands))
     out.append(bar_chart('processes stopped after each run, by the stage they exited at',
                          [(stage if stage != 'left' else 'left running',
                            [r.stages.get(stage, 0) for r in report.runs])
-                          for stage in STOP_STAGES]))
+                          for stage in STOP_STAGES], bands))
     return out
 
 

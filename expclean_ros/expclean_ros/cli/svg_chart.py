@@ -31,7 +31,7 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> List[float]:
     return [round(first + i * step, 10) for i in range(int(math.ceil((hi - first) / step)) + 1)]
 
 
-def _frame(title: str, ticks: Sequence[float], y, fmt, n: int, x) -> List[str]:
+def _frame(title: str, ticks: Sequence[float], y, fmt, n: int, x, bands=()) -> List[str]:
     out = [f'<svg viewBox="0 0 {W} {H}" role="img" '
            f'class="chart" aria-label="{escape(title)}"><title>{escape(title)}</title>',
            f'<text x="{LEFT}" y="16" class="ct">{escape(title)}</text>']
@@ -43,6 +43,11 @@ def _frame(title: str, ticks: Sequence[float], y, fmt, n: int, x) -> List[str]:
     for i in range(0, n, step):
         out.append(f'<text x="{x(i):.1f}" y="{H - BOTTOM + 16}" class="xl">{i + 1}</text>')
     out.append(f'<text x="{(LEFT + W - RIGHT) / 2}" y="{H - 4}" class="xl">run</text>')
+    for start, label in bands:  # merged ledgers: where each one's runs begin
+        at = x(start) - (W - LEFT - RIGHT) / n / 2
+        out.append(f'<line x1="{at:.1f}" x2="{at:.1f}" y1="{TOP}" y2="{H - BOTTOM}" '
+                   f'class="band"/><text x="{at + 3:.1f}" y="{TOP + 10}" class="lg">'
+                   f'{escape(label)}</text>')
     return out
 
 
@@ -72,9 +77,10 @@ def _legend(names: Sequence[str], kind: str) -> List[str]:
 
 
 def line_chart(title: str, series: Sequence[Tuple[str, Sequence[Optional[float]]]],
-               fmt, scale: float = 1.0) -> str:
+               fmt, scale: float = 1.0, bands: Sequence[Tuple[int, str]] = ()) -> str:
     """One line per ``(name, values)``; None leaves a gap. ``fmt`` labels the y ticks
-    (given values divided by ``scale``)."""
+    (given values divided by ``scale``); ``bands``: ``(first index, label)`` of each
+    ledger's runs when several are merged."""
     n = max((len(v) for _, v in series), default=0)
     values = [v / scale for _, vs in series for v in vs if v is not None]
     if not n or not values:
@@ -83,7 +89,7 @@ def line_chart(title: str, series: Sequence[Tuple[str, Sequence[Optional[float]]
     pad = (hi - lo) * 0.05 or abs(hi) * 0.05 or 1.0
     ticks = nice_ticks(lo - pad, hi + pad)
     x, y = _scales(n, lo - pad, hi + pad, ticks)
-    out = _frame(title, ticks, y, fmt, n, x)
+    out = _frame(title, ticks, y, fmt, n, x, bands)
     for k, (name, vs) in enumerate(series):
         colour, dash = COLOURS[k % len(COLOURS)], DASHES[k % len(DASHES)]
         runs, current = [], []
@@ -106,7 +112,8 @@ def line_chart(title: str, series: Sequence[Tuple[str, Sequence[Optional[float]]
     return ''.join(out) + '</svg>'
 
 
-def bar_chart(title: str, stacks: Sequence[Tuple[str, Sequence[int]]]) -> str:
+def bar_chart(title: str, stacks: Sequence[Tuple[str, Sequence[int]]],
+              bands: Sequence[Tuple[int, str]] = ()) -> str:
     """Stacked bars per run: ``(name, count per run)`` from the bottom up."""
     n = max((len(v) for _, v in stacks), default=0)
     totals = [sum(vs[i] for _, vs in stacks if i < len(vs)) for i in range(n)]
@@ -114,7 +121,7 @@ def bar_chart(title: str, stacks: Sequence[Tuple[str, Sequence[int]]]) -> str:
         return f'<p class="none">{escape(title)}: no figures in the ledger.</p>'
     ticks = [t for t in nice_ticks(0, max(max(totals), 1), 4) if t == int(t)]
     x, y = _scales(n, 0, max(max(totals), 1), ticks)
-    out = _frame(title, ticks, y, lambda t: f'{t:g}', n, x)
+    out = _frame(title, ticks, y, lambda t: f'{t:g}', n, x, bands)
     width = min(40.0, max(1.0, (W - LEFT - RIGHT) / n * 0.7))
     for i in range(n):
         base = 0
