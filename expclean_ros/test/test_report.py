@@ -215,3 +215,21 @@ def test_several_ledgers_merge_with_labels(tmp_path, batch):
     assert drift[1].startswith('shard2 (machine-b): RAM after cleanup rises 50')
     same = report_json(other, other)  # two shards of one name stay apart
     assert [r['ledger'] for r in same['runs']] == ['shard2'] * 5 + ['shard2#2'] * 5
+
+
+def test_processes_still_running_after_their_run_are_named(tmp_path):
+    path = tmp_path / 'l.jsonl'
+    generated_ledger(path, 3)
+    lines = path.read_text().splitlines()
+    for i in (2, 4):  # runs 1 and 2 left a helper running that nobody stopped
+        r = json.loads(lines[i])
+        r['teardown']['processes'] = []
+        r['leftovers'] = [{'pid': 7, 'create_time': 1.0, 'name': 'python3',
+                           'cmdline': 'python3 pipeline.py helper', 'reason': 'tag'}]
+        lines[i] = json.dumps(r)
+    path.write_text('\n'.join(lines) + '\n')
+    got = report_json(str(path))
+    texts = [v['text'] for v in got['verdicts'] if v['kind'] == 'escaped']
+    assert "`pipeline.py helper` outlived its run's command in 2 of 3 runs; still running " \
+        'after the run (2)' in texts
+    assert got['summary']['processes_left'] == 2

@@ -18,6 +18,7 @@ __all__ = ['Verdict', 'drift', 'not_back', 'escaped', 'slow_runs', 'excess', 'ju
 DEFAULT_DRIFT_TOLERANCE = 1 * MIB   # per run: a slope below it is flat
 DEFAULT_LEVEL_TOLERANCE = 32 * MIB  # above the level before the run: not back (as the runner)
 _NAMED = 5
+_STILL = 'still running after the run'
 _STAGE_WORDS = {'sigint': 'SIGINT', 'sigterm': 'SIGTERM', 'sigkill': 'SIGKILL',
                 'left': 'not stopped (left running)'}
 
@@ -123,8 +124,7 @@ def escaped(runs: Sequence[RunView]) -> List[Verdict]:
         for label in r.leftovers:
             g = groups.setdefault(label, {'runs': set(), 'stages': {}})
             g['runs'].add((r.ledger, r.index))
-            g['stages']['still running after teardown'] = \
-                g['stages'].get('still running after teardown', 0) + 1
+            g['stages'][_STILL] = g['stages'].get(_STILL, 0) + 1
     if not groups:
         return [Verdict('escaped', 'ok', f'no process outlived its run\'s command '
                                          f'({len(ended)} runs that exited by themselves)',
@@ -133,9 +133,10 @@ def escaped(runs: Sequence[RunView]) -> List[Verdict]:
     for label, g in sorted(groups.items(), key=lambda kv: -len(kv[1]['runs'])):
         stages = ', '.join(f'{_STAGE_WORDS.get(s, s)} ({n})' for s, n in g['stages'].items())
         bad = any(s not in ('sigint', 'sigterm', 'sigkill') for s in g['stages'])
+        stopped = 'stopped at ' if any(s in _STAGE_WORDS for s in g['stages']) else ''
         out.append(Verdict('escaped', 'warn',
                            f'`{label}` outlived its run\'s command in {len(g["runs"])} of '
-                           f'{len(ended)} runs; stopped at {stages}',
+                           f'{len(ended)} runs; {stopped}{stages}',
                            {'process': label, 'runs': len(g['runs']), 'of': len(ended),
                             'stages': dict(g['stages']), 'left_running': bad}))
     return out
