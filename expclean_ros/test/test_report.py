@@ -213,6 +213,11 @@ def test_several_ledgers_merge_with_labels(tmp_path, batch):
     drift = [v['text'] for v in got['verdicts'] if v['kind'] == 'drift']
     assert drift[0].startswith(f'here ({hostname()}): RAM after cleanup')
     assert drift[1].startswith('shard2 (machine-b): RAM after cleanup rises 50')
+    escaped = [v['text'] for v in got['verdicts'] if v['kind'] == 'escaped']
+    assert escaped == [f"here ({hostname()}): `sleep 37` outlived its run's command in 3 of 3 "
+                       'runs; stopped at SIGINT (3)',
+                       "shard2 (machine-b): `helper.py --rate 5` outlived its run's command in "
+                       '5 of 5 runs; stopped at SIGINT (5)']
     same = report_json(other, other)  # two shards of one name stay apart
     assert [r['ledger'] for r in same['runs']] == ['shard2'] * 5 + ['shard2#2'] * 5
 

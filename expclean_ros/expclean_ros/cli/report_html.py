@@ -32,6 +32,7 @@ svg.chart{width:100%;max-width:880px;height:auto;display:block;margin:.5em 0}
 table{border-collapse:collapse;font-size:12px;font-variant-numeric:tabular-nums}
 th,td{border:1px solid #ddd;padding:2px 5px;text-align:right;white-space:nowrap}
 th{background:#f0f0f0;cursor:pointer;position:sticky;top:0}td.l,th.l{text-align:left}
+.wide{overflow-x:auto;max-height:80vh;overflow-y:auto}
 tr.bad td{background:#fdeeee}.none{color:#777}details{margin:.2em 0}code{font-size:.95em}
 """
 

@@ -55,8 +55,8 @@ def run_table(report):
         rows.append(f'<tr id="r{pos}"{" class=bad" if bad else ""}>{tds}</tr>')
     ths = ''.join(f'<th class="l">{escape(h)}</th>' if h in left_cols else
                   f'<th>{escape(h)}</th>' for h in head)
-    return (f'<table class="sortable" id="run-table"><thead><tr>{ths}</tr></thead>'
-            f'<tbody id="run-rows">{"".join(rows)}</tbody></table>')
+    return (f'<div class="wide"><table class="sortable" id="run-table"><thead><tr>{ths}</tr>'
+            f'</thead><tbody id="run-rows">{"".join(rows)}</tbody></table></div>')
 
 
 def run_details(report):

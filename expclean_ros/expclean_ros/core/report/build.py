@@ -145,7 +145,8 @@ def build_report(paths: Sequence[str], labels: Sequence[str] = (), *,
         prefix = f'{f.label} ({f.host}): ' if several else ''
         verdicts += [drift(views, res, prefix, drift_tolerance) for res in _resources(views)]
     verdicts.append(not_back(runs, level_tolerance, several))
-    verdicts += escaped(runs)
+    for f, views in per_ledger:  # what escaped, per ledger: one way of running, one machine
+        verdicts += escaped(views, f'{f.label} ({f.host}): ' if several else '')
     verdicts.append(slow_runs(runs, several))
     return Report(tuple(ledgers), tuple(runs), resources, _summary(runs, ledgers),
                   tuple(verdicts), _missing(runs, several),

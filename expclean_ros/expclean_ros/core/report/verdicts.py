@@ -112,7 +112,7 @@ def _where(run: RunView, several: bool) -> str:
     return f' of {run.ledger}' if several else ''
 
 
-def escaped(runs: Sequence[RunView]) -> List[Verdict]:
+def escaped(runs: Sequence[RunView], prefix: str = '') -> List[Verdict]:
     """Processes still alive when their run's command had exited, named and counted."""
     ended = [r for r in runs if r.status in ('ok', 'failed')]
     groups: Dict[str, Dict[str, object]] = {}
@@ -126,7 +126,7 @@ def escaped(runs: Sequence[RunView]) -> List[Verdict]:
             g['runs'].add((r.ledger, r.index))
             g['stages'][_STILL] = g['stages'].get(_STILL, 0) + 1
     if not groups:
-        return [Verdict('escaped', 'ok', f'no process outlived its run\'s command '
+        return [Verdict('escaped', 'ok', f'{prefix}no process outlived its run\'s command '
                                          f'({len(ended)} runs that exited by themselves)',
                         {'runs': len(ended)})]
     out = []
@@ -135,7 +135,7 @@ def escaped(runs: Sequence[RunView]) -> List[Verdict]:
         bad = any(s not in ('sigint', 'sigterm', 'sigkill') for s in g['stages'])
         stopped = 'stopped at ' if any(s in _STAGE_WORDS for s in g['stages']) else ''
         out.append(Verdict('escaped', 'warn',
-                           f'`{label}` outlived its run\'s command in {len(g["runs"])} of '
+                           f'{prefix}`{label}` outlived its run\'s command in {len(g["runs"])} of '
                            f'{len(ended)} runs; {stopped}{stages}',
                            {'process': label, 'runs': len(g['runs']), 'of': len(ended),
                             'stages': dict(g['stages']), 'left_running': bad}))
