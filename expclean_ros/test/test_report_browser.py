@@ -3,6 +3,7 @@ and no network request. Each check is also run on a page made to fail it."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,8 +27,8 @@ def _skip_reason():
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=_skip_reason())
 
 
-def chromium(tmp_path, page, *args):
-    """Headless Chromium on ``page`` with a fresh profile, its net log in tmp_path."""
+def chromium_command(tmp_path, page, *args):
+    """(Headless Chromium on ``page`` with a fresh profile, the path of its net log)."""
     profile = tmp_path / f'profile-{len(list(tmp_path.iterdir()))}'
     netlog = profile.with_suffix('.netlog.json')
     cmd = [CHROMIUM, '--headless', '--disable-gpu', f'--user-data-dir={profile}',
@@ -37,6 +38,12 @@ def chromium(tmp_path, page, *args):
            *args, f'file://{page}']
     if os.geteuid() == 0:
         cmd.insert(1, '--no-sandbox')  # Chromium refuses to run as root with its sandbox
+    return cmd, netlog
+
+
+def chromium(tmp_path, page, *args):
+    """Run :func:`chromium_command`; its stdout and the path of its net log."""
+    cmd, netlog = chromium_command(tmp_path, page, *args)
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -111,3 +118,25 @@ def test_the_page_makes_no_network_request(report_page, tmp_path):
     _, netlog = chromium(tmp_path, leaky, '--dump-dom')
     assert sorted(page_requests(netlog)) == ['http://127.0.0.1:9/x.png',
                                              'https://cdn.invalid/a.js']
+
+
+def test_its_script_runs_and_sorts_the_table(report_page, tmp_path):
+    ledger, page = report_page
+    runs = [json.loads(line) for line in open(ledger) if '"type": "run"' in line]
+    heads = re.findall(r'<th[^>]*>(.*?)</th>', page.read_text())
+    column = heads.index('run s')
+    clicked = tmp_path / 'clicked.html'  # the page, then a click on "run s" once it has loaded
+    clicked.write_text(page.read_text().replace(
+        '</body>', f'<script>document.querySelectorAll("#run-table th")[{column}].click();'
+                   '</script></body>'))
+    dom, _ = chromium(tmp_path, clicked, '--dump-dom', '--enable-logging=stderr', '--v=0')
+    by_duration = [f'r{r["index"] + 1}' for r in sorted(runs, key=lambda r: r['duration_s'])]
+    assert Page(dom).rows == by_duration
+    broken = tmp_path / 'broken.html'  # the console check sees a script error
+    broken.write_text(page.read_text().replace('</body>', '<script>var x = ;</script></body>'))
+    for target, errors in ((page, 0), (broken, 1)):
+        done = subprocess.run(chromium_command(tmp_path, target, '--dump-dom',
+                                               '--enable-logging=stderr', '--v=0')[0],
+                              capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
+        assert done.stderr.count('Uncaught') == errors, done.stderr[-2000:]
