@@ -238,3 +238,18 @@ def test_processes_still_running_after_their_run_are_named(tmp_path):
     assert "`pipeline.py helper` outlived its run's command in 2 of 3 runs; still running " \
         'after the run (2)' in texts
     assert got['summary']['processes_left'] == 2
+
+
+def test_a_run_started_and_never_finished_is_counted_as_interrupted(tmp_path):
+    path = tmp_path / 'l.jsonl'
+    generated_ledger(path, 4)
+    lines = path.read_text().splitlines()[:-1]  # run 4 started, its runner killed
+    path.write_text('\n'.join(lines) + '\n')
+    got = report_json(str(path))
+    assert got['summary']['runs'] == 3 and got['summary']['interrupted'] == 1
+    assert got['ledgers'][0]['interrupted'] == [4]
+    text = expclean('report', str(path), '--text').stdout
+    assert '3 runs (3 ok), 1 interrupted (started, never finished)' in text
+    page = tmp_path / 'r.html'
+    assert expclean('report', str(path), '-o', str(page)).returncode == 0
+    assert 'run 4 started and never finished (interrupted)' in page.read_text()
