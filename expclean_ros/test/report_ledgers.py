@@ -30,13 +30,14 @@ def expclean(*args, timeout=180, **kw):
                           text=True, timeout=timeout, **kw)
 
 
-def real_batch(folder, rows=((0.2, 0), (0.3, 1), (0.1, 0))):
-    """Run a real batch of ``rows`` (secs, exit code) in ``folder``; return the ledger path."""
+def real_batch(folder, rows=((0.2, 0), (0.3, 1), (0.1, 0)), options=()):
+    """Run a real batch of ``rows`` (secs, exit code) in ``folder`` with more ``expclean run``
+    ``options``; return the ledger path."""
     table = folder / 'runs.csv'
     table.write_text('secs,code\n' + ''.join(f'{s},{c}\n' for s, c in rows))
     ledger = str(folder / 'runs.jsonl')
     done = expclean('run', str(table), '--ledger', ledger, '--quick', '--wait', '0',
-                    '--stop-timeouts', '1,1,1', '--', sys.executable, '-c', EXPERIMENT,
+                    '--stop-timeouts', '1,1,1', *options, '--', sys.executable, '-c', EXPERIMENT,
                     '{secs}', '{code}')
     assert done.returncode in (0, 3), done.stderr
     return ledger

@@ -253,3 +253,13 @@ def test_a_run_started_and_never_finished_is_counted_as_interrupted(tmp_path):
     page = tmp_path / 'r.html'
     assert expclean('report', str(path), '-o', str(page)).returncode == 0
     assert 'run 4 started and never finished (interrupted)' in page.read_text()
+
+
+def test_a_timed_out_run_is_counted_and_not_taken_for_an_escape(tmp_path):
+    ledger = real_batch(tmp_path, rows=((0.1, 0), (60, 0)), options=('--timeout', '2'))
+    got = report_json(ledger)
+    assert [r['status'] for r in got['runs']] == ['ok', 'timed_out']
+    assert got['summary']['timed_out'] == 1 and got['summary']['ok'] == 1
+    (esc,) = [v for v in got['verdicts'] if v['kind'] == 'escaped']
+    assert esc['numbers']['runs'] == 1 and esc['numbers']['of'] == 1  # the ok run only
+    assert got['runs'][1]['stopped'].get('sigint', 0) >= 2  # the command and its sleep
