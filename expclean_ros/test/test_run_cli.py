@@ -114,7 +114,8 @@ def test_plot_one_point_per_run(tmp_path):
     assert done.returncode == 0, done.stderr
     assert png_size(png) == (300, 200)
     assert '4 runs' in done.stdout
-    assert 'RAM before (4 points)' in done.stdout and 'RAM after (4 points)' in done.stdout
+    for reading in ('before', 'peak', 'after teardown', 'after cleanup'):
+        assert f'RAM {reading} (4 points)' in done.stdout, done.stdout
     bad = expclean('plot', str(tmp_path / 'runs.csv'), '-o', str(png))
     assert bad.returncode == 1 and 'expclean: error:' in bad.stderr
 
