@@ -12,10 +12,10 @@ import uuid
 
 HOLD = '''
 import mmap, os, sys, time
-path, how = sys.argv[1], sys.argv[2]
+path, how, size = sys.argv[1].replace('{pid}', str(os.getpid())), sys.argv[2], int(sys.argv[3])
 if how in ('create', 'make'):
     with open(path, 'wb') as f:
-        f.write(b'x' * 65536)
+        f.write(b'x' * size)
     keep = open(path, 'rb') if how == 'create' else None
 elif how == 'map':
     fd = os.open(path, os.O_RDWR)
@@ -23,7 +23,7 @@ elif how == 'map':
     os.close(fd)
 else:
     keep = open(path, 'rb')
-print(os.getpid(), flush=True)
+print(os.getpid(), path, flush=True)
 sys.stdin.readline()
 '''
 
@@ -40,13 +40,15 @@ def write(path: str, size: int = 65536) -> str:
 
 class Proc:
     """A child that holds ``path`` (``open``, ``map``), creates and holds it (``create``)
-    or only creates it (``make``), and stays until :meth:`stop`."""
+    or only creates it (``make``, ``size`` bytes), and stays until :meth:`stop`.
+    ``{pid}`` in ``path`` becomes its own pid (``self.path``)."""
 
-    def __init__(self, path: str, how: str):
-        self.popen = subprocess.Popen([sys.executable, '-c', HOLD, path, how],
+    def __init__(self, path: str, how: str, size: int = 65536):
+        self.popen = subprocess.Popen([sys.executable, '-c', HOLD, path, how, str(size)],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL)
-        self.pid = int(self.popen.stdout.readline())
+        pid, self.path = self.popen.stdout.readline().decode().split(' ', 1)
+        self.pid, self.path = int(pid), self.path.strip()
 
     def stop(self) -> None:
         if self.popen.poll() is None:

@@ -111,14 +111,16 @@ def verify(before=None, after=None, record: Optional[ShmRecord] = None, *,
         ``at the previous cleanup``).
     """
     excess: List[Tuple[str, int]] = []
-    contributors: List[Tuple[int, str]] = []
+    named: List[str] = []  # /dev/shm first (exact, by holder), then processes, then GPUs
+    gpu_lines: List[Tuple[int, str]] = []
     shm_bytes, shm_lines = (_shm_contributors(record) if record is not None else (0, []))
     ram = swap = gpus = 0
+    procs: List[Tuple[int, str]] = []
     if before is not None and after is not None:
         ram = after.ram_used_bytes - before.ram_used_bytes
         if ram > tolerance_bytes:
             excess.append(('RAM', ram))
-            contributors += _new_processes(since_ticks)
+            procs = _new_processes(since_ticks)
         swap = after.swap_used_bytes - before.swap_used_bytes
         if swap > tolerance_bytes:
             excess.append(('swap', swap))
@@ -128,15 +130,16 @@ def verify(before=None, after=None, record: Optional[ShmRecord] = None, *,
             if above > tolerance_bytes:
                 excess.append((f'GPU{g.index}', above))
                 gpus += above
-                contributors += [(p.used_bytes, f'GPU{g.index} {mib(p.used_bytes)} held by '
-                                  f'{process_label(p.pid)}') for p in g.processes]
+                gpu_lines += [(p.used_bytes, f'GPU{g.index} {mib(p.used_bytes)} held by '
+                               f'{process_label(p.pid)}') for p in g.processes]
     if shm_bytes > tolerance_bytes:
         excess.append(('/dev/shm', shm_bytes))
-        contributors += shm_lines
+        named += [text for _, text in shm_lines[:_TOP]]
     if not excess:
         return Verification(True, 0, (), (), f'back at the level {since}', shm_bytes, since)
+    named += [text for _, text in procs[:_TOP - 1]]
+    named += [text for _, text in sorted(gpu_lines, reverse=True)[:_TOP - 1]]
     total = max(max(ram, 0), shm_bytes) + max(swap, 0) + gpus
-    named = [text for _, text in sorted(contributors, key=lambda c: -c[0])[:_TOP]]
     head = ', '.join(f'{what} +{mib(n)}' for what, n in excess)
     line = f'not back: {head} above the level {since}'
     line += (': ' + '; '.join(named)) if named else ''

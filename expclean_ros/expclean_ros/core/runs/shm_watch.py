@@ -8,6 +8,7 @@ the machine with its level before the run (:meth:`verify`). Used by the
 sequencer and by the launch actions.
 """
 
+import threading
 import time
 from typing import Callable, Iterable, Optional
 
@@ -36,10 +37,26 @@ class ShmWatch:
         self._pids: Callable[[], Iterable[int]] = list
         self._interval_s = interval_s
         self._next = 0.0
+        self._lock = threading.Lock()
 
     def follow(self, pids: Callable[[], Iterable[int]]) -> None:
         """``pids`` returns the run's processes now (see :func:`run_pids`)."""
         self._pids = pids
+
+    def start_sampling(self) -> None:
+        """Observe from a daemon thread every ``interval_s`` until :meth:`stop_sampling`
+        (where no loop of the caller's samples the run, e.g. in launch)."""
+        self._stop = threading.Event()
+
+        def loop():
+            while not self._stop.wait(self._interval_s):
+                self.observe(force=True)
+        threading.Thread(target=loop, name='expclean-shm-watch', daemon=True).start()
+
+    def stop_sampling(self) -> None:
+        stop = getattr(self, '_stop', None)
+        if stop is not None:
+            stop.set()
 
     def observe(self, force: bool = False) -> None:
         """Note the run's processes and what they hold (at most every ``interval_s``)."""
@@ -47,14 +64,17 @@ class ShmWatch:
         if self.record.reason or (not force and now < self._next):
             return
         self._next = now + self._interval_s
-        try:
-            self.evidence.observe(self._pids())
-        except Exception:  # evidence is best effort: without it files stay, reported
-            pass
+        with self._lock:
+            try:
+                self.evidence.observe(self._pids())
+            except Exception:  # evidence is best effort: without it files stay, reported
+                pass
 
     def clean(self) -> StepResult:
         """Remove what the run left in ``/dev/shm`` (after its teardown)."""
-        return run_step(STEP_NAME, lambda: clean_run_shm(self.record, self.evidence))
+        self.stop_sampling()
+        with self._lock:
+            return run_step(STEP_NAME, lambda: clean_run_shm(self.record, self.evidence))
 
     def verify(self, before, after,
                tolerance_bytes: int = DEFAULT_VERIFY_TOLERANCE_BYTES) -> Verification:
