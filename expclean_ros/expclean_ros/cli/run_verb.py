@@ -62,6 +62,12 @@ def add_arguments(sub):
     p.add_argument('--stop-timeouts', default='2,2,1', metavar='INT,TERM,KILL',
                    help='teardown waits after SIGINT, SIGTERM, SIGKILL (default: 2,2,1)')
     p.add_argument('--no-cgroup', action='store_true', help='select runs by tag only')
+    p.add_argument('--keep-daemon', action='store_true',
+                   help='leave the ROS 2 daemon as it is (default: restart it, through '
+                        "ros2cli's API, when it still lists a torn-down run's nodes)")
+    p.add_argument('--shared-ros-logs', action='store_true',
+                   help='let runs write ROS logs to ~/.ros/log (default: each run its own '
+                        'ROS_LOG_DIR beside its log, or next to the ledger)')
     p.add_argument('--keep-shm', action='store_true',
                    help="leave what a run left in /dev/shm (default: remove the files it "
                         "created that nobody holds)")
@@ -147,6 +153,11 @@ def summary_lines(records):
     return lines + notes
 
 
+def _ghost_watch():
+    from expclean_ros.ros.ghosts import GhostWatch
+    return GhostWatch
+
+
 def run(args):
     from expclean_ros.core.runs import records, sequencer
     from expclean_ros.core.runs.options import STATUS_OK, SequencerOptions
@@ -163,7 +174,8 @@ def run(args):
     options = SequencerOptions(
         timeout_s=args.timeout, sigint_timeout_s=sigint, sigterm_timeout_s=sigterm,
         sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir,
-        shm_cleanup=not args.keep_shm)
+        shm_cleanup=not args.keep_shm, ghost_watch=None if args.keep_daemon else _ghost_watch(),
+        ros_logs=not args.shared_ros_logs)
     comprehensive = not args.quick
     progress = Progress(len(table))
     client = None

@@ -155,7 +155,8 @@ class Teardown(Action):
         loop = asyncio.get_running_loop()
         log = get_logger('expclean')
         result = done = shm = checked = None
-        watch, before = getattr(context.locals, SHM_WATCHES, {}).get(run_id, (None, None))
+        watch, before, ghosts = getattr(context.locals, SHM_WATCHES, {}).get(
+            run_id, (None, None, None))
         try:
             selection = tag_selection(run_id, variable)
             if watch is not None:  # what the run's processes hold as the teardown begins
@@ -167,6 +168,9 @@ class Teardown(Action):
             if watch is not None:
                 shm = await loop.run_in_executor(None, watch.clean)
                 log.info(f'run {run_id}: {shm.name} {shm.status}: {shm.detail}')
+            if ghosts is not None:
+                daemon = await loop.run_in_executor(None, ghosts.settle)
+                log.info(f'run {run_id}: {daemon.name} {daemon.status}: {daemon.detail}')
             if prepared is not None:
                 done = await answer(prepared)
                 await context.emit_event(done)

@@ -111,17 +111,22 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
                    'started_at': time.time()})
     before = take_snapshot()
     watch = ShmWatch() if opts.shm_cleanup else None  # the record of /dev/shm before it
+    ghosts = opts.ghost_watch() if opts.ghost_watch is not None else None
     peak = PeakSampler()
     log_path = (os.path.join(opts.log_dir, f'run-{index:03d}.log') if opts.log_dir else None)
     out = open(log_path, 'ab') if log_path else None
+    ros_logs = _ros_log_dir(opts, ledger.path, index)
+    env = dict(os.environ if opts.env is None else opts.env)
+    if ros_logs:
+        env['ROS_LOG_DIR'] = ros_logs
     record = {'type': 'run', 'index': index, 'row': dict(row), 'run_id': run_id,
-              'command': cmd, 'log': log_path}
+              'command': cmd, 'log': log_path, 'ros_log_dir': ros_logs}
     exit_code, status, detail, duration = None, STATUS_ERROR, '', 0.0
     tdown = None
     try:
         t0 = time.monotonic()
         try:
-            run = start_tagged(cmd, env=opts.env, run_id=run_id, tag_variable=opts.tag_variable,
+            run = start_tagged(cmd, env=env, run_id=run_id, tag_variable=opts.tag_variable,
                                cwd=opts.cwd, stdout=out, stderr=subprocess.STDOUT if out else None,
                                use_cgroup=opts.use_cgroup)
         except (OSError, subprocess.SubprocessError) as exc:
@@ -155,6 +160,7 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     if tdown is None:  # never started: nothing can carry the tag, but make sure
         tdown = stop_tag(run_id, None, opts)
     shm = watch.clean() if watch is not None else None  # what the run left in /dev/shm
+    daemon = ghosts.settle() if ghosts is not None else None  # its nodes, still listed
     after_teardown = take_snapshot()
     # the run's processes verified gone: memory back at `before` is the run's returned
     cleaned = cleanup(index, total, baseline=before if tdown.get('left') == 0 else None)
@@ -168,6 +174,7 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
                    'after_teardown': memory_record(after_teardown),
                    'after': memory_record(after)},
         'teardown': tdown, 'shm': shm.as_dict() if shm is not None else None,
+        'ros2_daemon': daemon.as_dict() if daemon is not None else None,
         'cleanup': cleaned, 'verify': checked.as_dict(),
         'leftovers': _leftovers(run_id, opts),
         'recovered': recovered,
@@ -176,6 +183,19 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     record['overhead_s'] = time.monotonic() - begin - duration
     ledger.append(record)
     return record
+
+
+def _ros_log_dir(opts: SequencerOptions, ledger_path: str, index: int) -> Optional[str]:
+    """The run's own ROS_LOG_DIR (made now), or None when runs share ``~/.ros/log``."""
+    if not opts.ros_logs:
+        return None
+    if opts.log_dir:
+        path = os.path.join(os.path.abspath(opts.log_dir), f'run-{index:03d}-ros')
+    else:
+        base = os.path.splitext(os.path.abspath(ledger_path))[0]
+        path = os.path.join(f'{base}-ros-logs', f'run-{index:03d}')
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 def _prepare(table: RunTable, template: Sequence[str], ledger_path: str, resume: bool):
