@@ -60,7 +60,7 @@ def main():
         segment.buf[:] = b'\1' * len(segment.buf)
         keep.append(segment)
     if args.node:
-        _publish()
+        keep.append(_publish())  # the node lives until the crash
     workers = [w.pid for w in getattr(loader, '_workers', [])]
     with open(args.out + '.tmp', 'w') as f:
         json.dump({'pid': os.getpid(), 'workers': workers, 'held': held_shm()}, f)
@@ -81,6 +81,7 @@ def _publish():
     for i in range(5):
         pub.publish(String(data=f'batch {i}'))
         time.sleep(0.01)
+    return node, pub
 
 
 if __name__ == '__main__':

@@ -161,6 +161,8 @@ class Teardown(Action):
             selection = tag_selection(run_id, variable)
             if watch is not None:  # what the run's processes hold as the teardown begins
                 await loop.run_in_executor(None, lambda: watch.observe(force=True))
+            if ghosts is not None:  # the run's nodes as the daemon lists them now
+                await loop.run_in_executor(None, ghosts.observe)
             # reap=False: launch's child watcher waits for its own children, not us
             result = await loop.run_in_executor(None, lambda: teardown(
                 selection, *timeouts, presignalled=presignalled, reap=False))

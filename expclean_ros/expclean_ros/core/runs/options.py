@@ -39,8 +39,9 @@ class SequencerOptions:
         (files new since a record taken before it, tied to it, held by nobody).
     :param verify_tolerance_bytes: memory above its level before the run by more
         than this is reported (``verify`` in the ledger): the run is not ``back``.
-    :param ghost_watch: called before each run; what it returns has ``settle()``,
-        called after the teardown and returning a StepResult (e.g. ROS plumbing's
+    :param ghost_watch: called before each run; what it returns has ``observe()``
+        (called once the run is over, before its teardown) and ``settle()``, called
+        after the teardown and returning a StepResult (e.g. ROS plumbing's
         ``ghosts.GhostWatch``: a ROS 2 daemon still listing the run's nodes is
         restarted). None: not done.
     :param ros_logs: give each run its own ``ROS_LOG_DIR``: ``log_dir/run-NNN-ros``, or

@@ -138,6 +138,8 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
                 exit_code, timed_out = _wait_run(run, opts, peak, t0, watch)
                 if watch is not None:
                     watch.observe(force=True)  # what its processes hold as teardown begins
+                if ghosts is not None and hasattr(ghosts, 'observe'):
+                    ghosts.observe()  # its nodes, as the daemon lists them now
             except BaseException:  # Ctrl-C / SIGTERM: never leave the run behind
                 _log.warning('interrupted: stopping run %d (%s)', index, run_id)
                 run.stop(opts.sigint_timeout_s, opts.sigterm_timeout_s, opts.sigkill_timeout_s)
