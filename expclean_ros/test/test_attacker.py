@@ -38,7 +38,7 @@ READ_ONLY = {
     'teardown.protect': ['^$'], 'teardown.patterns': ['.'],
     'teardown.allow_request_patterns': True, 'teardown.run_tag_format': '.*',
     'teardown.allow_other_users': True, 'allow_gpu_reset': True,
-    'allow_system_caches': False,
+    'allow_system_caches': False, 'shm_cleanup': False,
     # who the node's launch is: a peer naming a process it controls (whose exit would make
     # the node stop a run and exit), a run or a cgroup is refused
     'launch.pid': 1, 'launch.run_tag': 'run-' + '0' * 32, 'launch.cgroup': '/sys/fs/cgroup',

@@ -63,6 +63,15 @@ def add_arguments(sub):
     p.add_argument('--stop-timeouts', default='2,2,1', metavar='INT,TERM,KILL',
                    help='teardown waits after SIGINT, SIGTERM, SIGKILL (default: 2,2,1)')
     p.add_argument('--no-cgroup', action='store_true', help='select runs by tag only')
+    p.add_argument('--keep-daemon', action='store_true',
+                   help='leave the ROS 2 daemon as it is (default: restart it, through '
+                        "ros2cli's API, when it still lists a torn-down run's nodes)")
+    p.add_argument('--shared-ros-logs', action='store_true',
+                   help='let runs write ROS logs to ~/.ros/log (default: each run its own '
+                        'ROS_LOG_DIR beside its log, or next to the ledger)')
+    p.add_argument('--keep-shm', action='store_true',
+                   help="leave what a run left in /dev/shm (default: remove the files it "
+                        "created that nobody holds)")
     p.add_argument('--json', action='store_true', help='print the summary as JSON lines')
     p.set_defaults(func=run, command=[])
     p.usage = '%(prog)s TABLE --ledger LEDGER [options] -- COMMAND TEMPLATE...'
@@ -125,10 +134,24 @@ def resume_command(argv):
     return ' '.join(['expclean'] + [shlex.quote(a) for a in argv])
 
 
+def _shm_freed(r):
+    shm = r.get('shm') or {}
+    return f'{(shm.get("data") or {}).get("bytes", 0) / 2**20:7.1f}' if shm else f'{"-":>7}'
+
+
+def _back(r):
+    checked = r.get('verify')
+    if not checked:
+        return '-'
+    return 'yes' if checked['clean'] else f'+{checked["excess_bytes"] / 2**20:.0f} MiB'
+
+
 def summary_lines(records):
-    """A readable table of finished runs."""
+    """A readable table of finished runs; below it, what kept each run not back, named."""
     lines = [f'{"run":>4}  {"status":<9} {"exit":>5} {"time s":>8} {"clean s":>8} '
-             f'{"RAM before":>10} {"RAM after":>10} {"stopped":>7} {"left":>4}']
+             f'{"RAM before":>10} {"RAM after":>10} {"stopped":>7} {"left":>4} '
+             f'{"shm MiB":>7} {"back":>8}']
+    notes = []
     for r in records:
         mem = r['memory']
         left = len(r['leftovers']) + int(r['teardown'].get('left', 0))
@@ -136,8 +159,17 @@ def summary_lines(records):
                      f'{r["duration_s"]:8.1f} {r["overhead_s"]:8.2f} '
                      f'{mem["before"]["ram_used_bytes"] / GIB:7.2f} GiB '
                      f'{mem["after"]["ram_used_bytes"] / GIB:7.2f} GiB '
-                     f'{r["teardown"].get("stopped", 0):>7} {left:>4}')
-    return lines
+                     f'{r["teardown"].get("stopped", 0):>7} {left:>4} '
+                     f'{_shm_freed(r)} {_back(r):>8}')
+        checked = r.get('verify')
+        if checked and not checked['clean']:
+            notes.append(f'run {r["index"] + 1}: {checked["line"]}')
+    return lines + notes
+
+
+def _ghost_watch():
+    from expclean_ros.ros.ghosts import GhostWatch
+    return GhostWatch
 
 
 def run(args):
@@ -155,7 +187,9 @@ def run(args):
     table = load_table(args.table)
     options = SequencerOptions(
         timeout_s=args.timeout, sigint_timeout_s=sigint, sigterm_timeout_s=sigterm,
-        sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir)
+        sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir,
+        shm_cleanup=not args.keep_shm, ghost_watch=None if args.keep_daemon else _ghost_watch(),
+        ros_logs=not args.shared_ros_logs)
     comprehensive = not args.quick
     progress = Progress(len(table))
     client = None
@@ -187,8 +221,11 @@ def run(args):
               f'{len(result.recovered)} interrupted run(s) torn down', file=sys.stderr)
     if args.json:
         for r in result.all_records:
-            print(json.dumps({k: r[k] for k in ('index', 'run_id', 'status', 'exit_code',
-                                                'duration_s', 'overhead_s')}))
+            line = {k: r[k] for k in ('index', 'run_id', 'status', 'exit_code', 'duration_s',
+                                      'overhead_s')}
+            checked = r.get('verify') or {}
+            line.update(clean=checked.get('clean'), excess_bytes=checked.get('excess_bytes'))
+            print(json.dumps(line))
     else:
         for line in summary_lines(result.all_records):
             print(line)

@@ -94,6 +94,9 @@ def report_line(report) -> str:
             done = _changed(step)
             if done:
                 parts.append(done)
+    checked = getattr(report, 'verification', None)
+    if checked is not None:
+        parts.append(checked.line)
     return head + (': ' + ', '.join(parts) if parts else '')
 
 
@@ -101,8 +104,9 @@ def _changed(step) -> str:
     """What an ``ok`` step changed on the machine, for the one line ('' when nothing that
     reaches beyond the process: gc, an empty DDS clean-up, the teardown said above)."""
     data = step.data if isinstance(step.data, dict) else {}
-    if step.name == 'dds_shm' and data.get('files'):
-        return f"DDS shm freed {data['files']} files {data.get('bytes', 0) / 2**20:.1f} MiB"
+    if step.name in ('dds_shm', 'run_shm') and data.get('files'):
+        what = 'DDS shm' if step.name == 'dds_shm' else '/dev/shm'
+        return f"{what} freed {data['files']} files {data.get('bytes', 0) / 2**20:.1f} MiB"
     if step.name == 'drop_caches':  # machine-wide: always said
         return f"drop_caches ok ({data.get('freed_bytes', 0) / 2**20:.0f} MiB of cache freed)"
     if step.name == 'gpu_reset':
