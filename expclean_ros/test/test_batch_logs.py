@@ -29,7 +29,7 @@ def _batch(tmp_path, rows, ledger, old_log=None):
 def test_logs_are_numbered_from_one_and_say_where_a_run_begins(tmp_path):
     done, _, logs = _batch(tmp_path, [(0.1, 0), (0.1, 0)], 'l.jsonl')
     assert done.returncode == 0, done.stdout + done.stderr
-    assert sorted(p.name for p in logs.iterdir()) == ['run-001.log', 'run-002.log']
+    assert sorted(p.name for p in logs.glob('*.log')) == ['run-001.log', 'run-002.log']
     for number in (1, 2):
         first = (logs / f'run-00{number}.log').read_text().splitlines()[0]
         assert first.startswith(f'=== expclean run {number} of 2, run tag run-'), first

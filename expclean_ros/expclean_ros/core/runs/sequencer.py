@@ -199,10 +199,11 @@ def run_log(log_dir: Optional[str], index: int) -> Optional[str]:
 
 
 def _check_logs(log_dir: Optional[str], resume: bool) -> None:
-    """A new batch never writes into another batch's logs."""
+    """A new batch never writes into another batch's logs (``run-NNN.log``, ``run-NNN-ros``)."""
     if not log_dir or resume:
         return
-    old = sorted(n for n in os.listdir(log_dir) if n.startswith('run-') and n.endswith('.log'))
+    old = sorted(n for n in os.listdir(log_dir)
+                 if n.startswith('run-') and n.endswith(('.log', '-ros')))
     if old:
         raise ValueError(f'log directory {log_dir} already holds run logs ({old[0]}'
                          f'{", ..." if len(old) > 1 else ""}) of another batch: give a new '
