@@ -133,7 +133,7 @@ def test_what_decides_what_runs_or_dies_is_read_only():
                 'teardown.tag_variable', 'teardown.protect', 'teardown.patterns',
                 'teardown.allow_request_patterns', 'teardown.run_tag_format',
                 'teardown.allow_other_users', 'allow_gpu_reset', 'allow_system_caches',
-                'launch.pid', 'launch.run_tag', 'launch.cgroup'}
+                'shm_cleanup', 'launch.pid', 'launch.run_tag', 'launch.cgroup'}
     assert {s.name for s in parameters.PARAMETERS if s.read_only} == decisive
 
 
