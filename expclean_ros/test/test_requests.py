@@ -146,7 +146,8 @@ def test_what_decides_what_runs_or_dies_is_read_only():
     decisive = {'hooks.before', 'hooks.after', 'hooks.timeout_s', 'hooks.allow_as_root',
                 'teardown.tag_variable', 'teardown.protect', 'teardown.patterns',
                 'teardown.allow_request_patterns', 'teardown.run_tag_format',
-                'teardown.allow_other_users', 'allow_gpu_reset', 'allow_system_caches'}
+                'teardown.allow_other_users', 'allow_gpu_reset', 'allow_system_caches',
+                'shm_cleanup'}
     assert {s.name for s in parameters.PARAMETERS if s.read_only} == decisive
 
 
