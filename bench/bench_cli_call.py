@@ -6,6 +6,13 @@ against one real cleanup node (started here, stopped by PID), so both see the
 same machine; the figure is the median of each and their ratio (goal: ours no
 slower than the anchor, ratio <= 1.0).
 
+Then discovery, as ``expclean nodes`` and ``--all`` do it: against three namespaced
+nodes, each try a fresh participant (a new CleanupClient) that looks until the graph has
+been quiet for the default window (``find_cleanup_nodes()``); how many tries found all
+three, and how long each took against tries told to expect three (``expect=3``, the
+baseline, alternating). test_fanout.py asserts discovery with ``expect`` only: how
+often the quiet window alone misses a node on a loaded machine is this figure.
+
     python bench/bench_cli_call.py [--runs N] [--quick]
 """
 
@@ -40,6 +47,45 @@ def timed(argv, expect):
     return seconds
 
 
+def discovery(tries, tmp):
+    """Fresh participants finding three nodes: default quiet window vs expect=3."""
+    from expclean_ros.ros.client import CleanupClient
+    names = [f'/bench_fan{i}_{os.getpid()}' for i in range(3)]
+    nodes = [spawn(node_argv(1, ns), os.path.join(tmp, f'fan{i}.log'))
+             for i, ns in enumerate(names)]
+    wanted = {f'{ns}/cleanup' for ns in names}
+    out = {'quiet': [], 'expect': []}
+    try:
+        with CleanupClient(name='bench_fan_warm') as client:  # all three up before timing
+            if not wanted <= set(client.find_cleanup_nodes(timeout_s=60, expect=3)):
+                raise RuntimeError('the three nodes never appeared')
+        for _ in range(tries):
+            for kind, expect in (('quiet', 0), ('expect', 3)):
+                start = time.perf_counter()
+                with CleanupClient(name='bench_fan') as client:
+                    found = client.find_cleanup_nodes(timeout_s=60, expect=expect)
+                out[kind].append((time.perf_counter() - start, len(wanted & set(found))))
+    finally:
+        for node in nodes:
+            stop(node)
+    return out
+
+
+def discovery_table(out, tries):
+    lines = [f'{tries} fresh participants of each kind, alternating, three nodes:',
+             '| discovery | found all 3 | median | max |', '|---|---|---|---|']
+    for kind, label in (('quiet', 'default quiet window (`expclean nodes`)'),
+                        ('expect', 'expect=3 (`--expect 3`, baseline)')):
+        secs = [t for t, _ in out[kind]]
+        full = sum(n == 3 for _, n in out[kind])
+        lines.append(f'| {label} | {full} of {tries} | {statistics.median(secs):.2f} s | '
+                     f'{max(secs):.2f} s |')
+    ratio = (statistics.median(t for t, _ in out['quiet'])
+             / statistics.median(t for t, _ in out['expect']))
+    lines.append(f'ratio quiet/expect (median): {ratio:.2f}x')
+    return '\n'.join(lines)
+
+
 def main(argv=None):
     runs = parse_runs(argv, __doc__, default=15, quick=6, unit='calls of each kind')
     ros2, expclean = _command('ros2'), _command('expclean')
@@ -60,6 +106,7 @@ def main(argv=None):
                 times['anchor'].append(timed(anchor, 'success=True'))
         finally:
             stop(server)
+        found = discovery(runs, tmp)
     med = {k: statistics.median(v) for k, v in times.items()}
     ratio = med['ours'] / med['anchor']
     print(f'{runs} calls each, alternating, one node; whole process, start to exit:')
@@ -71,6 +118,8 @@ def main(argv=None):
               f'{max(times[key]):.2f} s |')
     print(f'ratio ours/anchor: {ratio:.2f}x')
     print('goal: no slower than the anchor (ratio <= 1.0):', 'met' if ratio <= 1.0 else 'NOT met')
+    print()
+    print(discovery_table(found, runs))
     return 0
 
 
