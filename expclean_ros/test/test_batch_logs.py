@@ -3,6 +3,7 @@ interrupted batch says how to continue it."""
 
 import signal
 import subprocess
+import sys
 
 import pytest
 
@@ -68,3 +69,32 @@ def test_an_interrupted_batch_says_how_to_resume_it(tmp_path):
     (out / 'fast').touch()
     resumed = expclean('run', table, '--ledger', ledger, '--resume', *FAST, '--', *TEMPLATE)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+
+
+@pytest.mark.usefixtures('mark')
+def test_the_readmes_example_batch_runs_as_written_and_makes_its_log_dir(tmp_path):
+    """README, "Example (a real run)": examples/runs.csv and examples/experiment.py, the
+    log directory not there yet; each run's double-forked orphan is stopped."""
+    from conftest import REPO_ROOT
+    logs = tmp_path / 'logs'
+    done = subprocess.run(
+        [*CLI, 'run', 'examples/runs.csv', '--ledger', str(tmp_path / 'runs.jsonl'), '--quick',
+         '--timeout', '60', '--log-dir', str(logs), '--', sys.executable,
+         'examples/experiment.py', '{mb}', '{secs}', '{leak}'],
+        cwd=REPO_ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in logs.glob('*.log')) == [f'run-00{n}.log' for n in range(1, 7)]
+    rows = [line.split() for line in done.stdout.splitlines() if line.split()[:1] in
+            [[str(n)] for n in range(1, 7)]]
+    # status, processes stopped, left
+    assert [(r[1], r[9], r[10]) for r in rows] == [('ok', '1', '0')] * 6, done.stdout
+
+
+def test_a_log_dir_that_cannot_be_made_is_refused_before_any_run(tmp_path):
+    blocker = tmp_path / 'file'
+    blocker.write_text('not a directory')
+    (tmp_path / 'runs.csv').write_text('secs\n0\n')
+    done = expclean('run', str(tmp_path / 'runs.csv'), '--ledger', str(tmp_path / 'l.jsonl'),
+                    '--log-dir', str(blocker / 'logs'), '--', 'true')
+    assert done.returncode == 1 and 'log directory' in done.stderr, done.stderr
+    assert not (tmp_path / 'l.jsonl').exists()

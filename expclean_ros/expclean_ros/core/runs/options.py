@@ -32,7 +32,8 @@ class SequencerOptions:
     :param tag_variable: the environment variable carrying the run tag.
     :param use_cgroup: put each run in a cgroup of its own where the machine allows.
     :param sample_interval_s: how often memory is sampled for the peak while a run lives.
-    :param log_dir: each run's stdout+stderr go to ``log_dir/run-NNN.log``; None: inherited.
+    :param log_dir: each run's stdout+stderr go to ``log_dir/run-NNN.log`` (made when missing,
+        in an existing directory, once the batch has passed its checks); None: inherited.
     :param env: environment of the runs (default: ours); the tag is added.
     :param cwd: working directory of the runs.
     :param shm_cleanup: after each teardown remove what the run left in ``/dev/shm``
@@ -72,7 +73,10 @@ class SequencerOptions:
         if not self.sample_interval_s > 0:
             raise ValueError('sample_interval_s must be greater than zero')
         if self.log_dir is not None and not os.path.isdir(self.log_dir):
-            raise ValueError(f'log directory {self.log_dir} does not exist')
+            parent = os.path.dirname(os.path.abspath(self.log_dir))
+            if os.path.exists(self.log_dir) or not os.path.isdir(parent):
+                raise ValueError(f'log directory {self.log_dir}: not a directory, and not '
+                                 f'one that can be made in an existing directory')
 
 
 @dataclass(frozen=True)

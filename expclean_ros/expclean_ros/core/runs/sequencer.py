@@ -200,7 +200,7 @@ def run_log(log_dir: Optional[str], index: int) -> Optional[str]:
 
 def _check_logs(log_dir: Optional[str], resume: bool) -> None:
     """A new batch never writes into another batch's logs (``run-NNN.log``, ``run-NNN-ros``)."""
-    if not log_dir or resume:
+    if not log_dir or resume or not os.path.isdir(log_dir):
         return
     old = sorted(n for n in os.listdir(log_dir)
                  if n.startswith('run-') and n.endswith(('.log', '-ros')))
@@ -261,6 +261,8 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
     start = time.monotonic()
     commands, state = _prepare(table, template, ledger_path, resume)
     _check_logs(opts.log_dir, resume and state.header is not None)
+    if opts.log_dir:
+        os.makedirs(opts.log_dir, exist_ok=True)
     total = len(table)
     records: List[dict] = []
     with Ledger(ledger_path) as ledger, sigterm_interrupts():

@@ -1,0 +1,39 @@
+"""A stand-in experiment for the README's batch example: ``python experiment.py MB SECS LEAK``.
+
+It holds MB MiB for SECS seconds and exits 0, leaving behind a double-forked orphan (its own
+session, re-parented to init) that holds LEAK MiB for ten minutes: the kind of leftover that
+poisons the next run, and that ``expclean run`` finds by the run tag and stops.
+"""
+
+import os
+import sys
+import time
+
+
+def hold(mib):
+    block = bytearray(mib * 2**20)
+    block[::4096] = b'\x01' * len(block[::4096])  # touch every page: really resident
+    return block
+
+
+def leak_an_orphan(mib):
+    if os.fork() == 0:          # child: a new session, then fork again and leave
+        os.setsid()
+        if os.fork() == 0:      # grandchild: re-parented to init once the child exits
+            held = hold(mib)
+            time.sleep(600)
+            held.clear()
+        os._exit(0)
+    os.wait()
+
+
+def main():
+    mb, secs, leak = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+    held = hold(mb)
+    leak_an_orphan(leak)
+    time.sleep(secs)
+    del held
+
+
+if __name__ == '__main__':
+    main()
