@@ -58,8 +58,34 @@ def test_no_node_is_a_clear_error_not_a_hang():
     proc = expclean('call', '/nobody_here/cleanup', 'quick', timeout=60)
     assert proc.returncode == 1
     assert proc.stderr.startswith('expclean: error: no service /nobody_here/cleanup/quick')
+    assert 'Cleanup nodes seen: none' in proc.stderr, proc.stderr
+    assert ' -r __ns:=/nobody_here' in proc.stderr or 'namespace:=/nobody_here' in proc.stderr
     proc = expclean('nodes', '--wait', '1', timeout=60)
     assert proc.returncode == 1 and 'no cleanup node found' in proc.stderr
+    assert 'start one with: ' in proc.stderr, proc.stderr
+
+
+def test_a_missing_node_error_names_the_nodes_seen(start_node):
+    node = start_node('--ros-args', '-r', '__ns:=/robot2')
+    found = expclean('nodes', '--expect', '1', '--wait', '60', timeout=120)
+    assert found.returncode == 0 and '/robot2/cleanup' in found.stdout, found.stderr
+    proc = expclean('call', '/robot1/cleanup', 'quick', timeout=60)
+    assert proc.returncode == 1, proc.stdout
+    assert 'Cleanup nodes seen: /robot2/cleanup;' in proc.stderr, proc.stderr
+    assert 'start /robot1/cleanup with: ' in proc.stderr
+    # the command it names starts that node: a real cleanup_node takes the same remaps
+    hint = proc.stderr.rsplit('with: ', 1)[1].strip()
+    if hint.startswith('make run ARGS='):
+        args = hint[len('make run ARGS="'):-1].split()
+    elif hint.startswith('cleanup_node'):
+        args = hint.split()[1:]
+    else:
+        args = None  # ros2 launch: tested with the launch files
+    if args is not None:
+        start_node(*args)
+        again = expclean('call', '/robot1/cleanup', 'quick', timeout=120)
+        assert again.returncode == 0 and again.stdout.startswith('quick ok'), again.stderr
+    node.close()
 
 
 def test_teardown_needs_a_selection():

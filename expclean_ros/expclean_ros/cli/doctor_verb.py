@@ -17,6 +17,7 @@ import os
 import sys
 
 from expclean_ros.cli.main import CliError
+from expclean_ros.cli.names import start_command
 from expclean_ros.core.doctor import PLAN_NEEDS
 from expclean_ros.core.doctor.check import UNAVAILABLE, WORKS, Check
 
@@ -67,8 +68,9 @@ def add_doctor(p):
                    help='look for cleanup nodes on the ROS graph (default)')
     p.add_argument('--no-ros', dest='ros', action='store_false',
                    help='do not start rclpy; skip the cleanup node check')
-    p.add_argument('--ros-timeout', type=float, default=2.0,
-                   help='seconds to discover cleanup nodes (default: 2)')
+    p.add_argument('--ros-timeout', type=float, default=10.0,
+                   help='at most this many seconds to discover cleanup nodes: discovery ends '
+                   'once the set of nodes stopped changing, as for expclean nodes (default: 10)')
     p.add_argument('--torch-timeout', type=float, default=30.0,
                    help='seconds allowed for importing torch in a child process (default: 30)')
     p.add_argument('--json', action='store_true', help='print JSON instead of text')
@@ -88,8 +90,8 @@ def ros_graph_check(timeout_s: float) -> Check:
     if not found:
         return Check('cleanup_node', UNAVAILABLE,
                      f'no cleanup node on ROS_DOMAIN_ID={domain} within {timeout_s:g} s',
-                     'start one: ros2 launch expclean_ros cleanup.launch.py (same '
-                     'ROS_DOMAIN_ID and discovery range)', {'nodes': []})
+                     f'start one: {start_command()} (same ROS_DOMAIN_ID and discovery '
+                     'range)', {'nodes': []})
     return Check('cleanup_node', WORKS, f'{len(found)} on ROS_DOMAIN_ID={domain}: '
                  + ', '.join(found), data={'nodes': found})
 

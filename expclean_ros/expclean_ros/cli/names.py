@@ -4,7 +4,7 @@ import re
 
 from expclean_ros.cli.main import CliError
 
-__all__ = ['DEFAULT_NODE', 'full_node_name']
+__all__ = ['DEFAULT_NODE', 'full_node_name', 'start_command']
 
 DEFAULT_NODE = '/cleanup'
 _TOKEN = r'[A-Za-z_][A-Za-z0-9_]*'
@@ -21,3 +21,29 @@ def full_node_name(text: str) -> str:
         raise CliError(f'{text!r} is not a node name: use a full name like /robot1/cleanup '
                        '(tokens of letters, digits and _, not starting with a digit)')
     return name
+
+
+def start_command(node: str = DEFAULT_NODE) -> str:
+    """The command that starts a cleanup node named ``node`` for this user: ``ros2 launch``
+    where launch is installed, ``make run`` in this project's own environment, else the
+    node's console command.
+
+    >>> '/robot1' in start_command('/robot1/cleanup')
+    True
+    """
+    import importlib.util
+    import os
+    import sys
+    namespace, _, base = node.rpartition('/')
+    remaps = (f' -r __ns:={namespace}' if namespace else '') + (
+        f' -r __node:={base}' if base != 'cleanup' else '')
+    spec = importlib.util.find_spec('ros2launch')
+    if spec is not None and spec.origin and base == 'cleanup':
+        return 'ros2 launch expclean_ros cleanup.launch.py' + (
+            f' namespace:={namespace}' if namespace else '')
+    checkout = os.path.dirname(sys.prefix)
+    if (os.path.basename(sys.prefix).startswith('.venv-')
+            and os.path.isfile(os.path.join(checkout, 'Makefile'))
+            and os.path.isdir(os.path.join(checkout, 'expclean_ros'))):
+        return f'make run ARGS="--ros-args{remaps}"' if remaps else 'make run'
+    return f'cleanup_node --ros-args{remaps}' if remaps else 'cleanup_node'

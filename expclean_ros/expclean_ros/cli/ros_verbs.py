@@ -8,7 +8,7 @@ import time
 from expclean_ros.cli.arg_checks import check_args
 from expclean_ros.cli.main import CliError
 from expclean_ros.cli.memory_format import memory_dict, memory_table
-from expclean_ros.cli.names import DEFAULT_NODE
+from expclean_ros.cli.names import DEFAULT_NODE, start_command
 from expclean_ros.core.cleanup import PLANS
 
 __all__ = ['add_arguments']
@@ -141,8 +141,8 @@ def find_nodes(client, args):
     found = client.find_cleanup_nodes(timeout_s=args.wait, expect=args.expect)
     if not found:
         raise CliError(f'no cleanup node found on the graph within {args.wait:g} s '
-                       f'(same ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID", "0")}? '
-                       'node started?)')
+                       f'(same ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID", "0")}?); '
+                       f'start one with: {start_command()}')
     from expclean_ros.ros.duplicate_watch import DUPLICATE_HINT, same_name_count
     for name in found:
         count = same_name_count(client.node, name)
@@ -169,7 +169,7 @@ def call(args):
             answer = answers[f'{node}/{args.plan}']
             if isinstance(answer, ClientError):
                 if not args.all:
-                    raise CliError(str(answer))
+                    raise call_error(client, node, answer)
                 rows.append({'node': node, 'answered': False, 'success': False,
                              'message': str(answer)})
             else:
@@ -251,7 +251,17 @@ def _call(client, srv_type, name, request, timeout_s):
     try:
         return client.call(srv_type, name, request, timeout_s=timeout_s)
     except ClientError as exc:
-        raise CliError(str(exc)) from None
+        raise call_error(client, name.rpartition('/')[0], exc) from None
+
+
+def call_error(client, node, exc):
+    """The error of a call to ``node`` that got no answer; where the node's service never
+    appeared, with the cleanup nodes that are on the graph and how to start this one."""
+    if not str(exc).startswith('no service'):
+        return CliError(str(exc))
+    seen = client.find_cleanup_nodes(timeout_s=1.0, quiet_s=0.5)
+    return CliError(f'{exc} Cleanup nodes seen: {", ".join(seen) or "none"}; start {node} '
+                    f'with: {start_command(node)}')
 
 
 def memory(args):
