@@ -6,7 +6,6 @@ import sys
 import time
 
 from expclean_ros.cli.main import CliError
-from expclean_ros.cli.node_cleanup import service_cleanup, wait_for_node
 
 __all__ = ['add_arguments', 'run', 'summary_lines', 'Progress']
 
@@ -52,9 +51,18 @@ def add_arguments(sub):
                    help='only tear down each run, no cleanup plan between runs')
     p.add_argument('--via-service', action='store_true',
                    help="clean up by calling a running cleanup node's ~/between_runs")
-    p.add_argument('--node', default='/cleanup', metavar='NODE',
-                   help="with --via-service: full name of the cleanup node "
-                        "(e.g. '/robot1/cleanup'; default: /cleanup)")
+    p.add_argument('--node', action='append', default=None, metavar='NODE',
+                   help="with --via-service: full name of a cleanup node, repeatable, one per "
+                        "host (e.g. --node /robot1/cleanup --node /gpu1/cleanup; default: "
+                        "/cleanup); each tears the run's tag down on its host")
+    p.add_argument('--all', action='store_true',
+                   help='with --via-service: every cleanup node on the graph (found once, '
+                        'before the first run)')
+    p.add_argument('--expect', type=int, default=0, metavar='N',
+                   help='with --all: fail before the first run unless N nodes are found')
+    p.add_argument('--on-no-answer', choices=('go-on', 'stop'), default='go-on',
+                   help='when a node does not answer after a run: record NO ANSWER and go on '
+                        '(default), or stop the batch after recording it')
     p.add_argument('--service-timeout', type=float, default=120.0,
                    help='seconds to wait for the node to answer (default: 120)')
     p.add_argument('--log-dir', default=None,
@@ -126,6 +134,57 @@ def summary_lines(records):
     return lines
 
 
+def _check_nodes(args):
+    from expclean_ros.cli.names import DEFAULT_NODE, full_node_name
+    if not args.via_service and (args.node or args.all):
+        raise CliError('--node and --all name cleanup nodes for --via-service: add it')
+    if args.all and args.node:
+        raise CliError('give either --all or --node, not both')
+    if args.expect < 0 or (args.expect and not args.all):
+        raise CliError(f'--expect N goes with --all and N is 0 or more, got {args.expect}')
+    nodes = [full_node_name(n) for n in (args.node or [DEFAULT_NODE])]
+    if len(set(nodes)) != len(nodes):
+        raise CliError(f'--node names a node twice: {", ".join(nodes)}')
+    args.node = nodes
+
+
+def _service_cleanup(args, comprehensive):
+    """(client, cleanup callable) for --via-service: the named or discovered nodes."""
+    from expclean_ros.cli.hosts import hosts_cleanup, wait_for_nodes
+    from expclean_ros.ros.client import CleanupClient
+    client = CleanupClient(name='expclean_run')
+    try:
+        nodes = args.node
+        if args.all:
+            nodes = client.find_cleanup_nodes(timeout_s=max(10.0, args.service_timeout / 4),
+                                              expect=args.expect)
+            if len(nodes) < max(1, args.expect):
+                raise CliError(f'--all: {len(nodes)} cleanup nodes found, '
+                               f'expected {max(1, args.expect)}')
+        wait_for_nodes(client, nodes)
+        return client, hosts_cleanup(client, nodes, comprehensive, args.wait,
+                                     args.service_timeout)
+    except BaseException:
+        client.close()
+        raise
+
+
+def _on_finish(progress, on_no_answer):
+    from expclean_ros.cli.hosts import NoAnswer, unanswered
+
+    def on_finish(record, position, count):
+        progress.on_finish(record, position, count)
+        lost = unanswered(record)
+        if lost:
+            print(f'run {record["index"] + 1}: NO ANSWER from {", ".join(lost)}',
+                  file=sys.stderr)
+            if on_no_answer == 'stop':
+                raise NoAnswer(f'stopped after run {record["index"] + 1} (--on-no-answer '
+                               f'stop): no answer from {", ".join(lost)}; the ledger has it, '
+                               f'--resume goes on')
+    return on_finish
+
+
 def run(args):
     from expclean_ros.core.runs import records, sequencer
     from expclean_ros.core.runs.options import STATUS_OK, SequencerOptions
@@ -138,6 +197,7 @@ def run(args):
     if args.wait is not None and args.wait < 0:
         raise CliError(f'--wait must be zero or more seconds, got {args.wait:g}')
     sigint, sigterm, sigkill = _timeouts(args.stop_timeouts)
+    _check_nodes(args)
     table = load_table(args.table)
     options = SequencerOptions(
         timeout_s=args.timeout, sigint_timeout_s=sigint, sigterm_timeout_s=sigterm,
@@ -149,18 +209,12 @@ def run(args):
         if args.no_cleanup:
             cleanup = records.no_cleanup
         elif args.via_service:
-            from expclean_ros.ros.client import CleanupClient
-            client = CleanupClient(name='expclean_run')
-            from expclean_ros.cli.names import full_node_name
-            prefix = full_node_name(args.node)
-            wait_for_node(client, prefix)
-            cleanup = service_cleanup(client, prefix, comprehensive, args.wait,
-                                      args.service_timeout)
+            client, cleanup = _service_cleanup(args, comprehensive)
         else:
             cleanup = records.in_process_cleanup(comprehensive, args.wait)
         result = sequencer.run_batch(table, template, args.ledger, options, resume=args.resume,
                                      cleanup=cleanup, on_start=progress.on_start,
-                                     on_finish=progress.on_finish)
+                                     on_finish=_on_finish(progress, args.on_no_answer))
     finally:
         if client is not None:
             client.close()

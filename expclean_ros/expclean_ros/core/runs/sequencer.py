@@ -146,7 +146,8 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
         tdown = stop_tag(run_id, None, opts)
     after_teardown = take_snapshot()
     # the run's processes verified gone: memory back at `before` is the run's returned
-    cleaned = cleanup(index, total, baseline=before if tdown.get('left') == 0 else None)
+    tag = {'run_id': run_id} if getattr(cleanup, 'takes_run_id', False) else {}  # hosts.py
+    cleaned = cleanup(index, total, baseline=before if tdown.get('left') == 0 else None, **tag)
     after = take_snapshot()
     record.update({
         'status': status, 'exit_code': exit_code, 'detail': detail,
@@ -190,7 +191,9 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
     :param cleanup: ``cleanup(run_index, total_runs, baseline=None) -> dict`` between
         runs (see :func:`report_record` for the fields; ``baseline``: the memory
         snapshot before the run, passed when teardown left none of its processes);
-        default: the in-process comprehensive between-runs plan.
+        default: the in-process comprehensive between-runs plan. A callable with
+        ``takes_run_id = True`` also gets ``run_id=`` (the run's tag), e.g. to have
+        the run torn down on other hosts.
     :param on_start: ``on_start(index, position, count)`` before each run
         (position 0-based among the ``count`` runs to do now).
     :param on_finish: ``on_finish(record, position, count)`` after each run.
