@@ -70,6 +70,9 @@ def add_arguments(sub):
     p.add_argument('--stop-timeouts', default='2,2,1', metavar='INT,TERM,KILL',
                    help='teardown waits after SIGINT, SIGTERM, SIGKILL (default: 2,2,1)')
     p.add_argument('--no-cgroup', action='store_true', help='select runs by tag only')
+    p.add_argument('--shard', default=None, metavar='K/N',
+                   help='run rows K, K+N, K+2N, ... only (0 <= K < N), with a ledger of its '
+                        'own, e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT')
     p.add_argument('--json', action='store_true', help='print the summary as JSON lines')
     p.set_defaults(func=run, command=[])
     p.usage = '%(prog)s TABLE --ledger LEDGER [options] -- COMMAND TEMPLATE...'
@@ -189,6 +192,7 @@ def run(args):
     from expclean_ros.core.runs import records, sequencer
     from expclean_ros.core.runs.options import STATUS_OK, SequencerOptions
     from expclean_ros.core.runs.run_table import load_table
+    from expclean_ros.core.runs.shards import parse_shard, shard_rows
 
     template = list(args.command)
     if not template:
@@ -198,7 +202,9 @@ def run(args):
         raise CliError(f'--wait must be zero or more seconds, got {args.wait:g}')
     sigint, sigterm, sigkill = _timeouts(args.stop_timeouts)
     _check_nodes(args)
+    shard = None if args.shard is None else parse_shard(args.shard)
     table = load_table(args.table)
+    shard_rows(len(table), shard)  # a shard with no rows: refused before anything starts
     options = SequencerOptions(
         timeout_s=args.timeout, sigint_timeout_s=sigint, sigterm_timeout_s=sigterm,
         sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir)
@@ -213,7 +219,7 @@ def run(args):
         else:
             cleanup = records.in_process_cleanup(comprehensive, args.wait)
         result = sequencer.run_batch(table, template, args.ledger, options, resume=args.resume,
-                                     cleanup=cleanup, on_start=progress.on_start,
+                                     cleanup=cleanup, shard=shard, on_start=progress.on_start,
                                      on_finish=_on_finish(progress, args.on_no_answer))
     finally:
         if client is not None:
