@@ -60,6 +60,41 @@ def test_a_node_in_b_answers_a_call_from_a_and_a_never_sees_b(rig):
     assert json.loads(memory.stdout)['hostname'] == 'b'
 
 
+_DIAGNOSTICS = """
+import json
+from diagnostic_msgs.msg import DiagnosticArray
+from expclean_ros.client import CleanupClient
+with CleanupClient(name='expclean_diag') as client:
+    client.subscribe(DiagnosticArray, '/diagnostics')
+    got = client.collect(DiagnosticArray, '/diagnostics', duration_s=8)
+print(json.dumps(sorted({(s.hardware_id, s.name) for _, m in got for s in m.status})))
+"""
+
+
+def test_memory_all_gives_one_line_per_host_and_diagnostics_stay_apart(rig):
+    done = expclean_in(rig['a'], 'memory', '--all', '--expect', '3')
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split(': ')[0] for line in lines] == [f'/{n}/cleanup ({n})' for n in HOSTS]
+    assert all(' RAM ' in line and 'DDS shm' in line for line in lines), lines
+    rows = [json.loads(line) for line in
+            expclean_in(rig['a'], 'memory', '--all', '--json').stdout.splitlines()]
+    assert [(r['node'], r['memory']['hostname']) for r in rows] == \
+        [(f'/{n}/cleanup', n) for n in HOSTS]
+    ros2 = os.path.join(os.path.dirname(sys.executable), 'ros2')
+    if os.access(ros2, os.X_OK):
+        done = rig['a'].run([ros2, 'cleanup', 'memory', '--all', '--expect', '3'])
+        assert done.returncode == 0, done.stderr
+        assert [line.split(': ')[0] for line in done.stdout.splitlines()] == \
+            [f'/{n}/cleanup ({n})' for n in HOSTS]
+    seen = rig['a'].run([sys.executable, '-c', _DIAGNOSTICS])
+    assert seen.returncode == 0, seen.stderr
+    statuses = [tuple(s) for s in json.loads(seen.stdout)]  # (hardware id, status name)
+    assert {host for host, _ in statuses} == set(HOSTS), statuses
+    for host in HOSTS:
+        assert (host, 'cleanup: RAM') in statuses, statuses
+
+
 def run_cmd(sleep):
     """One process per host per run: one here on a, one each on b and c by 'ssh'."""
     remote = ' && '.join(f'{" ".join(REMOTE)} call {rig_address(i)} {PORT} '
