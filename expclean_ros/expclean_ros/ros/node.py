@@ -27,7 +27,7 @@ from std_srvs.srv import Trigger
 from expclean_ros.core.cleanup import plans, summary
 from expclean_ros.core.memory import dds_shm, probes
 from expclean_ros.core.procs import teardown
-from expclean_ros.ros import messages, parameters
+from expclean_ros.ros import announce, messages, parameters
 from expclean_ros.ros.busy import BusyGuard
 from expclean_ros.ros.monitor import Monitor
 from expclean_ros.ros.qos import LATCHED_QOS, SERVICE_QOS
@@ -224,10 +224,12 @@ def _cap(value):
 def main(args=None):
     """Run the cleanup node until SIGINT/SIGTERM (exit 0); exit 1 on bad parameters."""
     stop = stop_on_signals()
+    profile = announce.apply()  # Fast DDS: re-announce every 0.25 s (ros/announce.py)
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = None
     try:
         node = CleanupNode(stop=stop)
+        announce.restore(profile)  # the participant is made: our children do not inherit it
         executor = MultiThreadedExecutor(num_threads=4)
         executor.add_node(node)
         spin_until_stopped(executor, node, stop)  # and shut the executor down
