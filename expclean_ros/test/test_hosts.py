@@ -112,13 +112,16 @@ def ledger_runs(path):
         return [r for r in map(json.loads, f) if r['type'] == 'run']
 
 
-def test_a_batch_over_three_hosts_leaves_nothing_and_records_each_host(rig, tmp_path):
+@pytest.mark.parametrize('choose', ['named', 'all'])
+def test_a_batch_over_three_hosts_leaves_nothing_and_records_each_host(rig, tmp_path, choose):
     decoy = rig['b'].run([*REMOTE, 'call', rig_address(1), str(PORT), 'sleep', '999'])
     assert decoy.returncode == 0, decoy.stderr
     table = tmp_path / 'runs.csv'
     table.write_text('n\n1\n2\n3\n')
     ledger = tmp_path / 'ledger.jsonl'
     nodes = [a for n in HOSTS for a in ('--node', f'/{n}/cleanup')]
+    if choose == 'all':
+        nodes = ['--all', '--expect', '3']
     done = expclean_in(rig['a'], 'run', str(table), '--ledger', str(ledger), '--via-service',
                        *nodes, '--quick', '--wait', '0', '--', *run_cmd(1001))
     assert done.returncode == 0, done.stderr[-3000:]
