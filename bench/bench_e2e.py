@@ -7,7 +7,9 @@ left, /dev/shm growth, RAM drift, seconds from Ctrl-C until launch had exited
 (the next run could start). Leftovers of (a) accumulate over its runs (as on a
 real machine), then are stopped by this bench's own mark before (b).
 
-Run: ``python bench/bench_e2e.py [--runs N]`` (with the project venv and ROS env).
+Run: ``python bench/bench_e2e.py [--runs N] [--ledgers DIR]`` (with the project venv and
+ROS env). ``--ledgers DIR`` also writes ``DIR/plain.jsonl`` and ``DIR/wrap.jsonl`` (see
+``e2e_ledger.py``) for ``expclean report DIR/plain.jsonl DIR/wrap.jsonl``.
 """
 
 import os
@@ -18,12 +20,25 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'expclean_ros', 'test'))
 
 import rosproc  # noqa: E402
+from e2e_ledger import ModeLedger  # noqa: E402
 from runs_option import parse_runs  # noqa: E402
 
 MIB = 1024 * 1024
 
 
+def _ledger_dir(argv):
+    """(``--ledgers DIR`` or None, the other arguments)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if '--ledgers' not in argv:
+        return None, argv
+    at = argv.index('--ledgers')
+    if at + 1 >= len(argv) or not os.path.isdir(argv[at + 1]):
+        sys.exit('bench_e2e: --ledgers needs an existing folder')
+    return argv[at + 1], argv[:at] + argv[at + 2:]
+
+
 def main(argv=None):
+    ledger_dir, argv = _ledger_dir(argv)
     runs = parse_runs(argv, __doc__, default=5, quick=2, unit='runs per mode')
     reason = rosproc.missing_reason()
     if reason:
@@ -34,8 +49,17 @@ def main(argv=None):
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for mode in ('plain', 'wrap'):
+                ledger = (ModeLedger(ledger_dir, mode, runs, ['ros2', 'launch', mode],
+                                     rosproc.shm_bytes, lambda: rosproc.marked(mark))
+                          if ledger_dir else None)
                 for i in range(runs):
-                    rows.append(rosproc.e2e_run(mode, mark, os.path.join(tmp, f'{mode}{i}.log')))
+                    log = os.path.join(tmp, f'{mode}{i}.log')
+
+                    def one():
+                        return rosproc.e2e_run(mode, mark, log)
+                    rows.append(ledger.run(i, one) if ledger else one())
+                if ledger:
+                    ledger.close()
                 rosproc.stop_marked(mark)
     finally:
         rosproc.stop_marked(mark)

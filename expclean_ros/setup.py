@@ -38,6 +38,7 @@ setup(
             'teardown = expclean_ros.verb:TeardownVerb',
             'nodes = expclean_ros.verb:NodesVerb',
             'doctor = expclean_ros.verb:DoctorVerb',
+            'report = expclean_ros.verb:ReportVerb',
         ],
         # the XML and YAML front ends import this to find the expclean_* actions
         'launch.frontend.launch_extension': [

@@ -111,7 +111,10 @@ else
        "install provides them): the node, expclean and the Python API work; launch and ros2 tests skip"
 fi
 
-# 5. Optional: PyTorch (CPU) so the tests of the torch paths run (EXPCLEAN_WITH_TORCH=1, set by
+# 5. Headless Chromium for the report's browser tests (root + apt-get only; else they skip).
+bash "$here/scripts/install_browser.sh" "$venv"
+
+# 6. Optional: PyTorch (CPU) so the tests of the torch paths run (EXPCLEAN_WITH_TORCH=1, set by
 #    .ci/run). Always pinned: an unpinned torch resolves to a CUDA build of several GB.
 if [ "${EXPCLEAN_WITH_TORCH:-0}" = 1 ] && [ ! -f "$stamp_dir/torch" ]; then
   echo "setup_env: installing torch==2.13.0 (CPU) for the torch tests"

@@ -2,6 +2,7 @@
 
     ros2 launch expclean_ros wrap.launch.py package:=my_pkg file:=experiment.launch.py rate:=10
     ros2 launch expclean_ros wrap.launch.py file:=/path/to/experiment.launch.xml
+    ros2 launch expclean_ros wrap.launch.py file:=exp.launch.py ros_log_dir:=runs/logs
 
 Every process the included file starts carries the run tag (an inherited one
 is kept). On shutdown (Ctrl-C, or the included file ending it) the tagged
@@ -40,9 +41,18 @@ def generate_launch_description():
                               description='after the teardown: comprehensive, quick or none'),
         DeclareLaunchArgument('cleanup_namespace', default_value='',
                               description="namespace of the cleanup node, e.g. '/robot1'"),
+        DeclareLaunchArgument('ros_log_dir', default_value='',
+                              description="a folder: this run's ROS logs go to "
+                              "FOLDER/RUN_TAG (e.g. 'runs/logs'; default: ~/.ros/log)"),
+        DeclareLaunchArgument('restart_daemon', default_value='true',
+                              description='after the teardown, restart a ROS 2 daemon that '
+                              "still lists the run's nodes (true or false)"),
         IncludeLaunchDescription(
             AnyLaunchDescriptionSource(os.path.join(HERE, 'add_cleanup.launch.xml')),
             launch_arguments=[('expclean_cleanup', LaunchConfiguration('cleanup')),
-                              ('expclean_namespace', LaunchConfiguration('cleanup_namespace'))]),
+                              ('expclean_namespace', LaunchConfiguration('cleanup_namespace')),
+                              ('expclean_ros_log_dir', LaunchConfiguration('ros_log_dir')),
+                              ('expclean_restart_daemon',
+                               LaunchConfiguration('restart_daemon'))]),
         OpaqueFunction(function=_include),
     ])

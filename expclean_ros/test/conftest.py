@@ -18,6 +18,12 @@ from watchdog_plugin import pytest_runtest_protocol, pytest_unconfigure  # noqa:
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
 os.environ.setdefault('ROS_DOMAIN_ID', str(50 + os.getpid() % 40))
 os.environ.setdefault('AMENT_PREFIX_PATH', sys.prefix)
+# /dev/shm is shared with every other program of this machine: the shared-memory steps of
+# plans, nodes and runs started by the tests look at a directory of this test run instead,
+# unless a test points them at /dev/shm itself (where only its own run's files can qualify).
+SHM_ROOT = os.path.join('/tmp', f'expclean-test-shm-{os.getpid()}')
+os.makedirs(SHM_ROOT, exist_ok=True)
+os.environ['EXPCLEAN_SHM_ROOT'] = SHM_ROOT
 
 NOBODY = ['setpriv', '--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups']
 
@@ -33,6 +39,25 @@ HOOKS_AS_ROOT = ('-p', 'hooks.allow_as_root:=true')
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(PACKAGE_ROOT)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _private_shm_root():
+    """Remove this test run's shared-memory directory at the end (ours alone)."""
+    yield SHM_ROOT
+    shutil.rmtree(SHM_ROOT, ignore_errors=True)
+
+
+@pytest.fixture
+def made():
+    """``(paths, procs)`` a shared-memory test fills (see shmscene.py): its files are removed
+    and its children stopped afterwards, nothing else."""
+    from shmscene import remove
+    paths, procs = [], []
+    yield paths, procs
+    for proc in procs:
+        proc.stop()
+    remove(paths)
 
 
 def ros_env(**extra):

@@ -38,7 +38,7 @@ READ_ONLY = {
     'teardown.protect': ['^$'], 'teardown.patterns': ['.'],
     'teardown.allow_request_patterns': True, 'teardown.run_tag_format': '.*',
     'teardown.allow_other_users': True, 'allow_gpu_reset': True,
-    'allow_system_caches': False,
+    'allow_system_caches': False, 'shm_cleanup': False,
 }
 
 

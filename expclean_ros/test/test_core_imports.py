@@ -26,7 +26,7 @@ def test_core_modules_listed():
                  'cleanup.steps', 'cleanup.plans', 'cleanup.results', 'runs.sequencer',
                  'doctor.diagnose'):
         assert f'expclean_ros.core.{name}' in CORE_MODULES
-    for package in ('procs', 'memory', 'cleanup', 'runs', 'doctor'):
+    for package in ('procs', 'memory', 'cleanup', 'runs', 'doctor', 'report'):
         assert f'expclean_ros.core.{package}' in CORE_MODULES
 
 
@@ -43,7 +43,7 @@ def _imported_after(modules):
             f'for name in {modules!r}:\n'
             '    importlib.import_module(name)\n'
             'print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in '
-            '("rclpy", "rcl_interfaces", "launch", "launch_ros", "torch"))))\n')
+            '("rclpy", "rcl_interfaces", "launch", "launch_ros", "torch", "matplotlib"))))\n')
     return json.loads(_fresh_python(code).strip().splitlines()[-1])
 
 

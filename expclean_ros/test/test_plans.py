@@ -41,7 +41,8 @@ def test_last_run_is_skipped_others_run(run_index):
         assert report.steps == () and report.success
         assert 'run 5 of 5 was the last' in report.message
     else:
-        assert [s.name for s in report.steps] == ['teardown', 'dds_shm', 'python_memory']
+        assert [s.name for s in report.steps] == ['teardown', 'dds_shm', 'run_shm',
+                                                  'python_memory']
 
 
 def test_single_run_is_skipped():
@@ -91,7 +92,7 @@ def test_auto_wait_settles_under_the_cap():
 def test_comprehensive_runs_every_step_and_reports_one_line():
     report = plans.comprehensive(NO_DROP, cap_s=5)
     assert [s.name for s in report.steps] == [
-        'teardown', 'dds_shm', 'python_memory', 'drop_caches', 'gpu_reset']
+        'teardown', 'dds_shm', 'run_shm', 'python_memory', 'drop_caches', 'gpu_reset']
     assert report.success  # skipped steps are not failures
     by_name = {s.name: s for s in report.steps}
     assert by_name['drop_caches'].status == 'skipped'
@@ -106,7 +107,7 @@ def test_comprehensive_runs_every_step_and_reports_one_line():
 
 def test_quick_has_no_system_caches_or_gpu_reset():
     report = plans.quick(cap_s=5)
-    assert [s.name for s in report.steps] == ['teardown', 'dds_shm', 'python_memory']
+    assert [s.name for s in report.steps] == ['teardown', 'dds_shm', 'run_shm', 'python_memory']
 
 
 def test_failing_hook_does_not_stop_the_following_steps(tmp_path):
@@ -115,7 +116,8 @@ def test_failing_hook_does_not_stop_the_following_steps(tmp_path):
                              hooks_after=(f'touch {marker}', 'sleep 5'), hook_timeout_s=0.3)
     report = plans.comprehensive(options, cap_s=5)
     names = [s.name for s in report.steps]
-    assert names == ['hook_before[0]', 'teardown', 'dds_shm', 'python_memory', 'drop_caches',
+    assert names == ['hook_before[0]', 'teardown', 'dds_shm', 'run_shm', 'python_memory',
+                     'drop_caches',
                      'gpu_reset',
                      'hook_after[0]', 'hook_after[1]']
     status = {s.name: s.status for s in report.steps}
@@ -178,4 +180,9 @@ def test_options_turn_lists_into_tuples_and_settle_false_sleeps():
 
 def test_dds_shm_step_can_be_turned_off():
     report = plans.quick(CleanupOptions(dds_shm_cleanup=False), cap_s=5)
+    assert [s.name for s in report.steps] == ['teardown', 'run_shm', 'python_memory']
+
+
+def test_shm_steps_can_be_turned_off():
+    report = plans.quick(CleanupOptions(dds_shm_cleanup=False, shm_cleanup=False), cap_s=5)
     assert [s.name for s in report.steps] == ['teardown', 'python_memory']

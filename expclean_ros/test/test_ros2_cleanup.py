@@ -37,7 +37,7 @@ def complete(line, tmp_path):
 def test_verbs_are_registered_with_their_help():
     proc = ros2('cleanup', '--help', timeout=60)
     assert proc.returncode == 0, proc.stderr
-    for verb in ('call', 'between-runs', 'memory', 'teardown', 'nodes', 'doctor'):
+    for verb in ('call', 'between-runs', 'memory', 'teardown', 'nodes', 'doctor', 'report'):
         assert f'\n  {verb} ' in proc.stdout, proc.stdout
     proc = ros2('cleanup', 'doctor', '--no-ros', '--plan', 'quick', '--json', timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -87,3 +87,17 @@ def test_readme_constants_agree_with_ros2_interface_show():
     for type_name in ('MemoryUsage', 'CleanupReport'):
         proc = ros2('interface', 'show', f'expclean_interfaces/msg/{type_name}', timeout=60)
         assert re.search(r'^std_msgs/Header header', proc.stdout, flags=re.M), proc.stdout
+
+
+def test_ros2_cleanup_report_is_expclean_report(tmp_path):
+    from report_ledgers import expclean, generated_ledger
+    from test_report_page import Page
+    ledger = generated_ledger(tmp_path / 'l.jsonl', 5)
+    proc = ros2('cleanup', 'report', ledger, '--json', timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == json.loads(expclean('report', ledger, '--json').stdout)
+    page = tmp_path / 'r.html'
+    proc = ros2('cleanup', 'report', ledger, '-o', str(page), timeout=60)
+    assert proc.returncode == 0 and len(Page(page.read_text()).rows) == 5, proc.stderr
+    proc = ros2('cleanup', 'report', str(tmp_path / 'none.jsonl'), timeout=60)
+    assert proc.returncode == 1 and 'ros2 cleanup: error: ledger' in proc.stderr

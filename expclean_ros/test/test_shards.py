@@ -109,3 +109,9 @@ def test_a_slurm_job_array_of_three_shards_writes_three_ledgers_that_cover_the_t
     assert all(r['status'] == 'ok' for r in runs)
     ran = sorted(tuple(map(int, line.split(':'))) for line in out.read_text().split())
     assert ran == [(i, i % 3) for i in range(ROWS)]  # row i ran in array task i mod 3
+    merged = expclean('report', *[str(tmp_path / f'ledger-{k}.jsonl') for k in range(3)],
+                      '--json')
+    assert merged.returncode == 0, merged.stderr
+    report = json.loads(merged.stdout)
+    assert sorted(r['run'] for r in report['runs']) == list(range(1, ROWS + 1)), report['summary']
+    assert [f['runs'] for f in report['ledgers']] == [3, 2, 2]

@@ -9,11 +9,13 @@ entry per node, ``NO ANSWER`` where a node did not answer.
 """
 
 import os
+import sys
 
 from expclean_ros.cli.main import CliError
 from expclean_ros.cli.memory_format import memory_dict
 
-__all__ = ['NO_ANSWER', 'hosts_cleanup', 'wait_for_nodes', 'unanswered', 'NoAnswer']
+__all__ = ['NO_ANSWER', 'hosts_cleanup', 'wait_for_nodes', 'unanswered', 'NoAnswer',
+           'check_nodes', 'service_cleanup', 'on_finish']
 
 NO_ANSWER = 'NO ANSWER'
 #: How long the batch's clients wait for each service before the first run.
@@ -125,3 +127,54 @@ def hosts_cleanup(client, prefixes, comprehensive, wait_time, timeout_s):
         return _summary(hosts, plan)
     cleanup.takes_run_id = True
     return cleanup
+
+
+def check_nodes(args):
+    """Check --node/--all/--expect; leave the full node names in ``args.node``."""
+    from expclean_ros.cli.names import DEFAULT_NODE, full_node_name
+    if not args.via_service and (args.node or args.all):
+        raise CliError('--node and --all name cleanup nodes for --via-service: add it')
+    if args.all and args.node:
+        raise CliError('give either --all or --node, not both')
+    if args.expect < 0 or (args.expect and not args.all):
+        raise CliError(f'--expect N goes with --all and N is 0 or more, got {args.expect}')
+    nodes = [full_node_name(n) for n in (args.node or [DEFAULT_NODE])]
+    if len(set(nodes)) != len(nodes):
+        raise CliError(f'--node names a node twice: {", ".join(nodes)}')
+    args.node = nodes
+
+
+def service_cleanup(args, comprehensive):
+    """(client, cleanup callable) for --via-service: the named or discovered nodes."""
+    from expclean_ros.ros.client import CleanupClient
+    client = CleanupClient(name='expclean_run')
+    try:
+        nodes = args.node
+        if args.all:
+            nodes = client.find_cleanup_nodes(timeout_s=max(10.0, args.service_timeout / 4),
+                                              expect=args.expect)
+            if len(nodes) < max(1, args.expect):
+                raise CliError(f'--all: {len(nodes)} cleanup nodes found, '
+                               f'expected {max(1, args.expect)}')
+        wait_for_nodes(client, nodes)
+        return client, hosts_cleanup(client, nodes, comprehensive, args.wait,
+                                     args.service_timeout)
+    except BaseException:
+        client.close()
+        raise
+
+
+def on_finish(progress, on_no_answer):
+    """``progress.on_finish``, then stop the batch on NO ANSWER if told to."""
+
+    def finished(record, position, count):
+        progress.on_finish(record, position, count)
+        lost = unanswered(record)
+        if lost:
+            print(f'run {record["index"] + 1}: NO ANSWER from {", ".join(lost)}',
+                  file=sys.stderr)
+            if on_no_answer == 'stop':
+                raise NoAnswer(f'stopped after run {record["index"] + 1} (--on-no-answer '
+                               f'stop): no answer from {", ".join(lost)}; the ledger has it, '
+                               f'--resume goes on')
+    return finished

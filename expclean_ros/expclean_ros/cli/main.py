@@ -24,7 +24,7 @@ def build_parser():
 
 # Modules of expclean_ros.cli that define verbs: each has add_arguments(subparsers),
 # and sets func=callable(args) -> exit code on its parsers. Heavy imports stay inside verbs.
-VERB_MODULES = ('ros_verbs', 'run_verb', 'plot_verb', 'doctor_verb')
+VERB_MODULES = ('ros_verbs', 'run_verb', 'report_verb', 'plot_verb', 'doctor_verb')
 
 
 def main(argv=None):

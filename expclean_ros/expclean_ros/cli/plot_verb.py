@@ -1,4 +1,9 @@
-"""``expclean plot``: RAM and GPU memory before/after each run of a ledger, as a PNG."""
+"""``expclean plot``: the report's memory plots as one PNG (matplotlib).
+
+The same series as the report page (:meth:`Report.series`): per resource (RAM,
+/dev/shm, each GPU) memory in use before, at the peak of, after the teardown of
+and after the cleanup of each run. Several ledgers merge as in the report.
+"""
 
 import os
 
@@ -8,9 +13,9 @@ __all__ = ['add_arguments', 'plot', 'draw_memory_plot']
 
 
 def add_arguments(sub):
-    p = sub.add_parser('plot', help='plot RAM and GPU memory before/after each run of a ledger',
+    p = sub.add_parser('plot', help="the report's memory plots of a batch as a PNG",
                        description="e.g. 'expclean plot runs.jsonl -o memory.png'")
-    p.add_argument('ledger', help='ledger written by expclean run')
+    p.add_argument('ledgers', nargs='+', metavar='LEDGER', help='ledgers written by expclean run')
     p.add_argument('-o', '--output', default='memory.png',
                    help='PNG to write (default: memory.png)')
     p.add_argument('--size', default='8x4.5', metavar='WxH',
@@ -19,34 +24,39 @@ def add_arguments(sub):
     p.set_defaults(func=plot)
 
 
-def draw_memory_plot(ledger_path, output, *, width=8.0, height=4.5, dpi=100):
-    """Draw RAM and each GPU before/after per run of a ledger into a PNG; return what was drawn."""
+def draw_memory_plot(report, output, *, width=8.0, height=4.5, dpi=100):
+    """Draw ``report``'s memory series, one panel per resource, into a PNG; say what was drawn."""
     import matplotlib
     matplotlib.use('Agg')
     from matplotlib import pyplot
 
-    from expclean_ros.core.runs.ledger import finished_records, memory_series
-    records = finished_records(ledger_path)
-    series = memory_series(records)
-    fig, ax = pyplot.subplots(figsize=(width, height), dpi=dpi)
+    from expclean_ros.core.report.fields import MOMENTS
+    xs = list(range(1, len(report.runs) + 1))
+    fig, axes = pyplot.subplots(len(report.resources), 1, squeeze=False, sharex=True,
+                                figsize=(width, height), dpi=dpi)
+    drawn = {}
     try:
-        for name, points in series.items():
-            style = '-o' if name.endswith('after') else '--s'
-            ax.plot([p[0] for p in points], [p[1] for p in points], style, label=name,
-                    markersize=4)
-        ax.set_xlabel('run')
-        ax.set_ylabel('memory in use, GiB')
-        ax.set_title(f'{os.path.basename(ledger_path)}: memory before/after each run')
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc='best', fontsize='small')
+        for ax, resource in zip(axes[:, 0], report.resources):
+            series = report.series(resource)
+            for (key, label), style in zip(MOMENTS, ('-o', '--^', ':s', '-.D')):
+                points = [(x, v / 2**30) for x, v in zip(xs, series[key]) if v is not None]
+                if points:
+                    ax.plot([p[0] for p in points], [p[1] for p in points], style,
+                            label=label, markersize=3)
+                    drawn[f'{resource} {label}'] = len(points)
+            ax.set_ylabel(f'{resource}, GiB')
+            ax.grid(True, alpha=0.3)
+            ax.legend(loc='best', fontsize='x-small')
+        axes[-1, 0].set_xlabel('run')
+        axes[-1, 0].xaxis.get_major_locator().set_params(integer=True)
+        names = ', '.join(f.label for f in report.ledgers)
+        axes[0, 0].set_title(f'{names}: memory in use, four readings per run')
         fig.tight_layout()
         fig.savefig(output, dpi=dpi)
     finally:
         pyplot.close(fig)
-    return {'runs': len(records), 'width_px': int(round(width * dpi)),
-            'height_px': int(round(height * dpi)),
-            'series': {name: len(points) for name, points in series.items()}}
+    return {'runs': len(report.runs), 'width_px': int(round(width * dpi)),
+            'height_px': int(round(height * dpi)), 'series': drawn}
 
 
 def plot(args):
@@ -60,9 +70,11 @@ def plot(args):
         import matplotlib  # noqa: F401
     except ImportError:
         raise CliError('expclean plot needs matplotlib: pip install matplotlib '
-                       '(or apt install python3-matplotlib)') from None
-    figure = draw_memory_plot(args.ledger, args.output, width=width, height=height,
-                              dpi=args.dpi)
+                       '(or apt install python3-matplotlib); expclean report draws the same '
+                       'plots as SVG without it') from None
+    from expclean_ros.core.report import build_report
+    figure = draw_memory_plot(build_report(args.ledgers), args.output, width=width,
+                              height=height, dpi=args.dpi)
     print(f'wrote {os.path.abspath(args.output)}: {figure["width_px"]}x{figure["height_px"]} px, '
           f'{figure["runs"]} runs, series: '
           + ', '.join(f'{name} ({n} points)' for name, n in figure['series'].items()))

@@ -73,6 +73,15 @@ def add_arguments(sub):
     p.add_argument('--shard', default=None, metavar='K/N',
                    help='run rows K, K+N, K+2N, ... only (0 <= K < N), with a ledger of its '
                         'own, e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT')
+    p.add_argument('--keep-daemon', action='store_true',
+                   help='leave the ROS 2 daemon as it is (default: restart it, through '
+                        "ros2cli's API, when it still lists a torn-down run's nodes)")
+    p.add_argument('--shared-ros-logs', action='store_true',
+                   help='let runs write ROS logs to ~/.ros/log (default: each run its own '
+                        'ROS_LOG_DIR beside its log, or next to the ledger)')
+    p.add_argument('--keep-shm', action='store_true',
+                   help="leave what a run left in /dev/shm (default: remove the files it "
+                        "created that nobody holds)")
     p.add_argument('--json', action='store_true', help='print the summary as JSON lines')
     p.set_defaults(func=run, command=[])
     p.usage = '%(prog)s TABLE --ledger LEDGER [options] -- COMMAND TEMPLATE...'
@@ -122,10 +131,24 @@ class Progress:
         self.stream.flush()
 
 
+def _shm_freed(r):
+    shm = r.get('shm') or {}
+    return f'{(shm.get("data") or {}).get("bytes", 0) / 2**20:7.1f}' if shm else f'{"-":>7}'
+
+
+def _back(r):
+    checked = r.get('verify')
+    if not checked:
+        return '-'
+    return 'yes' if checked['clean'] else f'+{checked["excess_bytes"] / 2**20:.0f} MiB'
+
+
 def summary_lines(records):
-    """A readable table of finished runs."""
+    """A readable table of finished runs; below it, what kept each run not back, named."""
     lines = [f'{"run":>4}  {"status":<9} {"exit":>5} {"time s":>8} {"clean s":>8} '
-             f'{"RAM before":>10} {"RAM after":>10} {"stopped":>7} {"left":>4}']
+             f'{"RAM before":>10} {"RAM after":>10} {"stopped":>7} {"left":>4} '
+             f'{"shm MiB":>7} {"back":>8}']
+    notes = []
     for r in records:
         mem = r['memory']
         left = len(r['leftovers']) + int(r['teardown'].get('left', 0))
@@ -133,62 +156,21 @@ def summary_lines(records):
                      f'{r["duration_s"]:8.1f} {r["overhead_s"]:8.2f} '
                      f'{mem["before"]["ram_used_bytes"] / GIB:7.2f} GiB '
                      f'{mem["after"]["ram_used_bytes"] / GIB:7.2f} GiB '
-                     f'{r["teardown"].get("stopped", 0):>7} {left:>4}')
-    return lines
+                     f'{r["teardown"].get("stopped", 0):>7} {left:>4} '
+                     f'{_shm_freed(r)} {_back(r):>8}')
+        checked = r.get('verify')
+        if checked and not checked['clean']:
+            notes.append(f'run {r["index"] + 1}: {checked["line"]}')
+    return lines + notes
 
 
-def _check_nodes(args):
-    from expclean_ros.cli.names import DEFAULT_NODE, full_node_name
-    if not args.via_service and (args.node or args.all):
-        raise CliError('--node and --all name cleanup nodes for --via-service: add it')
-    if args.all and args.node:
-        raise CliError('give either --all or --node, not both')
-    if args.expect < 0 or (args.expect and not args.all):
-        raise CliError(f'--expect N goes with --all and N is 0 or more, got {args.expect}')
-    nodes = [full_node_name(n) for n in (args.node or [DEFAULT_NODE])]
-    if len(set(nodes)) != len(nodes):
-        raise CliError(f'--node names a node twice: {", ".join(nodes)}')
-    args.node = nodes
-
-
-def _service_cleanup(args, comprehensive):
-    """(client, cleanup callable) for --via-service: the named or discovered nodes."""
-    from expclean_ros.cli.hosts import hosts_cleanup, wait_for_nodes
-    from expclean_ros.ros.client import CleanupClient
-    client = CleanupClient(name='expclean_run')
-    try:
-        nodes = args.node
-        if args.all:
-            nodes = client.find_cleanup_nodes(timeout_s=max(10.0, args.service_timeout / 4),
-                                              expect=args.expect)
-            if len(nodes) < max(1, args.expect):
-                raise CliError(f'--all: {len(nodes)} cleanup nodes found, '
-                               f'expected {max(1, args.expect)}')
-        wait_for_nodes(client, nodes)
-        return client, hosts_cleanup(client, nodes, comprehensive, args.wait,
-                                     args.service_timeout)
-    except BaseException:
-        client.close()
-        raise
-
-
-def _on_finish(progress, on_no_answer):
-    from expclean_ros.cli.hosts import NoAnswer, unanswered
-
-    def on_finish(record, position, count):
-        progress.on_finish(record, position, count)
-        lost = unanswered(record)
-        if lost:
-            print(f'run {record["index"] + 1}: NO ANSWER from {", ".join(lost)}',
-                  file=sys.stderr)
-            if on_no_answer == 'stop':
-                raise NoAnswer(f'stopped after run {record["index"] + 1} (--on-no-answer '
-                               f'stop): no answer from {", ".join(lost)}; the ledger has it, '
-                               f'--resume goes on')
-    return on_finish
+def _ghost_watch():
+    from expclean_ros.ros.ghosts import GhostWatch
+    return GhostWatch
 
 
 def run(args):
+    from expclean_ros.cli.hosts import check_nodes, on_finish, service_cleanup
     from expclean_ros.core.runs import records, sequencer
     from expclean_ros.core.runs.options import STATUS_OK, SequencerOptions
     from expclean_ros.core.runs.run_table import load_table
@@ -201,13 +183,15 @@ def run(args):
     if args.wait is not None and args.wait < 0:
         raise CliError(f'--wait must be zero or more seconds, got {args.wait:g}')
     sigint, sigterm, sigkill = _timeouts(args.stop_timeouts)
-    _check_nodes(args)
+    check_nodes(args)
     shard = None if args.shard is None else parse_shard(args.shard)
     table = load_table(args.table)
     shard_rows(len(table), shard)  # a shard with no rows: refused before anything starts
     options = SequencerOptions(
         timeout_s=args.timeout, sigint_timeout_s=sigint, sigterm_timeout_s=sigterm,
-        sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir)
+        sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir,
+        shm_cleanup=not args.keep_shm, ghost_watch=None if args.keep_daemon else _ghost_watch(),
+        ros_logs=not args.shared_ros_logs)
     comprehensive = not args.quick
     progress = Progress(len(table))
     client = None
@@ -215,12 +199,12 @@ def run(args):
         if args.no_cleanup:
             cleanup = records.no_cleanup
         elif args.via_service:
-            client, cleanup = _service_cleanup(args, comprehensive)
+            client, cleanup = service_cleanup(args, comprehensive)
         else:
             cleanup = records.in_process_cleanup(comprehensive, args.wait)
         result = sequencer.run_batch(table, template, args.ledger, options, resume=args.resume,
                                      cleanup=cleanup, shard=shard, on_start=progress.on_start,
-                                     on_finish=_on_finish(progress, args.on_no_answer))
+                                     on_finish=on_finish(progress, args.on_no_answer))
     finally:
         if client is not None:
             client.close()
@@ -229,8 +213,11 @@ def run(args):
               f'{len(result.recovered)} interrupted run(s) torn down', file=sys.stderr)
     if args.json:
         for r in result.all_records:
-            print(json.dumps({k: r[k] for k in ('index', 'run_id', 'status', 'exit_code',
-                                                'duration_s', 'overhead_s')}))
+            line = {k: r[k] for k in ('index', 'run_id', 'status', 'exit_code', 'duration_s',
+                                      'overhead_s')}
+            checked = r.get('verify') or {}
+            line.update(clean=checked.get('clean'), excess_bytes=checked.get('excess_bytes'))
+            print(json.dumps(line))
     else:
         for line in summary_lines(result.all_records):
             print(line)

@@ -13,15 +13,20 @@ class TeardownDone(Event):
     :param run_id: the run tag it stopped.
     :param result: the :class:`~expclean_ros.core.procs.outcome.TeardownResult`.
     :param cleanup: the :class:`CleanupDone` of the cleanup call that followed, if any.
+    :param shm: the ``run_shm`` StepResult: what the run left in ``/dev/shm``, removed.
+    :param verification: whether memory is back at its level before the run.
     """
 
     name = 'expclean_ros.events.TeardownDone'
 
-    def __init__(self, *, run_id: str, result, cleanup: Optional['CleanupDone'] = None):
+    def __init__(self, *, run_id: str, result, cleanup: Optional['CleanupDone'] = None,
+                 shm=None, verification=None):
         super().__init__()
         self.run_id = run_id
         self.result = result
         self.cleanup = cleanup
+        self.shm = shm
+        self.verification = verification
 
 
 class CleanupDone(Event):

@@ -1,5 +1,6 @@
 """The RunTag action: one run tag for every process launched after it."""
 
+import os
 from typing import Optional
 
 from launch.action import Action
@@ -9,14 +10,19 @@ from launch.logging import get_logger
 from launch.some_substitutions_type import SomeSubstitutionsType
 from launch.utilities import normalize_to_list_of_substitutions, perform_substitutions
 
+from ..core.memory.probes import take_snapshot
 from ..core.runs import run_tag
+from ..core.runs.shm_watch import ShmWatch, run_pids
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
 
-__all__ = ['RunTag', 'RUN_ID_CONFIG', 'TAG_VARIABLE_CONFIG']
+__all__ = ['RunTag', 'RUN_ID_CONFIG', 'TAG_VARIABLE_CONFIG', 'SHM_WATCHES']
 
 #: Launch configurations that hold the tag once a RunTag has run.
 RUN_ID_CONFIG = 'expclean_run_id'
 TAG_VARIABLE_CONFIG = 'expclean_tag_variable'
+#: context.locals entry: run tag -> (ShmWatch or None, memory before the run, GhostWatch or
+#: None), for the Teardown action.
+SHM_WATCHES = 'expclean_shm_watches'
 
 
 @expose_action('expclean_run_tag')
@@ -31,18 +37,31 @@ class RunTag(Action):
 
     :param run_id: a tag to use instead of the inherited or a fresh one.
     :param tag_variable: the environment variable carrying it.
+    :param shm_cleanup: ``true`` (default): record ``/dev/shm`` and memory now and watch
+        what the run's processes hold, so that the Teardown action removes what the run
+        left and says whether the machine is back; ``false``: not.
+    :param restart_daemon: ``true`` (default): the Teardown action restarts a ROS 2
+        daemon that still lists nodes of the run (ros2cli's API, never a signal).
+    :param ros_log_dir: a folder: the run's processes write their ROS logs to
+        ``<folder>/<run tag>`` (``ROS_LOG_DIR``) instead of ``~/.ros/log``; ``''``: unchanged.
     """
 
     def __init__(self, *, run_id: Optional[SomeSubstitutionsType] = None,
-                 tag_variable: SomeSubstitutionsType = DEFAULT_TAG_VARIABLE, **kwargs):
+                 tag_variable: SomeSubstitutionsType = DEFAULT_TAG_VARIABLE,
+                 shm_cleanup: SomeSubstitutionsType = 'true',
+                 restart_daemon: SomeSubstitutionsType = 'true',
+                 ros_log_dir: SomeSubstitutionsType = '', **kwargs):
         super().__init__(**kwargs)
         self.__run_id = None if run_id is None else normalize_to_list_of_substitutions(run_id)
         self.__tag_variable = normalize_to_list_of_substitutions(tag_variable)
+        self.__shm_cleanup = normalize_to_list_of_substitutions(shm_cleanup)
+        self.__restart_daemon = normalize_to_list_of_substitutions(restart_daemon)
+        self.__ros_log_dir = normalize_to_list_of_substitutions(ros_log_dir)
 
     @classmethod
     def parse(cls, entity: Entity, parser: Parser):
         _, kwargs = super().parse(entity, parser)
-        for name in ('run_id', 'tag_variable'):
+        for name in ('run_id', 'tag_variable', 'shm_cleanup', 'restart_daemon', 'ros_log_dir'):
             value = entity.get_attr(name, optional=True)
             if value is not None:
                 kwargs[name] = parser.parse_substitution(value)
@@ -64,4 +83,25 @@ class RunTag(Action):
         context.launch_configurations[RUN_ID_CONFIG] = run_id
         context.launch_configurations[TAG_VARIABLE_CONFIG] = variable
         get_logger('expclean').info(f'run tag {variable}={run_id}')
+        logs = perform_substitutions(context, self.__ros_log_dir).strip()
+        if logs:
+            logs = os.path.join(os.path.abspath(os.path.expanduser(logs)), run_id)
+            os.makedirs(logs, exist_ok=True)
+            context.environment['ROS_LOG_DIR'] = logs
+            get_logger('expclean').info(f'run {run_id}: ROS logs in {logs}')
+        watch = ghosts = None
+        if _true(context, self.__shm_cleanup):
+            watch = ShmWatch()  # /dev/shm before the run: its files are the run's candidates
+            watch.follow(run_pids(run_tag.tag_selection(run_id, variable)))
+            watch.start_sampling()
+        if _true(context, self.__restart_daemon):
+            from ..ros.ghosts import GhostWatch
+            ghosts = GhostWatch()  # the daemon's nodes before the run
+        watches = dict(getattr(context.locals, SHM_WATCHES, {}))
+        watches[run_id] = (watch, take_snapshot(), ghosts)
+        context.extend_globals({SHM_WATCHES: watches})
         return None
+
+
+def _true(context, value) -> bool:
+    return perform_substitutions(context, value).strip().lower() in ('true', '1', 'yes')

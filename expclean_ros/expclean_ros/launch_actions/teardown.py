@@ -15,6 +15,7 @@ from launch.some_substitutions_type import SomeSubstitutionsType
 from launch.substitutions import LaunchConfiguration
 from launch.utilities import normalize_to_list_of_substitutions, perform_substitutions
 
+from ..core.memory.probes import take_snapshot
 from ..core.runs.run_tag import tag_selection, tagged_tree
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
 from ..core.procs.teardown import teardown
@@ -22,7 +23,7 @@ from .cleanup_call import answer, check_plan, full_node_name
 from .cleanup_node import TEARDOWN_PENDING
 from .events import TeardownDone
 from .prepared_call import PreparedCall
-from .run_tag import RUN_ID_CONFIG, TAG_VARIABLE_CONFIG
+from .run_tag import RUN_ID_CONFIG, SHM_WATCHES, TAG_VARIABLE_CONFIG
 
 __all__ = ['Teardown']
 
@@ -153,20 +154,36 @@ class Teardown(Action):
     async def _run(self, context, run_id, variable, timeouts, presignalled, prepared):
         loop = asyncio.get_running_loop()
         log = get_logger('expclean')
-        result = done = None
+        result = done = shm = checked = None
+        watch, before, ghosts = getattr(context.locals, SHM_WATCHES, {}).get(
+            run_id, (None, None, None))
         try:
             if prepared is not None:
                 # The call's entities exist before any process stops: Fast DDS 3.2 can
                 # deadlock a participant that creates one while a matched peer leaves.
                 await asyncio.wrap_future(prepared.made())
             selection = tag_selection(run_id, variable)
+            if watch is not None:  # what the run's processes hold as the teardown begins
+                await loop.run_in_executor(None, lambda: watch.observe(force=True))
+            if ghosts is not None:  # the run's nodes as the daemon lists them now
+                await loop.run_in_executor(None, ghosts.observe)
             # reap=False: launch's child watcher waits for its own children, not us
             result = await loop.run_in_executor(None, lambda: teardown(
                 selection, *timeouts, presignalled=presignalled, reap=False))
             log.info(f'run {run_id}: {result.summary()}')
+            if watch is not None:
+                shm = await loop.run_in_executor(None, watch.clean)
+                log.info(f'run {run_id}: {shm.name} {shm.status}: {shm.detail}')
+            if ghosts is not None:
+                daemon = await loop.run_in_executor(None, ghosts.settle)
+                log.info(f'run {run_id}: {daemon.name} {daemon.status}: {daemon.detail}')
             if prepared is not None:
                 done = await answer(prepared)
                 await context.emit_event(done)
+            if watch is not None:
+                checked = await loop.run_in_executor(
+                    None, lambda: watch.verify(before, take_snapshot()))
+                (log.info if checked.clean else log.warning)(f'run {run_id}: {checked.line}')
         finally:  # a cleanup node waiting for this teardown is stopped whatever happened
             if prepared is not None:
                 # The call's DDS participant goes first, and the node sees it go, before the
@@ -174,7 +191,10 @@ class Teardown(Action):
                 # remote one leaves (seen here: launch frozen in the client's close).
                 await asyncio.wrap_future(prepared.close())
                 await asyncio.sleep(DEPARTURE_S)
-            await context.emit_event(TeardownDone(run_id=run_id, result=result, cleanup=done))
+            if watch is not None:
+                watch.stop_sampling()
+            await context.emit_event(TeardownDone(run_id=run_id, result=result, cleanup=done,
+                                                  shm=shm, verification=checked))
 
     def get_asyncio_future(self) -> Optional[asyncio.Future]:
         return self.__future

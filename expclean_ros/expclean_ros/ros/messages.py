@@ -89,6 +89,10 @@ def cleanup_report(report, stamp):
         msg.settle_s = float(report.settle.seconds)
     msg.processes_stopped = report.processes_stopped
     msg.processes_left = report.processes_left
+    checked = getattr(report, 'verification', None)
+    msg.clean = checked is None or bool(checked.clean)
+    msg.excess_bytes = int(checked.excess_bytes) if checked is not None else 0
+    msg.excess = list(checked.contributors) if checked is not None else []
     msg.processes = [process_info(p) for s in report.steps if s.name == 'teardown'
                      for p in s.data.get('processes', ())]
     return msg

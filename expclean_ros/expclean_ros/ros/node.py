@@ -8,6 +8,7 @@ One cleanup runs at a time; a call that arrives meanwhile is answered at once
 with ``busy: <plan> cleanup running for N s``.
 """
 
+import dataclasses
 import functools
 import os
 import signal
@@ -26,6 +27,7 @@ from std_srvs.srv import Trigger
 
 from expclean_ros.core.cleanup import plans, summary
 from expclean_ros.core.memory import dds_shm, probes
+from expclean_ros.core.memory.shm_record import ShmRecord
 from expclean_ros.core.procs import teardown
 from expclean_ros.ros import announce, messages, parameters
 from expclean_ros.ros.busy import BusyGuard
@@ -71,6 +73,8 @@ class CleanupNode(Node):
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
         self._busy = BusyGuard()
+        # /dev/shm when the previous cleanup ended: what a cleanup compares with (no run record)
+        self._shm_since, self._since = ShmRecord.take(), "at the node's start"
         work = ReentrantCallbackGroup()  # a second call must get "busy" at once
         reading = ReentrantCallbackGroup()
         for srv_type, name, callback, group in (
@@ -193,6 +197,7 @@ class CleanupNode(Node):
         if busy:
             response.success, response.message = False, busy
             return None
+        report = None
         try:
             report = work()
         except ValueError as exc:  # bad arguments: checked before anything is done
@@ -203,6 +208,8 @@ class CleanupNode(Node):
             response.success, response.message = False, f'{plan} failed: {exc}'
             return None
         finally:
+            if report is not None and not report.skipped:
+                self._shm_since, self._since = ShmRecord.take(), 'at the previous cleanup'
             self._busy.end()
         response.success, response.message = report.success, report.message
         if not report.skipped:  # ~/report keeps the last cleanup that ran
@@ -213,7 +220,9 @@ class CleanupNode(Node):
         return report
 
     def _options(self, caller_pid=0):
-        return parameters.cleanup_options(self.values, self._stop, caller_pid)
+        return dataclasses.replace(
+            parameters.cleanup_options(self.values, self._stop, caller_pid),
+            verify_shm=self._shm_since, verify_since=self._since)
 
 
 def _cap(value):

@@ -104,6 +104,9 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
               'uses the GPU; resets it for every user)', read_only=True),
     ParamSpec('dds_shm_cleanup', True,
               'remove stale Fast DDS shared-memory segments of killed nodes'),
+    ParamSpec('shm_cleanup', True,
+              'remove /dev/shm files whose creator is provably gone and that nobody holds '
+              '(torch_<pid>_...)', read_only=True),
     ParamSpec('hooks.before', [''], 'shell commands run before each cleanup; [""] = none',
               read_only=True),
     ParamSpec('hooks.after', [''], 'shell commands run after each cleanup; [""] = none',
@@ -233,7 +236,7 @@ def cleanup_options(values, stop=None, caller_pid: int = 0) -> 'CleanupOptions':
         settle_tolerance_bytes=max(1, int(values['settle.tolerance_mb'] * 1024 * 1024)),
         settle_window_s=values['settle.window_s'] if values['settle.window_s'] > 0 else None,
         settle_interval_s=values['settle.interval_s'],
-        dds_shm_cleanup=values['dds_shm_cleanup'],
+        dds_shm_cleanup=values['dds_shm_cleanup'], shm_cleanup=values['shm_cleanup'],
         teardown=step, stop=stop)
 
 

@@ -6,11 +6,11 @@ names complete from the cleanup nodes on the graph (argcomplete).
 
 from ros2cli.plugin_system import PLUGIN_SYSTEM_VERSION, satisfies_version
 
-from expclean_ros.cli import doctor_verb, ros_verbs
+from expclean_ros.cli import doctor_verb, report_verb, ros_verbs
 from expclean_ros.cli.main import run
 
 __all__ = ['VerbExtension', 'CallVerb', 'BetweenRunsVerb', 'MemoryVerb', 'TeardownVerb',
-           'NodesVerb', 'DoctorVerb']
+           'NodesVerb', 'DoctorVerb', 'ReportVerb']
 
 PROG = 'ros2 cleanup'
 
@@ -83,6 +83,18 @@ class DoctorVerb(VerbExtension):
     def add_arguments(self, parser, cli_name):
         parser.epilog = doctor_verb.EPILOG
         doctor_verb.add_doctor(parser)
+
+    def main(self, *, args):
+        return run(args, prog=PROG)
+
+
+class ReportVerb(VerbExtension):
+    """One HTML page (or --text, --json) of a batch's ledgers: every run, plots, verdicts."""
+
+    def add_arguments(self, parser, cli_name):
+        parser.description = ("e.g. 'ros2 cleanup report runs.jsonl -o report.html', "
+                              "'ros2 cleanup report shard1.jsonl shard2.jsonl --text'")
+        report_verb.add_report(parser)
 
     def main(self, *, args):
         return run(args, prog=PROG)

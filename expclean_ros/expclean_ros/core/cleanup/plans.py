@@ -15,21 +15,19 @@ and reports memory before and after in a :class:`CleanupReport`.
 
 import dataclasses
 import logging
-import math
-import numbers
-import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional, Tuple
+from typing import Optional, Tuple
 
 from . import PLANS
-from ..memory import dds_shm
+from ..memory import dds_shm, run_shm
 from . import steps as _steps
 from ..memory.probes import MemorySnapshot, take_snapshot
 from .results import FAILED, SKIPPED, StepResult, run_step
-from ..memory.settle import (DEFAULT_INTERVAL_S, DEFAULT_TOLERANCE_BYTES, DEFAULT_WINDOW_S,
-                             SettleResult, fixed_wait, settle)
+from ..memory.settle import DEFAULT_WINDOW_S, SettleResult, fixed_wait, settle
 from .summary import processes_from_steps, report_line
+from .options import CleanupOptions, check_int, check_seconds
+from .verify import Verification, verify
 
 __all__ = ['CleanupOptions', 'CleanupReport', 'quick', 'comprehensive', 'between_runs',
            'auto_cap', 'PLANS', 'QUICK_CAP_RANGE', 'COMPREHENSIVE_CAP_RANGE', 'QUICK_WINDOW_S']
@@ -46,93 +44,14 @@ _RUNS_TO_MAX = 100
 QUICK_WINDOW_S = 0.15
 
 
-def _check_seconds(name: str, value, allow_zero: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        rule = '>= 0' if allow_zero else '> 0'
-        raise ValueError(f'{name} must be a finite number of seconds {rule}, got {value!r}')
-    return float(value)
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f'{name} must be an integer >= {minimum} (not a bool), got {value!r}')
-    return int(value)
-
-
-@dataclass(frozen=True)
-class CleanupOptions:
-    """What a plan may do. Lists of hooks are stored as tuples.
-
-    :param allow_system_caches: comprehensive plans drop page cache (needs root).
-    :param allow_gpu_reset: comprehensive plans may run ``nvidia-smi --gpu-reset``
-        on GPUs no process holds (off by default: it resets the GPU for everyone).
-    :param gpu_reset_timeout_s: timeout of each ``nvidia-smi --gpu-reset``.
-    :param hooks_before: shell commands run first, in order.
-    :param hooks_after: shell commands run last, after settling.
-    :param hook_timeout_s: timeout of each hook; a hook that times out is ``failed``.
-    :param settle: True: wait by settling, the plan's wait is a cap; False: the
-        seed's fixed sleep of the plan's wait.
-    :param settle_tolerance_bytes: RAM movement allowed over the window (32 MiB).
-    :param settle_window_s: quiet window; None: the plan's own (quick
-        :data:`QUICK_WINDOW_S` 0.15 s, comprehensive 0.3 s).
-    :param settle_interval_s: sampling interval (25 ms).
-    :param gpu_baseline_bytes: summed GPU use that counts as settled (None: window only).
-    :param ram_baseline_bytes: RAM in use before a run whose processes are verified
-        gone; with ``gpu_baseline_bytes``, memory back at both settles at once (see
-        :func:`..memory.settle.settle`). None: the window rule only.
-    :param dds_shm_cleanup: remove stale Fast DDS shared memory that killed
-        nodes left in ``/dev/shm`` (after the teardown, which may SIGKILL).
-    :param stop: an Event that ends a running wait at once (a node shutting down).
-    :param teardown: callable returning the teardown engine's StepResult (e.g.
-        ``functools.partial(teardown.teardown_step, selection)``); None: skipped.
-    """
-
-    allow_system_caches: bool = True
-    allow_gpu_reset: bool = False
-    gpu_reset_timeout_s: float = 60.0
-    hooks_before: Tuple[str, ...] = ()
-    hooks_after: Tuple[str, ...] = ()
-    hook_timeout_s: float = 60.0
-    settle: bool = True
-    settle_tolerance_bytes: int = DEFAULT_TOLERANCE_BYTES
-    settle_window_s: Optional[float] = None
-    settle_interval_s: float = DEFAULT_INTERVAL_S
-    gpu_baseline_bytes: Optional[int] = None
-    ram_baseline_bytes: Optional[int] = None
-    dds_shm_cleanup: bool = True
-    teardown: Optional[Callable[[], StepResult]] = None
-    stop: Optional[threading.Event] = dataclasses.field(default=None, compare=False)
-
-    def __post_init__(self):
-        for name in ('hooks_before', 'hooks_after'):
-            hooks = getattr(self, name)
-            if isinstance(hooks, str):
-                raise ValueError(f'{name} must be a sequence of shell commands, not one string')
-            hooks = tuple(hooks)
-            if not all(isinstance(h, str) and h.strip() for h in hooks):
-                raise ValueError(f'{name} must hold non-empty strings, got {hooks!r}')
-            object.__setattr__(self, name, hooks)
-        _check_seconds('hook_timeout_s', self.hook_timeout_s, allow_zero=False)
-        _check_seconds('gpu_reset_timeout_s', self.gpu_reset_timeout_s, allow_zero=False)
-        if self.settle_window_s is not None:
-            _check_seconds('settle_window_s', self.settle_window_s, allow_zero=False)
-        _check_seconds('settle_interval_s', self.settle_interval_s, allow_zero=False)
-        _check_int('settle_tolerance_bytes', self.settle_tolerance_bytes, 1)
-        for name in ('gpu_baseline_bytes', 'ram_baseline_bytes'):
-            if getattr(self, name) is not None:
-                _check_int(name, getattr(self, name), 0)
-        if self.teardown is not None and not callable(self.teardown):
-            raise ValueError('teardown must be a callable returning a StepResult, or None')
-
-
 @dataclass(frozen=True)
 class CleanupReport:
     """Everything one plan did: steps, memory before/after, how the wait ended.
 
     ``success`` is True when no step failed (skipped steps and a wait that hit
     its cap are not failures; the message says so). ``skipped`` is True for a
-    between-runs call after the last run, which does nothing.
+    between-runs call after the last run, which does nothing. ``verification``
+    says whether memory is back at its level (None: nothing to compare with).
     """
 
     plan: str
@@ -146,6 +65,12 @@ class CleanupReport:
     processes_stopped: int = 0
     processes_left: int = 0
     skipped: bool = False
+    verification: Optional[Verification] = None
+
+    @property
+    def clean(self) -> bool:
+        """Back at the level (True when nothing was compared)."""
+        return self.verification is None or self.verification.clean
 
     def as_dict(self) -> dict:
         return {'plan': self.plan, 'success': self.success, 'message': self.message,
@@ -154,7 +79,8 @@ class CleanupReport:
                 'memory_after': self.memory_after.as_dict() if self.memory_after else None,
                 'settle': self.settle.as_dict() if self.settle else None,
                 'processes_stopped': self.processes_stopped,
-                'processes_left': self.processes_left, 'skipped': self.skipped}
+                'processes_left': self.processes_left, 'skipped': self.skipped,
+                'verification': self.verification.as_dict() if self.verification else None}
 
 
 def _hooks(which: str, commands, timeout_s: float):
@@ -177,13 +103,15 @@ def _wait(options: CleanupOptions, cap_s: float, full: bool) -> SettleResult:
 def _run(plan: str, options: Optional[CleanupOptions], cap_s: float,
          full: bool) -> CleanupReport:
     options = options if options is not None else CleanupOptions()
-    cap_s = _check_seconds('cap_s', cap_s)
+    cap_s = check_seconds('cap_s', cap_s)
     start = time.monotonic()
     before = take_snapshot()
     done = _hooks('hook_before', options.hooks_before, options.hook_timeout_s)
     done.append(_steps.teardown_slot(options.teardown))
     if options.dds_shm_cleanup:
         done.append(run_step('dds_shm', dds_shm.clean_stale_segments))
+    if options.shm_cleanup:
+        done.append(run_step(run_shm.STEP_NAME, run_shm.clean_run_shm))
     done.append(_steps.python_memory())
     if full:
         if options.allow_system_caches:
@@ -197,10 +125,16 @@ def _run(plan: str, options: Optional[CleanupOptions], cap_s: float,
     done += _hooks('hook_after', options.hooks_after, options.hook_timeout_s)
     after = take_snapshot()
     stopped, left = processes_from_steps(done)
+    checked = None
+    if options.verify_baseline is not None or options.verify_shm is not None:
+        checked = verify(options.verify_baseline, after, options.verify_shm,
+                         tolerance_bytes=options.verify_tolerance_bytes,
+                         since=options.verify_since)
     report = CleanupReport(plan=plan, success=not any(s.status == FAILED for s in done),
                            message='', seconds=time.monotonic() - start, steps=tuple(done),
                            memory_before=before, memory_after=after, settle=waited,
-                           processes_stopped=stopped, processes_left=left)
+                           processes_stopped=stopped, processes_left=left,
+                           verification=checked)
     report = dataclasses.replace(report, message=report_line(report))
     _log.info('%s', report.message)
     return report
@@ -229,7 +163,7 @@ def auto_cap(total_runs: int, comprehensive: bool = True) -> float:
     >>> auto_cap(1), auto_cap(51), auto_cap(500), auto_cap(11, comprehensive=False)
     (10.0, 20.0, 30.0, 6.0)
     """
-    total_runs = _check_int('total_runs', total_runs, 1)
+    total_runs = check_int('total_runs', total_runs, 1)
     lo, hi = COMPREHENSIVE_CAP_RANGE if comprehensive else QUICK_CAP_RANGE
     return lo + (hi - lo) * min(1.0, (total_runs - 1) / _RUNS_TO_MAX)
 
@@ -252,13 +186,13 @@ def between_runs(run_index: Optional[int] = None, total_runs: Optional[int] = No
         (bools are rejected as numbers).
     """
     if total_runs is not None:
-        total_runs = _check_int('total_runs', total_runs, 1)
+        total_runs = check_int('total_runs', total_runs, 1)
     if run_index is not None:
-        run_index = _check_int('run_index', run_index, 0)
+        run_index = check_int('run_index', run_index, 0)
     if None not in (run_index, total_runs) and run_index >= total_runs:
         raise ValueError(f'run_index must be < total_runs ({total_runs}), got {run_index}')
     if wait_time is not None:
-        wait_time = _check_seconds('wait_time', wait_time)
+        wait_time = check_seconds('wait_time', wait_time)
         if wait_time > MAX_WAIT_S:
             raise ValueError(f'wait_time must be at most {MAX_WAIT_S:g} s, got {wait_time:g}')
     full = bool(comprehensive)

@@ -88,7 +88,11 @@ def report_line(report) -> str:
     for step in report.steps:
         if step.status != 'ok':
             parts.append(f'{step.name} {step.status} ({_short_reason(step)})')
-        elif step.name == 'dds_shm' and step.data.get('files'):
-            parts.append(f"DDS shm freed {step.data['files']} files "
+        elif step.name in ('dds_shm', 'run_shm') and step.data.get('files'):
+            what = 'DDS shm' if step.name == 'dds_shm' else '/dev/shm'
+            parts.append(f"{what} freed {step.data['files']} files "
                          f"{step.data.get('bytes', 0) / 2**20:.1f} MiB")
+    checked = getattr(report, 'verification', None)
+    if checked is not None:
+        parts.append(checked.line)
     return head + (': ' + ', '.join(parts) if parts else '')

@@ -5,7 +5,7 @@ from typing import Optional, Tuple
 
 from .selection import Candidate
 
-__all__ = ['ProcessOutcome', 'TeardownResult', 'STAGES', 'LEFT_D_STATE', 'LEFT_DENIED',
+__all__ = ['ProcessOutcome', 'EXITED', 'TeardownResult', 'STAGES', 'LEFT_D_STATE', 'LEFT_DENIED',
            'LEFT_RUNNING', 'ZOMBIE_NOT_OURS']
 
 LEFT_D_STATE = 'uninterruptible sleep (D state)'
@@ -15,7 +15,9 @@ ZOMBIE_NOT_OURS = 'zombie not ours'
 
 
 #: Every value of ProcessOutcome.stage (ProcessInfo's STAGE_ constants say the same).
-STAGES = ('sigint', 'sigterm', 'sigkill', 'left', 'would_stop')
+STAGES = ('sigint', 'sigterm', 'sigkill', 'exited', 'left', 'would_stop')
+#: The stage of an owner of shared memory that exited by itself during its grace.
+EXITED = 'exited'
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,12 @@ class ProcessOutcome:
     """What happened to one selected process.
 
     ``stage``: ``sigint`` | ``sigterm`` | ``sigkill`` (the stage during which it
-    exited), ``left``, or ``would_stop`` (dry run). ``why`` explains a ``left``
-    (``uninterruptible sleep (D state)``, ``permission denied``, ``still
-    running``) or notes ``zombie not ours`` for a gone process whose parent has
-    not reaped it. ``exit_code`` is set when we reaped it (negative = signal).
+    exited), ``exited`` (an owner of shared memory that exited by itself in its
+    grace, see :func:`~.teardown.teardown`), ``left``, or ``would_stop`` (dry
+    run). ``why`` explains a ``left`` (``uninterruptible sleep (D state)``,
+    ``permission denied``, ``still running``) or notes ``zombie not ours`` for
+    a gone process whose parent has not reaped it. ``exit_code`` is set when we
+    reaped it (negative = signal).
     """
 
     candidate: Candidate
@@ -57,7 +61,8 @@ class TeardownResult:
 
     @property
     def stopped(self) -> int:
-        return sum(1 for p in self.processes if p.stage in ('sigint', 'sigterm', 'sigkill'))
+        return sum(1 for p in self.processes
+                   if p.stage in ('sigint', 'sigterm', 'sigkill', EXITED))
 
     @property
     def left(self) -> Tuple[ProcessOutcome, ...]:

@@ -21,7 +21,7 @@ from typing import Dict, NamedTuple, Optional, Tuple
 
 __all__ = ['ProcInfo', 'snapshot', 'read_proc', 'read_cmdline', 'read_environ_var',
            'environ_may_hold', 'environ_value', 'boot_ticks', 'real_uid', 'boot_time',
-           'ENV_OK', 'ENV_UNSET', 'ENV_DENIED', 'ENV_GONE', 'ENV_EMPTY']
+           'read_bytes', 'ENV_OK', 'ENV_UNSET', 'ENV_DENIED', 'ENV_GONE', 'ENV_EMPTY']
 
 _log = logging.getLogger(__name__)
 
@@ -105,6 +105,11 @@ def _read(path: str, size: int = 32768) -> bytes:
             chunks.append(chunk)
     finally:
         os.close(fd)
+
+
+def read_bytes(path: str) -> bytes:
+    """A whole ``/proc`` file (e.g. ``/proc/PID/maps``); raises ``OSError`` as ``open`` does."""
+    return _read(path)
 
 
 def _parse_stat(pid: int, data: bytes, uid: int) -> ProcInfo:

@@ -16,6 +16,12 @@ Zombies count as gone; zombies that are our own children are reaped.
 Default timeouts are 2.0 s (SIGINT) + 2.0 s (SIGTERM) + 1.0 s (SIGKILL):
 shorter than ``ros2 launch``'s 5 s + 5 s, meant for between-run use, where a
 node that needs more than 2 s to handle Ctrl-C is stopped with SIGTERM.
+
+Owners of shared memory (torch's ``torch_shm_manager``, which unlinks its
+clients' ``/dev/shm`` files 2 s after the last client has gone, and leaves
+them behind when a signal ends it) go last: no signal while any other
+selected process lives, then ``owner_grace_s`` (5 s) to exit by themselves,
+then the stages for whoever is left.
 """
 
 import logging
@@ -25,21 +31,25 @@ from typing import Callable, Dict, Optional, Tuple
 
 from . import cgroups, proctable
 from .cgroup_eviction import evict_spared, only_tracked
-from .outcome import LEFT_D_STATE, LEFT_DENIED, LEFT_RUNNING, ProcessOutcome, TeardownResult
+from .outcome import (EXITED, LEFT_D_STATE, LEFT_DENIED, LEFT_RUNNING, ProcessOutcome,
+                      TeardownResult)
 from .pidfd import (HAVE_PIDFD, Tracked, close_pidfd, gone, open_checked, same_process,
                     send_signal, wait_for_exit)
 from .patterns import PatternTimeout
 from .scanner import Scanner, check_root
 from .selection import Selection
 
-__all__ = ['teardown', 'DEFAULT_SIGINT_TIMEOUT_S', 'DEFAULT_SIGTERM_TIMEOUT_S',
-           'DEFAULT_SIGKILL_TIMEOUT_S']
+__all__ = ['teardown', 'is_shm_owner', 'DEFAULT_OWNER_GRACE_S', 'DEFAULT_SIGINT_TIMEOUT_S',
+           'DEFAULT_SIGTERM_TIMEOUT_S', 'DEFAULT_SIGKILL_TIMEOUT_S']
 
 _log = logging.getLogger(__name__)
 
 DEFAULT_SIGINT_TIMEOUT_S = 2.0
 DEFAULT_SIGTERM_TIMEOUT_S = 2.0
 DEFAULT_SIGKILL_TIMEOUT_S = 1.0
+#: torch_shm_manager exits 2 s after its last client (SHUTDOWN_TIMEOUT in libshm).
+DEFAULT_OWNER_GRACE_S = 5.0
+_SHM_MANAGER = 'torch_shm_manager'
 _TICK_S = 0.01
 _RESCAN_S = 0.1
 
@@ -49,7 +59,8 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
              sigkill_timeout_s: float = DEFAULT_SIGKILL_TIMEOUT_S, dry_run: bool = False,
              after_sigkill: Optional[Callable[[int], None]] = None,
              presignalled: Optional[Callable[[proctable.ProcInfo], bool]] = None,
-             reap: bool = True) -> TeardownResult:
+             reap: bool = True,
+             owner_grace_s: float = DEFAULT_OWNER_GRACE_S) -> TeardownResult:
     """Stop every process of ``selection``: SIGINT, wait, SIGTERM, wait, SIGKILL, wait.
 
     :param after_sigkill: called with the number of processes that needed
@@ -58,6 +69,10 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
     :param presignalled: true for a process that got its SIGINT from someone
         else (e.g. the children of a ``ros2 launch`` that is shutting down
         them): we send it none, only the later stages after the grace.
+    :param owner_grace_s: owners of shared memory (torch's ``torch_shm_manager``) get no
+        signal until every other selected process is gone, then this long to exit by
+        themselves (stage ``exited``), unlinking what they own; then the stages. 0: no
+        such order.
     :param reap: reap our own exited children; ``False`` where another part of
         this process waits for them (launch's child watcher in a launch action).
     :raises ValueError: a ``root_pid`` that does not exist, negative timeouts,
@@ -77,8 +92,12 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
         return TeardownResult(tuple(ProcessOutcome(found[p], 'would_stop') for p in sorted(found)),
                               selection.mechanism, via, time.monotonic() - start, dry_run=True)
     tracked: Dict[Tuple[int, int], Tracked] = {}  # (pid, start_ticks): a reused pid is new
+    held = set()  # keys of owners held back from every signal while their clients live
     killed = 0
     rest_done = False
+
+    def signalled():
+        return {k: t for k, t in tracked.items() if k not in held}
 
     def rescan(sig: Optional[int], stage: str) -> None:
         try:
@@ -98,6 +117,9 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
             if not same:
                 continue
             t = tracked[key] = Tracked(cand, fd)
+            if holding and is_shm_owner(cand):
+                held.add(key)
+                continue
             if presignalled is not None:
                 info = same_process(cand)
                 t.sigint = info is not None and bool(presignalled(info))
@@ -105,50 +127,62 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
                 send_signal(t, sig)
                 _log.debug('%s -> %d %s (%s)', stage, pid, cand.name, cand.reason)
         if sig == signal.SIGINT:
-            _interrupt(tracked, tops_only=True)
+            _interrupt(signalled(), tops_only=True)
 
-    stages = ((signal.SIGINT, 'sigint', sigint_timeout_s),
-              (signal.SIGTERM, 'sigterm', sigterm_timeout_s),
-              (signal.SIGKILL, 'sigkill', sigkill_timeout_s))
-    try:
-        rescan(None, '')  # track (and evict the spared from the cgroup) before any signal
+    def escalate() -> None:
+        nonlocal killed, rest_done
+        rest_done = False
         for sig, stage, timeout in stages:
             if sig != signal.SIGINT:
-                for t in tracked.values():
+                for t in signalled().values():
                     if t.stage is None and not t.denied:
                         send_signal(t, sig)
             rescan(sig, stage)  # new processes get this stage's signal at once (SIGINT: tops)
             if sig == signal.SIGKILL:
-                killed = sum(1 for t in tracked.values() if t.stage is None)
-                if selection.cgroup and only_tracked(selection.cgroup, tracked):
+                killed += sum(1 for t in signalled().values() if t.stage is None)
+                if not held and selection.cgroup and only_tracked(selection.cgroup, tracked):
                     cgroups.kill(selection.cgroup)  # also hits forks racing the scan
-            deadline = time.monotonic() + timeout
-            next_scan = time.monotonic() + _RESCAN_S
-            finished = False
-            while True:
-                for t in tracked.values():
-                    if t.stage is None and gone(t, reap):
-                        t.stage = stage
-                        close_pidfd(t)
-                now = time.monotonic()
-                alive = _alive(tracked)
-                if not alive or now >= next_scan:
-                    rescan(sig, stage)
-                    next_scan = now + _RESCAN_S
-                    if not alive and not _alive(tracked):
-                        finished = True  # everyone gone, nobody new: no further stage
-                        break
-                    alive = _alive(tracked)
-                if now >= deadline:
-                    if sig == signal.SIGINT and not rest_done:
-                        rest_done = True
-                        if _interrupt(tracked, tops_only=False):
-                            deadline = now + timeout  # the rest got their SIGINT: one more grace
-                            continue
-                    break
-                wait_for_exit(alive, min(_TICK_S, deadline - now))
-            if finished:
-                break
+            if wait_stage(sig, stage, timeout):
+                return
+
+    def wait_stage(sig, stage, timeout) -> bool:
+        """Wait for this stage; True when everyone signalled is gone (no further stage)."""
+        nonlocal rest_done
+        deadline = time.monotonic() + timeout
+        next_scan = time.monotonic() + _RESCAN_S
+        while True:
+            _note_gone(signalled(), stage, reap)
+            _note_gone({k: tracked[k] for k in held}, EXITED, reap)
+            now = time.monotonic()
+            alive = _alive(signalled())
+            if not alive or now >= next_scan:
+                rescan(sig, stage)
+                next_scan = now + _RESCAN_S
+                if not alive and not _alive(signalled()):
+                    return True  # everyone gone, nobody new: no further stage
+                alive = _alive(signalled())
+            if now >= deadline:
+                if sig == signal.SIGINT and not rest_done:
+                    rest_done = True
+                    if _interrupt(signalled(), tops_only=False):
+                        deadline = now + timeout  # the rest got their SIGINT: one more grace
+                        continue
+                return False
+            wait_for_exit(alive, min(_TICK_S, deadline - now))
+
+    stages = ((signal.SIGINT, 'sigint', sigint_timeout_s),
+              (signal.SIGTERM, 'sigterm', sigterm_timeout_s),
+              (signal.SIGKILL, 'sigkill', sigkill_timeout_s))
+    holding = owner_grace_s > 0
+    try:
+        rescan(None, '')  # track (and evict the spared from the cgroup) before any signal
+        escalate()
+        holding = False
+        if held:  # their clients are gone: the owners unlink their files and exit by themselves
+            _owner_grace([tracked[k] for k in held], owner_grace_s, reap)
+            held.clear()
+            if _alive(tracked):
+                escalate()
         if killed and after_sigkill is not None:
             try:
                 after_sigkill(killed)
@@ -195,3 +229,29 @@ def _interrupt(tracked, tops_only: bool) -> int:
 
 def _alive(tracked):
     return [t for t in tracked.values() if t.stage is None and not t.denied]
+
+
+def _note_gone(tracked, stage: str, reap: bool) -> None:
+    for t in tracked.values():
+        if t.stage is None and gone(t, reap):
+            t.stage = stage
+            close_pidfd(t)
+
+
+def is_shm_owner(cand) -> bool:
+    """torch's ``torch_shm_manager``: it unlinks its clients' shared memory once they are gone
+    (2 s after the last one), unless a signal ends it first."""
+    return cand.name == _SHM_MANAGER[:15] or \
+        cand.cmdline.split(' ', 1)[0].rsplit('/', 1)[-1] == _SHM_MANAGER
+
+
+def _owner_grace(owners, grace_s: float, reap: bool) -> None:
+    """Wait up to ``grace_s`` for ``owners`` to exit by themselves (stage ``exited``)."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        _note_gone({id(t): t for t in owners}, EXITED, reap)
+        alive = _alive({id(t): t for t in owners})
+        now = time.monotonic()
+        if not alive or now >= deadline:
+            return
+        wait_for_exit(alive, min(_TICK_S * 5, deadline - now))

@@ -3,7 +3,7 @@
 Lines, each a JSON object with a ``type``:
 
 - ``header``: once, first: the table's path and fingerprint, the number of
-  runs and the command template. A ledger whose fingerprint differs from the
+  runs, the command template and the host it runs on. A ledger whose fingerprint differs from the
   table's is refused (it belongs to another table).
 - ``started``: written (and fsync'd) *before* a run starts: its index, run
   id (the tag value), tag variable and cgroup. A ``started`` line with no
@@ -17,11 +17,11 @@ A torn last line (the runner killed while writing) is ignored on reading.
 import json
 import logging
 import os
+import socket
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-__all__ = ['Ledger', 'LedgerState', 'read_ledger', 'header_record', 'finished_records',
-           'memory_series', 'LEDGER_VERSION']
+__all__ = ['Ledger', 'LedgerState', 'read_ledger', 'header_record', 'LEDGER_VERSION']
 
 _log = logging.getLogger(__name__)
 
@@ -128,35 +128,4 @@ def header_record(table_path: str, fingerprint: str, total_runs: int,
     """The first line of a new ledger."""
     return {'type': 'header', 'version': LEDGER_VERSION, 'table': table_path,
             'fingerprint': fingerprint, 'total_runs': total_runs, 'columns': list(columns),
-            'command': list(template)}
-
-
-def finished_records(path: str) -> List[dict]:
-    """The ``run`` records of a ledger, one per run index (the latest), in index order."""
-    state = read_ledger(path)
-    if not state.finished:
-        raise ValueError(f'{path} holds no finished run yet')
-    return [state.finished[i] for i in sorted(state.finished)]
-
-
-def memory_series(records: List[dict]) -> Dict[str, List[Tuple[int, float]]]:
-    """Per-run memory in GiB, by series name: RAM before/after, each GPU before/after.
-
-    x is the 1-based run number; a leak across runs shows as a slope of the
-    ``after`` series.
-
-    >>> r = {'index': 0, 'memory': {'before': {'ram_used_bytes': 2**30, 'gpus': []},
-    ...                             'after': {'ram_used_bytes': 2**31, 'gpus': []}}}
-    >>> memory_series([r])
-    {'RAM before': [(1, 1.0)], 'RAM after': [(1, 2.0)]}
-    """
-    series: Dict[str, List[Tuple[int, float]]] = {'RAM before': [], 'RAM after': []}
-    for r in records:
-        x = int(r['index']) + 1
-        for when in ('before', 'after'):
-            snap = r['memory'][when]
-            series[f'RAM {when}'].append((x, snap['ram_used_bytes'] / 2**30))
-            for g in snap.get('gpus', ()):
-                series.setdefault(f'GPU{g["index"]} {when}', []).append(
-                    (x, g['used_bytes'] / 2**30))
-    return series
+            'command': list(template), 'host': socket.gethostname()}

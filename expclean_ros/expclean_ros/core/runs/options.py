@@ -35,6 +35,17 @@ class SequencerOptions:
     :param log_dir: each run's stdout+stderr go to ``log_dir/run-NNN.log``; None: inherited.
     :param env: environment of the runs (default: ours); the tag is added.
     :param cwd: working directory of the runs.
+    :param shm_cleanup: after each teardown remove what the run left in ``/dev/shm``
+        (files new since a record taken before it, tied to it, held by nobody).
+    :param verify_tolerance_bytes: memory above its level before the run by more
+        than this is reported (``verify`` in the ledger): the run is not ``back``.
+    :param ghost_watch: called before each run; what it returns has ``observe()``
+        (called once the run is over, before its teardown) and ``settle()``, called
+        after the teardown and returning a StepResult (e.g. ROS plumbing's
+        ``ghosts.GhostWatch``: a ROS 2 daemon still listing the run's nodes is
+        restarted). None: not done.
+    :param ros_logs: give each run its own ``ROS_LOG_DIR``: ``log_dir/run-NNN-ros``, or
+        beside the ledger in ``<ledger name>-ros-logs/run-NNN`` (recorded as ``ros_log_dir``).
     """
 
     timeout_s: Optional[float] = None
@@ -47,6 +58,10 @@ class SequencerOptions:
     log_dir: Optional[str] = None
     env: Optional[Mapping[str, str]] = None
     cwd: Optional[str] = None
+    shm_cleanup: bool = True
+    verify_tolerance_bytes: int = 32 * 2**20
+    ghost_watch: Optional[Callable[[], object]] = None
+    ros_logs: bool = True
 
     def __post_init__(self):
         if self.timeout_s is not None and not self.timeout_s > 0:

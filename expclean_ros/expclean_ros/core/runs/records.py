@@ -37,13 +37,15 @@ def in_process_cleanup(comprehensive: bool = True, wait_time: Optional[float] = 
 
     Given the ``baseline`` snapshot from before the run (the sequencer passes it once
     the run's processes are verified gone), settling ends as soon as RAM and GPU
-    memory in use are back at it, instead of after a whole quiet window.
+    memory in use are back at it, instead of after a whole quiet window. The plan's
+    own ``/dev/shm`` step (no record: creator gone) is off unless ``options`` turn it
+    on: the sequencer removes what the run left by its record, more precisely.
     """
     from ..cleanup import plans
 
     def cleanup(run_index: int, total_runs: int,
                 baseline: Optional[MemorySnapshot] = None) -> dict:
-        opts = options
+        opts = options if options is not None else plans.CleanupOptions(shm_cleanup=False)
         if baseline is not None:
             opts = dataclasses.replace(
                 opts if opts is not None else plans.CleanupOptions(),

@@ -17,6 +17,7 @@ import subprocess
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from ..cleanup.verify import verify
 from ..memory.probes import take_snapshot
 from ..procs import cgroups
 from ..procs.scanner import select
@@ -31,6 +32,7 @@ from .peak import PeakSampler
 from .records import in_process_cleanup, memory_record
 from .run_table import RunTable, check_template, fill_template
 from .shards import Shard, check_ledger_shard, shard_record, shard_rows
+from .shm_watch import ShmWatch, run_pids
 from .tagged_start import new_run_id, start_tagged
 
 __all__ = ['run_batch', 'stop_tag']
@@ -77,14 +79,17 @@ def _wait_exit(popen: subprocess.Popen, pidfd: Optional[int], timeout_s: float) 
     return popen.poll()
 
 
-def _wait_run(run, opts: SequencerOptions, peak: PeakSampler,
-              t0: float) -> Tuple[Optional[int], bool]:
-    """(exit code, timed out): wait for the run, sampling memory, up to its timeout."""
+def _wait_run(run, opts: SequencerOptions, peak: PeakSampler, t0: float,
+              watch: Optional[ShmWatch]) -> Tuple[Optional[int], bool]:
+    """(exit code, timed out): wait for the run, sampling memory (and noting what its
+    processes hold in /dev/shm), up to its timeout."""
     deadline = None if opts.timeout_s is None else t0 + opts.timeout_s
     pidfd = _child_pidfd(run.popen)
     try:
         while True:
             peak.sample()
+            if watch is not None:
+                watch.observe()
             wait = opts.sample_interval_s
             if deadline is not None:
                 wait = min(wait, max(0.0, deadline - time.monotonic()))
@@ -106,24 +111,36 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
                    'tag_variable': opts.tag_variable, 'cgroup': expected_cgroup(run_id),
                    'started_at': time.time()})
     before = take_snapshot()
+    watch = ShmWatch() if opts.shm_cleanup else None  # the record of /dev/shm before it
+    ghosts = opts.ghost_watch() if opts.ghost_watch is not None else None
     peak = PeakSampler()
     log_path = (os.path.join(opts.log_dir, f'run-{index:03d}.log') if opts.log_dir else None)
     out = open(log_path, 'ab') if log_path else None
+    ros_logs = _ros_log_dir(opts, ledger.path, index)
+    env = dict(os.environ if opts.env is None else opts.env)
+    if ros_logs:
+        env['ROS_LOG_DIR'] = ros_logs
     record = {'type': 'run', 'index': index, 'row': dict(row), 'run_id': run_id,
-              'command': cmd, 'log': log_path}
+              'command': cmd, 'log': log_path, 'ros_log_dir': ros_logs}
     exit_code, status, detail, duration = None, STATUS_ERROR, '', 0.0
     tdown = None
     try:
         t0 = time.monotonic()
         try:
-            run = start_tagged(cmd, env=opts.env, run_id=run_id, tag_variable=opts.tag_variable,
+            run = start_tagged(cmd, env=env, run_id=run_id, tag_variable=opts.tag_variable,
                                cwd=opts.cwd, stdout=out, stderr=subprocess.STDOUT if out else None,
                                use_cgroup=opts.use_cgroup)
         except (OSError, subprocess.SubprocessError) as exc:
             detail = f'could not start {cmd[0]!r}: {getattr(exc, "strerror", None) or exc}'
         else:
+            if watch is not None:
+                watch.follow(run_pids(run.selection(), run.cgroup))
             try:
-                exit_code, timed_out = _wait_run(run, opts, peak, t0)
+                exit_code, timed_out = _wait_run(run, opts, peak, t0, watch)
+                if watch is not None:
+                    watch.observe(force=True)  # what its processes hold as teardown begins
+                if ghosts is not None and hasattr(ghosts, 'observe'):
+                    ghosts.observe()  # its nodes, as the daemon lists them now
             except BaseException:  # Ctrl-C / SIGTERM: never leave the run behind
                 _log.warning('interrupted: stopping run %d (%s)', index, run_id)
                 run.stop(opts.sigint_timeout_s, opts.sigterm_timeout_s, opts.sigkill_timeout_s)
@@ -145,18 +162,24 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
             out.close()
     if tdown is None:  # never started: nothing can carry the tag, but make sure
         tdown = stop_tag(run_id, None, opts)
+    shm = watch.clean() if watch is not None else None  # what the run left in /dev/shm
+    daemon = ghosts.settle() if ghosts is not None else None  # its nodes, still listed
     after_teardown = take_snapshot()
     # the run's processes verified gone: memory back at `before` is the run's returned
     tag = {'run_id': run_id} if getattr(cleanup, 'takes_run_id', False) else {}  # hosts.py
     cleaned = cleanup(index, total, baseline=before if tdown.get('left') == 0 else None, **tag)
     after = take_snapshot()
+    checked = (watch.verify(before, after, opts.verify_tolerance_bytes) if watch is not None
+               else verify(before, after, tolerance_bytes=opts.verify_tolerance_bytes))
     record.update({
         'status': status, 'exit_code': exit_code, 'detail': detail,
         'duration_s': duration,
         'memory': {'before': memory_record(before), 'peak': peak.as_dict(),
                    'after_teardown': memory_record(after_teardown),
                    'after': memory_record(after)},
-        'teardown': tdown, 'cleanup': cleaned,
+        'teardown': tdown, 'shm': shm.as_dict() if shm is not None else None,
+        'ros2_daemon': daemon.as_dict() if daemon is not None else None,
+        'cleanup': cleaned, 'verify': checked.as_dict(),
         'leftovers': _leftovers(run_id, opts),
         'recovered': recovered,
         'finished_at': time.time(),
@@ -164,6 +187,19 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     record['overhead_s'] = time.monotonic() - begin - duration
     ledger.append(record)
     return record
+
+
+def _ros_log_dir(opts: SequencerOptions, ledger_path: str, index: int) -> Optional[str]:
+    """The run's own ROS_LOG_DIR (made now), or None when runs share ``~/.ros/log``."""
+    if not opts.ros_logs:
+        return None
+    if opts.log_dir:
+        path = os.path.join(os.path.abspath(opts.log_dir), f'run-{index:03d}-ros')
+    else:
+        base = os.path.splitext(os.path.abspath(ledger_path))[0]
+        path = os.path.join(f'{base}-ros-logs', f'run-{index:03d}')
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 def _prepare(table: RunTable, template: Sequence[str], ledger_path: str, resume: bool,

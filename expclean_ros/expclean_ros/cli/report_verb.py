@@ -1,0 +1,62 @@
+"""``expclean report``: one HTML page (or text, or JSON) for a batch's ledgers."""
+
+import json
+import os
+import sys
+
+from expclean_ros.cli.main import CliError
+
+__all__ = ['add_arguments', 'add_report', 'report']
+
+MIB = 2 ** 20
+
+
+def add_report(p):
+    p.add_argument('ledgers', nargs='+', metavar='LEDGER',
+                   help='ledgers written by expclean run (several: shards or machines, merged)')
+    p.add_argument('-o', '--output', default=None,
+                   help='HTML page to write (default: report.html, unless --text or --json)')
+    p.add_argument('--label', action='append', default=[], metavar='NAME',
+                   help="name of each ledger's runs, in order (e.g. --label plain --label ours;"
+                        ' default: the file name)')
+    p.add_argument('--text', action='store_true', help='print the summary and verdicts')
+    p.add_argument('--json', action='store_true',
+                   help='print summary, verdicts and per-run figures as JSON')
+    p.add_argument('--drift-tolerance', type=float, default=1.0, metavar='MIB',
+                   help='a slope below this many MiB per run is flat (default: 1)')
+    p.add_argument('--tolerance', type=float, default=32.0, metavar='MIB',
+                   help='memory above its level before a run by more than this many MiB: '
+                        'not back (where the runner did not verify it; default: 32)')
+    p.set_defaults(func=report)
+
+
+def add_arguments(sub):
+    p = sub.add_parser('report', help='one HTML page of a batch: every run, plots, verdicts',
+                       description="e.g. 'expclean report runs.jsonl -o report.html', "
+                                   "'expclean report shard1.jsonl shard2.jsonl --text'")
+    add_report(p)
+
+
+def report(args):
+    from expclean_ros.core.report import build_report
+    if args.drift_tolerance < 0 or args.tolerance < 0:
+        raise CliError('--drift-tolerance and --tolerance must be zero or more MiB')
+    built = build_report(args.ledgers, args.label, drift_tolerance=args.drift_tolerance * MIB,
+                         level_tolerance=args.tolerance * MIB)
+    if args.json:
+        print(json.dumps(built.as_dict(), indent=1))
+    if args.text:
+        from expclean_ros.cli.report_text import text_lines
+        print('\n'.join(text_lines(built)))
+    output = args.output or (None if args.json or args.text else 'report.html')
+    if output:
+        from expclean_ros.cli.report_html import render
+        page = render(built)
+        with open(output, 'w', encoding='utf-8') as f:
+            f.write(page)
+        warns = sum(1 for v in built.verdicts if v.level == 'warn')
+        line = (f'wrote {os.path.abspath(output)}: {len(built.runs)} runs from '
+                f'{len(built.ledgers)} ledger(s), {len(page.encode()) / 1024:.0f} KiB, '
+                f'{warns} warning verdict(s), {built.summary["skipped_lines"]} line(s) skipped')
+        print(line, file=sys.stderr if args.json else sys.stdout)
+    return 0

@@ -1,0 +1,146 @@
+"""Is the machine back where the run found it? RAM, /dev/shm, swap and each GPU, compared.
+
+:func:`verify` compares a snapshot taken after the cleanup with the one taken
+before the run (and ``/dev/shm`` with a :class:`~..memory.shm_record.ShmRecord`
+of that time). Whatever is above its level by more than the tolerance is
+named, with the biggest contributors: the new ``/dev/shm`` files by kind and
+holder (``30 torch_* files held by nobody``), processes started since that
+are still alive (by resident memory), the processes NVML sees on a GPU.
+
+Without a snapshot (a node's Trigger services have no before-run figure), only
+``/dev/shm`` growth since the record is judged.
+"""
+
+import os
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+from ..memory.run_shm import family, mib
+from ..memory.shm_holders import process_label, scan_holders
+from ..memory.shm_record import ShmRecord, list_entries
+from ..procs import proctable
+
+__all__ = ['Verification', 'verify', 'DEFAULT_VERIFY_TOLERANCE_BYTES']
+
+#: Above the noise of a busy machine (the settling tolerance).
+DEFAULT_VERIFY_TOLERANCE_BYTES = 32 * 2**20
+_TOP = 3
+_PAGE = os.sysconf('SC_PAGE_SIZE')
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The verdict: ``clean`` when nothing is above its level by more than the tolerance.
+
+    :param excess_bytes: RAM (or /dev/shm, whichever is more: /dev/shm is RAM)
+        plus swap plus every GPU, above their levels; 0 when clean.
+    :param excess: ``(what, bytes above)`` for each resource above tolerance,
+        e.g. ``('RAM', 167772160)``, ``('/dev/shm', ...)``, ``('GPU0', ...)``.
+    :param contributors: readable lines, biggest first.
+    :param line: the one-line verdict for messages.
+    :param shm_excess_bytes: allocated bytes of /dev/shm entries new since the record.
+    """
+
+    clean: bool
+    excess_bytes: int
+    excess: Tuple[Tuple[str, int], ...]
+    contributors: Tuple[str, ...]
+    line: str
+    shm_excess_bytes: int = 0
+    since: str = 'before the run'
+
+    def as_dict(self) -> dict:
+        return {'clean': self.clean, 'excess_bytes': self.excess_bytes,
+                'excess': [list(e) for e in self.excess],
+                'contributors': list(self.contributors), 'line': self.line,
+                'shm_excess_bytes': self.shm_excess_bytes, 'since': self.since}
+
+
+def _shm_contributors(record: ShmRecord) -> Tuple[int, List[Tuple[int, str]]]:
+    """(bytes of entries new since ``record``, [(bytes, 'N kind files held by ...')])."""
+    if record.reason:
+        return 0, []
+    try:
+        new = [e for e in list_entries(record.root).values() if not record.existed(e)]
+    except OSError:
+        return 0, []
+    total = sum(e.allocated for e in new)
+    return total, _by_holder(record.root, new) if new else []
+
+
+def _by_holder(root, new) -> List[Tuple[int, str]]:
+    holders = scan_holders(root)
+    groups: Dict[Tuple[str, str], List[int]] = {}
+    for entry in new:
+        pids = holders.holders(entry.key)
+        who = process_label(pids[0]) if pids else 'nobody'
+        groups.setdefault((family(entry.name), who), []).append(entry.allocated)
+    out = []
+    for (kind, who), sizes in groups.items():
+        files = 'file' if len(sizes) == 1 else 'files'
+        out.append((sum(sizes), f'/dev/shm +{mib(sum(sizes))} in {len(sizes)} {kind} {files} '
+                                f'held by {who}'))
+    return sorted(out, reverse=True)
+
+
+def _new_processes(since_ticks: Optional[int]) -> List[Tuple[int, str]]:
+    """Processes started after ``since_ticks`` and alive now, by resident memory."""
+    if since_ticks is None:
+        return []
+    out = []
+    for pid, info in proctable.snapshot().items():
+        if info.start_ticks <= since_ticks or info.zombie or info.kernel_thread \
+                or pid == os.getpid():
+            continue
+        try:
+            rss = int(proctable.read_bytes(f'/proc/{pid}/statm').split()[1]) * _PAGE
+        except (OSError, IndexError, ValueError):
+            continue
+        out.append((rss, f'{process_label(pid)} {mib(rss)} resident, started during the run'))
+    return sorted(out, reverse=True)[:_TOP]
+
+
+def verify(before=None, after=None, record: Optional[ShmRecord] = None, *,
+           tolerance_bytes: int = DEFAULT_VERIFY_TOLERANCE_BYTES,
+           since_ticks: Optional[int] = None, since: str = 'before the run') -> Verification:
+    """Compare ``after`` with ``before`` (MemorySnapshots) and /dev/shm with ``record``.
+
+    :param since_ticks: boot ticks when the run started: live processes started
+        later are named as contributors of a RAM excess.
+    :param since: how the level is named in the line (``before the run``,
+        ``at the previous cleanup``).
+    """
+    excess: List[Tuple[str, int]] = []
+    named: List[str] = []  # /dev/shm first (exact, by holder), then processes, then GPUs
+    gpu_lines: List[Tuple[int, str]] = []
+    shm_bytes, shm_lines = (_shm_contributors(record) if record is not None else (0, []))
+    ram = swap = gpus = 0
+    procs: List[Tuple[int, str]] = []
+    if before is not None and after is not None:
+        ram = after.ram_used_bytes - before.ram_used_bytes
+        if ram > tolerance_bytes:
+            excess.append(('RAM', ram))
+            procs = _new_processes(since_ticks)
+        swap = after.swap_used_bytes - before.swap_used_bytes
+        if swap > tolerance_bytes:
+            excess.append(('swap', swap))
+        levels = {g.index: g.used_bytes for g in before.gpus}
+        for g in after.gpus:
+            above = g.used_bytes - levels.get(g.index, g.used_bytes)
+            if above > tolerance_bytes:
+                excess.append((f'GPU{g.index}', above))
+                gpus += above
+                gpu_lines += [(p.used_bytes, f'GPU{g.index} {mib(p.used_bytes)} held by '
+                               f'{process_label(p.pid)}') for p in g.processes]
+    if shm_bytes > tolerance_bytes:
+        excess.append(('/dev/shm', shm_bytes))
+        named += [text for _, text in shm_lines[:_TOP]]
+    if not excess:
+        return Verification(True, 0, (), (), f'back at the level {since}', shm_bytes, since)
+    named += [text for _, text in procs[:_TOP - 1]]
+    named += [text for _, text in sorted(gpu_lines, reverse=True)[:_TOP - 1]]
+    total = max(max(ram, 0), shm_bytes) + max(swap, 0) + gpus
+    head = ', '.join(f'{what} +{mib(n)}' for what, n in excess)
+    line = f'not back: {head} above the level {since}'
+    line += (': ' + '; '.join(named)) if named else ''
+    return Verification(False, total, tuple(excess), tuple(named), line, shm_bytes, since)

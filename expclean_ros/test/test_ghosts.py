@@ -1,0 +1,84 @@
+"""No ghost nodes: after a run's node is SIGKILLed, the real ROS 2 daemon (ros2cli) still lists
+it; ``expclean run`` restarts that daemon through ros2cli's API, so ``ros2 node list`` shows
+live nodes only. ``--keep-daemon`` leaves the daemon (and the ghost) as they are.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import rosproc
+from conftest import ros_env, wait_for
+from shmscene import token
+
+pytestmark = pytest.mark.skipif(bool(rosproc.missing_reason()),
+                                reason=rosproc.missing_reason() or 'ros2cli present')
+CLI = [sys.executable, '-c', 'import sys; from expclean_ros.cli import main; sys.exit(main())']
+# An rclpy node that says it is up, waits for a file, then dies as a crash does.
+NODE = '''
+import os, signal, sys, time
+import rclpy
+rclpy.init()
+node = rclpy.create_node(sys.argv[1])
+open(sys.argv[2], 'w').close()
+while not os.path.exists(sys.argv[3]):
+    rclpy.spin_once(node, timeout_sec=0.05)
+os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
+def node_list():
+    done = subprocess.run([rosproc.ros2(), 'node', 'list'], env=ros_env(), capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return set(done.stdout.split())
+
+
+@pytest.fixture
+def daemon():
+    """The ROS 2 daemon of this test's own domain, stopped (ros2cli's API) at the end."""
+    subprocess.run([rosproc.ros2(), 'daemon', 'start'], env=ros_env(), capture_output=True,
+                   timeout=60, stdin=subprocess.DEVNULL)
+    yield
+    rosproc.stop_daemon(ros_env())
+
+
+@pytest.mark.parametrize('keep', [False, True])
+def test_a_killed_runs_node_is_not_listed_after_the_cleanup(tmp_path, start_node, daemon, keep):
+    live = start_node('--ros-args', '-p', 'publish_rate:=0.0')
+    assert wait_for(lambda: '/cleanup' in node_list(), 60), live.log()
+    name = f'ghost_{token()}'
+    (tmp_path / 'runs.csv').write_text('x\n1\n')
+    up, go = tmp_path / 'up', tmp_path / 'go'
+    log = open(tmp_path / 'runner.log', 'wb')
+    runner = subprocess.Popen(
+        [*CLI, 'run', str(tmp_path / 'runs.csv'), '--ledger', str(tmp_path / 'l.jsonl'),
+         '--no-cleanup', '--stop-timeouts', '1,1,1', *(['--keep-daemon'] if keep else []),
+         '--', sys.executable, '-c', NODE, name, str(up), str(go)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=ros_env(),
+        start_new_session=True)
+    try:
+        assert wait_for(up.exists, 60), (tmp_path / 'runner.log').read_text()
+        assert wait_for(lambda: f'/{name}' in node_list(), 60)
+        go.touch()  # the crash
+        assert runner.wait(120) == 3, (tmp_path / 'runner.log').read_text()
+    finally:
+        if runner.poll() is None:
+            os.killpg(runner.pid, 9)  # our own session
+            runner.wait(10)
+        log.close()
+    record = [json.loads(x) for x in open(tmp_path / 'l.jsonl') if '"type": "run"' in x][0]
+    if keep:
+        assert record['ros2_daemon'] is None
+        assert f'/{name}' in node_list()  # the daemon still lists the dead node: a ghost
+        return
+    step = record['ros2_daemon']
+    assert step['status'] == 'ok' and step['data']['restarted'], step
+    # the run's node first (the daemon names nodes only: the live /cleanup may follow it)
+    assert step['data']['ghosts'][0] == f'/{name}', step
+    assert wait_for(lambda: '/cleanup' in node_list(), 60)  # a fresh daemon: live nodes
+    assert f'/{name}' not in node_list()
+    assert record['ros_log_dir'].startswith(str(tmp_path))  # beside the ledger
+    assert os.listdir(record['ros_log_dir']), 'the run node wrote its ROS log there'

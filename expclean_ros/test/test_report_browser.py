@@ -1,0 +1,142 @@
+"""The report page in a real browser (headless Chromium): drawn, one row per run, the verdicts,
+and no network request. Each check is also run on a page made to fail it."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from report_ledgers import expclean, real_batch
+from test_report_page import Page
+
+CHROMIUM = shutil.which('chromium')
+
+
+def _skip_reason():
+    note = os.path.join(sys.prefix, '.expclean', 'browser.skip')
+    if os.path.exists(note):
+        return f'headless chromium not installed: {open(note).read().strip()}'
+    return ("headless chromium not installed (the set-up installs Debian's chromium where it "
+            'runs as root with apt-get: make setup)')
+
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=_skip_reason())
+
+
+def chromium_command(tmp_path, page, *args):
+    """(Headless Chromium on ``page`` with a fresh profile, the path of its net log)."""
+    profile = tmp_path / f'profile-{len(list(tmp_path.iterdir()))}'
+    netlog = profile.with_suffix('.netlog.json')
+    cmd = [CHROMIUM, '--headless', '--disable-gpu', f'--user-data-dir={profile}',
+           '--no-first-run', '--disable-background-networking', '--disable-component-update',
+           '--disable-sync', '--disable-default-apps', '--hide-scrollbars',
+           '--host-resolver-rules=MAP * ~NOTFOUND', f'--log-net-log={netlog}',
+           *args, f'file://{page}']
+    if os.geteuid() == 0:
+        cmd.insert(1, '--no-sandbox')  # Chromium refuses to run as root with its sandbox
+    return cmd, netlog
+
+
+def chromium(tmp_path, page, *args):
+    """Run :func:`chromium_command`; its stdout and the path of its net log."""
+    cmd, netlog = chromium_command(tmp_path, page, *args)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout, netlog
+
+
+def page_requests(netlog):
+    """URLs the page itself asked the network for (the browser's own background requests,
+    made for no page, are not counted)."""
+    log = json.loads(netlog.read_text())
+    start = log['constants']['logEventTypes']['URL_REQUEST_START_JOB']
+    found = []
+    for event in log['events']:
+        params = event.get('params') or {}
+        if event['type'] == start and 'url' in params and \
+                str(params.get('network_isolation_key', '')).startswith('file://'):
+            found.append(params['url'])
+    return found
+
+
+def drawn_pixels(png):
+    from PIL import Image  # installed with matplotlib
+    image = Image.open(png).convert('RGB')
+    colours = image.getcolors(maxcolors=1 << 20) or []
+    return sum(n for n, c in colours if c != (255, 255, 255)), len(colours)
+
+
+@pytest.fixture(scope='module')
+def report_page(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('browser')
+    ledger = real_batch(folder)
+    page = folder / 'report.html'
+    done = expclean('report', ledger, '-o', str(page))
+    assert done.returncode == 0, done.stderr
+    return ledger, page
+
+
+def test_screenshot_is_not_blank(report_page, tmp_path):
+    _, page = report_page
+    blank = tmp_path / 'blank.html'
+    blank.write_text('<!DOCTYPE html><html><body></body></html>')
+    sizes = []
+    for target in (blank, page):
+        png = tmp_path / f'{target.stem}.png'
+        chromium(tmp_path, target, f'--screenshot={png}', '--window-size=1200,1600')
+        sizes.append(drawn_pixels(png))
+    (blank_ink, _), (ink, colours) = sizes
+    assert blank_ink == 0  # the measure sees a blank page as blank
+    assert ink > 0.03 * 1200 * 1600 and colours > 50, (ink, colours)
+
+
+def test_dom_holds_one_row_per_run_and_the_verdicts(report_page, tmp_path):
+    ledger, page = report_page
+    dom, _ = chromium(tmp_path, page, '--dump-dom')
+    seen = Page(dom)
+    runs = [line for line in open(ledger) if '"type": "run"' in line]
+    assert len(seen.rows) == len(runs) == 3
+    text = ' '.join(seen.text)
+    for v in json.loads(expclean('report', ledger, '--json').stdout)['verdicts']:
+        assert v['text'] in text
+    assert seen.tags.count('svg') == 3
+
+
+def test_the_page_makes_no_network_request(report_page, tmp_path):
+    _, page = report_page
+    _, netlog = chromium(tmp_path, page, '--dump-dom')
+    assert page_requests(netlog) == []
+    leaky = tmp_path / 'leaky.html'  # the same check on a page that does fetch
+    leaky.write_text(page.read_text().replace(
+        '</body>', '<img src="http://127.0.0.1:9/x.png"><script src="https://cdn.invalid/a.js">'
+                   '</script></body>'))
+    _, netlog = chromium(tmp_path, leaky, '--dump-dom')
+    assert sorted(page_requests(netlog)) == ['http://127.0.0.1:9/x.png',
+                                             'https://cdn.invalid/a.js']
+
+
+def test_its_script_runs_and_sorts_the_table(report_page, tmp_path):
+    ledger, page = report_page
+    runs = [json.loads(line) for line in open(ledger) if '"type": "run"' in line]
+    heads = re.findall(r'<th[^>]*>(.*?)</th>', page.read_text())
+    column = heads.index('run s')
+    clicked = tmp_path / 'clicked.html'  # the page, then a click on "run s" once it has loaded
+    clicked.write_text(page.read_text().replace(
+        '</body>', f'<script>document.querySelectorAll("#run-table th")[{column}].click();'
+                   '</script></body>'))
+    dom, _ = chromium(tmp_path, clicked, '--dump-dom', '--enable-logging=stderr', '--v=0')
+    by_duration = [f'r{r["index"] + 1}' for r in sorted(runs, key=lambda r: r['duration_s'])]
+    assert Page(dom).rows == by_duration
+    broken = tmp_path / 'broken.html'  # the console check sees a script error
+    broken.write_text(page.read_text().replace('</body>', '<script>var x = ;</script></body>'))
+    for target, errors in ((page, 0), (broken, 1)):
+        done = subprocess.run(chromium_command(tmp_path, target, '--dump-dom',
+                                               '--enable-logging=stderr', '--v=0')[0],
+                              capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
+        assert done.stderr.count('Uncaught') == errors, done.stderr[-2000:]
