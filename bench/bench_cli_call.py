@@ -8,17 +8,25 @@ every 3 s (a profile file saying so), the baseline. The four kinds of call
 alternate within one run; the figures are p50 and p90 of each and the ratios
 (goals: p90 of `expclean call quick` at most 1 s; ours no slower than the anchor).
 
+Then discovery, as ``expclean nodes`` and ``--all`` do it: against three namespaced
+nodes, each try a fresh participant (a new CleanupClient) that looks until the graph has
+been quiet for the default window (``find_cleanup_nodes()``); how many tries found all
+three, and how long each took against tries told to expect three (``expect=3``, the
+baseline, alternating). test_fanout.py asserts discovery with ``expect`` only: how
+often the quiet window alone misses a node on a loaded machine is this figure.
+
     python bench/bench_cli_call.py [--runs N] [--quick]
 """
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from bench_node import node_argv, ros_env, stop
+from bench_node import node_argv, ros_env, spawn, stop
 from runs_option import parse_runs
 
 BIN = os.path.dirname(sys.executable)
@@ -55,6 +63,45 @@ def quantiles(values):
     return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
 
 
+def discovery(tries, tmp):
+    """Fresh participants finding three nodes: default quiet window vs expect=3."""
+    from expclean_ros.ros.client import CleanupClient
+    names = [f'/bench_fan{i}_{os.getpid()}' for i in range(3)]
+    nodes = [spawn(node_argv(1, ns), os.path.join(tmp, f'fan{i}.log'))
+             for i, ns in enumerate(names)]
+    wanted = {f'{ns}/cleanup' for ns in names}
+    out = {'quiet': [], 'expect': []}
+    try:
+        with CleanupClient(name='bench_fan_warm') as client:  # all three up before timing
+            if not wanted <= set(client.find_cleanup_nodes(timeout_s=60, expect=3)):
+                raise RuntimeError('the three nodes never appeared')
+        for _ in range(tries):
+            for kind, expect in (('quiet', 0), ('expect', 3)):
+                start = time.perf_counter()
+                with CleanupClient(name='bench_fan') as client:
+                    found = client.find_cleanup_nodes(timeout_s=60, expect=expect)
+                out[kind].append((time.perf_counter() - start, len(wanted & set(found))))
+    finally:
+        for node in nodes:
+            stop(node)
+    return out
+
+
+def discovery_table(out, tries):
+    lines = [f'{tries} fresh participants of each kind, alternating, three nodes:',
+             '| discovery | found all 3 | median | max |', '|---|---|---|---|']
+    for kind, label in (('quiet', 'default quiet window (`expclean nodes`)'),
+                        ('expect', 'expect=3 (`--expect 3`, baseline)')):
+        secs = [t for t, _ in out[kind]]
+        full = sum(n == 3 for _, n in out[kind])
+        lines.append(f'| {label} | {full} of {tries} | {statistics.median(secs):.2f} s | '
+                     f'{max(secs):.2f} s |')
+    ratio = (statistics.median(t for t, _ in out['quiet'])
+             / statistics.median(t for t, _ in out['expect']))
+    lines.append(f'ratio quiet/expect (median): {ratio:.2f}x')
+    return '\n'.join(lines)
+
+
 def main(argv=None):
     runs = parse_runs(argv, __doc__, default=20, quick=6, unit='calls of each kind')
     ros2, expclean = _command('ros2'), _command('expclean')
@@ -89,6 +136,7 @@ def main(argv=None):
         finally:
             for server in servers:
                 stop(server)
+        found = discovery(runs, tmp)
     load = os.getloadavg()[0]
     print(f'{runs} calls of each kind, alternating, two nodes; whole process, start to exit; '
           f'load average {load:.1f}:')
@@ -104,6 +152,8 @@ def main(argv=None):
     print(f'ratio ours p90, 0.25 s / 3 s node: {ours[1] / base[1]:.2f}x; ours/anchor p50 '
           f'{ours[0] / anchor[0]:.2f}x, p90 {ours[1] / anchor[1]:.2f}x (same node)')
     print('goal: p90 of expclean call quick <= 1 s:', 'met' if ours[1] <= 1.0 else 'NOT met')
+    print()
+    print(discovery_table(found, runs))
     return 0
 
 

@@ -11,6 +11,11 @@ adds to a bare DDS round trip / an idle rclpy process:
    client created once and reused) vs the trivial Trigger;
 3. idle cost over ``--seconds`` (all three processes idle in the same window):
    CPU % of one core from utime+stime deltas, RSS at the end, torch loaded?
+4. under load, on a 10 Hz node: the largest gap between ``~/memory`` stamps and the
+   ``~/get_memory`` round trip p50/p99 while a cleanup is held inside its hook, and
+   while a burst of 200 refused teardown requests is answered, each against the same
+   node idle just before (the figures the tests no longer bound: they assert that
+   messages keep coming in order and that every caller is answered).
 
 Run: AMENT_PREFIX_PATH=$PWD/.venv-kilted ROS_DOMAIN_ID=47 \
      ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST .venv-kilted/bin/python bench/bench_node.py \
@@ -54,7 +59,9 @@ finally:
     rclpy.try_shutdown()
 '''
 TARGETS = {'get_memory_p50_ms': 10.0, 'quick_p50_ms': 250.0,
-           'idle_cpu_1hz_pct': 1.0, 'rss_1hz_mb': 80.0}
+           'idle_cpu_1hz_pct': 1.0, 'rss_1hz_mb': 80.0,
+           'gap_held_cleanup_max_s': 0.2, 'gap_burst_max_s': 1.0}
+BURST = 200
 MB = 1024 * 1024
 
 
@@ -224,6 +231,105 @@ def _logged(path, word, t0, timeout_s=30.0):
     raise RuntimeError(f'no {word!r} in {path} within {timeout_s:g} s')
 
 
+def _stamp(msg):
+    return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+
+
+class Stamps:
+    """The header stamps of every ``~/memory`` message (the node's clock: when it published)."""
+
+    def __init__(self, caller, topic):
+        from expclean_interfaces.msg import MemoryUsage
+        from rclpy.qos import QoSProfile
+        self.stamps = []
+        caller.node.create_subscription(MemoryUsage, topic,
+                                        lambda m: self.stamps.append(_stamp(m)),
+                                        QoSProfile(depth=1000))
+
+    def max_gap(self, since):
+        """Largest gap between consecutive stamps from index ``since`` on."""
+        got = self.stamps[since:]
+        return max((b - a for a, b in zip(got, got[1:])), default=float('nan'))
+
+
+def _phase(caller, stamps, srv_type, name, seconds, calls):
+    """``calls`` round trips of ``name``, then spin until ``seconds`` have passed; return
+    (round trip ms, largest gap between ~/memory stamps meanwhile)."""
+    start, first = time.perf_counter(), len(stamps.stamps)
+    times, _ = caller.round_trips_ms(srv_type, name, calls)
+    while time.perf_counter() < start + seconds:
+        caller._executor.spin_once(timeout_sec=0.05)
+    return times, stamps.max_gap(first)
+
+
+def _wait_path(caller, path, timeout_s=60.0):
+    deadline = time.perf_counter() + timeout_s
+    while not os.path.exists(path):
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f'{path} did not appear within {timeout_s:g} s')
+        caller._executor.spin_once(timeout_sec=0.02)
+
+
+def under_load(caller, seconds, calls, log_dir):
+    """Gaps in ~/memory and get_memory round trips on a 10 Hz node: idle, while a cleanup
+    is held inside its hook, and while a burst of refused teardown requests is answered."""
+    from expclean_interfaces.srv import GetMemoryUsage, Teardown
+    from std_srvs.srv import Trigger
+
+    from expclean_ros.ros.qos import SERVICE_QOS
+    ns = f'/bench_load_{os.getpid()}'
+    started, release = os.path.join(log_dir, 'started'), os.path.join(log_dir, 'release')
+    hook = (f'touch {started}; n=0; while [ ! -e {release} ] && [ $n -lt 12000 ]; '
+            f'do sleep 0.05; n=$((n+1)); done')
+    argv = node_argv(10, ns) + ['-p', f'hooks.before:=["{hook}"]', '-p', 'hooks.timeout_s:=900.0',
+                                '-p', 'hooks.allow_as_root:=true']
+    proc = spawn(argv, os.path.join(log_dir, 'node_load.log'))
+    figures = {}
+    try:
+        get_memory = f'{ns}/cleanup/get_memory'
+        caller.first_answer(GetMemoryUsage, get_memory, time.perf_counter())
+        stamps = Stamps(caller, f'{ns}/cleanup/memory')
+        phases = {}
+        phases['idle'] = _phase(caller, stamps, GetMemoryUsage, get_memory, seconds, calls)
+        quick = caller.client(Trigger, f'{ns}/cleanup/quick')
+        if not quick.wait_for_service(timeout_sec=10.0):
+            raise RuntimeError('no quick service')
+        held = quick.call_async(Trigger.Request())
+        _wait_path(caller, started)
+        phases['held_cleanup'] = _phase(caller, stamps, GetMemoryUsage, get_memory, seconds,
+                                        calls)
+        if held.done():
+            raise RuntimeError(f'the held cleanup ended early: {held.result().message}')
+        with open(release, 'w'):
+            pass
+        caller._executor.spin_until_future_complete(held, timeout_sec=60.0)
+        phases['idle_again'] = _phase(caller, stamps, GetMemoryUsage, get_memory, seconds,
+                                      calls)
+        teardown = [caller.node.create_client(Teardown, f'{ns}/cleanup/teardown',
+                                              qos_profile=SERVICE_QOS) for _ in range(4)]
+        for c in teardown:
+            if not c.wait_for_service(timeout_sec=10.0):
+                raise RuntimeError('no teardown service')
+        burst = [teardown[i % 4].call_async(Teardown.Request(patterns=['.']))
+                 for i in range(BURST)]
+        phases['burst'] = _phase(caller, stamps, GetMemoryUsage, get_memory, seconds, calls)
+        deadline = time.perf_counter() + 60.0
+        while not all(f.done() for f in burst) and time.perf_counter() < deadline:
+            caller._executor.spin_once(timeout_sec=0.05)
+        figures['burst_answered'] = sum(f.done() for f in burst)
+        for label, (times, gap) in phases.items():
+            figures[f'gap_{label}_max_s'] = gap
+            figures[f'get_memory_{label}_p50_ms'] = statistics.median(times)
+            figures[f'get_memory_{label}_p99_ms'] = p99(times)
+        figures['messages'] = len(stamps.stamps)
+    finally:
+        if not os.path.exists(release):
+            with open(release, 'w'):
+                pass
+        figures['load_exit_status'] = stop(proc)
+    return figures
+
+
 def measure(seconds, calls, trials, log_dir):
     """Run every measurement; return the figures as a dict."""
     from std_srvs.srv import Trigger
@@ -255,8 +361,13 @@ def measure(seconds, calls, trials, log_dir):
             figures[f'idle_cpu_{suffix}_pct'] = cost['cpu_pct']
             figures[f'rss_{suffix}_mb'] = cost['rss_mb']
             figures[f'torch_loaded_{suffix}'] = cost['torch_loaded']
+        for label, p in list(procs.items()):  # the load phase runs on its own node
+            figures.setdefault('exit_status', {})[label] = stop(p)
+            del procs[label]
+        figures.update(under_load(caller, max(2.0, min(seconds, 5.0)), calls, log_dir))
     finally:
-        figures['exit_status'] = {label: stop(p) for label, p in procs.items()}
+        figures.setdefault('exit_status', {}).update(
+            {label: stop(p) for label, p in procs.items()})
         caller.close()
     figures['loadavg_after'] = os.getloadavg()
     return figures
@@ -283,12 +394,27 @@ def rows(f):
          '%', None),
         ('RSS, 1 Hz', f['rss_1hz_mb'], f['rss_trivial_mb'], 'MB', TARGETS['rss_1hz_mb']),
         ('RSS, 10 Hz', f['rss_10hz_mb'], f['rss_trivial_mb'], 'MB', None),
+        ('largest ~/memory gap at 10 Hz, cleanup held in its hook (baseline: idle)',
+         f['gap_held_cleanup_max_s'], f['gap_idle_max_s'], 's',
+         TARGETS['gap_held_cleanup_max_s']),
+        (f'largest ~/memory gap at 10 Hz, {BURST} refused teardown calls at once '
+         '(baseline: idle)',
+         f['gap_burst_max_s'], f['gap_idle_max_s'], 's', TARGETS['gap_burst_max_s']),
+        ('get_memory p50, cleanup held in its hook (baseline: idle)',
+         f['get_memory_held_cleanup_p50_ms'], f['get_memory_idle_p50_ms'], 'ms', None),
+        ('get_memory p99, cleanup held in its hook (baseline: idle)',
+         f['get_memory_held_cleanup_p99_ms'], f['get_memory_idle_p99_ms'], 'ms', None),
+        (f'get_memory p50, {BURST} refused teardown calls at once (baseline: idle)',
+         f['get_memory_burst_p50_ms'], f['get_memory_idle_p50_ms'], 'ms', None),
+        (f'get_memory p99, {BURST} refused teardown calls at once (baseline: idle)',
+         f['get_memory_burst_p99_ms'], f['get_memory_idle_p99_ms'], 'ms', None),
     ]
 
 
 def table(f):
     """The figures as a markdown table, with the conditions they were taken under."""
-    lines = ['| figure | value | baseline (trivial rclpy node) | ratio | target | met? |',
+    lines = ['| figure | value | baseline (trivial rclpy node, or as named) | ratio | target '
+             '| met? |',
              '|---|---|---|---|---|---|']
     for name, value, base, unit, target in rows(f):
         ratio = f'{value / base:.1f}x' if base > 0 else 'n/a (baseline 0)'
@@ -302,8 +428,12 @@ def table(f):
                  f'all three processes idle at once; {f["cpus"]} CPUs, load average '
                  f'{f["loadavg_before"][0]:.2f} before, {f["loadavg_after"][0]:.2f} after; '
                  f'torch loaded in the node: {f["torch_loaded_1hz"] or f["torch_loaded_10hz"]}; '
-                 f'exit status on SIGINT: {f["exit_status"]}; last quick answer: '
-                 f'"{f["quick_last_message"]}"')
+                 f'exit status on SIGINT: {f["exit_status"]}, load node '
+                 f'{f["load_exit_status"]}; last quick answer: "{f["quick_last_message"]}"; '
+                 f'under load: {f["burst_answered"]}/{BURST} burst calls answered, '
+                 f'{f["messages"]} ~/memory messages, idle again after the cleanup: largest '
+                 f'gap {f["gap_idle_again_max_s"]:.3f} s, get_memory p50 '
+                 f'{f["get_memory_idle_again_p50_ms"]:.2f} ms')
     return '\n'.join(lines)
 
 

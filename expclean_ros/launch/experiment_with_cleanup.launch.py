@@ -30,9 +30,9 @@ def generate_launch_description():
         DeclareLaunchArgument('namespace', default_value='',
                               description="namespace of the cleanup node, e.g. '/robot1'"),
         RunTag(),
-        CleanupNode(namespace=namespace),
         Teardown(on_shutdown='true', cleanup=LaunchConfiguration('cleanup'),
-                 cleanup_node=[namespace, '/cleanup']),
+                 cleanup_node=[namespace, '/cleanup']),  # first: refuses a bad plan at once
+        CleanupNode(namespace=namespace),
         ExecuteProcess(cmd=[LaunchConfiguration('experiment')], shell=True, name='experiment',
                        output='screen',
                        on_exit=[EmitEvent(event=Shutdown(reason='experiment exited'))]),

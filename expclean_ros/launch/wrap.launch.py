@@ -10,6 +10,8 @@ processes are stopped, tops of the trees first, orphans included; then the
 cleanup node (started here, never tagged) runs the ``cleanup`` plan, then it
 stops too. Other ``name:=value`` arguments reach the included file. The
 expclean part is ``add_cleanup.launch.xml``, which any launch file can include.
+A wrong ``file``, ``package``, ``cleanup`` or ``cleanup_namespace`` is refused
+with one error before anything starts.
 """
 
 import os
@@ -19,16 +21,61 @@ from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, Opaq
 from launch.launch_description_sources import AnyLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 
+from expclean_ros.launch_actions.cleanup_call import check_plan, full_node_name
+
 HERE = os.path.dirname(os.path.realpath(__file__))
+_LOADED = {}  # path -> its launch description source, loaded by _check
+
+
+def _launch_file(package, name):
+    """The launch file to wrap, or ValueError saying what is wrong (nothing has started)."""
+    if not name:
+        raise ValueError("wrap.launch.py: give file:=<launch file> (a path, or a file in "
+                         "package:=<pkg>'s launch/ folder)")
+    if package:
+        from ament_index_python.packages import (PackageNotFoundError,
+                                                 get_package_share_directory)
+        try:
+            path = os.path.join(get_package_share_directory(package), 'launch', name)
+        except (PackageNotFoundError, ValueError, LookupError):
+            raise ValueError(f'wrap.launch.py: package:={package}: no such package '
+                             f'(AMENT_PREFIX_PATH: {os.environ.get("AMENT_PREFIX_PATH", "")!r})'
+                             ) from None
+    else:
+        path = os.path.abspath(os.path.expanduser(name))
+    if not os.path.isfile(path):
+        raise ValueError(f'wrap.launch.py: file:={name}: no such launch file ({path}); '
+                         "give a path, or a file in package:=<pkg>'s launch/ folder")
+    return path
+
+
+def _check(context):
+    """Check every argument before anything starts (the file is loaded here, once)."""
+    plan = LaunchConfiguration('cleanup').perform(context)
+    namespace = LaunchConfiguration('cleanup_namespace').perform(context)
+    if plan not in ('comprehensive', 'quick', 'none'):
+        raise ValueError(f"wrap.launch.py: cleanup:={plan}: must be 'comprehensive', 'quick' "
+                         "or 'none'")
+    try:
+        check_plan(full_node_name(f'{namespace}/cleanup'), 'quick')
+    except ValueError:
+        raise ValueError(f"wrap.launch.py: cleanup_namespace:={namespace}: not a ROS "
+                         "namespace (e.g. '/robot1')") from None
+    name = LaunchConfiguration('file').perform(context)
+    path = _launch_file(LaunchConfiguration('package').perform(context), name)
+    source = AnyLaunchDescriptionSource(path)
+    try:
+        source.get_launch_description(context)
+    except Exception as exc:
+        raise ValueError(f'wrap.launch.py: file:={name} does not load: {exc}') from None
+    _LOADED[path] = source
 
 
 def _include(context):
-    package = LaunchConfiguration('package').perform(context)
-    path = LaunchConfiguration('file').perform(context)
-    if package:
-        from ament_index_python.packages import get_package_share_directory
-        path = os.path.join(get_package_share_directory(package), 'launch', path)
-    return [IncludeLaunchDescription(AnyLaunchDescriptionSource(path))]
+    path = _launch_file(LaunchConfiguration('package').perform(context),
+                        LaunchConfiguration('file').perform(context))
+    return [IncludeLaunchDescription(_LOADED.pop(path, None) or
+                                     AnyLaunchDescriptionSource(path))]
 
 
 def generate_launch_description():
@@ -47,6 +94,7 @@ def generate_launch_description():
         DeclareLaunchArgument('restart_daemon', default_value='true',
                               description='after the teardown, restart a ROS 2 daemon that '
                               "still lists the run's nodes (true or false)"),
+        OpaqueFunction(function=_check),  # raises before the next actions: nothing starts
         IncludeLaunchDescription(
             AnyLaunchDescriptionSource(os.path.join(HERE, 'add_cleanup.launch.xml')),
             launch_arguments=[('expclean_cleanup', LaunchConfiguration('cleanup')),

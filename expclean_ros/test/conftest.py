@@ -1,5 +1,6 @@
 """Shared test set-up: an isolated ROS domain on loopback, and a real cleanup node."""
 
+import atexit
 import os
 import shlex
 import shutil
@@ -7,6 +8,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -18,6 +20,11 @@ from watchdog_plugin import pytest_runtest_protocol, pytest_unconfigure  # noqa:
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
 os.environ.setdefault('ROS_DOMAIN_ID', str(50 + os.getpid() % 40))
 os.environ.setdefault('AMENT_PREFIX_PATH', sys.prefix)
+# Records of launched runs (core/runs/launch_record.py) stay this test run's own: a launch
+# started here never stops the runs of another session's launches, nor they ours.
+if 'EXPCLEAN_STATE_DIR' not in os.environ:  # made by the first process (xdist: the controller)
+    os.environ['EXPCLEAN_STATE_DIR'] = tempfile.mkdtemp(prefix='expclean-state-')
+    atexit.register(shutil.rmtree, os.environ['EXPCLEAN_STATE_DIR'], True)
 # /dev/shm is shared with every other program of this machine: the shared-memory steps of
 # plans, nodes and runs started by the tests look at a directory of this test run instead,
 # unless a test points them at /dev/shm itself (where only its own run's files can qualify).
@@ -216,3 +223,65 @@ def as_nobody(tmp_path_factory):
     if probe.returncode != 0 or probe.stdout.strip() != '65534':
         pytest.skip(f'cannot run {sys.executable} as nobody here: {probe.stderr[-300:]}')
     return prefix
+
+
+# -- Waiting on events, and nodes shared by a module (appended: keep the top for set-up) --
+
+def wait_for_path(path, timeout_s=60.0):
+    """Whether ``path`` exists within ``timeout_s`` (a limit that only turns a hang into a
+    failure: what the test waits for is the file, written by a hook or a child)."""
+    return wait_for(lambda: os.path.exists(path), timeout_s, 0.02)
+
+
+def held_hook(started, release):
+    """A hook command that touches ``started``, then waits until ``release`` exists (or 10
+    minutes pass): the node is inside a cleanup for exactly as long as the test wants."""
+    return (f'touch {started}; n=0; while [ ! -e {release} ] && [ $n -lt 12000 ]; '
+            f'do sleep 0.05; n=$((n+1)); done')
+
+
+def hook_args(*commands, timeout_s=900.0):
+    """Node arguments for hooks run before each cleanup (``HOOKS_AS_ROOT`` included)."""
+    quoted = ', '.join(f'"{c}"' for c in commands)
+    return ('-p', f'hooks.before:=[{quoted}]', '-p', f'hooks.timeout_s:={float(timeout_s)}',
+            *HOOKS_AS_ROOT)
+
+
+def wait_execed(pid, marker, timeout_s=60.0):
+    """Wait until process ``pid`` runs its new program: its command line shows ``marker``
+    and its environment is readable and not empty (right after Popen, execve may still
+    be under way and /proc shows the parent's command line or an empty environment)."""
+    from expclean_ros.core.procs import proctable
+
+    def execed():
+        try:
+            with open(f'/proc/{pid}/environ', 'rb') as f:
+                environ = f.read()
+        except OSError:
+            return False
+        return marker in proctable.read_cmdline(pid) and bool(environ)
+    return wait_for(execed, timeout_s, 0.02)
+
+
+def serve_node(tmp_path_factory, namespace, *params):
+    """Generator for a module-scoped fixture: one cleanup node, started once, for the tests
+    of a module that only read from it or ask what it refuses (none changes what another
+    test could see), so that each does not pay a node's start, discovery and stop.
+
+    It lives in ``namespace`` (its services under ``node.name``, e.g. ``/shared/cleanup``)
+    so that the module's other tests can start their own ``/cleanup`` beside it.
+    ``params``: ``-p`` arguments, e.g. ``('-p', 'publish_rate:=10.0')``.
+    """
+    node = NodeProcess(tmp_path_factory.mktemp('shared_node') / 'node.log',
+                       ('--ros-args', '-r', f'__ns:={namespace}', *params))
+    node.name = f'{namespace}/cleanup'
+    try:
+        yield node
+    finally:
+        node.close()
+
+
+def alive(node):
+    """``node``, after checking that an earlier test of the module did not end it."""
+    assert node.popen.poll() is None, f'the shared node exited: {node.log()[-3000:]}'
+    return node

@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 
+from expclean_ros.core.cleanup.verify import Verification
+
 MIB = 2 ** 20
 GIB = 2 ** 30
 CLI = [sys.executable, '-c', 'import sys; from expclean_ros.cli import main; sys.exit(main())']
@@ -63,7 +65,7 @@ def run_record(index, *, ram_after, noise=1.0, rng=None, gpu=None, status='ok',
     return {
         'type': 'run', 'index': index, 'row': {'model': f'm{index % 3}', 'bag': 'b.db3'},
         'run_id': f'run-{index:032x}', 'command': ['ros2', 'launch', 'pkg', 'exp.launch.py'],
-        'log': None, 'mechanism': 'cgroup', 'status': status,
+        'log': None, 'ros_log_dir': None, 'mechanism': 'cgroup', 'status': status,
         'exit_code': 0 if status == 'ok' else 1, 'detail': 'exited with 0',
         'duration_s': seconds,
         'memory': {'before': _snapshot(before, gpu),
@@ -75,6 +77,8 @@ def run_record(index, *, ram_after, noise=1.0, rng=None, gpu=None, status='ok',
         'teardown': {'stopped': len(procs), 'left': 0, 'killed': 0, 'mechanism': 'cgroup+tag',
                      'signal_via': 'pidfd', 'seconds': 0.05, 'dry_run': False,
                      'processes': procs},
+        'shm': None, 'ros2_daemon': None,
+        'verify': Verification(True, 0, (), (), 'back at the level before the run').as_dict(),
         'cleanup': {'plan': 'quick', 'success': True, 'skipped': False,
                     'message': 'quick ok in 0.10 s', 'seconds': 0.1, 'settled': True,
                     'settle_s': 0.05, 'steps': [{'name': 'python_memory', 'status': 'ok',

@@ -102,7 +102,9 @@ class PtyProcess:
                 if re.search(pattern, self.text):
                     return True
             if self.popen.poll() is not None:
-                time.sleep(0.2)
+                # it exited: what it wrote is read once the reader has seen the end of
+                # the terminal's output (every writer gone)
+                self._reader.join(30)
                 with self._lock:
                     return bool(re.search(pattern, self.text))
             time.sleep(0.05)
@@ -178,6 +180,24 @@ def ram_used_bytes():
     return info['MemTotal'] - info['MemAvailable']
 
 
+def _sid(pid):
+    """The session of ``pid``, or None once it is gone."""
+    try:
+        with open(f'/proc/{pid}/stat', 'rb') as f:
+            return int(f.read().rsplit(b')', 1)[1].split()[4])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _wait(predicate, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def e2e_run(mode, mark, log_path):
     """One run of the e2e pipeline under ``ros2 launch`` ended by Ctrl-C in its terminal.
 
@@ -202,7 +222,11 @@ def e2e_run(mode, mark, log_path):
         seconds = time.monotonic() - before
     finally:
         run.close()
-    time.sleep(0.5)
+    # what launch's own session held is gone before leftovers are counted (close() killed
+    # it if launch had not exited); what is left lives elsewhere
+    session = run.popen.pid
+    if not _wait(lambda: not [c for c in marked(mark) if _sid(c.pid) == session], 30):
+        raise RuntimeError(f'{mode} run: its session outlived SIGKILL')
     left = [c for c in marked(mark)]
     return {'mode': mode, 'exit': code, 'left': len(left),
             'left_names': sorted(c.cmdline.rsplit('/', 1)[-1] for c in left),

@@ -137,7 +137,7 @@ def test_force_kill_processes_reaches_signal_ignorers(spawn, capsys):
     # It ignores SIGINT and SIGTERM: only SIGKILL ends it (the engine may reap it).
     stubborn.wait(10)
     assert not os.path.exists(f'/proc/{stubborn.pid}')
-    assert 'stopped 1 processes (0 left)' in capsys.readouterr().out
+    assert 'stopped 1 process (0 left)' in capsys.readouterr().out
 
 
 def test_the_seeds_customization_examples_run_as_written(capsys):

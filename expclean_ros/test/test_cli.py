@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import ros_env
+from conftest import hook_args, ros_env, wait_execed, wait_for_path
 
 pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 
@@ -29,10 +29,12 @@ def test_call_quick_from_another_process(start_node):
 def test_all_calls_every_node_in_every_namespace(start_node):
     start_node('--ros-args', '-r', '__ns:=/robot1')
     start_node('--ros-args', '-r', '__ns:=/robot2')
-    proc = expclean('nodes', '--wait', '5')
+    # --expect: discovery ends once both are seen and the graph is quiet (a loaded machine
+    # can announce a node late; the limit only turns a hang into a failure)
+    proc = expclean('nodes', '--expect', '2', '--wait', '60')
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ['/robot1/cleanup', '/robot2/cleanup']
-    proc = expclean('call', 'quick', '--all')
+    proc = expclean('call', 'quick', '--all', '--expect', '2', '--wait', '60')
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert [line.split(':')[0] for line in lines] == ['/robot1/cleanup', '/robot2/cleanup']
@@ -82,9 +84,10 @@ def test_teardown_by_pattern_spares_the_cli_that_asked(start_node, tmp_path):
     victim = subprocess.Popen([sys.executable, str(script)], env=ros_env(),
                               stdin=subprocess.DEVNULL, start_new_session=True)
     try:
+        assert wait_execed(victim.pid, 'victim_xyz_target'), 'the victim never ran'
         proc = expclean('teardown', '--pattern', 'victim_xyz_target')
         assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr)
-        assert 'stopped 1 processes (0 left)' in proc.stdout, proc.stdout
+        assert 'stopped 1 process (0 left)' in proc.stdout, proc.stdout
         assert victim.wait(10) == -signal.SIGINT
     finally:
         if victim.poll() is None:
@@ -103,14 +106,15 @@ def test_teardown_by_pid_and_by_tag(start_node):
     tagged = subprocess.Popen(sleeper, env=dict(os.environ, EXPCLEAN_RUN_ID=tag),
                               stdin=subprocess.DEVNULL, start_new_session=True)
     try:
+        assert wait_execed(tagged.pid, 'time.sleep(60)'), 'the tagged sleeper never ran'
         proc = expclean('teardown', '--pid', str(root.pid))
-        assert proc.returncode == 0 and 'stopped 1 processes (0 left)' in proc.stdout, proc
+        assert proc.returncode == 0 and 'stopped 1 process (0 left)' in proc.stdout, proc
         assert root.wait(10) == -signal.SIGINT
         proc = expclean('teardown', '--tag', 'my-own-tag')
         assert proc.returncode == 1 and 'does not look like a run tag' in proc.stdout, proc
         assert tagged.poll() is None
         proc = expclean('teardown', '--tag', tag)
-        assert proc.returncode == 0 and 'stopped 1 processes (0 left)' in proc.stdout, proc
+        assert proc.returncode == 0 and 'stopped 1 process (0 left)' in proc.stdout, proc
         assert tagged.wait(10) == -signal.SIGINT
     finally:
         for p in (root, tagged):
@@ -132,18 +136,25 @@ def test_values_the_request_cannot_carry_are_refused(args, rule):
     assert rule in proc.stderr
 
 
-def test_ctrl_c_ends_a_waiting_call_at_once(start_node):
+def test_ctrl_c_ends_a_waiting_call_at_once(start_node, tmp_path):
+    """Ctrl-C ends the CLI while the node still runs its call (a 600 s wait): exit 130."""
     import signal
-    import time
-    start_node()
-    cli = subprocess.Popen([EXPCLEAN, 'between-runs', '0', '3', '--wait', '20'], env=ros_env(),
+    started = tmp_path / 'started'
+    start_node('--ros-args', *hook_args(f'touch {started}'))
+    cli = subprocess.Popen([EXPCLEAN, 'between-runs', '0', '3', '--wait', '600'], env=ros_env(),
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE)
-    time.sleep(3)  # the call is on its way and the node is waiting
-    start = time.monotonic()
-    cli.send_signal(signal.SIGINT)
-    assert cli.wait(10) == 130
-    assert time.monotonic() - start < 5
+    try:
+        assert wait_for_path(started), 'the call never reached the node'
+        assert cli.poll() is None, cli.communicate()
+        cli.send_signal(signal.SIGINT)
+        # Only a CLI that stopped waiting exits: one that waited for the answer would run
+        # for ten minutes, far past this limit.
+        assert cli.wait(60) == 130, cli.communicate()
+    finally:
+        if cli.poll() is None:
+            cli.kill()  # by PID: our own child
+            cli.wait(10)
 
 
 @pytest.mark.parametrize('args,rule', [

@@ -7,6 +7,7 @@ anywhere lost a lock file. Run as a script, this file is the test node: a
 publisher + subscriber that counts messages from its peers.
 """
 
+import fcntl
 import importlib.util
 import os
 import secrets
@@ -235,9 +236,10 @@ def test_crafted_groups_in_own_root(tmp_path):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # only a hang ends the wait
         while 'FLOCK' not in _locks_of(holder.pid) and time.monotonic() < deadline:
             time.sleep(0.02)
+        assert 'FLOCK' in _locks_of(holder.pid), 'flock never took its lock'
         before = shm_usage(root, check_stale=True)
         assert before.files == 8 and before.stale_files == 5
         assert shm_usage(root).stale_files == -1  # cheap by default
@@ -286,6 +288,59 @@ def test_other_users_and_look_alikes_are_untouched(crafted):
 needs_rclpy = pytest.mark.skipif(not HAVE_RCLPY, reason='rclpy is not installed in this Python')
 
 
+def data_segments(names):
+    """The data segments (``<d>_<16 hex>``, and their locks) among file names.
+
+    A data segment has a random name and only its participant creates or removes it.
+    Ports (``<d>_port<N>``) are numbered per domain and machine: any participant sending
+    to a port may open it, find its listener dead and remove or re-create its files (the
+    live pair here among them), so what SIGKILL leaves of a port depends on who got
+    there first.
+    """
+    return {n for n in names if 'port' not in n}
+
+
+def stale_files(lock_names):
+    """Files of these groups whose every lock file can be taken: no live owner."""
+    groups = {}
+    for name in group_files(lock_names):
+        groups.setdefault(name[len('sem.'):-len('_mutex')] if name.startswith('sem.')
+                          else name[:-3] if name.endswith(('_el', '_sl')) else name,
+                          set()).add(name)
+    out = set()
+    for names in groups.values():
+        locks = [n for n in names if n.endswith(('_el', '_sl'))]
+        if locks and not any(_held(os.path.join(SHM, n)) for n in locks):
+            out |= names
+    return out
+
+
+def _inodes(names):
+    """{name: inode} of the files of ``names`` still in /dev/shm (a name created anew
+    after a removal has a new inode)."""
+    out = {}
+    for name in names:
+        try:
+            out[name] = os.lstat(os.path.join(SHM, name)).st_ino
+        except FileNotFoundError:
+            continue
+    return out
+
+
+def _held(path):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # drops our lock, if we got it
+    return False
+
+
 @needs_rclpy
 def test_killed_nodes_cleaned_live_nodes_kept_and_talking(nodes):
     for name in ('live_a', 'live_b'):
@@ -298,18 +353,22 @@ def test_killed_nodes_cleaned_live_nodes_kept_and_talking(nodes):
     assert live and dead and not live & dead
     assert any(n.startswith(('fastdds_port', 'fastrtps_port')) for n in dead)  # 3.x, 2.x
     live_files = group_files(live)
-    dead_files = group_files(dead)
+    assert data_segments(group_files(dead)), 'each participant has a data segment'
     for name in ('dead_a', 'dead_b'):
         nodes.kill(name)
-    assert group_files(dead) == dead_files  # SIGKILL leaves them behind
+    # SIGKILL leaves the dead pair's files behind, but not all for long: a live
+    # participant reclaims a dead port (and may create it anew), another job's cleanup
+    # may take the rest. Asserted is what the cleanup leaves, not who removed what.
+    before = _inodes(group_files(dead))
 
-    # restricted to what the killed nodes owned: all of it goes, the live pair keeps its own
+    # restricted to what the killed nodes owned: none of the files that were there is
+    # left stale, the live pair keeps its own
     result = clean_stale_segments(only=dead | live)
     assert result.status == 'ok', result.detail
-    assert result.data['files'] == len(dead_files)
-    assert result.data['bytes'] > 0
-    assert result.data['kept_live'] == len(live)
-    assert not group_files(dead)
+    assert result.data['kept_live'] >= len(live)
+    still = {n for n, ino in _inodes(group_files(dead)).items() if before.get(n) == ino}
+    assert not still & stale_files(dead), (still, result.detail)
+    assert not data_segments(group_files(dead)), 'the killed nodes\' data segments are gone'
     assert group_files(live) == live_files
 
     # the whole machine: nothing any live process holds is removed
@@ -319,7 +378,7 @@ def test_killed_nodes_cleaned_live_nodes_kept_and_talking(nodes):
 
     # and the live pair still talks after the cleanup
     counts = {n: nodes.count(n) for n in ('live_a', 'live_b')}
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # only a hang ends the wait
     while time.monotonic() < deadline:
         if all(nodes.count(n) >= counts[n] + 5 for n in counts):
             break

@@ -64,8 +64,8 @@ def test_each_fresh_process_gets_its_first_answer_under_load(start_node, loaded_
             assert proc.returncode == 0, (argv, proc.stdout, proc.stderr, node.log())
             assert 'quick ok in ' in proc.stdout, (argv, proc.stdout)
     # One cleanup per call: the re-sent reply is the same answer, not a second cleanup.
-    assert wait_for(lambda: _quick_cleanups(node) >= calls, 10)
-    time.sleep(0.5)
+    assert wait_for(lambda: _quick_cleanups(node) >= calls, 60)
+    time.sleep(0.5)  # a second cleanup would follow a re-sent reply (this can only miss one)
     assert _quick_cleanups(node) == calls, node.log()
 
 
@@ -82,7 +82,16 @@ node = rclpy.create_node('unmatched_peer')
 qos = QoSProfile(depth=1000, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 client = node.create_client(GetMemoryUsage, '/cleanup/get_memory', qos_profile=qos)
 params = node.create_client(GetParameters, '/cleanup/get_parameters', qos_profile=qos)
-time.sleep(2.0)
+# Those can never look ready: a compatible client of each service shows, by an answer,
+# that this participant has matched the node's request readers (for every writer of it).
+for srv_type, name, request in ((GetMemoryUsage, '/cleanup/get_memory', GetMemoryUsage.Request()),
+                                (GetParameters, '/cleanup/get_parameters',
+                                 GetParameters.Request(names=['publish_rate']))):
+    probe = node.create_client(srv_type, name)
+    assert probe.wait_for_service(timeout_sec=60), name
+    answer = probe.call_async(request)
+    rclpy.spin_until_future_complete(node, answer, timeout_sec=60)
+    assert answer.done(), name
 futures = [client.call_async(GetMemoryUsage.Request()) for _ in range(int(sys.argv[1]))]
 futures.append(params.call_async(GetParameters.Request(names=['publish_rate'])))
 print('sent', flush=True)

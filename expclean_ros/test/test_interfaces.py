@@ -38,11 +38,15 @@ def test_constants_are_the_cores_values():
 
 
 def test_values_sent_are_constants_and_headers_use_the_nodes_clock(start_node, client):
+    started = time.time()
     start_node('--ros-args', '-p', 'publish_rate:=5.0')
     msg = client.wait_for_message(MemoryUsage, '/cleanup/memory', timeout_s=20)
+    received = time.time()
     assert msg.header.frame_id == ''
     stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-    assert abs(stamp - time.time()) < 10, 'the node clock is the system clock here'
+    # the node clock is the system clock here: the reading lies between the node's start
+    # and its arrival, on this clock
+    assert started <= stamp <= received, (started, stamp, received)
     plans_sent, statuses = set(), set()
     for plan in ('quick', 'comprehensive'):
         response = client.call(Trigger, f'/cleanup/{plan}', Trigger.Request(),
@@ -83,10 +87,13 @@ def test_diagnostics_have_their_own_rate_and_are_keyed_like_diagnostic_updater(
         start_node, client):
     start_node('--ros-args', '-r', '__ns:=/robot1', '-p', 'publish_rate:=0.0',
                '-p', 'diagnostics.rate_hz:=5.0', '-p', 'diagnostics.window:=3')
-    client.wait_for_message(DiagnosticArray, '/diagnostics', timeout_s=30)  # started, found
-    received = client.collect(DiagnosticArray, '/diagnostics', duration_s=4.0)
-    assert len(received) >= 8, 'diagnostics flow at 5 Hz while ~/memory is off'
-    msg = received[-1][1]
+    received = []
+    client.node.create_subscription(DiagnosticArray, '/diagnostics', received.append, 100)
+    # diagnostics flow while ~/memory is off (the limit only turns a hang into a failure)
+    assert wait_for(lambda: client.spin_for(0.05) or len(received) >= 8, 60), received
+    stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in received]
+    assert all(a < b for a, b in zip(stamps, stamps[1:])), stamps
+    msg = received[-1]
     names = [s.name for s in msg.status]
     assert names[:2] == ['cleanup: RAM', 'cleanup: swap'], names
     assert len(set(names)) == len(names), 'one status per resource'
@@ -94,4 +101,4 @@ def test_diagnostics_have_their_own_rate_and_are_keyed_like_diagnostic_updater(
     keys = {kv.key for kv in msg.status[0].values}
     assert {'used_bytes', 'total_bytes', 'percent'} <= keys
     assert not client.collect(MemoryUsage, '/robot1/cleanup/memory', duration_s=1.0)
-    assert wait_for(lambda: client.node.count_publishers('/diagnostics') >= 1, 5)
+    assert wait_for(lambda: client.node.count_publishers('/diagnostics') >= 1, 60)

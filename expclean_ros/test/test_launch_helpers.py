@@ -187,7 +187,7 @@ def test_cleanup_calls_close_their_client_before_launch_ends(tmp_path, start_nod
         "[RunTag(), Teardown(on_shutdown='true', cleanup='quick'), CleanupCall(plan='quick')]",
         after=('for t in threading.enumerate():\n'
                "    if t.name == 'expclean_call':\n"
-               '        t.join(10)\n'
+               '        t.join(60)\n'
                "print('threads:', sorted(t.name for t in threading.enumerate()))\n"
                "print('locks:', len(held_lock_files(os.getpid())))\n"))
     assert code == 0, out

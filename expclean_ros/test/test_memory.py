@@ -5,11 +5,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
 
+from conftest import wait_for_path
 from expclean_ros.core.memory import gpu
 from expclean_ros.core.memory.gpu import GpuInfo, read_gpus
 from expclean_ros.core.memory.probes import MemorySnapshot, take_snapshot
@@ -72,11 +72,7 @@ def test_process_rss_of_a_real_child_and_a_gone_pid(tmp_path):
     child = subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(300):
-            if ready.exists():
-                break
-            time.sleep(0.05)
-        assert ready.exists(), 'child did not allocate in time'
+        assert wait_for_path(ready), 'child did not allocate'
         rss = process_rss([child.pid, os.getpid()])
         assert rss[child.pid] >= 96 * _MIB
         assert rss[os.getpid()] > 0

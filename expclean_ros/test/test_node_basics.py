@@ -1,5 +1,6 @@
 """The cleanup node as its own process over real DDS: services, memory topic, shutdown."""
 
+import os
 import signal
 import time
 
@@ -53,6 +54,17 @@ def test_sigint_exits_zero_and_leaves_nothing(start_node, client):
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
 
 
+def _all_threads_asleep(pid):
+    states = []
+    for tid in os.listdir(f'/proc/{pid}/task'):
+        try:
+            with open(f'/proc/{pid}/task/{tid}/stat') as f:
+                states.append(f.read().rsplit(')', 1)[1].split()[0])
+        except OSError:  # a thread that just ended
+            continue
+    return bool(states) and all(state == 'S' for state in states)
+
+
 @pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_while_idle_exits_zero_and_frees_its_shared_memory(start_node, client, signum):
     """The node leaves without the interpreter's exit (signals.leave): its DDS participant
@@ -61,7 +73,8 @@ def test_a_signal_while_idle_exits_zero_and_frees_its_shared_memory(start_node, 
     client.call(Trigger, '/cleanup/quick', Trigger.Request(), timeout_s=60, wait_s=20)
     locks = set(held_lock_files(node.pid))
     assert locks, 'the node uses Fast DDS shared memory'
-    time.sleep(1.0)  # idle: the executor waits in rcl, not in Python
+    # idle: every thread asleep (the executor waits in rcl, not in Python)
+    assert wait_for(lambda: _all_threads_asleep(node.pid), 60), 'the node never went idle'
     node.popen.send_signal(signum)
     assert wait_for(lambda: node.popen.poll() is not None, 15), 'node did not exit'
     assert node.popen.returncode == 0, node.log()

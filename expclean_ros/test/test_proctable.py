@@ -15,7 +15,9 @@ def _sleeper(env):
 def test_environ_states_of_real_processes():
     tagged = _sleeper({'EXPCLEAN_RUN_ID': 'run-x', 'PATH': os.environ['PATH']})
     empty = _sleeper({})  # an empty environment reads like a process in mid-execve
-    try:
+    try:  # past execve: the command line is there once the new environment is
+        assert wait_for(lambda: all(proctable.read_cmdline(p.pid) == 'sleep 30'
+                                    for p in (tagged, empty)), 60)
         assert proctable.read_environ_var(tagged.pid, 'EXPCLEAN_RUN_ID') == ('ok', 'run-x')
         assert proctable.read_environ_var(tagged.pid, 'ROS_DOMAIN_ID') == ('unset', None)
         assert proctable.read_environ_var(empty.pid, 'EXPCLEAN_RUN_ID') == ('empty', None)

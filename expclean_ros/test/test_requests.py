@@ -8,11 +8,11 @@ by a pattern (only an explicit 0 or a run tag proves it is part of ROS or a run)
 import os
 import subprocess
 import sys
-import time
+import threading
 
 import pytest
 
-from conftest import start_ticks
+from conftest import start_ticks, wait_execed
 from expclean_ros.core.procs import requests
 from expclean_ros.core.procs.patterns import PatternTimeout
 from expclean_ros.core.procs.scanner import select
@@ -35,11 +35,14 @@ def scene():
     procs = {role: subprocess.Popen([sys.executable, '-S', '-c', SLEEP, MARK], env=env,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
              for role, env in envs.items()}
-    time.sleep(0.3)  # past execve: environ readable
-    yield {role: p.pid for role, p in procs.items()}
-    for p in procs.values():
-        p.kill()  # by PID: our own children
-        p.wait(10)
+    try:
+        for p in procs.values():  # past execve: command line and environ readable
+            assert wait_execed(p.pid, MARK), f'sleeper {p.pid} never ran'
+        yield {role: p.pid for role, p in procs.items()}
+    finally:
+        for p in procs.values():
+            p.kill()  # by PID: our own children
+            p.wait(10)
 
 
 def _chosen(scene, **kwargs):
@@ -90,16 +93,27 @@ def test_pattern_bounds_when_allowed(patterns, reason):
 
 def test_a_catastrophic_pattern_is_cut_off(scene):
     """(a|aa)+$ over a run of a's backtracks for minutes with re; here it stops at the limit."""
-    bait = subprocess.Popen([sys.executable, '-S', '-c', SLEEP, 'a' * 40 + '!'],
+    bait_text = 'a' * 40 + '!'
+    bait = subprocess.Popen([sys.executable, '-S', '-c', SLEEP, bait_text],
                             env=dict(os.environ, ROS_DOMAIN_ID='0'), stdin=subprocess.DEVNULL,
                             start_new_session=True)
     try:
-        time.sleep(0.3)
-        start = time.monotonic()
-        with pytest.raises(PatternTimeout):
-            select(Selection(patterns=('(a|aa)+$',), domain_id=0, strict_domain=True,
-                             time_limit_s=0.3, spare_own_children=False))
-        assert time.monotonic() - start < 30, 'the limit did not stop the search'
+        assert wait_execed(bait.pid, bait_text)
+        outcome = []
+
+        def search():
+            try:
+                select(Selection(patterns=('(a|aa)+$',), domain_id=0, strict_domain=True,
+                                 time_limit_s=0.3, spare_own_children=False))
+                outcome.append('returned')
+            except PatternTimeout:
+                outcome.append('cut off')
+        # regex releases the GIL while it matches: a search the limit did not stop runs
+        # for minutes in its thread while this one gives up on it (a hang made a failure)
+        worker = threading.Thread(target=search, daemon=True)
+        worker.start()
+        worker.join(60)
+        assert outcome == ['cut off'], outcome or 'the limit did not stop the search'
         assert bait.poll() is None
     finally:
         bait.kill()
@@ -132,7 +146,8 @@ def test_what_decides_what_runs_or_dies_is_read_only():
     decisive = {'hooks.before', 'hooks.after', 'hooks.timeout_s', 'hooks.allow_as_root',
                 'teardown.tag_variable', 'teardown.protect', 'teardown.patterns',
                 'teardown.allow_request_patterns', 'teardown.run_tag_format',
-                'teardown.allow_other_users', 'allow_gpu_reset', 'allow_system_caches'}
+                'teardown.allow_other_users', 'allow_gpu_reset', 'allow_system_caches',
+                'shm_cleanup', 'launch.pid', 'launch.run_tag', 'launch.cgroup'}
     assert {s.name for s in parameters.PARAMETERS if s.read_only} == decisive
 
 

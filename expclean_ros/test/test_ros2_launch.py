@@ -24,7 +24,7 @@ def _ctrl_c_and_check(run, mark, nodes_only=False):
     run.ctrl_c()
     code = run.wait(90)
     assert code == 0, run.text[-3000:]
-    assert wait_for(lambda: not rosproc.marked(mark), 10), \
+    assert wait_for(lambda: not rosproc.marked(mark), 60), \
         [c.cmdline for c in rosproc.marked(mark)]
     bad = ['Traceback', 'escalating to', 'Unknown child process', 'FAILED']
     if nodes_only:  # rclpy nodes exit 0 on SIGINT/SIGTERM (a plain `sleep` dies of SIGINT)

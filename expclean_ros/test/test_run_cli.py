@@ -41,7 +41,7 @@ def runs(ledger):
 
 def test_sigkill_mid_run_then_resume(tmp_path, mark):
     out, table, ledger, log, runner = start_runner(
-        tmp_path, [(0.1, 0), (0.1, 0), (60, 0), (0.1, 0), (0.1, 0)])
+        tmp_path, [(0.1, 0), (0.1, 0), (600, 0), (0.1, 0), (0.1, 0)])
     try:
         assert wait_for(lambda: (out / 'start-2.json').exists(), 60), 'run 3 never started'
         runner.kill()  # SIGKILL, by pid: our own child

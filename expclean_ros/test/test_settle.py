@@ -1,78 +1,77 @@
-"""Settling against a real child that allocates and frees memory step by step."""
+"""Settling against a real child that allocates and frees memory step by step, in
+lockstep with the readings (no wall-clock window is assumed to hold on a loaded machine)."""
 
 import math
 import os
 import select
 import subprocess
 import sys
-import time
 
 import pytest
 
-from expclean_ros.core.memory.gpu import gpu_used_bytes
-from expclean_ros.core.memory.probes import ram_used_bytes
 from expclean_ros.core.memory.settle import SettleResult, fixed_wait, settle
 
 _MIB = 1024 * 1024
+_NO_LIMIT = 1 << 62  # a tolerance no machine's memory moves by
 
-# A child that allocates TOTAL MiB in STEP MiB chunks every STEP_S seconds (touching every
-# page), then, on a byte from the parent, frees one chunk every FREE_STEP_S seconds (0: all
-# at once). It reports "start|allocated|freed <monotonic>" lines on stdout, a pipe only the
-# parent holds, and exits when its stdin closes.
+# A child that allocates (``a``) or frees (``f``) one chunk of STEP MiB per byte it reads
+# on stdin, touching every page, and answers each with the number of chunks it holds.
+# Chunks are larger than glibc's largest mmap threshold (32 MiB): a freed one goes back
+# to the system at once. The tests below sample the child's own RSS, in lockstep with
+# its steps: memory moves by one chunk between any two readings, whatever the machine's
+# load or what other jobs allocate, until the test stops stepping.
 CHILD = r'''
-import os, sys, time
-total, step = int(sys.argv[1]), int(sys.argv[2])
-step_s, free_step_s = float(sys.argv[3]), float(sys.argv[4])
-def say(what):
-    os.write(1, f"{what} {time.monotonic()}\n".encode())
+import os, sys
+step = int(sys.argv[1]) << 20
 chunks = []
-for i in range(total // step):
-    chunks.append(bytearray(b"\x01") * (step << 20))
-    if i == 0:
-        say("start")
-    time.sleep(step_s)
-say("allocated")
-os.read(0, 1)
-while chunks:
-    chunks.pop()
-    if free_step_s:
-        time.sleep(free_step_s)
-say("freed")
-os.read(0, 1)
+while True:
+    cmd = os.read(0, 1)
+    if not cmd:
+        break
+    if cmd == b"a":
+        chunks.append(bytearray(b"\x01") * step)
+    elif cmd == b"f" and chunks:
+        chunks.pop()
+    os.write(1, f"{len(chunks)}\n".encode())
 '''
 
 
-class AllocChild:
-    """The child above, with its pipes; ``close()`` ends and reaps it by pid."""
+class StepChild:
+    """The child above; ``close()`` ends and reaps it by pid."""
 
-    def __init__(self, total_mib=512, step_mib=32, step_s=0.06, free_step_s=0.04):
-        self.proc = subprocess.Popen(
-            [sys.executable, '-c', CHILD, str(total_mib), str(step_mib), str(step_s),
-             str(free_step_s)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL)
-        self._buf = b''
+    def __init__(self, step_mib=48):
+        self.step_mib = step_mib
+        self.proc = subprocess.Popen([sys.executable, '-c', CHILD, str(step_mib)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL)
+        self._page = os.sysconf('SC_PAGE_SIZE')
 
-    def wait_for(self, what: str, timeout_s: float = 30.0) -> float:
-        """Return the child's monotonic time of event ``what``."""
-        deadline = time.monotonic() + timeout_s
-        fd = self.proc.stdout.fileno()
-        while True:
-            while b'\n' in self._buf:
-                line, self._buf = self._buf.split(b'\n', 1)
-                name, stamp = line.decode().split()
-                if name == what:
-                    return float(stamp)
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise TimeoutError(f'child did not report {what!r}')
-            data = os.read(fd, 4096)
-            if not data:
-                raise EOFError(f'child exited before {what!r}')
-            self._buf += data
-
-    def free(self) -> None:
-        self.proc.stdin.write(b'x')
+    def step(self, cmd: bytes, timeout_s: float = 60.0) -> int:
+        """Allocate (``b'a'``) or free (``b'f'``) one chunk; return the chunks held."""
+        self.proc.stdin.write(cmd)
         self.proc.stdin.flush()
+        fd = self.proc.stdout.fileno()
+        if not select.select([fd], [], [], timeout_s)[0]:  # only a hang ends the wait
+            raise TimeoutError(f'child did not answer {cmd!r}')
+        line = self.proc.stdout.readline()
+        if not line:
+            raise EOFError('child exited')
+        return int(line)
+
+    def rss(self) -> int:
+        with open(f'/proc/{self.proc.pid}/statm') as f:
+            return int(f.read().split()[1]) * self._page
+
+    def lockstep(self, cmd: bytes, steps: int):
+        """A ``sample`` for settle(): each reading first takes one more step (``steps`` in
+        all), then reads the child's RSS; the second value is the steps taken so far."""
+        taken = []
+
+        def sample():
+            if len(taken) < steps:
+                taken.append(self.step(cmd))
+            return self.rss(), 0
+        return sample, taken
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -87,16 +86,25 @@ def child():
     made = []
 
     def make(**kwargs):
-        made.append(AllocChild(**kwargs))
+        made.append(StepChild(**kwargs))
         return made[-1]
     yield make
     for c in made:
         c.close()
 
 
-def test_idle_machine_settles_quickly():
-    result = settle(15.0)
+def test_quiet_memory_settles_after_one_window():
+    result = settle(15.0, sample=lambda: (1 << 30, 0))
     assert isinstance(result, SettleResult)
+    assert result.settled, result
+    assert result.samples >= 2
+    assert result.reason.startswith('settled in')
+
+
+def test_the_real_probes_feed_the_window():
+    """The machine's own readings (RAM, NVML) go through the window; tolerances no machine
+    moves by, so no idle machine is assumed."""
+    result = settle(60.0, tolerance_bytes=_NO_LIMIT, gpu_tolerance_bytes=_NO_LIMIT)
     assert result.settled, result
     assert result.samples >= 2
     assert result.ram_used_bytes > 0
@@ -104,26 +112,25 @@ def test_idle_machine_settles_quickly():
 
 
 def test_not_settled_while_allocating_then_settled_after_the_free(child):
-    c = child(total_mib=512, step_mib=32, step_s=0.06, free_step_s=0.04)
-    c.wait_for('start')
-    during = settle(20.0)
-    returned = time.monotonic()
-    allocated = c.wait_for('allocated', 5)
+    c = child(step_mib=48)
+    steps = 16  # 16 readings at least 25 ms apart: longer than the 0.3 s window
+    sample, taken = c.lockstep(b'a', steps)
+    during = settle(60.0, sample=sample)
     assert during.settled, during
-    assert returned >= allocated, \
-        f'settled {allocated - returned:.3f} s before the child finished allocating: {during}'
-    c.free()
-    after = settle(20.0)
-    returned = time.monotonic()
-    freed = c.wait_for('freed', 5)
+    assert len(taken) == steps, f'settled after {len(taken)} of {steps} chunks: {during}'
+    assert during.ram_used_bytes >= steps * 48 * _MIB
+    sample, taken = c.lockstep(b'f', steps)
+    after = settle(60.0, sample=sample)
     assert after.settled, after
-    assert returned >= freed, \
-        f'settled {freed - returned:.3f} s before the child finished freeing: {after}'
-    assert after.ram_used_bytes < during.ram_used_bytes - 256 * _MIB
+    assert taken[-1:] == [0] and len(taken) == steps, \
+        f'settled after freeing {len(taken)} of {steps} chunks: {after}'
+    assert after.ram_used_bytes < during.ram_used_bytes - 512 * _MIB
 
 
 def test_cap_reached_while_memory_keeps_moving():
-    readings = iter(range(0, 10 ** 12, 4 * _MIB))  # seam: RAM grows 4 MiB per reading
+    # seam: RAM grows by more than the tolerance between any two readings, however far
+    # apart a loaded machine spaces them
+    readings = iter(range(0, 10 ** 15, 64 * _MIB))
     result = settle(0.3, window_s=0.1, interval_s=0.005, sample=lambda: (next(readings), 0))
     assert not result.settled
     assert result.last_rate_bytes_per_s > 0
@@ -140,46 +147,43 @@ def test_gpu_must_be_quiet_or_back_at_baseline():
     assert at_base.settled
 
 
-def _machine_now():
-    return ram_used_bytes(), gpu_used_bytes()
-
-
 def test_back_at_the_baseline_settles_without_waiting_a_window(child):
-    ram_base, gpu_base = _machine_now()
-    c = child(total_mib=1024, step_mib=128, step_s=0.0, free_step_s=0.0)
-    c.wait_for('allocated')
-    held = settle(0, ram_baseline_bytes=ram_base, gpu_baseline_bytes=gpu_base)
-    assert held.ram_used_bytes > ram_base + 512 * _MIB  # the child holds its memory
-    c.close()  # the run's process is gone (killed and reaped)
-    # a 5 s window would hold an idle machine 5 s: only the baseline rule ends it early;
-    # the wide tolerance absorbs what other jobs on this machine allocate meanwhile
-    result = settle(20.0, window_s=5.0, tolerance_bytes=256 * _MIB,
-                    ram_baseline_bytes=ram_base, gpu_baseline_bytes=gpu_base)
+    c = child(step_mib=64)
+    base = c.rss()
+    for _ in range(16):
+        c.step(b'a')
+    held = settle(0, ram_baseline_bytes=base, gpu_baseline_bytes=0, sample=lambda: (c.rss(), 0))
+    assert held.ram_used_bytes > base + 512 * _MIB  # the child holds its memory
+    for _ in range(16):
+        c.step(b'f')  # the run's memory has gone back
+    # a 5 s window would hold an idle machine 5 s: only the baseline rule ends it early,
+    # on the second reading back at the baseline
+    result = settle(20.0, window_s=5.0, ram_baseline_bytes=base, gpu_baseline_bytes=0,
+                    sample=lambda: (c.rss(), 0))
     assert result.settled, result
     assert result.reason.startswith('back at the memory in use before the run'), result
-    assert result.samples < 5.0 / 0.025, result
+    assert result.samples == 2, result
 
 
 def test_memory_moving_above_the_baseline_keeps_settling_waiting(child):
-    ram_base, gpu_base = _machine_now()
-    step_s = 0.06
-    c = child(total_mib=1024, step_mib=128, step_s=0.0, free_step_s=step_s)
-    c.wait_for('allocated')
-    c.free()
-    result = settle(20.0, ram_baseline_bytes=ram_base, gpu_baseline_bytes=gpu_base)
-    returned = time.monotonic()
-    freed = c.wait_for('freed', 5)
+    c = child(step_mib=64)
+    base = c.rss()
+    steps = 16
+    for _ in range(steps):
+        c.step(b'a')
+    sample, taken = c.lockstep(b'f', steps)
+    result = settle(60.0, ram_baseline_bytes=base, gpu_baseline_bytes=0, sample=sample)
     assert result.settled, result
-    # not while the child still held half of it (512 MiB) or more above the baseline; the
-    # last chunks are left out: other jobs freeing memory meanwhile could hide them
-    assert returned >= freed - 4 * step_s, \
-        f'settled {freed - returned:.3f} s before the child finished freeing: {result}'
+    # not while the child still held any chunk above the baseline
+    assert len(taken) == steps and taken[-1] == 0, \
+        f'settled after freeing {len(taken)} of {steps} chunks: {result}'
+    assert result.reason.startswith('back at the memory in use before the run'), result
 
 
 @pytest.mark.parametrize('baselines', [{'ram_baseline_bytes': 10 ** 15},
                                        {'gpu_baseline_bytes': 10 ** 15}])
 def test_one_baseline_alone_keeps_the_window_rule(baselines):
-    readings = iter(range(0, 10 ** 12, 4 * _MIB))  # seam: RAM grows 4 MiB per reading
+    readings = iter(range(0, 10 ** 15, 64 * _MIB))  # seam: more than the tolerance per reading
     result = settle(0.2, window_s=0.1, interval_s=0.005, sample=lambda: (next(readings), 0),
                     **baselines)
     assert not result.settled, result

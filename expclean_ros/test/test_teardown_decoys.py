@@ -27,7 +27,7 @@ def _kill(pid, ticks):
         os.kill(pid, signal.SIGKILL)
 
 
-def _wait_running_as(pid, uid, cmd_start, timeout_s=10.0):
+def _wait_running_as(pid, uid, cmd_start, timeout_s=60.0):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         info = proctable.read_proc(pid)
@@ -145,11 +145,13 @@ def test_runner_carrying_the_tag_spares_itself_and_its_parent(tmp_path):
          str(out)], env=proctree.scene_env(EXPCLEAN_RUN_ID=tag), stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while not out.exists() or not out.stat().st_size:
-            assert time.monotonic() < deadline and shell.poll() is None
+        # the runner has finished once the shell went on to its last command (the file
+        # is written and closed by then)
+        deadline = time.monotonic() + 60  # only a hang ends the wait
+        while proctable.read_cmdline(shell.pid) != 'sleep 3603':
+            assert time.monotonic() < deadline and shell.poll() is None, \
+                proctable.read_cmdline(shell.pid)
             time.sleep(0.05)
-        time.sleep(0.05)
         data = json.loads(out.read_text())
         pids = {p['pid']: p for p in data['r']['processes']}
         assert data['me'] not in pids and data['parent'] not in pids

@@ -61,7 +61,7 @@ def test_cgroup_kill_spares_a_protected_member_and_the_cgroup_is_removed(tmp_pat
     try:
         assert wait_for(pidfile.exists, 30), 'the run never forked its daemon'
         daemon = int(pidfile.read_text())
-        assert wait_for(lambda: '_ros2_daemon' in proctable.read_cmdline(daemon), 10)
+        assert wait_for(lambda: '_ros2_daemon' in proctable.read_cmdline(daemon), 60)
         assert daemon in cgroups.procs(run.cgroup)
         daemon_ticks = proctable.read_proc(daemon).start_ticks
         result = run.stop(**TIMEOUTS)
@@ -103,7 +103,7 @@ def test_the_command_itself_is_the_popen_and_its_first_fork_is_in_the_cgroup(tmp
     run = _cgroup_run(['sh', '-c', 'sleep 301 & echo $! > "$0"; exec sleep 302',
                        str(tmp_path / 'bg')])
     try:
-        assert wait_for(lambda: proctable.read_cmdline(run.pid) == 'sleep 302', 10)
+        assert wait_for(lambda: proctable.read_cmdline(run.pid) == 'sleep 302', 60)
         bg = int((tmp_path / 'bg').read_text())
         assert {run.pid, bg} <= cgroups.procs(run.cgroup)
     finally:
@@ -204,13 +204,13 @@ def test_resume_ignores_a_ledger_cgroup_that_is_not_the_runs_own():
 
 
 def test_ctrl_c_to_the_runner_stops_the_current_run(tmp_path, mark):  # noqa: F811
-    out, _, ledger, log, runner = start_runner(tmp_path, [(60, 0), (0.1, 0)])
+    out, _, ledger, log, runner = start_runner(tmp_path, [(600, 0), (0.1, 0)])
     try:
         assert wait_for(lambda: (out / 'start-0.json').exists(), 60), 'run 1 never started'
         started = json.load(open(out / 'start-0.json'))
         assert set(started['pids']) <= set(tagged_with_mark(mark))
         runner.send_signal(signal.SIGINT)  # by pid: our own child
-        assert runner.wait(30) == 130
+        assert runner.wait(60) == 130
     finally:
         if runner.poll() is None:
             runner.kill()

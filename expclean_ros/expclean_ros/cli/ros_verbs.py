@@ -2,6 +2,7 @@
 
 import json
 import os
+import sys
 import time
 
 from expclean_ros.cli.arg_checks import check_args
@@ -76,6 +77,9 @@ def add_teardown(p):
     p.add_argument('--pattern', action='append', default=[],
                    help="regular expression on command lines (repeatable), e.g. 'ros2 bag play'")
     p.add_argument('--dry-run', action='store_true', help='list what would be stopped')
+    p.add_argument('--last', action='store_true',
+                   help='here, without a node: stop what the recorded runs of launches that '
+                        'are gone (e.g. killed by SIGKILL) left running')
     p.set_defaults(func=teardown)
 
 
@@ -142,6 +146,12 @@ def find_nodes(client, args):
         raise CliError(f'no cleanup node found on the graph within {args.wait:g} s '
                        f'(same ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID", "0")}? '
                        'node started?)')
+    from expclean_ros.ros.duplicate_watch import DUPLICATE_HINT, same_name_count
+    for name in found:
+        count = same_name_count(client.node, name)
+        if count > 1:
+            print(f'warning: {count} nodes named {name} are on the graph: {DUPLICATE_HINT}',
+                  file=sys.stderr)
     return found
 
 
@@ -150,22 +160,26 @@ def call(args):
     from std_srvs.srv import Trigger
 
     from expclean_ros.ros.client import ClientError
+    rows = []
     with _client() as client:
         nodes = find_nodes(client, args) if args.all else [args.node_name]
+        if args.json:  # the steps come in ~/report: its subscriptions made before the call
+            reports = ReportReader(client, nodes)
         timeout = _timeout(client, args, nodes, args.plan)
         answers = client.call_many(Trigger, [f'{n}/{args.plan}' for n in nodes],
                                    Trigger.Request, timeout_s=timeout)
-    rows = []
-    for node in nodes:
-        answer = answers[f'{node}/{args.plan}']
-        if isinstance(answer, ClientError):
-            if not args.all:
-                raise CliError(str(answer))
-            rows.append({'node': node, 'answered': False, 'success': False,
-                         'message': str(answer)})
-        else:
-            rows.append({'node': node, 'answered': True, 'success': answer.success,
-                         'message': answer.message})
+        for node in nodes:
+            answer = answers[f'{node}/{args.plan}']
+            if isinstance(answer, ClientError):
+                if not args.all:
+                    raise CliError(str(answer))
+                rows.append({'node': node, 'answered': False, 'success': False,
+                             'message': str(answer)})
+            else:
+                rows.append({'node': node, 'answered': True, 'success': answer.success,
+                             'message': answer.message})
+                if args.json:
+                    rows[-1].update(reports.of(node, answer.message))
     for row in rows:
         if args.json:
             print(json.dumps(row))
@@ -178,6 +192,40 @@ def call(args):
     if answered < args.expect:
         raise CliError(f'{answered} of {args.expect} expected cleanup nodes answered')
     return 0 if all(row['success'] for row in rows) else 1
+
+
+class ReportReader:
+    """The ``~/report`` of each node, for ``--json``: the steps of the cleanup a call ran."""
+
+    WAIT_S = 5.0  # the node publishes the report before it answers: it comes at once
+
+    def __init__(self, client, nodes):
+        from expclean_interfaces.msg import CleanupReport
+
+        from expclean_ros.ros.qos import LATCHED_QOS
+        self._client, self._type, self._qos = client, CleanupReport, LATCHED_QOS
+        for node in nodes:
+            client.subscribe(CleanupReport, f'{node}/report', LATCHED_QOS)
+
+    def of(self, node, message):
+        """``steps`` etc. of the report whose message is the answer's (``steps: None``
+        when there is none: a busy answer, a refused call)."""
+        from expclean_ros.ros.client import ClientError
+        deadline = time.monotonic() + self.WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                report = self._client.wait_for_message(
+                    self._type, f'{node}/report', timeout_s=0.5, qos=self._qos)
+            except ClientError:
+                continue
+            if report.message == message:
+                return {'plan': report.plan, 'duration_s': report.duration_s,
+                        'processes_stopped': report.processes_stopped,
+                        'processes_left': report.processes_left,
+                        'steps': [{'name': st.name, 'status': st.status, 'detail': st.detail,
+                                   'duration_s': st.duration_s} for st in report.steps]}
+            self._client.spin_for(0.05)
+        return {'steps': None}
 
 
 def between_runs(args):
@@ -251,8 +299,27 @@ def _start_time(pid):
     return min(left)
 
 
+def teardown_last(args):
+    """``teardown --last``: the recorded runs whose launch is gone, stopped in-process."""
+    from expclean_ros.core.runs import launch_record
+    if args.dry_run or args.tag or args.pid or args.pattern:
+        raise CliError('--last takes no other selection and no --dry-run')
+    stale = launch_record.stop_stale()
+    for rec, result in stale:
+        print(f'run {rec.run_id} (launch pid {rec.launch_pid}, gone): {result.summary()}')
+    alive = [r for r in launch_record.records() if r.launch_alive()]
+    if not stale:
+        print(f'no recorded run of a launch that is gone (in {launch_record.state_dir()})')
+    for rec in alive:
+        print(f'run {rec.run_id}: its launch (pid {rec.launch_pid}) still runs: stop it '
+              'with Ctrl-C or SIGTERM')
+    return 0 if all(not result.left for _, result in stale) else 1
+
+
 def teardown(args):
     check_args(args)
+    if args.last:
+        return teardown_last(args)
     from expclean_interfaces.srv import Teardown
     if not (args.tag or args.pid or args.pattern):
         raise CliError('give a selection: --tag, --pid or --pattern '
@@ -273,6 +340,8 @@ def teardown(args):
                           for p in response.processes]}))
     else:
         print(response.message)
+        if response.processes:
+            print(f'  {"pid":>7}  {"stage":<10} {"name":<16} why selected (why left, if so)')
         for p in response.processes:
             print(f'  {p.pid:>7}  {p.stage:<10} {p.name:<16} {p.reason}'
                   + (f' ({p.detail})' if p.detail else ''))

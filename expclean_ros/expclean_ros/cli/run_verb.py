@@ -2,12 +2,13 @@
 
 import argparse
 import json
+import shlex
 import sys
 import time
 
 from expclean_ros.cli.main import CliError
 
-__all__ = ['add_arguments', 'run', 'summary_lines', 'Progress']
+__all__ = ['add_arguments', 'run', 'summary_lines', 'Progress', 'resume_command']
 
 GIB = 1024 ** 3
 
@@ -131,6 +132,19 @@ class Progress:
         self.stream.flush()
 
 
+def resume_command(argv):
+    """The ``expclean run`` command line ``argv`` with ``--resume``, to continue its batch.
+
+    >>> resume_command(['run', 't.csv', '--ledger', 'l.jsonl', '--', 'sleep', '{secs}'])
+    "expclean run t.csv --ledger l.jsonl --resume -- sleep '{secs}'"
+    """
+    argv = list(argv)
+    cut = argv.index('--') if '--' in argv else len(argv)
+    if '--resume' not in argv[:cut]:
+        argv.insert(cut, '--resume')
+    return ' '.join(['expclean'] + [shlex.quote(a) for a in argv])
+
+
 def _shm_freed(r):
     shm = r.get('shm') or {}
     return f'{(shm.get("data") or {}).get("bytes", 0) / 2**20:7.1f}' if shm else f'{"-":>7}'
@@ -205,6 +219,10 @@ def run(args):
         result = sequencer.run_batch(table, template, args.ledger, options, resume=args.resume,
                                      cleanup=cleanup, shard=shard, on_start=progress.on_start,
                                      on_finish=on_finish(progress, args.on_no_answer))
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the run was stopped; say how to go on
+        print(f'interrupted ({progress.done} runs finished by this command); continue with:\n'
+              f'  {resume_command(sys.argv[1:])}', file=sys.stderr)
+        raise
     finally:
         if client is not None:
             client.close()

@@ -13,6 +13,7 @@ from launch.utilities import normalize_to_list_of_substitutions, perform_substit
 
 from .events import CleanupDone
 from .prepared_call import PreparedCall
+from .shutdown_signals import handle_shutdown_signals
 
 __all__ = ['CleanupCall', 'answer', 'check_plan', 'full_node_name', 'PLANS']
 
@@ -78,6 +79,7 @@ class CleanupCall(Action):
         return cls, kwargs
 
     def execute(self, context: LaunchContext):
+        handle_shutdown_signals(context)  # SIGTERM, SIGHUP: as Ctrl-C
         node = full_node_name(perform_substitutions(context, self.__node))
         plan = perform_substitutions(context, self.__plan)
         timeout = float(perform_substitutions(context, self.__timeout))

@@ -1,5 +1,6 @@
 """The CleanupNode action: the cleanup node, never carrying a run tag."""
 
+import os
 from typing import List, Mapping, Optional
 
 from launch.action import Action
@@ -8,17 +9,23 @@ from launch.event_handler import EventHandler
 from launch.frontend import Entity, Parser, expose_action
 from launch.launch_context import LaunchContext
 from launch.some_substitutions_type import SomeSubstitutionsType
+from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
 from .events import TeardownDone
-from .run_tag import TAG_VARIABLE_CONFIG
+from .run_state import node_starting
+from .run_tag import CGROUP_CONFIG, RUN_ID_CONFIG, TAG_VARIABLE_CONFIG
+from .shutdown_signals import handle_shutdown_signals
 
 __all__ = ['CleanupNode', 'TEARDOWN_PENDING']
 
 #: A launch global set by a Teardown that waits for shutdown: the node then outlives launch's
 #: Ctrl-C until that teardown (and its cleanup call) is done.
 TEARDOWN_PENDING = 'expclean_teardown_pending'
+#: The launch configuration holding launch's pid for the node's ``launch.pid``.
+LAUNCH_PID_CONFIG = 'expclean_launch_pid'
 
 
 @expose_action('expclean_cleanup_node')
@@ -30,7 +37,10 @@ class CleanupNode(Node):
     in a session of its own, so a Ctrl-C in the terminal does not reach it:
     launch stops it with one SIGINT, and while a
     :class:`~expclean_ros.launch_actions.Teardown` waits for shutdown, only
-    once that teardown (and its cleanup call) is done.
+    once that teardown (and its cleanup call) is done. It never outlives
+    launch: its parameters ``launch.pid``, ``launch.run_tag`` and
+    ``launch.cgroup`` name this launch and its run, and should launch die by
+    any signal (SIGKILL included), the node stops that run and exits.
 
     XML: ``<expclean_cleanup_node namespace="robot1" params_file="my.yaml"/>``.
 
@@ -53,6 +63,12 @@ class CleanupNode(Node):
             params.append(params_file)
         if parameters:
             params.append(dict(parameters))
+        params.append({  # last: the launch that starts the node, whatever the file says
+            'launch.pid': ParameterValue(LaunchConfiguration(LAUNCH_PID_CONFIG), value_type=int),
+            'launch.run_tag': ParameterValue(LaunchConfiguration(RUN_ID_CONFIG, default=''),
+                                             value_type=str),
+            'launch.cgroup': ParameterValue(LaunchConfiguration(CGROUP_CONFIG, default=''),
+                                            value_type=str)})
         super().__init__(package='expclean_ros', executable='cleanup_node', name=name,
                          namespace=namespace, parameters=params, output=output,
                          prefix='setsid', exec_name='cleanup_node', **kwargs)
@@ -72,9 +88,12 @@ class CleanupNode(Node):
         return cls, kwargs
 
     def execute(self, context: LaunchContext):
+        handle_shutdown_signals(context)  # SIGTERM, SIGHUP: as Ctrl-C
         context.register_event_handler(EventHandler(
             matcher=lambda event: isinstance(event, TeardownDone),
             entities=OpaqueFunction(function=self.__after_teardown)))
+        node_starting(context, self)  # in the run's cgroup, not of the run
+        context.launch_configurations[LAUNCH_PID_CONFIG] = str(os.getpid())
         env = context.environment
         names = {self.__tag_variable,
                  context.launch_configurations.get(TAG_VARIABLE_CONFIG, self.__tag_variable)}

@@ -5,6 +5,7 @@ import concurrent.futures
 import itertools
 import queue
 import threading
+import time
 from typing import Tuple
 
 from launch.logging import get_logger
@@ -13,6 +14,8 @@ __all__ = ['PreparedCall']
 
 #: One look for the service waits this long, then checks whether the call is wanted now.
 _LOOK_S = 0.2
+#: After the service is found, how long to look for a second node of the same name.
+_DUPLICATE_LOOK_S = 5.0
 _NUMBERS = itertools.count(1)  # one ROS node name per client in this process
 
 
@@ -113,9 +116,23 @@ class PreparedCall:
             while not self._wanted.is_set():
                 if self._client.prepare(Trigger, self._service, _LOOK_S):
                     get_logger('expclean').info(f'cleanup call {self._service} ready')
+                    self._say_duplicates()
                     return
         except Exception as exc:
             self._error = f'{type(exc).__name__}: {exc}'
+
+    def _say_duplicates(self):
+        """Warn when more nodes than one have the cleanup node's name: the call reaches all.
+        Discovery of a second one may come later: look for a few seconds more."""
+        from ..ros.duplicate_watch import DUPLICATE_HINT, same_name_count
+        deadline = time.monotonic() + _DUPLICATE_LOOK_S
+        while not self._wanted.is_set() and time.monotonic() < deadline:
+            count = same_name_count(self._client.node, self.node)
+            if count > 1:
+                get_logger('expclean').warning(
+                    f'{count} nodes named {self.node} are on the graph: {DUPLICATE_HINT}')
+                return
+            self._client.spin_for(_LOOK_S)
 
     def _call(self) -> Tuple[bool, str]:
         if self._client is None:

@@ -14,12 +14,16 @@ from ..core.memory.probes import take_snapshot
 from ..core.runs import run_tag
 from ..core.runs.shm_watch import ShmWatch, run_pids
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
+from .run_state import start_run
+from .shutdown_signals import handle_shutdown_signals
 
-__all__ = ['RunTag', 'RUN_ID_CONFIG', 'TAG_VARIABLE_CONFIG', 'SHM_WATCHES']
+__all__ = ['RunTag', 'RUN_ID_CONFIG', 'TAG_VARIABLE_CONFIG', 'CGROUP_CONFIG', 'SHM_WATCHES']
 
 #: Launch configurations that hold the tag once a RunTag has run.
 RUN_ID_CONFIG = 'expclean_run_id'
 TAG_VARIABLE_CONFIG = 'expclean_tag_variable'
+#: The run's cgroup (a path), or '' where it has none.
+CGROUP_CONFIG = 'expclean_cgroup'
 #: context.locals entry: run tag -> (ShmWatch or None, memory before the run, GhostWatch or
 #: None), for the Teardown action.
 SHM_WATCHES = 'expclean_shm_watches'
@@ -31,7 +35,10 @@ class RunTag(Action):
 
     An inherited tag (a launch started by ``expclean run``) is kept, else a
     fresh one is made. The tag is exposed as the launch configurations
-    ``expclean_run_id`` and ``expclean_tag_variable``.
+    ``expclean_run_id`` and ``expclean_tag_variable``. A fresh tag's run gets
+    a cgroup of its own where cgroup v2 allows (launch joins it; configuration
+    ``expclean_cgroup``) and a record on disk; before that, runs of launches
+    that were killed (recorded, their launch gone) are stopped.
 
     XML: ``<expclean_run_tag/>``; YAML: ``- expclean_run_tag: {}``.
 
@@ -76,13 +83,19 @@ class RunTag(Action):
         return self.__tag_variable
 
     def execute(self, context: LaunchContext):
+        handle_shutdown_signals(context)  # SIGTERM, SIGHUP: as Ctrl-C
         variable = perform_substitutions(context, self.__tag_variable)
         given = perform_substitutions(context, self.__run_id) if self.__run_id else ''
+        inherited = context.environment.get(variable, '').strip()
         run_id = given.strip() or run_tag.launch_run_id(context.environment, variable)
         context.environment.update(run_tag.tag_environment(run_id, variable))
         context.launch_configurations[RUN_ID_CONFIG] = run_id
         context.launch_configurations[TAG_VARIABLE_CONFIG] = variable
         get_logger('expclean').info(f'run tag {variable}={run_id}')
+        # a run of its own (not given, not inherited from expclean run): a cgroup, a record
+        fresh = not given.strip() and not inherited
+        context.launch_configurations[CGROUP_CONFIG] = (
+            start_run(run_id, variable) if fresh else '')
         logs = perform_substitutions(context, self.__ros_log_dir).strip()
         if logs:
             logs = os.path.join(os.path.abspath(os.path.expanduser(logs)), run_id)

@@ -16,14 +16,17 @@ from launch.substitutions import LaunchConfiguration
 from launch.utilities import normalize_to_list_of_substitutions, perform_substitutions
 
 from ..core.memory.probes import take_snapshot
-from ..core.runs.run_tag import tag_selection, tagged_tree
+from ..core.procs.scanner import select
+from ..core.runs.run_tag import tag_selection
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
 from ..core.procs.teardown import teardown
 from .cleanup_call import answer, check_plan, full_node_name
 from .cleanup_node import TEARDOWN_PENDING
 from .events import TeardownDone
 from .prepared_call import PreparedCall
-from .run_tag import RUN_ID_CONFIG, SHM_WATCHES, TAG_VARIABLE_CONFIG
+from .run_state import end_run, run_cgroup, spared
+from .run_tag import CGROUP_CONFIG, RUN_ID_CONFIG, SHM_WATCHES, TAG_VARIABLE_CONFIG
+from .shutdown_signals import handle_shutdown_signals
 
 __all__ = ['Teardown']
 
@@ -31,7 +34,7 @@ __all__ = ['Teardown']
 DEPARTURE_S = 0.05
 
 _ARGS = ('run_id', 'tag_variable', 'on_shutdown', 'sigint_timeout', 'sigterm_timeout',
-         'sigkill_timeout', 'cleanup', 'cleanup_node', 'cleanup_timeout', 'snapshot')
+         'sigkill_timeout', 'cleanup', 'cleanup_node', 'cleanup_timeout', 'snapshot', 'cgroup')
 
 
 @expose_action('expclean_teardown')
@@ -66,7 +69,9 @@ class Teardown(Action):
                  cleanup: SomeSubstitutionsType = 'none',
                  cleanup_node: SomeSubstitutionsType = '/cleanup',
                  cleanup_timeout: SomeSubstitutionsType = '120',
-                 snapshot: SomeSubstitutionsType = '', **kwargs):
+                 snapshot: SomeSubstitutionsType = '',
+                 cgroup: SomeSubstitutionsType = LaunchConfiguration(
+                     CGROUP_CONFIG, default=''), **kwargs):
         super().__init__(**kwargs)
         values = locals()
         self.__args = {name: normalize_to_list_of_substitutions(values[name]) for name in _ARGS}
@@ -86,6 +91,7 @@ class Teardown(Action):
         return perform_substitutions(context, self.__args[name]).strip()
 
     def execute(self, context: LaunchContext):
+        handle_shutdown_signals(context)  # SIGTERM, SIGHUP: as Ctrl-C
         if self._value(context, 'on_shutdown').lower() in ('true', '1', 'yes'):
             if not context.is_shutdown:
                 self._wait_for_shutdown(context)
@@ -100,7 +106,8 @@ class Teardown(Action):
         # the tag and the call as they are now: a configuration may be out of scope then
         now = dict(self.__args, on_shutdown='false', **{
             name: self._value(context, name) for name in (
-                'run_id', 'tag_variable', 'cleanup', 'cleanup_node', 'cleanup_timeout')})
+                'run_id', 'tag_variable', 'cleanup', 'cleanup_node', 'cleanup_timeout',
+                'cgroup')})
 
         def at_shutdown(event, ctx):
             action = Teardown(**now)
@@ -132,18 +139,20 @@ class Teardown(Action):
             variable = self._value(context, 'tag_variable')
             timeouts = tuple(float(self._value(context, n)) for n in
                              ('sigint_timeout', 'sigterm_timeout', 'sigkill_timeout'))
-            self._snapshot(run_id, variable, self._value(context, 'snapshot'))
+            cgroup = run_cgroup(run_id, self._value(context, 'cgroup'))
+            snapshot = self._value(context, 'snapshot')
         except Exception:
             if prepared is not None:
                 prepared.close()
             raise
         presignalled = _presignalled(context, getattr(context.locals, 'event', None))
         self.__future = context.asyncio_loop.create_task(self._run(
-            context, run_id, variable, timeouts, presignalled, prepared))
+            context, (run_id, variable, cgroup), snapshot, timeouts, presignalled, prepared))
 
     @staticmethod
-    def _snapshot(run_id, variable, path):
-        tree = tagged_tree(run_id, variable)
+    def _snapshot(selection, path):
+        run_id = selection.tag
+        tree = tuple(select(selection))
         lines = [f'run {run_id}: {len(tree)} tagged processes before teardown']
         lines += [f'  {c.pid} (ppid {c.ppid}) {c.cmdline[:120]}' for c in tree]
         get_logger('expclean').info('\n'.join(lines))
@@ -151,9 +160,10 @@ class Teardown(Action):
             with open(path, 'w') as f:
                 json.dump({'run_id': run_id, 'processes': [c.as_dict() for c in tree]}, f)
 
-    async def _run(self, context, run_id, variable, timeouts, presignalled, prepared):
+    async def _run(self, context, run, snapshot, timeouts, presignalled, prepared):
         loop = asyncio.get_running_loop()
         log = get_logger('expclean')
+        run_id = run[0]
         result = done = shm = checked = None
         watch, before, ghosts = getattr(context.locals, SHM_WATCHES, {}).get(
             run_id, (None, None, None))
@@ -162,7 +172,8 @@ class Teardown(Action):
                 # The call's entities exist before any process stops: Fast DDS 3.2 can
                 # deadlock a participant that creates one while a matched peer leaves.
                 await asyncio.wrap_future(prepared.made())
-            selection = tag_selection(run_id, variable)
+            selection = tag_selection(*run, await spared(context))
+            self._snapshot(selection, snapshot)
             if watch is not None:  # what the run's processes hold as the teardown begins
                 await loop.run_in_executor(None, lambda: watch.observe(force=True))
             if ghosts is not None:  # the run's nodes as the daemon lists them now
@@ -171,6 +182,7 @@ class Teardown(Action):
             result = await loop.run_in_executor(None, lambda: teardown(
                 selection, *timeouts, presignalled=presignalled, reap=False))
             log.info(f'run {run_id}: {result.summary()}')
+            end_run(run_id, selection.cgroup, result)
             if watch is not None:
                 shm = await loop.run_in_executor(None, watch.clean)
                 log.info(f'run {run_id}: {shm.name} {shm.status}: {shm.detail}')

@@ -31,6 +31,8 @@ from expclean_ros.core.memory.shm_record import ShmRecord
 from expclean_ros.core.procs import teardown
 from expclean_ros.ros import announce, messages, parameters
 from expclean_ros.ros.busy import BusyGuard
+from expclean_ros.ros.duplicate_watch import DuplicateWatch
+from expclean_ros.ros.launch_parent import watch_launch
 from expclean_ros.ros.monitor import Monitor
 from expclean_ros.ros.qos import LATCHED_QOS, SERVICE_QOS
 from expclean_ros.ros.replies import ReplyRetrier
@@ -90,6 +92,7 @@ class CleanupNode(Node):
             self._replies.wrap(service)
         self._report_pub = self.create_publisher(CleanupReport, '~/report', LATCHED_QOS)
         self._monitor = Monitor(self, self.values)
+        self._duplicates = DuplicateWatch(self)  # another node of this name: said loudly
         self.get_logger().info(
             f'ready: {self.get_fully_qualified_name()}/{{quick,comprehensive,between_runs,'
             f'get_memory,teardown}}, memory at {self.values["publish_rate"]:g} Hz')
@@ -235,10 +238,11 @@ def main(args=None):
     stop = stop_on_signals()
     profile = announce.apply()  # Fast DDS: re-announce every 0.25 s (ros/announce.py)
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    node = None
+    node = watch = None
     try:
         node = CleanupNode(stop=stop)
         announce.restore(profile)  # the participant is made: our children do not inherit it
+        watch = watch_launch(node)  # started by launch: never outlive it
         executor = MultiThreadedExecutor(num_threads=4)
         executor.add_node(node)
         spin_until_stopped(executor, node, stop)  # and shut the executor down
@@ -246,6 +250,8 @@ def main(args=None):
         print(f'cleanup_node: error: {exc}', file=sys.stderr)
         return 1
     finally:
+        if watch is not None:
+            watch.close()
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()

@@ -117,6 +117,14 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
               'a node running as root may run hooks (as root); otherwise it refuses to start '
               'with hooks', read_only=True),
     ParamSpec('dry_run', False, 'teardown steps list what they would stop and stop nothing'),
+    ParamSpec('launch.pid', 0,
+              'the launch process that started this node (its parent), set by the '
+              'CleanupNode launch action: when it dies, by any signal, the node stops '
+              'launch.run_tag and exits; 0 = none', 0, 2 ** 31 - 1, read_only=True),
+    ParamSpec('launch.run_tag', '', 'the run tag of the launch that started this node',
+              read_only=True),
+    ParamSpec('launch.cgroup', '',
+              "the cgroup of that launch's run (expclean-<run tag>), or ''", read_only=True),
 )
 
 DEFAULTS = {spec.name: spec.default for spec in PARAMETERS}
@@ -160,11 +168,12 @@ def check(values: dict) -> Optional[str]:
     if not regex.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', values['teardown.tag_variable']):
         return ('teardown.tag_variable must be an environment variable name '
                 f'(letters, digits, _), got {values["teardown.tag_variable"]!r}')
-    if values['teardown.run_tag']:
-        try:
-            check_run_tag(values['teardown.run_tag'], values['teardown.run_tag_format'])
-        except (ValueError, TimeoutError) as exc:
-            return f'teardown.run_tag: {exc}'
+    for name in ('teardown.run_tag', 'launch.run_tag'):
+        if values[name]:
+            try:
+                check_run_tag(values[name], values['teardown.run_tag_format'])
+            except (ValueError, TimeoutError) as exc:
+                return f'{name}: {exc}'
     return None
 
 

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-__all__ = ['stop_on_signals', 'spin_until_stopped', 'leave']
+__all__ = ['stop_on_signals', 'spin_until_stopped', 'leave', 'defer_sigterm']
 
 #: Longest wait of the executor between two looks at the stop Event when nothing wakes it.
 IDLE_WAIT_S = 0.5
@@ -24,9 +24,58 @@ def stop_on_signals() -> threading.Event:
     second signal must not raise in the middle of shutdown either.
     """
     stop = threading.Event()
+
+    def handler(signum, frame):
+        if not _watching.is_set():  # else the watcher thread has seen it already
+            _stop_signal(signum, stop)
     for signum in _STOP_SIGNALS:
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, handler)
     return stop
+
+
+class _Deferral:
+    """A first SIGTERM put off while ``holds()`` (see :func:`defer_sigterm`)."""
+
+    def __init__(self, holds, limit_s, say):
+        self.holds, self.limit_s, self.say = holds, limit_s, say
+        self.timer = None
+
+
+_deferral = None  # the node's, once set
+_watching = threading.Event()  # the wakeup-fd watcher decides (one decision per signal)
+
+
+def defer_sigterm(holds, limit_s: float, say) -> None:
+    """Put a first SIGTERM off while ``holds()`` is true, for at most ``limit_s``.
+
+    For a node started by launch: a job manager (Slurm's scancel and time limit,
+    systemd's stop) sends SIGTERM to every process of the job at once, and the
+    node must outlive launch's teardown to answer its cleanup call; launch then
+    stops it with SIGINT. A second SIGTERM, a SIGINT, or the end of
+    ``limit_s`` stops it; ``say(text)`` tells why it stays.
+    """
+    global _deferral
+    _deferral = _Deferral(holds, limit_s, say)
+
+
+def _stop_signal(signum, stop: threading.Event) -> bool:
+    """One SIGINT or SIGTERM: set ``stop`` (True), or put a first SIGTERM off (False)."""
+    d = _deferral
+    if signum == signal.SIGTERM and d is not None and d.timer is None and not stop.is_set():
+        try:
+            holds = d.holds()
+        except Exception:
+            holds = False
+        if holds:
+            d.timer = threading.Timer(d.limit_s, stop.set)
+            d.timer.daemon = True
+            d.timer.start()
+            d.say(f'SIGTERM while the launch that started this node still runs (a job '
+                  f'manager signals every process): staying until launch stops it, at most '
+                  f'{d.limit_s:g} s (SIGINT or a second SIGTERM: at once)')
+            return False
+    stop.set()
+    return True
 
 
 def spin_until_stopped(executor, node, stop: threading.Event) -> None:
@@ -46,11 +95,13 @@ def spin_until_stopped(executor, node, stop: threading.Event) -> None:
     previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
     watcher = threading.Thread(target=_watch, args=(read_fd, stop, wake.trigger),
                                name='signal_wake', daemon=True)
+    _watching.set()
     watcher.start()
     try:
         while not stop.is_set():
             executor.spin_once(timeout_sec=IDLE_WAIT_S)
     finally:
+        _watching.clear()
         signal.set_wakeup_fd(previous)
         os.close(write_fd)  # the watcher reads end-of-file and returns
         watcher.join(1.0)
@@ -73,8 +124,8 @@ def _watch(read_fd: int, stop: threading.Event, wake) -> None:
             return
         if not data:
             return
-        if any(signum in data for signum in _STOP_SIGNALS):
-            stop.set()
+        stopped = [_stop_signal(signum, stop) for signum in data if signum in _STOP_SIGNALS]
+        if any(stopped):
             try:
                 wake()
             except Exception:  # the guard condition is gone: the node is stopping anyway

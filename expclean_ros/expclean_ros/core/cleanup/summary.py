@@ -6,6 +6,8 @@ verbose output, the node and the CLI, so every front end says the same thing.
 
 __all__ = ['gib', 'memory_line', 'step_line', 'report_line', 'processes_from_steps']
 
+from ..procs.outcome import processes
+
 _GIB = 1024 ** 3
 _SHORT = 60
 
@@ -65,7 +67,7 @@ def report_line(report) -> str:
     head = f'{report.plan} {"ok" if report.success else "failed"} in {report.seconds:.2f} s'
     parts = []
     if any(s.name == 'teardown' and s.status != 'skipped' for s in report.steps):
-        parts.append(f'stopped {report.processes_stopped} processes '
+        parts.append(f'stopped {processes(report.processes_stopped)} '
                      f'({report.processes_left} left)')
     before, after = report.memory_before, report.memory_after
     if before is not None and after is not None:
@@ -88,11 +90,27 @@ def report_line(report) -> str:
     for step in report.steps:
         if step.status != 'ok':
             parts.append(f'{step.name} {step.status} ({_short_reason(step)})')
-        elif step.name in ('dds_shm', 'run_shm') and step.data.get('files'):
-            what = 'DDS shm' if step.name == 'dds_shm' else '/dev/shm'
-            parts.append(f"{what} freed {step.data['files']} files "
-                         f"{step.data.get('bytes', 0) / 2**20:.1f} MiB")
+        else:
+            done = _changed(step)
+            if done:
+                parts.append(done)
     checked = getattr(report, 'verification', None)
     if checked is not None:
         parts.append(checked.line)
     return head + (': ' + ', '.join(parts) if parts else '')
+
+
+def _changed(step) -> str:
+    """What an ``ok`` step changed on the machine, for the one line ('' when nothing that
+    reaches beyond the process: gc, an empty DDS clean-up, the teardown said above)."""
+    data = step.data if isinstance(step.data, dict) else {}
+    if step.name in ('dds_shm', 'run_shm') and data.get('files'):
+        what = 'DDS shm' if step.name == 'dds_shm' else '/dev/shm'
+        return f"{what} freed {data['files']} files {data.get('bytes', 0) / 2**20:.1f} MiB"
+    if step.name == 'drop_caches':  # machine-wide: always said
+        return f"drop_caches ok ({data.get('freed_bytes', 0) / 2**20:.0f} MiB of cache freed)"
+    if step.name == 'gpu_reset':
+        return f'gpu_reset ok ({step.detail})'
+    if step.name.startswith('hook'):
+        return f'{step.name} ok'
+    return ''

@@ -6,18 +6,23 @@ from typing import Optional, Tuple
 from .selection import Candidate
 
 __all__ = ['ProcessOutcome', 'EXITED', 'TeardownResult', 'STAGES', 'LEFT_D_STATE', 'LEFT_DENIED',
-           'LEFT_RUNNING', 'ZOMBIE_NOT_OURS']
+           'LEFT_RUNNING', 'ZOMBIE_NOT_OURS', 'processes']
 
 LEFT_D_STATE = 'uninterruptible sleep (D state)'
 LEFT_DENIED = 'permission denied'
 LEFT_RUNNING = 'still running'
-ZOMBIE_NOT_OURS = 'zombie not ours'
+ZOMBIE_NOT_OURS = 'exited, not yet reaped by its parent'
 
 
 #: Every value of ProcessOutcome.stage (ProcessInfo's STAGE_ constants say the same).
 STAGES = ('sigint', 'sigterm', 'sigkill', 'exited', 'left', 'would_stop')
 #: The stage of an owner of shared memory that exited by itself during its grace.
 EXITED = 'exited'
+
+
+def processes(n: int) -> str:
+    """``1 process``, ``2 processes``."""
+    return f'{n} process' if n == 1 else f'{n} processes'
 
 
 @dataclass(frozen=True)
@@ -28,9 +33,9 @@ class ProcessOutcome:
     exited), ``exited`` (an owner of shared memory that exited by itself in its
     grace, see :func:`~.teardown.teardown`), ``left``, or ``would_stop`` (dry
     run). ``why`` explains a ``left`` (``uninterruptible sleep (D state)``,
-    ``permission denied``, ``still running``) or notes ``zombie not ours`` for
-    a gone process whose parent has not reaped it. ``exit_code`` is set when we
-    reaped it (negative = signal).
+    ``permission denied``, ``still running``) or notes ``exited, not yet reaped
+    by its parent`` for a gone process (a zombie) whose parent, not us, must
+    reap it. ``exit_code`` is set when we reaped it (negative = signal).
     """
 
     candidate: Candidate
@@ -76,8 +81,8 @@ class TeardownResult:
 
     def summary(self) -> str:
         if self.dry_run:
-            return f'would stop {len(self.processes)} processes ({self.mechanism})'
-        text = (f'stopped {self.stopped} processes ({len(self.left)} left) in '
+            return f'would stop {processes(len(self.processes))} ({self.mechanism})'
+        text = (f'stopped {processes(self.stopped)} ({len(self.left)} left) in '
                 f'{self.seconds:.2f} s via {self.mechanism}')
         if self.left:
             text += ': ' + ', '.join(f'{p.pid} {p.candidate.name} ({p.why})' for p in self.left)

@@ -16,6 +16,11 @@ from .selection import Candidate, Selection, parse_domain_id
 
 __all__ = ['Scanner', 'select', 'check_root', 'own_descendants', 'excluded_pids', 'descendants']
 
+#: Why a process was selected (ProcessInfo.reason): the tree's root named in the request.
+#: The others: "tagged VAR=run-...", "descendant of PID", "in session of PID",
+#: "in process group of PID", "in cgroup PATH", "matches 'RE' on domain N".
+ROOT_GIVEN = 'the root pid given'
+
 _log = logging.getLogger(__name__)
 
 
@@ -146,7 +151,7 @@ class Scanner:
                 rpid = sel.root_pid
                 if root is not None:
                     self.root_ticks = root.start_ticks
-                    reasons.setdefault(rpid, 'root')
+                    reasons.setdefault(rpid, ROOT_GIVEN)
                 for info in table.values():
                     if info.sid == rpid and info.pid != rpid:
                         reasons.setdefault(info.pid, f'in session of {rpid}')

@@ -40,11 +40,16 @@ def tag_environment(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE) -> Di
     return {tag_variable: run_id}
 
 
-def tag_selection(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE) -> Selection:
-    """Every process carrying the tag (never the caller or its ancestors, e.g. launch itself)."""
-    return Selection(tag=run_id, tag_variable=tag_variable)
+def tag_selection(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE,
+                  cgroup: Optional[str] = None, spare_pids: Tuple[int, ...] = ()) -> Selection:
+    """Every process carrying the tag, and every one in the run's ``cgroup`` (never the
+    caller or its ancestors, e.g. launch itself, nor the ``spare_pids``)."""
+    return Selection(tag=run_id, tag_variable=tag_variable, cgroup=cgroup or None,
+                     spare_pids=tuple(spare_pids))
 
 
-def tagged_tree(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE) -> Tuple[Candidate, ...]:
-    """The processes carrying the tag now (take it on shutdown, while parents still live)."""
-    return tuple(select(tag_selection(run_id, tag_variable)))
+def tagged_tree(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE,
+                cgroup: Optional[str] = None,
+                spare_pids: Tuple[int, ...] = ()) -> Tuple[Candidate, ...]:
+    """The processes of the run now (take it on shutdown, while parents still live)."""
+    return tuple(select(tag_selection(run_id, tag_variable, cgroup, spare_pids)))

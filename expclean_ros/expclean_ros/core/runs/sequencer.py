@@ -24,6 +24,7 @@ from ..procs.scanner import select
 from ..procs.selection import Selection
 from ..procs.teardown import teardown
 from .cgroup_trust import expected_cgroup, trusted_cgroup
+from . import launch_record
 from .interrupts import sigterm_interrupts
 from .ledger import Ledger, header_record, read_ledger
 from .options import (STATUS_ERROR, STATUS_FAILED, STATUS_OK, STATUS_TIMED_OUT, BatchResult,
@@ -35,7 +36,7 @@ from .shards import Shard, check_ledger_shard, shard_record, shard_rows
 from .shm_watch import ShmWatch, run_pids
 from .tagged_start import new_run_id, start_tagged
 
-__all__ = ['run_batch', 'stop_tag']
+__all__ = ['run_batch', 'stop_tag', 'run_log']
 
 _log = logging.getLogger(__name__)
 
@@ -114,8 +115,12 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     watch = ShmWatch() if opts.shm_cleanup else None  # the record of /dev/shm before it
     ghosts = opts.ghost_watch() if opts.ghost_watch is not None else None
     peak = PeakSampler()
-    log_path = (os.path.join(opts.log_dir, f'run-{index:03d}.log') if opts.log_dir else None)
+    log_path = run_log(opts.log_dir, index)
     out = open(log_path, 'ab') if log_path else None
+    if out is not None:  # a resumed run's log holds its earlier try: say where this one begins
+        out.write(f'=== expclean run {index + 1} of {total}, run tag {run_id}, started '
+                  f'{time.strftime("%Y-%m-%d %H:%M:%S")} ===\n'.encode())
+        out.flush()
     ros_logs = _ros_log_dir(opts, ledger.path, index)
     env = dict(os.environ if opts.env is None else opts.env)
     if ros_logs:
@@ -142,7 +147,7 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
                 if ghosts is not None and hasattr(ghosts, 'observe'):
                     ghosts.observe()  # its nodes, as the daemon lists them now
             except BaseException:  # Ctrl-C / SIGTERM: never leave the run behind
-                _log.warning('interrupted: stopping run %d (%s)', index, run_id)
+                _log.warning('interrupted: stopping run %d (%s)', index + 1, run_id)
                 run.stop(opts.sigint_timeout_s, opts.sigterm_timeout_s, opts.sigkill_timeout_s)
                 raise
             duration = time.monotonic() - t0
@@ -189,15 +194,33 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     return record
 
 
+def run_log(log_dir: Optional[str], index: int) -> Optional[str]:
+    """The log file of the run at 0-based ``index``: named by its 1-based number, as progress
+    and the summary show it (``run-001.log`` holds run 1)."""
+    return os.path.join(log_dir, f'run-{index + 1:03d}.log') if log_dir else None
+
+
+def _check_logs(log_dir: Optional[str], resume: bool) -> None:
+    """A new batch never writes into another batch's logs (``run-NNN.log``, ``run-NNN-ros``)."""
+    if not log_dir or resume:
+        return
+    old = sorted(n for n in os.listdir(log_dir)
+                 if n.startswith('run-') and n.endswith(('.log', '-ros')))
+    if old:
+        raise ValueError(f'log directory {log_dir} already holds run logs ({old[0]}'
+                         f'{", ..." if len(old) > 1 else ""}) of another batch: give a new '
+                         f'--log-dir, or --resume to continue that batch')
+
+
 def _ros_log_dir(opts: SequencerOptions, ledger_path: str, index: int) -> Optional[str]:
     """The run's own ROS_LOG_DIR (made now), or None when runs share ``~/.ros/log``."""
     if not opts.ros_logs:
         return None
     if opts.log_dir:
-        path = os.path.join(os.path.abspath(opts.log_dir), f'run-{index:03d}-ros')
+        path = os.path.join(os.path.abspath(opts.log_dir), f'run-{index + 1:03d}-ros')
     else:
         base = os.path.splitext(os.path.abspath(ledger_path))[0]
-        path = os.path.join(f'{base}-ros-logs', f'run-{index:03d}')
+        path = os.path.join(f'{base}-ros-logs', f'run-{index + 1:03d}')
     os.makedirs(path, exist_ok=True)
     return path
 
@@ -246,6 +269,7 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
     cleanup = cleanup or in_process_cleanup()
     start = time.monotonic()
     commands, state = _prepare(table, template, ledger_path, resume, shard)
+    _check_logs(opts.log_dir, resume and state.header is not None)
     total = len(table)
     records: List[dict] = []
     with Ledger(ledger_path) as ledger, sigterm_interrupts():
@@ -255,6 +279,10 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
             if shard is not None:
                 header['shard'] = shard_record(shard)
             ledger.append(header)
+        for rec, found in launch_record.stop_stale(
+                (opts.sigint_timeout_s, opts.sigterm_timeout_s, opts.sigkill_timeout_s)):
+            _log.warning('run %s of launch pid %d, which is gone: %s', rec.run_id,
+                         rec.launch_pid, found.summary())
         recovered: Dict[int, dict] = {}
         for started in state.interrupted:
             _log.warning('run %d (%s) was interrupted: tearing down what is left of it',

@@ -1,0 +1,89 @@
+"""A launched run's cgroup and record, made by RunTag and ended by Teardown; the cleanup
+nodes in that cgroup, which the teardown spares."""
+
+import asyncio
+import atexit
+import os
+from typing import Optional, Tuple
+
+from launch.event_handlers import OnProcessExit, OnProcessStart
+from launch.launch_context import LaunchContext
+from launch.logging import get_logger
+
+from ..core.procs import cgroups
+from ..core.runs import launch_record
+from ..core.runs.cgroup_trust import trusted_cgroup
+from ..core.runs.run_tag import tagged_tree
+
+__all__ = ['start_run', 'end_run', 'run_cgroup', 'node_starting', 'spared']
+
+#: A launch global: one future per cleanup node this launch starts, its pid once started.
+STARTING = 'expclean_starting_nodes'
+#: How long a teardown waits for a starting cleanup node's pid.
+START_WAIT_S = 10.0
+
+
+def start_run(run_id: str, tag_variable: str) -> str:
+    """For a fresh run tag: stop what launches killed before left, then give this run a
+    cgroup where the machine allows (launch joins it, so everything it starts is in it)
+    and record it. Returns the cgroup's path, or ''."""
+    log = get_logger('expclean')
+    for rec, result in launch_record.stop_stale():
+        said = log.warning if result.processes else log.info  # something was left running
+        said(f'run {rec.run_id} of launch pid {rec.launch_pid}, which is gone: '
+             f'{result.summary()}')
+    path, why = cgroups.create(f'expclean-{run_id}')
+    if path:
+        error = cgroups.join(path, os.getpid())
+        if error is not None:
+            cgroups.remove(path)
+            path, why = None, f'cannot join cgroup {path}: {error.strerror or error}'
+    if not path:
+        log.warning(f'no cgroup for this run ({why}): a process that clears its environment '
+                    '(env -i, sudo) escapes its teardown')
+    launch_record.record(run_id, tag_variable, path)
+    atexit.register(_at_exit, run_id, tag_variable, path)
+    return path or ''
+
+
+def _at_exit(run_id: str, tag_variable: str, cgroup: Optional[str]) -> None:
+    """When launch exits (without a teardown that ended the run: a RunTag-only file, a plan
+    refused): launch leaves the run's cgroup; with nothing of the run left, its cgroup and
+    record go; else they stay for the next run start."""
+    if cgroup:
+        cgroups.move_to_parent(cgroup, os.getpid())
+    if not launch_record.exists(run_id):
+        return  # a teardown finished the run already
+    if not tagged_tree(run_id, tag_variable, cgroup):
+        launch_record.close(run_id, cgroup)
+
+
+def run_cgroup(run_id: str, path: str) -> Optional[str]:
+    """The run's cgroup from a launch configuration, if it is really that run's."""
+    return trusted_cgroup(run_id, path) if path else None
+
+
+def end_run(run_id: str, cgroup: Optional[str], result) -> None:
+    """After a teardown that left nothing: remove the run's cgroup and its record."""
+    launch_record.finish(run_id, cgroup, result)
+
+
+def node_starting(context: LaunchContext, action) -> None:
+    """``action`` (a CleanupNode) is starting its node: this launch's teardown waits until
+    the node's pid is known and spares it (the node is in the run's cgroup, not of the run)."""
+    future = context.asyncio_loop.create_future()
+    context.extend_globals({STARTING: tuple(getattr(context.locals, STARTING, ())) + (future,)})
+
+    def known(event, ctx):
+        if not future.done():
+            future.set_result(event.pid)
+    context.register_event_handler(OnProcessStart(target_action=action, on_start=known))
+    context.register_event_handler(OnProcessExit(target_action=action, on_exit=known))
+
+
+async def spared(context: LaunchContext, timeout_s: float = START_WAIT_S) -> Tuple[int, ...]:
+    """The pids of the cleanup nodes this launch started, once they are known."""
+    futures = tuple(getattr(context.locals, STARTING, ()))
+    if futures:
+        await asyncio.wait(futures, timeout=timeout_s)
+    return tuple(f.result() for f in futures if f.done() and f.result())

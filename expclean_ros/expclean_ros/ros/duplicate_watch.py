@@ -1,0 +1,39 @@
+"""No silent duplicate: the node says loudly when another node on the graph has its full name."""
+
+import os
+
+__all__ = ['DuplicateWatch', 'same_name_count', 'DUPLICATE_HINT']
+
+#: How often the node looks at the graph for a node of the same name, seconds.
+LOOK_S = 2.0
+DUPLICATE_HINT = ('a call to its services reaches each of them (each runs the cleanup); '
+                  'give each its own namespace (namespace:=/robot2, cleanup_namespace:=/robot2 '
+                  'for the wrapper, or --ros-args -r __ns:=/robot2)')
+
+
+def same_name_count(node, full_name: str) -> int:
+    """How many nodes on ``node``'s graph have the full name ``full_name`` (e.g. ``/cleanup``)."""
+    count = 0
+    for name, namespace in node.get_node_names_and_namespaces():
+        if (namespace.rstrip('/') + '/' + name) == full_name:
+            count += 1
+    return count
+
+
+class DuplicateWatch:
+    """Look at the graph every few seconds; log an error each time the number of nodes that
+    share this node's full name grows above one."""
+
+    def __init__(self, node):
+        self._node = node
+        self._told = 1
+        self._timer = node.create_timer(LOOK_S, self._look)
+
+    def _look(self):
+        name = self._node.get_fully_qualified_name()
+        count = same_name_count(self._node, name)
+        if count > self._told:
+            self._node.get_logger().error(
+                f'{count} nodes named {name} are on the graph (this one is pid '
+                f'{os.getpid()}): {DUPLICATE_HINT}')
+        self._told = max(1, count)

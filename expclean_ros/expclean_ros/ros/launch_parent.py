@@ -1,0 +1,45 @@
+"""The node's side of its launch: when the launch that started it dies, stop its run, exit."""
+
+import os
+import signal
+from typing import Optional
+
+from ..core.memory import dds_shm
+from ..core.runs.launch_watch import LaunchWatch
+from .parameters import teardown_timeouts
+from .signals import defer_sigterm
+
+#: Longest a node started by launch stays after a SIGTERM while its launch runs.
+SIGTERM_DEFER_S = 60.0
+
+__all__ = ['watch_launch']
+
+
+def watch_launch(node) -> Optional[LaunchWatch]:
+    """Watch ``launch.pid`` (set by the CleanupNode launch action), or None when unset.
+
+    When that launch dies by any signal (SIGKILL included), the node tears down
+    ``launch.run_tag`` (and ``launch.cgroup``), removes stale DDS shared memory,
+    and stops as on SIGTERM. A first SIGTERM while that launch runs is put off
+    (``signals.defer_sigterm``): launch stops the node once its teardown and call are done.
+    """
+    values = node.values
+    if values['launch.pid'] <= 0:
+        return None
+    log = node.get_logger()
+
+    def done(result):
+        what = result.summary() if result is not None else 'no run tag given'
+        log.warning(f'launch pid {values["launch.pid"]} is gone: run '
+                    f'{values["launch.run_tag"] or "(none)"}: {what}; exiting')
+        if values['dds_shm_cleanup']:
+            dds_shm.clean_stale_segments()
+        os.kill(os.getpid(), signal.SIGTERM)  # the node's own way out (signals.py)
+
+    launch_pid = values['launch.pid']
+    defer_sigterm(lambda: os.getppid() == launch_pid, SIGTERM_DEFER_S, log.warning)
+    timeouts = teardown_timeouts(values)
+    return LaunchWatch(values['launch.pid'], values['launch.run_tag'],
+                       values['teardown.tag_variable'], values['launch.cgroup'],
+                       (timeouts['sigint_timeout_s'], timeouts['sigterm_timeout_s'],
+                        timeouts['sigkill_timeout_s']), done)

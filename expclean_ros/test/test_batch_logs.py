@@ -1,0 +1,70 @@
+"""Batch logs: numbered as a person reads them, never appended to by another batch, and an
+interrupted batch says how to continue it."""
+
+import signal
+import subprocess
+
+import pytest
+
+from conftest import wait_for
+from test_run_cli import CLI, FAST, expclean
+from test_sequencer import TEMPLATE, mark, write_table  # noqa: F401
+
+
+def _batch(tmp_path, rows, ledger, old_log=None):
+    """``expclean run`` of ``rows`` with ``--log-dir``, which may hold an ``old_log`` first."""
+    out = tmp_path / 'out'
+    out.mkdir()
+    logs = tmp_path / 'logs'
+    logs.mkdir()
+    if old_log:
+        (logs / 'run-001.log').write_text(old_log)
+    table = write_table(tmp_path / 'runs.csv', rows, out)
+    done = expclean('run', table, '--ledger', str(tmp_path / ledger), *FAST,
+                    '--log-dir', str(logs), '--', *TEMPLATE)
+    return done, out, logs
+
+
+@pytest.mark.usefixtures('mark')
+def test_logs_are_numbered_from_one_and_say_where_a_run_begins(tmp_path):
+    done, _, logs = _batch(tmp_path, [(0.1, 0), (0.1, 0)], 'l.jsonl')
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in logs.glob('*.log')) == ['run-001.log', 'run-002.log']
+    for number in (1, 2):
+        first = (logs / f'run-00{number}.log').read_text().splitlines()[0]
+        assert first.startswith(f'=== expclean run {number} of 2, run tag run-'), first
+
+
+@pytest.mark.usefixtures('mark')
+def test_a_new_batch_never_writes_into_another_batchs_logs(tmp_path):
+    refused, out, logs = _batch(tmp_path, [(0.1, 0)], 'new.jsonl', 'the old batch\n')
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert 'already holds run logs (run-001.log) of another batch' in refused.stderr
+    assert (logs / 'run-001.log').read_text() == 'the old batch\n'
+    assert not list(out.glob('start-*.json'))  # refused before the first run
+
+
+@pytest.mark.usefixtures('mark')
+def test_an_interrupted_batch_says_how_to_resume_it(tmp_path):
+    out = tmp_path / 'out'
+    out.mkdir()
+    table = write_table(tmp_path / 'runs.csv', [(60, 0), (0.1, 0)], out)
+    ledger = str(tmp_path / 'l.jsonl')
+    runner = subprocess.Popen([*CLI, 'run', table, '--ledger', ledger, *FAST, '--',
+                               *TEMPLATE], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert wait_for(lambda: (out / 'start-0.json').exists(), 60), 'run 1 never started'
+        runner.send_signal(signal.SIGINT)
+        _, err = runner.communicate(timeout=60)
+    finally:
+        if runner.poll() is None:
+            runner.kill()  # by pid: our own child
+            runner.wait(10)
+    assert runner.returncode == 130, err
+    assert 'interrupted: stopping run 1 (' in err, err  # the run progress calls run 1
+    assert f'continue with:\n  expclean run {table} --ledger {ledger}' in err, err
+    assert ' --resume -- ' in err, err
+    (out / 'fast').touch()
+    resumed = expclean('run', table, '--ledger', ledger, '--resume', *FAST, '--', *TEMPLATE)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr

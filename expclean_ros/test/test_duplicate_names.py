@@ -1,0 +1,60 @@
+"""No silent duplicate: a second cleanup node of the same full name is said loudly, by the
+node, by ``expclean nodes`` and by the wrapper."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import rosproc
+from conftest import wait_for
+
+pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
+
+CLI = [sys.executable, '-c', 'import sys; from expclean_ros.cli import main; sys.exit(main())']
+
+
+def _ns():
+    return '/dup' + os.urandom(4).hex()
+
+
+def test_node_and_nodes_verb_say_a_second_node_of_the_same_name(start_node):
+    ns = _ns()
+    first = start_node('--ros-args', '-r', f'__ns:={ns}')
+    assert wait_for(lambda: 'ready' in first.log(), 60), first.log()
+    second = start_node('--ros-args', '-r', f'__ns:={ns}')
+    other = start_node('--ros-args', '-r', f'__ns:={ns}x')  # another name: no warning
+    said = f'2 nodes named {ns}/cleanup are on the graph'
+    assert wait_for(lambda: said in second.log() and said in first.log(), 60), \
+        first.log() + second.log()
+    out = subprocess.run([*CLI, 'nodes', '--wait', '10', '--expect', '2'],
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f'{ns}/cleanup' in out.stdout.split() and f'{ns}x/cleanup' in out.stdout.split()
+    assert f'warning: {said}' in out.stderr, out.stderr
+    assert f'{ns}x/cleanup are on' not in out.stderr + other.log()
+
+
+@pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason())
+def test_wrapper_says_its_cleanup_node_shares_its_name(start_node, tmp_path):
+    ns = _ns()
+    first = start_node('--ros-args', '-r', f'__ns:={ns}')
+    assert wait_for(lambda: 'ready' in first.log(), 60), first.log()
+    good = tmp_path / 'good.launch.py'
+    good.write_text('from launch import LaunchDescription\n'
+                    'from launch.actions import ExecuteProcess\n\n\n'
+                    'def generate_launch_description():\n'
+                    "    return LaunchDescription([ExecuteProcess(cmd=['sleep', '600'])])\n")
+    mark = rosproc.new_mark()
+    run = rosproc.PtyProcess([rosproc.ros2(), 'launch', 'expclean_ros', 'wrap.launch.py',
+                              f'file:={good}', 'cleanup:=quick', f'cleanup_namespace:={ns}'],
+                             rosproc.marked_env(mark), tmp_path / 'launch.log')
+    try:
+        said = f'2 nodes named {ns}/cleanup are on the graph'
+        assert run.wait_for(r'\[expclean\]: ' + said, 90), run.text[-3000:]
+        run.ctrl_c()
+        assert run.wait(90) == 0, run.text[-3000:]
+    finally:
+        run.close()
+        rosproc.stop_marked(mark)
