@@ -8,6 +8,7 @@ setup(
     name=package_name,
     version='0.1.0',
     packages=find_packages(exclude=['test', 'test.*']),
+    package_data={'expclean_ros.ros': ['*.xml']},  # the node's Fast DDS profile
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
@@ -25,7 +26,7 @@ setup(
     entry_points={
         'console_scripts': [
             'cleanup_node = expclean_ros.ros.node:run',
-            'expclean = expclean_ros.cli:main',
+            'expclean = expclean_ros.cli:command',
         ],
         # `ros2 cleanup VERB` when ros2cli is installed (nothing loads these otherwise).
         'ros2cli.command': ['cleanup = expclean_ros.command.cleanup:CleanupCommand'],

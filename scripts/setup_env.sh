@@ -92,6 +92,17 @@ fi
 
 # 4. The upstream ros2 command line and launch, for the tests, when the checkout sits beside
 #    shared/upstream (as in CI); a user with a real ROS 2 install does not need them.
+# Slurm and munge for test_shards.py's single-host Slurm: as root with apt only (once; a
+# failure is logged and remembered, and that test then skips with the reason).
+if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null && ! command -v slurmctld > /dev/null \
+    && [ ! -f "$stamp_dir/apt-failed" ]; then
+  echo "setup_env: installing slurm-wlm and munge (Debian packages, for the Slurm test)"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+      --no-install-recommends slurm-wlm munge; } > "$stamp_dir/apt.log" 2>&1 \
+    || { echo "setup_env: apt could not install them (see $stamp_dir/apt.log)" >&2;
+         touch "$stamp_dir/apt-failed"; }
+fi
+
 upstream=$here/../shared/upstream/build_upstream.sh
 if [ -f "$upstream" ]; then
   bash "$upstream" "$venv"

@@ -121,7 +121,7 @@ def test_via_service_makes_its_client_before_the_first_run(start_node, client):
     cleanup = service_cleanup(client, '/cleanup', False, 0.0, 120.0)
     made = entities(client)
     services = sorted(c.srv_name for c in made[1])
-    assert services == ['/cleanup/between_runs', '/cleanup/get_memory']
+    assert services == ['/cleanup/between_runs', '/cleanup/get_memory', '/cleanup/teardown']
     for index in range(3):
         come_and_go(start_node, client)
         record = cleanup(index, 3)

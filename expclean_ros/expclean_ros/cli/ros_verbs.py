@@ -61,6 +61,9 @@ def add_memory(p):
     p.add_argument('--watch', action='store_true', help='repeat until Ctrl-C')
     p.add_argument('--interval', type=float, default=1.0, help='seconds between readings')
     p.add_argument('--count', type=int, default=0, help='with --watch: stop after N readings')
+    p.add_argument('--all', action='store_true',
+                   help='every cleanup node on the graph, one line per node (host)')
+    _discovery(p)
     p.set_defaults(func=memory)
 
 
@@ -93,8 +96,8 @@ VERBS = {
              add_call),
     'between-runs': ("the seed's cleanup_between_runs(I, N) on a node",
                      '{prog} between-runs /robot1/cleanup 3 10 --quick', add_between_runs),
-    'memory': ('RAM, swap, GPU and DDS shared memory of a node',
-               '{prog} memory /robot1/cleanup --watch', add_memory),
+    'memory': ('RAM, swap, GPU and DDS shared memory of a node (--all: of every node)',
+               '{prog} memory /robot1/cleanup --watch; {prog} memory --all', add_memory),
     'teardown': ('stop the processes of a run through a node',
                  '{prog} teardown /robot1/cleanup --tag run-0123... --dry-run', add_teardown),
     'nodes': ('list every cleanup node on the graph', '{prog} nodes --expect 3', add_nodes),
@@ -271,6 +274,10 @@ def memory(args):
         raise CliError('--interval must be greater than zero')
     shown = 0
     with _client() as client:
+        if args.all:
+            from expclean_ros.cli.memory_all import memory_all
+            return memory_all(client, find_nodes(client, args), args,
+                              args.timeout or GET_MEMORY_TIMEOUT_S)
         while True:
             response = _call(client, GetMemoryUsage, f'{args.node_name}/get_memory',
                              GetMemoryUsage.Request(), args.timeout or GET_MEMORY_TIMEOUT_S)

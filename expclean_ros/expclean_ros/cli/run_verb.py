@@ -7,7 +7,6 @@ import sys
 import time
 
 from expclean_ros.cli.main import CliError
-from expclean_ros.cli.node_cleanup import service_cleanup, wait_for_node
 
 __all__ = ['add_arguments', 'run', 'summary_lines', 'Progress', 'resume_command']
 
@@ -53,9 +52,18 @@ def add_arguments(sub):
                    help='only tear down each run, no cleanup plan between runs')
     p.add_argument('--via-service', action='store_true',
                    help="clean up by calling a running cleanup node's ~/between_runs")
-    p.add_argument('--node', default='/cleanup', metavar='NODE',
-                   help="with --via-service: full name of the cleanup node "
-                        "(e.g. '/robot1/cleanup'; default: /cleanup)")
+    p.add_argument('--node', action='append', default=None, metavar='NODE',
+                   help="with --via-service: full name of a cleanup node, repeatable, one per "
+                        "host (e.g. --node /robot1/cleanup --node /gpu1/cleanup; default: "
+                        "/cleanup); each tears the run's tag down on its host")
+    p.add_argument('--all', action='store_true',
+                   help='with --via-service: every cleanup node on the graph (found once, '
+                        'before the first run)')
+    p.add_argument('--expect', type=int, default=0, metavar='N',
+                   help='with --all: fail before the first run unless N nodes are found')
+    p.add_argument('--on-no-answer', choices=('go-on', 'stop'), default='go-on',
+                   help='when a node does not answer after a run: record NO ANSWER and go on '
+                        '(default), or stop the batch after recording it')
     p.add_argument('--service-timeout', type=float, default=120.0,
                    help='seconds to wait for the node to answer (default: 120)')
     p.add_argument('--log-dir', default=None,
@@ -63,6 +71,9 @@ def add_arguments(sub):
     p.add_argument('--stop-timeouts', default='2,2,1', metavar='INT,TERM,KILL',
                    help='teardown waits after SIGINT, SIGTERM, SIGKILL (default: 2,2,1)')
     p.add_argument('--no-cgroup', action='store_true', help='select runs by tag only')
+    p.add_argument('--shard', default=None, metavar='K/N',
+                   help='run rows K, K+N, K+2N, ... only (0 <= K < N), with a ledger of its '
+                        'own, e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT')
     p.add_argument('--keep-daemon', action='store_true',
                    help='leave the ROS 2 daemon as it is (default: restart it, through '
                         "ros2cli's API, when it still lists a torn-down run's nodes)")
@@ -173,9 +184,11 @@ def _ghost_watch():
 
 
 def run(args):
+    from expclean_ros.cli.hosts import check_nodes, on_finish, service_cleanup
     from expclean_ros.core.runs import records, sequencer
     from expclean_ros.core.runs.options import STATUS_OK, SequencerOptions
     from expclean_ros.core.runs.run_table import load_table
+    from expclean_ros.core.runs.shards import parse_shard, shard_rows
 
     template = list(args.command)
     if not template:
@@ -184,7 +197,10 @@ def run(args):
     if args.wait is not None and args.wait < 0:
         raise CliError(f'--wait must be zero or more seconds, got {args.wait:g}')
     sigint, sigterm, sigkill = _timeouts(args.stop_timeouts)
+    check_nodes(args)
+    shard = None if args.shard is None else parse_shard(args.shard)
     table = load_table(args.table)
+    shard_rows(len(table), shard)  # a shard with no rows: refused before anything starts
     options = SequencerOptions(
         timeout_s=args.timeout, sigint_timeout_s=sigint, sigterm_timeout_s=sigterm,
         sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir,
@@ -197,18 +213,12 @@ def run(args):
         if args.no_cleanup:
             cleanup = records.no_cleanup
         elif args.via_service:
-            from expclean_ros.ros.client import CleanupClient
-            client = CleanupClient(name='expclean_run')
-            from expclean_ros.cli.names import full_node_name
-            prefix = full_node_name(args.node)
-            wait_for_node(client, prefix)
-            cleanup = service_cleanup(client, prefix, comprehensive, args.wait,
-                                      args.service_timeout)
+            client, cleanup = service_cleanup(args, comprehensive)
         else:
             cleanup = records.in_process_cleanup(comprehensive, args.wait)
         result = sequencer.run_batch(table, template, args.ledger, options, resume=args.resume,
-                                     cleanup=cleanup, on_start=progress.on_start,
-                                     on_finish=progress.on_finish)
+                                     cleanup=cleanup, shard=shard, on_start=progress.on_start,
+                                     on_finish=on_finish(progress, args.on_no_answer))
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the run was stopped; say how to go on
         print(f'interrupted ({progress.done} runs finished by this command); continue with:\n'
               f'  {resume_command(sys.argv[1:])}', file=sys.stderr)

@@ -29,7 +29,7 @@ from expclean_ros.core.cleanup import plans, summary
 from expclean_ros.core.memory import dds_shm, probes
 from expclean_ros.core.memory.shm_record import ShmRecord
 from expclean_ros.core.procs import teardown
-from expclean_ros.ros import messages, parameters
+from expclean_ros.ros import announce, messages, parameters
 from expclean_ros.ros.busy import BusyGuard
 from expclean_ros.ros.duplicate_watch import DuplicateWatch
 from expclean_ros.ros.launch_parent import watch_launch
@@ -236,10 +236,12 @@ def _cap(value):
 def main(args=None):
     """Run the cleanup node until SIGINT/SIGTERM (exit 0); exit 1 on bad parameters."""
     stop = stop_on_signals()
+    profile = announce.apply()  # Fast DDS: re-announce every 0.25 s (ros/announce.py)
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = watch = None
     try:
         node = CleanupNode(stop=stop)
+        announce.restore(profile)  # the participant is made: our children do not inherit it
         watch = watch_launch(node)  # started by launch: never outlive it
         executor = MultiThreadedExecutor(num_threads=4)
         executor.add_node(node)

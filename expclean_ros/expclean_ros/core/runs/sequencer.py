@@ -32,6 +32,7 @@ from .options import (STATUS_ERROR, STATUS_FAILED, STATUS_OK, STATUS_TIMED_OUT, 
 from .peak import PeakSampler
 from .records import in_process_cleanup, memory_record
 from .run_table import RunTable, check_template, fill_template
+from .shards import Shard, check_ledger_shard, shard_record, shard_rows
 from .shm_watch import ShmWatch, run_pids
 from .tagged_start import new_run_id, start_tagged
 
@@ -170,7 +171,8 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     daemon = ghosts.settle() if ghosts is not None else None  # its nodes, still listed
     after_teardown = take_snapshot()
     # the run's processes verified gone: memory back at `before` is the run's returned
-    cleaned = cleanup(index, total, baseline=before if tdown.get('left') == 0 else None)
+    tag = {'run_id': run_id} if getattr(cleanup, 'takes_run_id', False) else {}  # hosts.py
+    cleaned = cleanup(index, total, baseline=before if tdown.get('left') == 0 else None, **tag)
     after = take_snapshot()
     checked = (watch.verify(before, after, opts.verify_tolerance_bytes) if watch is not None
                else verify(before, after, tolerance_bytes=opts.verify_tolerance_bytes))
@@ -223,8 +225,10 @@ def _ros_log_dir(opts: SequencerOptions, ledger_path: str, index: int) -> Option
     return path
 
 
-def _prepare(table: RunTable, template: Sequence[str], ledger_path: str, resume: bool):
+def _prepare(table: RunTable, template: Sequence[str], ledger_path: str, resume: bool,
+             shard: Optional[Shard]):
     check_template(template, table)
+    shard_rows(len(table), shard)
     commands = [fill_template(template, row, i) for i, row in enumerate(table.rows)]
     state = read_ledger(ledger_path)
     if state.header is not None:
@@ -232,6 +236,7 @@ def _prepare(table: RunTable, template: Sequence[str], ledger_path: str, resume:
             raise ValueError(f'ledger {ledger_path} belongs to another table '
                              f'({state.header.get("table")}, {state.header.get("total_runs")} '
                              f'runs); give a new --ledger path for {table.path}')
+        check_ledger_shard(state.header, shard, ledger_path)
         if not resume:
             raise ValueError(f'ledger {ledger_path} already holds {len(state.finished)} '
                              f'finished runs of this table: pass --resume to continue it, '
@@ -241,7 +246,7 @@ def _prepare(table: RunTable, template: Sequence[str], ledger_path: str, resume:
 
 def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
               options: Optional[SequencerOptions] = None, *, resume: bool = False,
-              cleanup: Optional[CleanupFn] = None,
+              cleanup: Optional[CleanupFn] = None, shard: Optional[Shard] = None,
               on_start: Optional[Callable[[int, int, int], None]] = None,
               on_finish: Optional[Callable[[dict, int, int], None]] = None) -> BatchResult:
     """Run every row of ``table`` with ``template``; record each run in ``ledger_path``.
@@ -249,17 +254,21 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
     :param cleanup: ``cleanup(run_index, total_runs, baseline=None) -> dict`` between
         runs (see :func:`report_record` for the fields; ``baseline``: the memory
         snapshot before the run, passed when teardown left none of its processes);
-        default: the in-process comprehensive between-runs plan.
+        default: the in-process comprehensive between-runs plan. A callable with
+        ``takes_run_id = True`` also gets ``run_id=`` (the run's tag), e.g. to have
+        the run torn down on other hosts.
     :param on_start: ``on_start(index, position, count)`` before each run
         (position 0-based among the ``count`` runs to do now).
     :param on_finish: ``on_finish(record, position, count)`` after each run.
+    :param shard: ``(K, N)``: run only rows K, K+N, ... (:mod:`.shards`); the header
+        names the shard.
     :raises ValueError: bad template, ledger of another table, existing ledger
         without ``resume``, unwritable ledger — before any run starts.
     """
     opts = options or SequencerOptions()
     cleanup = cleanup or in_process_cleanup()
     start = time.monotonic()
-    commands, state = _prepare(table, template, ledger_path, resume)
+    commands, state = _prepare(table, template, ledger_path, resume, shard)
     _check_logs(opts.log_dir, resume and state.header is not None)
     if opts.log_dir:
         os.makedirs(opts.log_dir, exist_ok=True)
@@ -267,8 +276,11 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
     records: List[dict] = []
     with Ledger(ledger_path) as ledger, sigterm_interrupts():
         if state.header is None:
-            ledger.append(header_record(table.path, table.fingerprint, total, list(template),
-                                        list(table.columns)))
+            header = header_record(table.path, table.fingerprint, total, list(template),
+                                   list(table.columns))
+            if shard is not None:
+                header['shard'] = shard_record(shard)
+            ledger.append(header)
         for rec, found in launch_record.stop_stale(
                 (opts.sigint_timeout_s, opts.sigterm_timeout_s, opts.sigkill_timeout_s)):
             _log.warning('run %s of launch pid %d, which is gone: %s', rec.run_id,
@@ -279,7 +291,7 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
                          started['index'], started['run_id'])
             found = stop_tag(started['run_id'], started.get('cgroup'), opts)
             recovered[int(started['index'])] = dict(found, run_id=started['run_id'])
-        pending = [i for i in range(total) if i not in state.finished]
+        pending = [i for i in shard_rows(total, shard) if i not in state.finished]
         for position, index in enumerate(pending):
             if on_start is not None:
                 on_start(index, position, len(pending))
