@@ -33,6 +33,8 @@ run: setup
 # call, fails with every thread's stack and a fresh worker runs the rest); the whole suite
 # has an upper bound too.
 TEST_LIMIT ?= 20m
+# The Debian packages only tests use (Chromium, Slurm + munge) come with make test, not make run.
+test: export EXPCLEAN_TEST_DEPS := 1
 test: setup
 	@ROS_DOMAIN_ID=$(TEST_DOMAIN) timeout --foreground -k 30s $(TEST_LIMIT) \
 	  $(PY) -m pytest expclean_ros/test -p xdist -n 1 $(PYTEST_ARGS); rc=$$?; \

@@ -92,10 +92,11 @@ fi
 
 # 4. The upstream ros2 command line and launch, for the tests, when the checkout sits beside
 #    shared/upstream (as in CI); a user with a real ROS 2 install does not need them.
-# Slurm and munge for test_shards.py's single-host Slurm: as root with apt only (once; a
-# failure is logged and remembered, and that test then skips with the reason).
-if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null && ! command -v slurmctld > /dev/null \
-    && [ ! -f "$stamp_dir/apt-failed" ]; then
+# Slurm and munge for test_shards.py's single-host Slurm: for make test (EXPCLEAN_TEST_DEPS=1),
+# as root with apt only (once; a failure is logged and remembered, and that test then skips
+# with the reason).
+if [ "${EXPCLEAN_TEST_DEPS:-0}" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null \
+    && ! command -v slurmctld > /dev/null && [ ! -f "$stamp_dir/apt-failed" ]; then
   echo "setup_env: installing slurm-wlm and munge (Debian packages, for the Slurm test)"
   { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
       --no-install-recommends slurm-wlm munge; } > "$stamp_dir/apt.log" 2>&1 \
@@ -112,7 +113,9 @@ else
 fi
 
 # 5. Headless Chromium for the report's browser tests (root + apt-get only; else they skip).
-bash "$here/scripts/install_browser.sh" "$venv"
+if [ "${EXPCLEAN_TEST_DEPS:-0}" = 1 ]; then
+  bash "$here/scripts/install_browser.sh" "$venv"
+fi
 
 # 6. Optional: PyTorch (CPU) so the tests of the torch paths run (EXPCLEAN_WITH_TORCH=1, set by
 #    .ci/run). Always pinned: an unpinned torch resolves to a CUDA build of several GB.

@@ -21,7 +21,7 @@ def _skip_reason():
     if os.path.exists(note):
         return f'headless chromium not installed: {open(note).read().strip()}'
     return ("headless chromium not installed (the set-up installs Debian's chromium where it "
-            'runs as root with apt-get: make setup)')
+            'runs as root with apt-get: make test)')
 
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=_skip_reason())
