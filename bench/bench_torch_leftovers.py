@@ -6,7 +6,8 @@ batches of 4 x 4 MiB, a 32 MiB ``multiprocessing.shared_memory`` segment, an
 rclpy node; then SIGKILL. Three ways, ``runs`` times each per strategy:
 
 - ``plain``: the loop users write: start it, and when it is over kill what is
-  left of it at once (what ``pkill -f`` does: torch_shm_manager included);
+  left of it at once (as a pattern kill of the run's command lines does,
+  torch_shm_manager included);
 - ``expclean run``: the sequencer (quick cleanup, record of /dev/shm);
 - ``wrap``: ``ros2 launch expclean_ros wrap.launch.py`` (cleanup:=none: the
   wrapper's own teardown and /dev/shm step).
