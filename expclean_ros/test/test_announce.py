@@ -11,7 +11,6 @@ import pytest
 from conftest import wait_for
 
 announce = pytest.importorskip('expclean_ros.ros.announce', reason='expclean_ros not installed')
-VARIABLE = 'FASTDDS_DEFAULT_PROFILES_FILE'
 
 
 def test_the_profile_says_a_quarter_second_and_is_the_default_participant_profile():
@@ -37,7 +36,7 @@ def test_a_users_profile_or_another_rmw_is_left_alone(env):
 def test_the_variable_is_set_for_the_participant_then_taken_away():
     env = {'RMW_IMPLEMENTATION': 'rmw_fastrtps_cpp'}
     variable = announce.apply(env)
-    assert env[variable] == announce.PROFILE and variable == VARIABLE
+    assert env[variable] == announce.PROFILE and variable == announce.profile_variable()
     announce.restore(variable, env)
     assert env == {'RMW_IMPLEMENTATION': 'rmw_fastrtps_cpp'}
 
@@ -70,7 +69,7 @@ def test_the_real_node_re_announces_far_more_often_than_fast_dds_default(start_n
         '<sec>0</sec>', '<sec>3</sec>').replace('<nanosec>250000000</nanosec>',
                                                 '<nanosec>0</nanosec>'))
     from conftest import ros_env
-    for env in (None, ros_env(FASTDDS_DEFAULT_PROFILES_FILE=str(default))):
+    for env in (None, ros_env(**{announce.profile_variable(): str(default)})):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(('127.0.0.1', port))

@@ -11,11 +11,30 @@ or ``FASTRTPS_DEFAULT_PROFILES_FILE``) and other RMWs are left alone.
 """
 
 import os
+import sys
 
-__all__ = ['PROFILE', 'apply', 'restore']
+__all__ = ['PROFILE', 'apply', 'restore', 'profile_variable']
 
 PROFILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fastdds_node.xml')
 _VARIABLES = ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE')
+
+
+def profile_variable(environ=os.environ):
+    """The variable the Fast DDS in use reads: ``FASTDDS_...`` for Fast DDS 3 (Kilted on),
+    ``FASTRTPS_...`` for Fast DDS 2 (Humble, Jazzy), found by its library on the library
+    path (the venv's ``lib`` first)."""
+    folders = [os.path.join(sys.prefix, 'lib')]
+    folders += [d for d in environ.get('LD_LIBRARY_PATH', '').split(os.pathsep) if d]
+    for folder in folders:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        if any(n.startswith('libfastdds.so') for n in names):
+            return _VARIABLES[0]
+        if any(n.startswith('libfastrtps.so') for n in names):
+            return _VARIABLES[1]
+    return _VARIABLES[0]
 
 
 def apply(environ=os.environ):
@@ -25,8 +44,9 @@ def apply(environ=os.environ):
     if (rmw and not rmw.startswith('rmw_fastrtps')) or any(environ.get(v) for v in _VARIABLES) \
             or not os.path.isfile(PROFILE):
         return None
-    environ[_VARIABLES[0]] = PROFILE
-    return _VARIABLES[0]
+    variable = profile_variable(environ)
+    environ[variable] = PROFILE
+    return variable
 
 
 def restore(variable, environ=os.environ):
