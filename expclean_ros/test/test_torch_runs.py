@@ -63,7 +63,8 @@ def decoys(made, info, start_node):
                    check=True, capture_output=True, timeout=30)
     node = start_node('--ros-args', '-p', 'publish_rate:=0.0', env=ros_env())
     assert wait_for(lambda: scan_holders(SHM, [node.pid]).held, 60), node.log()
-    dds = [n for n in os.listdir(SHM) if n.startswith('fastdds_') and 'port' not in n
+    dds = [n for n in os.listdir(SHM)  # Fast DDS 3 (Kilted) and 2 (Jazzy) names
+           if n.startswith(('fastdds_', 'fastrtps_')) and 'port' not in n
            and os.stat(f'{SHM}/{n}').st_ino in
            {ino for _, ino in scan_holders(SHM, [node.pid]).held}]
     assert dds
