@@ -61,8 +61,10 @@ def _experiment(out, index, secs, code):
         os._exit(0)
     os.waitpid(mid, 0)
     pids = [p for p, t in tagged_with_mark(os.environ[MARK]).items() if t == own]
-    with open(os.path.join(out, f'start-{index}.json'), 'w') as f:
+    path = os.path.join(out, f'start-{index}.json')
+    with open(path + '.part', 'w') as f:  # renamed whole: a reader never sees it half written
         json.dump({'foreign': foreign, 'pids': pids, 'run_id': own}, f)
+    os.rename(path + '.part', path)
     if not os.path.exists(os.path.join(out, 'fast')):
         time.sleep(float(secs))
     sys.exit(int(code))
