@@ -33,11 +33,14 @@ run: setup
 # call, fails with every thread's stack and a fresh worker runs the rest); the whole suite
 # has an upper bound too.
 TEST_LIMIT ?= 20m
+# Two workers side by side, each on a ROS domain of its own (conftest.py): most tests wait on
+# processes and discovery, not on a core.
+TEST_WORKERS ?= 2
 # The Debian packages only tests use (Chromium, Slurm + munge) come with make test, not make run.
 test: export EXPCLEAN_TEST_DEPS := 1
 test: setup
 	@ROS_DOMAIN_ID=$(TEST_DOMAIN) timeout --foreground -k 30s $(TEST_LIMIT) \
-	  $(PY) -m pytest expclean_ros/test -p xdist -n 1 $(PYTEST_ARGS); rc=$$?; \
+	  $(PY) -m pytest expclean_ros/test -p xdist -n $(TEST_WORKERS) $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc = 124 ]; then echo "make test: the suite ran past $(TEST_LIMIT)" >&2; fi; exit $$rc
 
 test-all:

@@ -19,11 +19,24 @@ from watchdog_plugin import pytest_runtest_protocol, pytest_unconfigure  # noqa:
 # Every process of the test run stays on this machine and on a domain of its own.
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
 os.environ.setdefault('ROS_DOMAIN_ID', str(50 + os.getpid() % 40))
+# pytest-xdist workers (make test runs two) run side by side: worker N>0 takes the domain
+# 40*N below the run's (within 0-101, the range safe on Linux), so the nodes of one never
+# answer the other's calls and a pattern teardown, which reaches only processes of its own
+# domain, never reaches the other's.
+_WORKER = os.environ.get('PYTEST_XDIST_WORKER', 'gw0')
+WORKER_INDEX = int(_WORKER[2:]) if _WORKER[2:].isdigit() else 0
+if WORKER_INDEX and 'EXPCLEAN_WORKER_DOMAIN_SET' not in os.environ:
+    base = int(os.environ['ROS_DOMAIN_ID'])
+    os.environ['ROS_DOMAIN_ID'] = str((base - 40 * WORKER_INDEX) % 102)
+    os.environ['EXPCLEAN_WORKER_DOMAIN_SET'] = '1'
 os.environ.setdefault('AMENT_PREFIX_PATH', sys.prefix)
 # Records of launched runs (core/runs/launch_record.py) stay this test run's own: a launch
 # started here never stops the runs of another session's launches, nor they ours.
-if 'EXPCLEAN_STATE_DIR' not in os.environ:  # made by the first process (xdist: the controller)
-    os.environ['EXPCLEAN_STATE_DIR'] = tempfile.mkdtemp(prefix='expclean-state-')
+# Each xdist worker has a directory of its own: `teardown --last` in one never meets the
+# other's runs.
+if os.environ.get('EXPCLEAN_STATE_DIR_OWNER') != _WORKER:
+    os.environ['EXPCLEAN_STATE_DIR'] = tempfile.mkdtemp(prefix=f'expclean-state-{_WORKER}-')
+    os.environ['EXPCLEAN_STATE_DIR_OWNER'] = _WORKER
     atexit.register(shutil.rmtree, os.environ['EXPCLEAN_STATE_DIR'], True)
 # /dev/shm is shared with every other program of this machine: the shared-memory steps of
 # plans, nodes and runs started by the tests look at a directory of this test run instead,
