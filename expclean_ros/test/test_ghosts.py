@@ -82,3 +82,55 @@ def test_a_killed_runs_node_is_not_listed_after_the_cleanup(tmp_path, start_node
     assert f'/{name}' not in node_list()
     assert record['ros_log_dir'].startswith(str(tmp_path))  # beside the ledger
     assert os.listdir(record['ros_log_dir']), 'the run node wrote its ROS log there'
+
+
+# A run's node that leaves a torch file of its own pid in the node's /dev/shm, then waits.
+RUN_NODE = '''
+import os, sys, time
+import rclpy
+rclpy.init()
+node = rclpy.create_node(sys.argv[1])
+with open(os.path.join(sys.argv[3], 'torch_%d_1_0' % os.getpid()), 'wb') as f:
+    f.write(bytes(1 << 20))
+open(sys.argv[2], 'w').close()
+while True:
+    rclpy.spin_once(node, timeout_sec=0.05)
+'''
+
+
+def test_a_peers_teardown_of_a_run_frees_its_shm_and_restarts_the_daemon(
+        tmp_path, start_node, daemon, client):
+    from expclean_interfaces.srv import Teardown
+
+    from expclean_ros.core.runs.tagged_start import new_run_id
+    root = tmp_path / 'shm'
+    root.mkdir()
+    live = start_node('--ros-args', '-p', 'publish_rate:=0.0',
+                      env=ros_env(EXPCLEAN_SHM_ROOT=str(root)))
+    assert wait_for(lambda: '/cleanup' in node_list(), 60), live.log()
+    name, tag, up = f'ghost_{token()}', new_run_id(), tmp_path / 'up'
+    run = subprocess.Popen([sys.executable, '-c', RUN_NODE, name, str(up), str(root)],
+                           env=ros_env(EXPCLEAN_RUN_ID=tag), stdin=subprocess.DEVNULL)
+    try:
+        assert wait_for(up.exists, 60)
+        assert wait_for(lambda: f'/{name}' in node_list(), 60)
+        dry = client.call(Teardown, '/cleanup/teardown', Teardown.Request(
+            run_tag=tag, dry_run=True), timeout_s=60)
+        assert dry.success and 'run_shm' not in dry.message and run.poll() is None
+        done = client.call(Teardown, '/cleanup/teardown', Teardown.Request(
+            run_tag=tag, sigint_timeout_s=0.5, sigterm_timeout_s=0.5), timeout_s=90)
+        assert done.success and done.stopped == 1, done.message
+        assert run.wait(10) is not None
+    finally:
+        if run.poll() is None:
+            run.kill()  # our own child
+            run.wait(10)
+    assert os.listdir(root) == [], 'the torch file of the stopped run stays'
+    assert 'run_shm freed 1 files, 1.0 MiB (1 torch_*)' in done.message, done.message
+    assert 'ros2_daemon restarted the ROS 2 daemon' in done.message, done.message
+    assert wait_for(lambda: '/cleanup' in node_list(), 60)  # a fresh daemon: live nodes
+    assert f'/{name}' not in node_list()
+    # A teardown that stops nothing leaves the daemon as it is.
+    nothing = client.call(Teardown, '/cleanup/teardown', Teardown.Request(
+        run_tag=new_run_id()), timeout_s=60)
+    assert nothing.success and nothing.stopped == 0 and 'ros2_daemon' not in nothing.message

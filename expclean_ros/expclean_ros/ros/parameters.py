@@ -107,6 +107,9 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
     ParamSpec('shm_cleanup', True,
               'remove /dev/shm files whose creator is provably gone and that nobody holds '
               '(torch_<pid>_...)', read_only=True),
+    ParamSpec('restart_daemon', True,
+              'after a ~/teardown that stopped processes, a ROS 2 daemon of this domain that '
+              'still lists nodes is restarted through ros2cli (never a signal): no ghost nodes'),
     ParamSpec('hooks.before', [''], 'shell commands run before each cleanup; [""] = none',
               read_only=True),
     ParamSpec('hooks.after', [''], 'shell commands run after each cleanup; [""] = none',
