@@ -15,6 +15,9 @@ import pytest
 
 # Every test runs under a limit that holds even inside a C call (watchdog.py).
 from watchdog_plugin import pytest_runtest_protocol, pytest_unconfigure  # noqa: F401
+# .ci/run: a leg can run exactly what an earlier leg skipped (rerun_plugin.py).
+from rerun_plugin import (pytest_collection_modifyitems, pytest_collectreport,  # noqa: F401
+                          pytest_runtest_logreport)
 
 # Every process of the test run stays on this machine and on a domain of its own.
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
