@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+import proctree
 import rosproc
 from conftest import wait_for
 from expclean_ros.core.procs import proctable
@@ -103,8 +104,8 @@ def test_wrapper_tags_tears_down_without_blocking_and_spares_the_node(tmp_path):
         talker = [pid for cmd, pid in procs.items() if cmd.endswith('pipeline.py talker')]
         assert len(node) == 1 and len(talker) == 1, procs
         # by construction: the node's environment holds no run tag, the experiment's does
-        assert proctable.read_environ_var(node[0], 'EXPCLEAN_RUN_ID')[0] == proctable.ENV_UNSET
-        assert proctable.read_environ_var(talker[0], 'EXPCLEAN_RUN_ID')[0] == proctable.ENV_OK
+        assert proctree.environ_var(node[0], 'EXPCLEAN_RUN_ID')[0] == proctable.ENV_UNSET
+        assert proctree.environ_var(talker[0], 'EXPCLEAN_RUN_ID')[0] == proctable.ENV_OK
         _ctrl_c_and_check(run, mark, nodes_only=True)
         text = run.text
         before = text.index('tagged processes before teardown')
