@@ -19,8 +19,9 @@ import regex
 
 from ..core.procs.patterns import compile_all
 from ..core.procs.requests import RequestPolicy, check_run_tag
-from ..core.runs.tagged_start import RUN_TAG_FORMAT
-from ..core.procs.selection import DEFAULT_PROTECT
+from ..core.procs.escalation import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
+                                     DEFAULT_SIGTERM_TIMEOUT_S)
+from ..core.procs.selection import DEFAULT_PROTECT, DEFAULT_TAG_VARIABLE, RUN_TAG_FORMAT
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.cleanup.plans import CleanupOptions
@@ -63,7 +64,7 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
     ParamSpec('gpu_warn_percent', 95.0, 'GPU memory use that turns diagnostics WARN', 0.0, 100.0),
     ParamSpec('gpu_error_percent', 99.0, 'GPU memory use that turns diagnostics ERROR',
               0.0, 100.0),
-    ParamSpec('teardown.tag_variable', 'EXPCLEAN_RUN_ID',
+    ParamSpec('teardown.tag_variable', DEFAULT_TAG_VARIABLE,
               'environment variable that marks the processes of a run', read_only=True),
     ParamSpec('teardown.run_tag_format', RUN_TAG_FORMAT,
               'regular expression a run tag must match whole (in a request and in '
@@ -83,9 +84,12 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
               read_only=True),
     ParamSpec('teardown.allow_other_users', False,
               "stop other users' processes too (needs privileges)", read_only=True),
-    ParamSpec('teardown.sigint_timeout_s', 2.0, 'wait after SIGINT, seconds', 0.0, 60.0),
-    ParamSpec('teardown.sigterm_timeout_s', 2.0, 'wait after SIGTERM, seconds', 0.0, 60.0),
-    ParamSpec('teardown.sigkill_timeout_s', 1.0, 'wait after SIGKILL, seconds', 0.0, 60.0),
+    ParamSpec('teardown.sigint_timeout_s', DEFAULT_SIGINT_TIMEOUT_S, 'wait after SIGINT, seconds',
+              0.0, 60.0),
+    ParamSpec('teardown.sigterm_timeout_s', DEFAULT_SIGTERM_TIMEOUT_S,
+              'wait after SIGTERM, seconds', 0.0, 60.0),
+    ParamSpec('teardown.sigkill_timeout_s', DEFAULT_SIGKILL_TIMEOUT_S,
+              'wait after SIGKILL, seconds', 0.0, 60.0),
     ParamSpec('settle.tolerance_mb', 32.0,
               'memory counts as settled when the window moves less than this, MiB', 1.0, 65536.0),
     ParamSpec('settle.window_s', -1.0,
