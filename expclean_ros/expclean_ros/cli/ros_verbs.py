@@ -132,9 +132,10 @@ def _timeout(client, args, nodes, plan, wait_s=None):
 
 def _client():
     from expclean_ros.ros.client import CleanupClient
-    from expclean_ros.core.ros_domain import MAX_DOMAIN_ID, domain_id
-    domain = os.environ.get('ROS_DOMAIN_ID', '')
-    if domain_id(domain) is None:  # Fast DDS would exit the process
+    from expclean_ros.core.ros_domain import MAX_DOMAIN_ID, parse_domain_id
+    domain = os.environ.get('ROS_DOMAIN_ID', '').strip()
+    number = parse_domain_id(domain)  # None (no number): rcl refuses it, saying so
+    if number is not None and number > MAX_DOMAIN_ID:  # Fast DDS would exit the process
         raise CliError(f'ROS_DOMAIN_ID must be between 0 and {MAX_DOMAIN_ID}, got {domain}')
     return CleanupClient(name='expclean_cli')
 
