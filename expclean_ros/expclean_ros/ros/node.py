@@ -68,8 +68,10 @@ class CleanupNode(Node):
         super().__init__('cleanup', **kwargs)
         self._stop = stop
         for spec in parameters.PARAMETERS:
-            self.declare_parameter(spec.name, spec.default, messages.parameter_descriptor(spec))
-        self.values = {s.name: self.get_parameter(s.name).value for s in parameters.PARAMETERS}
+            self.declare_parameter(spec.name, messages.declared_default(spec),
+                                   messages.parameter_descriptor(spec))
+        self.values = {s.name: parameters.from_ros(s, self.get_parameter_or(s.name).value)
+                       for s in parameters.PARAMETERS}
         reason = (parameters.check(self.values)
                   or parameters.check_privileges(self.values, os.geteuid()))
         if reason:
