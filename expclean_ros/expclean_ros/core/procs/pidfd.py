@@ -11,7 +11,7 @@ import select
 import signal
 import time
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional, Set, Tuple
 
 from . import proctable
 from .outcome import ZOMBIE_NOT_OURS
@@ -148,14 +148,14 @@ def open_pidfd(pid: int) -> Optional[int]:
         return None
 
 
-def wait_readable(fds, timeout: float) -> None:
-    """Wait up to ``timeout`` seconds until one of the pidfds ``fds`` is readable: a pidfd
-    turns readable the moment its process exits (``poll``, not ``select``: no limit on an
-    fd's number)."""
+def wait_readable(fds, timeout: Optional[float]) -> Set[int]:
+    """Wait up to ``timeout`` seconds (None: as long as it takes) until one of ``fds`` is
+    readable, and return those that are: a pidfd turns readable the moment its process
+    exits (``poll``, not ``select``: no limit on an fd's number)."""
     poller = select.poll()
     for fd in fds:
         poller.register(fd, select.POLLIN)
-    poller.poll(max(0.0, timeout) * 1000)
+    return {fd for fd, _ in poller.poll(None if timeout is None else max(0.0, timeout) * 1000)}
 
 
 def wait_for_exit(alive, timeout: float) -> None:
