@@ -9,6 +9,7 @@ import logging
 from typing import Optional, Sequence, Tuple
 
 from expclean_ros.core.runs.run_tag import launch_run_id, tag_environment
+from expclean_ros.core.procs.escalation import DEFAULT_STOP_TIMEOUTS_S
 from expclean_ros.core.procs.selection import DEFAULT_TAG_VARIABLE
 
 __all__ = ['cleanup_node', 'run_tag', 'tagged_process', 'on_exit_cleanup', 'LAUNCH_MISSING']
@@ -49,7 +50,7 @@ def tagged_process(cmd: Sequence[str], run_id: str, *, tag_variable: str = DEFAU
 def on_exit_cleanup(target_action, run_id: str, *, tag_variable: str = DEFAULT_TAG_VARIABLE,
                     cleanup: Optional[str] = 'comprehensive', node: str = '/cleanup',
                     shutdown: bool = True,
-                    timeouts: Tuple[float, float, float] = (2.0, 2.0, 1.0)):
+                    timeouts: Tuple[float, float, float] = DEFAULT_STOP_TIMEOUTS_S):
     """When ``target_action`` exits: a :class:`~expclean_ros.launch_actions.Teardown` of the
     tag with the ``cleanup`` call on ``node``, then (``shutdown``) launch's shutdown."""
     actions = _actions()

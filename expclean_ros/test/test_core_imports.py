@@ -122,3 +122,31 @@ def test_the_private_import_check_finds_relative_and_absolute_imports(tmp_path):
                                           'from pkg.b import _y, public\n')
     assert sorted(_private_imports(str(package))) == [('pkg.sub.c', 'pkg.b', '_x'),
                                                       ('pkg.sub.c', 'pkg.b', '_y')]
+
+
+def _package_imports(root):
+    """{core subpackage: the other core subpackages its modules import}, read from the source."""
+    core = os.path.join(root, 'core')
+    found = {}
+    for folder, _, files in os.walk(core):
+        rel = os.path.relpath(folder, core)
+        if rel == '.':
+            continue
+        package = rel.split(os.sep)[0]
+        for file in (f for f in files if f.endswith('.py')):
+            with open(os.path.join(folder, file)) as f:
+                tree = ast.parse(f.read())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module:
+                    found.setdefault(package, set()).add(node.module.split('.')[0])
+                elif isinstance(node, ast.ImportFrom) and (node.module or '').startswith(
+                        'expclean_ros.core.'):
+                    found.setdefault(package, set()).add(node.module.split('.')[2])
+    return {package: imported - {package} for package, imported in found.items()}
+
+
+def test_procs_does_not_import_runs():
+    """runs builds on procs (tagged starts, teardown of a tag), never the other way round."""
+    imports = _package_imports(PACKAGE_DIR)
+    assert 'procs' in imports.get('runs', set())
+    assert 'runs' not in imports.get('procs', set()), imports['procs']

@@ -19,7 +19,8 @@ from ..core.memory.probes import take_snapshot
 from ..core.procs.scanner import select
 from ..core.runs.run_tag import tag_selection
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
-from ..core.procs.teardown import teardown
+from ..core.procs.teardown import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
+                                   DEFAULT_SIGTERM_TIMEOUT_S, teardown)
 from .cleanup_call import answer, check_plan, full_node_name
 from .cleanup_node import TEARDOWN_PENDING
 from .events import TeardownDone
@@ -63,9 +64,9 @@ class Teardown(Action):
                  tag_variable: SomeSubstitutionsType = LaunchConfiguration(
                      TAG_VARIABLE_CONFIG, default=DEFAULT_TAG_VARIABLE),
                  on_shutdown: SomeSubstitutionsType = 'false',
-                 sigint_timeout: SomeSubstitutionsType = '2.0',
-                 sigterm_timeout: SomeSubstitutionsType = '2.0',
-                 sigkill_timeout: SomeSubstitutionsType = '1.0',
+                 sigint_timeout: SomeSubstitutionsType = str(DEFAULT_SIGINT_TIMEOUT_S),
+                 sigterm_timeout: SomeSubstitutionsType = str(DEFAULT_SIGTERM_TIMEOUT_S),
+                 sigkill_timeout: SomeSubstitutionsType = str(DEFAULT_SIGKILL_TIMEOUT_S),
                  cleanup: SomeSubstitutionsType = 'none',
                  cleanup_node: SomeSubstitutionsType = '/cleanup',
                  cleanup_timeout: SomeSubstitutionsType = '120',
