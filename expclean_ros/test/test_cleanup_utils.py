@@ -141,7 +141,8 @@ def test_force_kill_processes_reaches_signal_ignorers(spawn, capsys):
 
 
 def test_the_seeds_customization_examples_run_as_written(capsys):
-    """README of the seed, section Customization: the three calls, exactly as written."""
+    """The original cleanup_utils module's README, section Customization: the three calls,
+    exactly as written."""
     import threading
     fixed = {}
     waiter = threading.Thread(target=lambda: fixed.update(
