@@ -120,16 +120,16 @@ def test_wrapper_tags_tears_down_without_blocking_and_spares_the_node(tmp_path):
 
 
 ADD_CLEANUP = {
-    'py': ('import os\n'
-           'from ament_index_python.packages import get_package_share_directory\n'
-           'from launch import LaunchDescription\n'
+    'py': ('from launch import LaunchDescription\n'
            'from launch.actions import IncludeLaunchDescription\n'
-           'from launch.launch_description_sources import AnyLaunchDescriptionSource\n\n\n'
+           'from launch.launch_description_sources import AnyLaunchDescriptionSource\n'
+           'from launch.substitutions import PathJoinSubstitution\n'
+           'from launch_ros.substitutions import FindPackageShare\n\n\n'
            'def generate_launch_description():\n'
            '    return LaunchDescription([\n'
-           '        IncludeLaunchDescription(AnyLaunchDescriptionSource(os.path.join(\n'
-           "            get_package_share_directory('expclean_ros'), 'launch',\n"
-           "            'add_cleanup.launch.xml'))),\n"
+           '        IncludeLaunchDescription(AnyLaunchDescriptionSource(PathJoinSubstitution(\n'
+           "            [FindPackageShare('expclean_ros'), 'launch',\n"
+           "             'add_cleanup.launch.xml']))),\n"
            '        IncludeLaunchDescription(AnyLaunchDescriptionSource(%r)),\n'
            '    ])\n'),
     'xml': ('<launch>\n'

@@ -14,9 +14,9 @@ from ..core.memory.probes import take_snapshot
 from ..core.runs import run_tag
 from ..core.runs.shm_watch import ShmWatch, run_pids
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
+from .arguments import parse_attributes, typed_argument, typed_value
 from .run_state import start_run
 from .shutdown_signals import handle_shutdown_signals
-from .arguments import parse_attributes, typed_argument, typed_value
 
 __all__ = ['RunTag', 'RUN_ID_CONFIG', 'TAG_VARIABLE_CONFIG', 'CGROUP_CONFIG', 'SHM_WATCHES']
 

@@ -21,6 +21,7 @@ from ..core.procs.scanner import select
 from ..core.runs.run_tag import tag_selection
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
 from ..core.procs.teardown import teardown
+from .arguments import parse_attributes, typed_argument, typed_value
 from .cleanup_call import answer, check_plan, full_node_name
 from .cleanup_node_action import TEARDOWN_PENDING
 from .events import TeardownDone
@@ -28,7 +29,6 @@ from .prepared_call import PreparedCall
 from .run_state import end_run, run_cgroup, spared
 from .run_tag import CGROUP_CONFIG, RUN_ID_CONFIG, SHM_WATCHES, TAG_VARIABLE_CONFIG
 from .shutdown_signals import handle_shutdown_signals
-from .arguments import parse_attributes, typed_argument, typed_value
 
 __all__ = ['Teardown']
 
