@@ -25,8 +25,9 @@ def _actions():
 
 
 def cleanup_node(**kwargs):
-    """The cleanup node: :class:`expclean_ros.launch_actions.CleanupNode` (same arguments)."""
-    return _actions().CleanupNode(**kwargs)
+    """The cleanup node: :class:`expclean_ros.launch_actions.CleanupNodeAction` (same
+    arguments)."""
+    return _actions().CleanupNodeAction(**kwargs)
 
 
 def run_tag(run_id: Optional[str] = None,

@@ -59,9 +59,12 @@ def test_public_import_paths_still_work():
     assert _fresh_python(code).strip() == 'imported'
 
 
+@pytest.mark.launch
 @pytest.mark.skipif(bool(rosproc.launch_missing_reason()), reason=rosproc.launch_missing_reason())
 def test_launch_actions_import_path_works():
     code = ('from expclean_ros.launch_actions import CleanupCall, CleanupNode, RunTag, Teardown\n'
+            'from expclean_ros.launch_actions import CleanupNodeAction, Experiment\n'
+            'assert CleanupNode is CleanupNodeAction  # the old name, kept\n'
             'print("imported")\n')
     assert _fresh_python(code).strip() == 'imported'
 

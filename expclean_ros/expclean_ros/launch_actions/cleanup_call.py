@@ -12,6 +12,7 @@ from launch.utilities import normalize_to_list_of_substitutions, perform_substit
 
 from ..core.cleanup import PLANS
 from ..core.node_names import full_node_name
+from .arguments import parse_attributes
 from .events import CleanupDone
 from .prepared_call import PreparedCall
 from .shutdown_signals import handle_shutdown_signals
@@ -63,11 +64,7 @@ class CleanupCall(Action):
     @classmethod
     def parse(cls, entity: Entity, parser: Parser):
         _, kwargs = super().parse(entity, parser)
-        for name in ('node', 'plan', 'timeout'):
-            value = entity.get_attr(name, optional=True)
-            if value is not None:
-                kwargs[name] = parser.parse_substitution(value)
-        return cls, kwargs
+        return cls, parse_attributes(entity, parser, ('node', 'plan', 'timeout'), kwargs)
 
     def execute(self, context: LaunchContext):
         handle_shutdown_signals(context)  # SIGTERM, SIGHUP: as Ctrl-C

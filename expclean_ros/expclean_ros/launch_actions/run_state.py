@@ -69,7 +69,7 @@ def end_run(run_id: str, cgroup: Optional[str], result) -> None:
 
 
 def node_starting(context: LaunchContext, action) -> None:
-    """``action`` (a CleanupNode) is starting its node: this launch's teardown waits until
+    """``action`` (a CleanupNodeAction) is starting its node: this launch's teardown waits until
     the node's pid is known and spares it (the node is in the run's cgroup, not of the run)."""
     future = context.asyncio_loop.create_future()
     context.extend_globals({STARTING: tuple(getattr(context.locals, STARTING, ())) + (future,)})

@@ -127,7 +127,7 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
     ParamSpec('dry_run', False, 'teardown steps list what they would stop and stop nothing'),
     ParamSpec('launch.pid', 0,
               'the launch process that started this node (its parent), set by the '
-              'CleanupNode launch action: when it dies, by any signal, the node stops '
+              'CleanupNodeAction launch action: when it dies, by any signal, the node stops '
               'launch.run_tag and exits; 0 = none', 0, 2 ** 31 - 1, read_only=True),
     ParamSpec('launch.run_tag', '', 'the run tag of the launch that started this node',
               read_only=True),
