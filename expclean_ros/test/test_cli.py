@@ -216,3 +216,14 @@ def test_a_reader_that_goes_away_ends_the_watch_quietly(start_node):
     assert proc.stderr == ''
     assert json.loads(proc.stdout)['ram']['total_bytes'] > 0
     assert proc.returncode == 141  # 128 + SIGPIPE, as for any tool whose reader went away
+
+
+def test_native_console_output_goes_to_stderr_and_stdout_stays_ours():
+    # What Fast DDS does on an error (std::cout, descriptor 1), after a ROS verb's set-up.
+    code = ('import os; from expclean_ros.cli.main import own_stdout; own_stdout(); own_stdout(); '
+            'os.write(1, b"RTPS_TRANSPORT_SHM Error\\n"); print(\'{"ok": 1}\')')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {'ok': 1}
+    assert proc.stderr == 'RTPS_TRANSPORT_SHM Error\n'

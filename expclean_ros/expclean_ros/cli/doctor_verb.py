@@ -16,7 +16,7 @@ import json
 import os
 import sys
 
-from expclean_ros.cli.main import CliError
+from expclean_ros.cli.main import CliError, own_stdout
 from expclean_ros.cli.names import start_command
 from expclean_ros.core.doctor import PLAN_NEEDS
 from expclean_ros.core.doctor.check import UNAVAILABLE, WORKS, Check
@@ -85,6 +85,7 @@ def ros_graph_check(timeout_s: float) -> Check:
     except ImportError as exc:
         return Check('cleanup_node', UNAVAILABLE, f'rclpy not importable ({exc})',
                      'use the ROS 2 environment (source setup.bash or the project venv)')
+    own_stdout()  # Fast DDS's console errors go to stderr, never into the report
     with CleanupClient(name='expclean_doctor') as client:
         found = client.find_cleanup_nodes(timeout_s=timeout_s)
     if not found:

@@ -61,6 +61,32 @@ def run(args, prog='expclean'):
         return 1
 
 
+_OWN_STDOUT = []  # the descriptor sys.stdout writes to, once own_stdout has made it
+
+
+def own_stdout() -> None:
+    """Keep stdout for expclean's own output (``--json`` stays parseable): native
+    libraries write to descriptor 1 (Fast DDS logs its errors through ``std::cout``,
+    e.g. ``RTPS_TRANSPORT_SHM Error ... Failed init_port``), so descriptor 1 is pointed
+    at stderr and ``sys.stdout`` (line-buffered) gets a duplicate of the real stdout.
+    Called where a verb starts ROS (never where it starts children of its own, such as
+    ``expclean run``'s commands, which keep the real stdout). Once per process; a
+    ``sys.stdout`` with no descriptor 1 behind it (a test's capture) is left alone."""
+    if _OWN_STDOUT:
+        return
+    try:
+        sys.stdout.flush()
+        if sys.stdout.fileno() != 1:
+            raise ValueError('not descriptor 1')
+        own = os.dup(1)
+        os.dup2(2, 1)
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation (captured) too
+        return
+    sys.stdout = os.fdopen(own, 'w', buffering=1, encoding=sys.stdout.encoding,
+                           errors=sys.stdout.errors)
+    _OWN_STDOUT.append(own)
+
+
 def reader_gone() -> int:
     """End quietly once the reader of stdout has gone: what is still buffered goes to
     /dev/null (else Python's exit would fail to flush it, and say so); :data:`BROKEN_PIPE_EXIT`.

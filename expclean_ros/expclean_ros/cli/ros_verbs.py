@@ -6,7 +6,7 @@ import sys
 import time
 
 from expclean_ros.cli.arg_checks import check_args
-from expclean_ros.cli.main import CliError
+from expclean_ros.cli.main import CliError, own_stdout
 from expclean_ros.cli.memory_format import memory_dict, memory_table
 from expclean_ros.cli.names import DEFAULT_NODE, start_command
 from expclean_ros.core.cleanup import PLANS
@@ -137,6 +137,7 @@ def _client():
     number = parse_domain_id(domain)  # None (no number): rcl refuses it, saying so
     if number is not None and number > MAX_DOMAIN_ID:  # Fast DDS would exit the process
         raise CliError(f'ROS_DOMAIN_ID must be between 0 and {MAX_DOMAIN_ID}, got {domain}')
+    own_stdout()  # Fast DDS's console errors go to stderr, never into our output
     return CleanupClient(name='expclean_cli')
 
 
