@@ -1,4 +1,5 @@
-"""Quick / comprehensive cleanup wall time vs the seed's fixed sleeps, and settling delay.
+"""
+Quick / comprehensive cleanup wall time vs the seed's fixed sleeps, and settling delay.
 
 Baseline, measured in the same run: the seed's plans with their fixed sleeps,
 i.e. ``clear_gpu``'s 2 s plus ``wait_time`` (quick 5 s, comprehensive 10 s),
@@ -35,7 +36,11 @@ SEED_WAIT_S = {'quick': 5.0, 'comprehensive': 10.0}
 
 
 def _options():
-    """The drop-in's options; without a test domain, no pattern teardown (shared machine)."""
+    """
+    Return the drop-in's options.
+
+    Without a test domain, no pattern teardown (shared machine).
+    """
     domain = os.environ.get('ROS_DOMAIN_ID', '')
     if domain.isdigit() and domain != '0':
         return cleanup_utils.default_options(), f'pattern teardown on ROS domain {domain}'

@@ -1,4 +1,5 @@
-"""Whole-process time of `expclean call quick` vs `ros2 service call` of the same service.
+"""
+Whole-process time of `expclean call quick` vs `ros2 service call` of the same service.
 
 Both are the user's own first call: a fresh process that starts, discovers the
 node, calls its quick cleanup, prints the answer and exits. Two real cleanup

@@ -1,4 +1,5 @@
-"""/dev/shm growth over repeated two-node runs ended with SIGKILL, with and without dds_shm.
+"""
+/dev/shm growth over repeated two-node runs ended with SIGKILL, with and without dds_shm.
 
 Each run starts a real rclpy publisher+subscriber pair (Fast DDS), waits until
 both receive from each other, then kills both with SIGKILL, as a teardown's

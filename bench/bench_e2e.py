@@ -1,4 +1,5 @@
-"""End to end: repeated runs of an rclpy pipeline under real ``ros2 launch``, ended by Ctrl-C.
+"""
+End to end: repeated runs of an rclpy pipeline under real ``ros2 launch``, ended by Ctrl-C.
 
 (a) plain ``ros2 launch`` of the pipeline (baseline), then (b) the same
 launch file through ``wrap.launch.py``. The pipeline's talker double-forks a

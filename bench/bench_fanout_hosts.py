@@ -1,4 +1,5 @@
-"""Fan-out over hosts: one caller calls the cleanup nodes of 1, 2, 4 and 8 hosts at once.
+"""
+Fan-out over hosts: one caller calls the cleanup nodes of 1, 2, 4 and 8 hosts at once.
 
 Hosts are those of the test rig (``expclean_ros/test/hostrig.py``: network, PID, mount
 and UTS namespaces joined by veths, DDS by ``ROS_STATIC_PEERS``); one cleanup node per

@@ -1,5 +1,7 @@
-"""How long a fresh participant takes to find a long-lived service, by the server's
-announcement period: Fast DDS's default (3 s) vs the cleanup node's (0.25 s).
+"""
+How long a fresh participant takes to find a long-lived service.
+
+By the server's announcement period: Fast DDS's default (3 s) vs the cleanup node's (0.25 s).
 
 Two trivial rclpy Trigger servers run side by side (started here, stopped by PID), one
 per period (a Fast DDS profile file each). Fresh client processes alternate between

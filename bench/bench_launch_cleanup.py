@@ -1,4 +1,5 @@
-"""A 2 s experiment under ``ros2 launch`` with verified cleanup vs a plain ``ros2 launch``.
+r"""
+A 2 s experiment under ``ros2 launch`` with verified cleanup vs a plain ``ros2 launch``.
 
 Anchor, measured in the same run: ``ros2 launch`` of a file holding only the
 experiment (``ExecuteProcess`` ``sleep 2`` whose exit shuts launch down).
@@ -59,8 +60,12 @@ def _args(variant, anchor_path):
 
 
 def one_run(variant, anchor_path, log_path, mark):
-    """``(beyond, started, after)`` seconds of one run: beyond the experiment, until launch
-    had started it, from its end until launch had exited. RuntimeError if the run failed."""
+    """
+    ``(beyond, started, after)`` seconds of one run.
+
+    Beyond the experiment, until launch had started it, from its end until launch had exited.
+    RuntimeError if the run failed.
+    """
     # untimed: reads what launch and the launch file import back into the page cache, which
     # the comprehensive plan (as root) drops: every run, anchor included, starts warm
     subprocess.run([*_args(variant, anchor_path), '--show-args'], stdin=subprocess.DEVNULL,

@@ -1,4 +1,5 @@
-"""``expclean report`` at scale: a generated ledger of realistic runs, page time and size.
+"""
+``expclean report`` at scale: a generated ledger of realistic runs, page time and size.
 
 The ledger (default 1000 runs, each in the sequencer's record layout with a GPU,
 a teardown that stopped an escaped helper, a cleanup and a slow RAM drift) is
@@ -45,7 +46,7 @@ def report_page(path, out):
 
 
 def command(path, out):
-    """The real ``expclean report`` command, interpreter start-up and imports included."""
+    """Return the real ``expclean report`` command, interpreter start-up and imports included."""
     subprocess.run([sys.executable, '-m', 'expclean_ros.cli', 'report', path, '-o', out],
                    check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
 

@@ -1,4 +1,5 @@
-"""Per-run time of ``expclean run --quick -- ros2 launch PLAIN_LAUNCH`` beyond the experiment.
+"""
+Per-run time of ``expclean run --quick -- ros2 launch PLAIN_LAUNCH`` beyond the experiment.
 
 The experiment: a plain launch file whose one process sleeps 2 s and shuts
 launch down when it exits. Figure: the batch's wall time (``expclean``'s own
@@ -41,7 +42,7 @@ def generate_launch_description():
 
 
 def expclean():
-    """The ``expclean`` command of this environment."""
+    """Return the ``expclean`` command of this environment."""
     script = os.path.join(os.path.dirname(sys.executable), 'expclean')
     return [script] if os.access(script, os.X_OK) else [sys.executable, '-m', 'expclean_ros.cli']
 

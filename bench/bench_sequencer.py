@@ -1,4 +1,5 @@
-"""Per-run overhead of ``expclean run``'s sequencer vs the seed's 10-30 s between runs.
+"""
+Per-run overhead of ``expclean run``'s sequencer vs the seed's 10-30 s between runs.
 
 Overhead = everything but the experiment: the started line, snapshots, memory
 sampling, teardown of the run's tag, the between-runs cleanup (settling, not

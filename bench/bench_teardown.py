@@ -1,4 +1,5 @@
-"""Benchmark the teardown engine against its bounds and the seed's kill by command-line pattern.
+"""
+Benchmark the teardown engine against its bounds and the seed's kill by command-line pattern.
 
 1. Trees of 10, 100 and 300 real processes, every tenth ignoring SIGINT:
    time until zero are left, against the escalation bound (sum of stage
@@ -98,8 +99,11 @@ def _wait_idle(pids, quiet_s=0.3, cap_s=10.0):
 
 
 def bench_discovery(tag, run_pids, repeats):
-    """(table size, ours, psutil) in ms per 1000 processes: one tag selection, median of
-    ``repeats``; both must choose exactly ``run_pids``."""
+    """
+    (table size, ours, psutil) in ms per 1000 processes: one tag selection, median of ``repeats``.
+
+    Both must choose exactly ``run_pids``.
+    """
     import psutil
 
     def psutil_scan():
@@ -153,7 +157,11 @@ def bench_table_sizes(repeats):
 
 
 def seed_matches():
-    """What a kill by command-line PATTERN would signal (the seed's tool spares only itself)."""
+    """
+    Return what a kill by command-line PATTERN would signal.
+
+    The seed's tool spares only itself.
+    """
     rx = [re.compile(p) for p in SEED_PATTERNS]
     hit = set()
     for pid in proctable.snapshot():

@@ -1,4 +1,5 @@
-"""A ledger per mode of ``bench_e2e.py``, so ``expclean report`` can show both ways.
+"""
+A ledger per mode of ``bench_e2e.py``, so ``expclean report`` can show both ways.
 
 Neither mode runs under ``expclean run`` (one is a plain ``ros2 launch`` loop), so
 this writes what the bench measures in the ledger's own layout: the header, a

@@ -1,4 +1,5 @@
-"""Run every bench/bench_*.py in turn with this Python; exit 1 if any failed.
+"""
+Run every bench/bench_*.py in turn with this Python; exit 1 if any failed.
 
 Each bench inherits the environment and gets ``--quick`` only when its
 ``--help`` lists that option (benches without argparse are not probed, since
@@ -20,7 +21,11 @@ HELP_TIMEOUT_S = 60.0
 
 
 def benches(names=()):
-    """The bench scripts, sorted; only those named (without ``.py``) when names are given."""
+    """
+    Return the bench scripts, sorted.
+
+    Only those named (without ``.py``) when names are given.
+    """
     paths = sorted(glob.glob(os.path.join(HERE, 'bench_*.py')))
     if names:
         wanted = {n[:-3] if n.endswith('.py') else n for n in names}
@@ -32,7 +37,7 @@ def benches(names=()):
 
 
 def supports_quick(path):
-    """Whether the bench's ``--help`` output lists a ``--quick`` option."""
+    """Return whether the bench's ``--help`` output lists a ``--quick`` option."""
     with open(path) as f:
         text = f.read()
     if 'argparse' not in text and 'parse_runs' not in text:  # runs_option.parse_runs

@@ -1,4 +1,5 @@
-"""Write expclean_ros/config/cleanup.yaml from the parameter table (ros/parameters.py).
+"""
+Write expclean_ros/config/cleanup.yaml from the parameter table (ros/parameters.py).
 
 Usage: python scripts/gen_config.py [--check]   (--check: exit 1 if the file is out of date)
 """

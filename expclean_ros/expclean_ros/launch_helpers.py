@@ -1,4 +1,5 @@
-"""Launch-file helpers from before the launch actions: thin wrappers over them.
+"""
+Launch-file helpers from before the launch actions: thin wrappers over them.
 
 New launch files use :mod:`expclean_ros.launch_actions` directly (Python, XML
 or YAML). ``launch`` and ``launch_ros`` are imported inside the helpers only,
@@ -24,7 +25,11 @@ def _actions():
 
 
 def cleanup_node(**kwargs):
-    """The cleanup node: :class:`expclean_ros.launch_actions.CleanupNode` (same arguments)."""
+    """
+    Return the cleanup node.
+
+    :class:`expclean_ros.launch_actions.CleanupNode` (same arguments).
+    """
     return _actions().CleanupNode(**kwargs)
 
 
@@ -38,7 +43,7 @@ def run_tag(run_id: Optional[str] = None,
 
 def tagged_process(cmd: Sequence[str], run_id: str, *, tag_variable: str = DEFAULT_TAG_VARIABLE,
                    name: Optional[str] = None, output: str = 'screen', **kwargs):
-    """An ``ExecuteProcess`` carrying the run tag in its own environment."""
+    """Return an ``ExecuteProcess`` carrying the run tag in its own environment."""
     _actions()
     from launch.actions import ExecuteProcess
     env = dict(kwargs.pop('additional_env', None) or {})
@@ -50,8 +55,12 @@ def on_exit_cleanup(target_action, run_id: str, *, tag_variable: str = DEFAULT_T
                     cleanup: Optional[str] = 'comprehensive', node: str = '/cleanup',
                     shutdown: bool = True,
                     timeouts: Tuple[float, float, float] = (2.0, 2.0, 1.0)):
-    """When ``target_action`` exits: a :class:`~expclean_ros.launch_actions.Teardown` of the
-    tag with the ``cleanup`` call on ``node``, then (``shutdown``) launch's shutdown."""
+    """
+    When ``target_action`` exits.
+
+    A :class:`~expclean_ros.launch_actions.Teardown` of the tag with the ``cleanup`` call on
+    ``node``, then (``shutdown``) launch's shutdown.
+    """
     actions = _actions()
     from launch.actions import EmitEvent, RegisterEventHandler
     from launch.event_handler import EventHandler

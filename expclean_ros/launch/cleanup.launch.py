@@ -1,7 +1,8 @@
-"""Start the expclean cleanup node.
+"""
+Start the expclean cleanup node.
 
-    ros2 launch expclean_ros cleanup.launch.py
-    ros2 launch expclean_ros cleanup.launch.py namespace:=/robot1 params_file:=my.yaml
+ros2 launch expclean_ros cleanup.launch.py
+ros2 launch expclean_ros cleanup.launch.py namespace:=/robot1 params_file:=my.yaml
 """
 
 import os

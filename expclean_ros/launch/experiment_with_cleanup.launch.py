@@ -1,4 +1,5 @@
-"""An experiment with verified cleanup, in Python (the same in .launch.xml and .launch.yaml).
+r"""
+An experiment with verified cleanup, in Python (the same in .launch.xml and .launch.yaml).
 
 When the experiment exits, or on Ctrl-C, launch shuts down: every process of
 the run is stopped by its tag (nodes that survived Ctrl-C and orphans

@@ -1,4 +1,5 @@
-"""Run any launch file with a run tag, a teardown on shutdown and a cleanup call, unchanged.
+"""
+Run any launch file with a run tag, a teardown on shutdown and a cleanup call, unchanged.
 
     ros2 launch expclean_ros wrap.launch.py package:=my_pkg file:=experiment.launch.py rate:=10
     ros2 launch expclean_ros wrap.launch.py file:=/path/to/experiment.launch.xml
@@ -28,7 +29,7 @@ _LOADED = {}  # path -> its launch description source, loaded by _check
 
 
 def _launch_file(package, name):
-    """The launch file to wrap, or ValueError saying what is wrong (nothing has started)."""
+    """Return the launch file to wrap, or ValueError saying what is wrong (nothing has started)."""
     if not name:
         raise ValueError("wrap.launch.py: give file:=<launch file> (a path, or a file in "
                          "package:=<pkg>'s launch/ folder)")

@@ -1,4 +1,5 @@
-"""Build real process scenes for the teardown tests and benchmark.
+"""
+Build real process scenes for the teardown tests and benchmark.
 
 Run as ``python proctree.py scene`` (the scene root), ``... node`` (a real
 rclpy node), ``... idle ROLE`` (one sleeper) or ``... wide N`` (a tree of N
@@ -178,7 +179,8 @@ def scene_env(env=None, **extra) -> dict:
 def start_scene(args=('scene',), roles=None, env=None, launcher=None, timeout_s=60.0,
                 start_new_session=True, script=HERE, prefix=(),
                 python=sys.executable) -> Scene:
-    """Start ``proctree.py ARGS`` and wait until every role in ``roles`` reported its pid.
+    """
+    Start ``proctree.py ARGS`` and wait until every role in ``roles`` reported its pid.
 
     ``launcher(cmd, env, pass_fds)`` may start it (e.g. as a tagged run); it
     returns a Popen or an object with ``.popen``.

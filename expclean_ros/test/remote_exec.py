@@ -1,4 +1,5 @@
-"""A stand-in for ``ssh HOST VAR=value CMD...`` between the rig's hosts (tests only).
+"""
+A stand-in for ``ssh HOST VAR=value CMD...`` between the rig's hosts (tests only).
 
 ``serve PORT`` (inside a host): for each connection, read one JSON list
 ``[VAR=value..., CMD, ARG...]`` and start CMD detached (a session of its own,

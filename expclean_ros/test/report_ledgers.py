@@ -1,4 +1,5 @@
-"""Ledgers for report tests and the report benchmark: a real small batch, and generated ones.
+"""
+Ledgers for report tests and the report benchmark: a real small batch, and generated ones.
 
 :func:`real_batch` runs a real ``expclean run`` (``python -c`` runs, each leaving a
 double-forked ``sleep`` that outlives it). :func:`generated_ledger` writes runs in
@@ -33,8 +34,11 @@ def expclean(*args, timeout=180, **kw):
 
 
 def real_batch(folder, rows=((0.2, 0), (0.3, 1), (0.1, 0)), options=()):
-    """Run a real batch of ``rows`` (secs, exit code) in ``folder`` with more ``expclean run``
-    ``options``; return the ledger path."""
+    """
+    Run a real batch of ``rows``.
+
+    (secs, exit code) in ``folder`` with more ``expclean run`` ``options``; return the ledger path.
+    """
     table = folder / 'runs.csv'
     table.write_text('secs,code\n' + ''.join(f'{s},{c}\n' for s, c in rows))
     ledger = str(folder / 'runs.jsonl')
@@ -91,8 +95,11 @@ def run_record(index, *, ram_after, noise=1.0, rng=None, gpu=None, status='ok',
 
 def generated_ledger(path, runs, *, drift_per_run=0.0, noise_mib=1.0, gpu=False, seed=1,
                      host='bench-host'):
-    """Write a ledger of ``runs`` runs whose RAM after cleanup moves ``drift_per_run`` bytes
-    a run (plus Gaussian noise of ``noise_mib``); return the path."""
+    """
+    Write a ledger of ``runs`` runs whose RAM after cleanup moves ``drift_per_run`` bytes a run.
+
+    (plus Gaussian noise of ``noise_mib``); return the path.
+    """
     rng = random.Random(seed)
     lines = [{'type': 'header', 'version': 1, 'table': '/data/runs.csv',
               'fingerprint': f'sha256:{seed:064x}', 'total_runs': runs,

@@ -1,4 +1,5 @@
-"""Real processes and files for the shared-memory tests: holders, a run's process, pid reuse.
+"""
+Real processes and files for the shared-memory tests: holders, a run's process, pid reuse.
 
 Every file is created with a name the test chose (a fresh token in it), and
 every process is our child: a test removes and stops only what it made here.
@@ -39,9 +40,12 @@ def write(path: str, size: int = 65536) -> str:
 
 
 class Proc:
-    """A child that holds ``path`` (``open``, ``map``), creates and holds it (``create``)
-    or only creates it (``make``, ``size`` bytes), and stays until :meth:`stop`.
-    ``{pid}`` in ``path`` becomes its own pid (``self.path``)."""
+    """
+    A child that holds ``path`` (``open``, ``map``), creates and holds it.
+
+    (``create``) or only creates it (``make``, ``size`` bytes), and stays until :meth:`stop`.
+    ``{pid}`` in ``path`` becomes its own pid (``self.path``).
+    """
 
     def __init__(self, path: str, how: str, size: int = 65536):
         self.popen = subprocess.Popen([sys.executable, '-c', HOLD, path, how, str(size)],
@@ -61,7 +65,7 @@ class Proc:
 
 
 def spawn_with_pid(pid: int, path: str, how: str, tries: int = 50):
-    """A :class:`Proc` that gets exactly ``pid`` (root: ``ns_last_pid``), else None."""
+    """Return a :class:`Proc` that gets exactly ``pid`` (root: ``ns_last_pid``), else None."""
     for _ in range(tries):
         try:
             with open('/proc/sys/kernel/ns_last_pid', 'w') as f:

@@ -1,5 +1,8 @@
-"""A real single-host Slurm for tests: munged, slurmctld and slurmd of our own, on ports,
-sockets and folders of our own under a temp folder; every daemon stopped by its pid.
+"""
+A real single-host Slurm for tests.
+
+munged, slurmctld and slurmd of our own, on ports, sockets and folders of our own under a temp
+folder; every daemon stopped by its pid.
 
     with Slurm(tmp_path) as slurm:
         slurm.run(['sbatch', '--array=0-2', '--wait', '--wrap', 'hostname'])

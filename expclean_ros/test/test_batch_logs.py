@@ -1,5 +1,9 @@
-"""Batch logs: numbered as a person reads them, never appended to by another batch, and an
-interrupted batch says how to continue it."""
+"""
+Batch logs.
+
+Numbered as a person reads them, never appended to by another batch, and an interrupted batch says
+how to continue it.
+"""
 
 import signal
 import subprocess
@@ -73,8 +77,12 @@ def test_an_interrupted_batch_says_how_to_resume_it(tmp_path):
 
 @pytest.mark.usefixtures('mark')
 def test_the_readmes_example_batch_runs_as_written_and_makes_its_log_dir(tmp_path):
-    """README, "Example (a real run)": examples/runs.csv and examples/experiment.py, the
-    log directory not there yet; each run's double-forked orphan is stopped."""
+    """
+    README, "Example (a real run)".
+
+    Examples/runs.csv and examples/experiment.py, the log directory not there yet; each run's
+    double-forked orphan is stopped.
+    """
     from conftest import REPO_ROOT
     logs = tmp_path / 'logs'
     done = subprocess.run(

@@ -1,5 +1,9 @@
-"""Layering: core never imports rclpy or launch (checked in a fresh interpreter), and nothing
-imports a private (underscore) name from another module of the package."""
+"""
+Layering.
+
+core never imports rclpy or launch (checked in a fresh interpreter), and nothing imports a private
+(underscore) name from another module of the package.
+"""
 
 import ast
 import json
@@ -82,8 +86,11 @@ def _module_name(root, path):
 
 
 def _private_imports(root):
-    """(importer, module, name) for each ``from module import _name`` in the package at
-    ``root`` where module is another module of that package."""
+    """
+    Return (importer, module, name) for each ``from module import _name`` in a package.
+
+    The package is the one at ``root``, where module is another module of that package.
+    """
     top = os.path.basename(root)
     found = []
     for folder, _, files in os.walk(root):

@@ -1,4 +1,5 @@
-"""Stale Fast DDS shared memory: real rclpy nodes killed with SIGKILL, live ones kept.
+"""
+Stale Fast DDS shared memory: real rclpy nodes killed with SIGKILL, live ones kept.
 
 Other sessions run ROS 2 nodes on this machine at the same time, so the tests
 assert only about files attributed to their own processes (the lock files a
@@ -289,7 +290,8 @@ needs_rclpy = pytest.mark.skipif(not HAVE_RCLPY, reason='rclpy is not installed 
 
 
 def data_segments(names):
-    """The data segments (``<d>_<16 hex>``, and their locks) among file names.
+    """
+    Return the data segments (``<d>_<16 hex>``, and their locks) among file names.
 
     A data segment has a random name and only its participant creates or removes it.
     Ports (``<d>_port<N>``) are numbered per domain and machine: any participant sending
@@ -316,8 +318,12 @@ def stale_files(lock_names):
 
 
 def _inodes(names):
-    """{name: inode} of the files of ``names`` still in /dev/shm (a name created anew
-    after a removal has a new inode)."""
+    """
+    {name.
+
+    inode} of the files of ``names`` still in /dev/shm (a name created anew after a removal has a
+    new inode).
+    """
     out = {}
     for name in names:
         try:

@@ -162,7 +162,8 @@ def test_exit_codes_follow_the_needs():
 
 
 def test_console_entry_for_ros2_run_and_no_bare_doctor():
-    """``ros2 run expclean_ros expclean doctor`` runs ``<prefix>/lib/expclean_ros/expclean``.
+    """
+    ``ros2 run expclean_ros expclean doctor`` runs ``<prefix>/lib/expclean_ros/expclean``.
 
     No console script named ``doctor`` (it would sit beside ``ros2 doctor``).
     """

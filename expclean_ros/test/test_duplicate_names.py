@@ -1,5 +1,9 @@
-"""No silent duplicate: a second cleanup node of the same full name is said loudly, by the
-node, by ``expclean nodes`` and by the wrapper."""
+"""
+No silent duplicate.
+
+A second cleanup node of the same full name is said loudly, by the node, by ``expclean nodes`` and
+by the wrapper.
+"""
 
 import os
 import subprocess

@@ -1,5 +1,9 @@
-"""End to end: an rclpy pipeline under real ros2 launch, ended by Ctrl-C, with and without
-the wrapper. Plain launch leaves the double-forked helper behind; the wrapper leaves nothing."""
+"""
+End to end.
+
+An rclpy pipeline under real ros2 launch, ended by Ctrl-C, with and without the wrapper. Plain
+launch leaves the double-forked helper behind; the wrapper leaves nothing.
+"""
 
 import pytest
 

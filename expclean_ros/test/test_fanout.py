@@ -1,4 +1,5 @@
-"""Fan-out: every cleanup node on the graph is found, each try, and each answers or says not.
+"""
+Fan-out: every cleanup node on the graph is found, each try, and each answers or says not.
 
 How often discovery with the default quiet window alone (no ``--expect``) finds every
 node, and how long it takes against the moment the last node was seen, is a figure of
@@ -53,7 +54,8 @@ for _ in range(int(sys.argv[1])):
 
 
 def test_discovery_finds_three_fresh_nodes_in_every_try(three_nodes):
-    """Nodes started a moment before; each try is a fresh participant discovering from zero.
+    """
+    Nodes started a moment before; each try is a fresh participant discovering from zero.
 
     20 tries: 5 processes (as 5 CLI calls would be) of 4 tries each, side by side.
     """

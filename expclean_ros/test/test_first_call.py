@@ -1,4 +1,5 @@
-"""A caller's first call is answered at once, on a loaded machine too, and cleans once.
+"""
+A caller's first call is answered at once, on a loaded machine too, and cleans once.
 
 Clients call as soon as they see the service (no fixed grace): when the node has
 not matched a new caller's reply reader yet, it re-sends the reply from a thread

@@ -1,6 +1,8 @@
-"""No ghost nodes: after a run's node is SIGKILLed, the real ROS 2 daemon (ros2cli) still lists
-it; ``expclean run`` restarts that daemon through ros2cli's API, so ``ros2 node list`` shows
-live nodes only. ``--keep-daemon`` leaves the daemon (and the ghost) as they are.
+"""
+No ghost nodes: after a run's node is SIGKILLed, the real ROS 2 daemon (ros2cli) still lists it.
+
+``expclean run`` restarts that daemon through ros2cli's API, so ``ros2 node list`` shows live nodes
+only. ``--keep-daemon`` leaves the daemon (and the ghost) as they are.
 """
 
 import json
@@ -38,7 +40,7 @@ def node_list():
 
 @pytest.fixture
 def daemon():
-    """The ROS 2 daemon of this test's own domain, stopped (ros2cli's API) at the end."""
+    """Return the ROS 2 daemon of this test's own domain, stopped (ros2cli's API) at the end."""
     subprocess.run([rosproc.ros2(), 'daemon', 'start'], env=ros_env(), capture_output=True,
                    timeout=60, stdin=subprocess.DEVNULL)
     yield

@@ -1,5 +1,9 @@
-"""Several hosts (hostrig.py): a call across hosts, and a batch whose runs span three hosts,
-each host's part torn down by that host's own cleanup node."""
+"""
+Several hosts (hostrig.py).
+
+A call across hosts, and a batch whose runs span three hosts, each host's part torn down by that
+host's own cleanup node.
+"""
 
 import json
 import os

@@ -23,7 +23,7 @@ from expclean_ros.core.runs.tagged_start import new_run_id  # noqa: E402
 
 
 def constants(cls, prefix):
-    """The values of ``cls``'s constants named ``PREFIX...``."""
+    """Return the values of ``cls``'s constants named ``PREFIX...``."""
     return {getattr(cls, name) for name in dir(cls) if name.startswith(prefix)}
 
 

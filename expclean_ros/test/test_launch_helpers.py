@@ -1,5 +1,9 @@
-"""Launch helpers and actions: the run-tag rules on real processes; the actions under a real
-LaunchService; every shipped launch file parsed by its front end (Python, XML, YAML)."""
+"""
+Launch helpers and actions: the run-tag rules on real processes.
+
+The actions under a real LaunchService; every shipped launch file parsed by its front end (Python,
+XML, YAML).
+"""
 
 import doctest
 import os
@@ -129,9 +133,13 @@ EXPERIMENT = TREE.replace('time.sleep(1000)\n', 'time.sleep(1)\n')
 
 
 def _launch_service(setup, actions, after='', timeout_s=120):
-    """Run a real LaunchService of ``actions`` (Python source of a list, after the lines
-    ``setup``) in a subprocess in its own session; ``after`` runs once it has returned.
-    Return (exit code, output); the session is killed if it outlives ``timeout_s``."""
+    """
+    Run a real LaunchService of ``actions``.
+
+    (Python source of a list, after the lines ``setup``) in a subprocess in its own session;
+    ``after`` runs once it has returned. Return (exit code, output); the session is killed if it
+    outlives ``timeout_s``.
+    """
     code = ('import os, sys, threading\n'
             f'sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n'
             'from launch import LaunchDescription, LaunchService\n'
@@ -155,8 +163,12 @@ def _launch_service(setup, actions, after='', timeout_s=120):
 
 @needs_launch
 def test_on_exit_cleanup_tears_down_the_tag_and_shuts_launch_down(tmp_path):
-    """A real LaunchService in a subprocess: the helper's Teardown stops the experiment's
-    child and its orphan once the experiment exits, then launch shuts down."""
+    """
+    A real LaunchService in a subprocess.
+
+    The helper's Teardown stops the experiment's child and its orphan once the experiment exits,
+    then launch shuts down.
+    """
     run_id = runtag.launch_run_id({})
     script = tmp_path / 'experiment.py'
     script.write_text(EXPERIMENT)
@@ -176,9 +188,12 @@ def test_on_exit_cleanup_tears_down_the_tag_and_shuts_launch_down(tmp_path):
 
 @needs_launch
 def test_cleanup_calls_close_their_client_before_launch_ends(tmp_path, start_node):
-    """A CleanupCall, then at shutdown a Teardown's call, under a real LaunchService:
-    each answered once; when the service returns, the calls' worker thread has ended and
-    the process holds no Fast DDS participant (no shared-memory lock) any more."""
+    """
+    A CleanupCall, then at shutdown a Teardown's call, under a real LaunchService.
+
+    Each answered once; when the service returns, the calls' worker thread has ended and the
+    process holds no Fast DDS participant (no shared-memory lock) any more.
+    """
     node = start_node()
     assert wait_for(lambda: 'ready' in node.log(), 60), node.log()
     code, out = _launch_service(
@@ -199,8 +214,11 @@ def test_cleanup_calls_close_their_client_before_launch_ends(tmp_path, start_nod
 
 @needs_launch
 def test_a_bad_cleanup_plan_is_refused_when_the_teardown_is_declared():
-    """An on-shutdown Teardown checks its plan at once, before the experiment runs, not
-    at shutdown; launch reports the rule and ends (no teardown left pending)."""
+    """
+    An on-shutdown Teardown checks its plan at once, before the experiment runs, not at shutdown.
+
+    Launch reports the rule and ends (no teardown left pending).
+    """
     code, out = _launch_service(
         'from launch.actions import ExecuteProcess\n'
         'from expclean_ros.launch_actions import RunTag, Teardown\n',

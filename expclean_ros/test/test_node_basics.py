@@ -67,8 +67,11 @@ def _all_threads_asleep(pid):
 
 @pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_while_idle_exits_zero_and_frees_its_shared_memory(start_node, client, signum):
-    """The node leaves without the interpreter's exit (signals.leave): its DDS participant
-    is closed by then, so none of its shared-memory segments is left behind."""
+    """
+    The node leaves without the interpreter's exit (signals.leave).
+
+    Its DDS participant is closed by then, so none of its shared-memory segments is left behind.
+    """
     node = start_node()
     client.call(Trigger, '/cleanup/quick', Trigger.Request(), timeout_s=60, wait_s=20)
     locks = set(held_lock_files(node.pid))
@@ -97,7 +100,11 @@ def test_second_sigint_during_shutdown_still_exits_zero(start_node, client):
 
 
 def test_shutdown_at_a_high_rate_leaves_no_stray_exception(start_node, client):
-    """rclpy can run a queued timer callback on a destroyed guard condition at shutdown."""
+    """
+    Shut nodes down at a high rate.
+
+    rclpy can run a queued timer callback on a destroyed guard condition at shutdown.
+    """
     client.subscribe(MemoryUsage, '/cleanup/memory')  # once, before any node stops
     for _ in range(3):
         node = start_node('--ros-args', '-p', 'publish_rate:=50.0')

@@ -64,7 +64,8 @@ def test_teardown_cleans_shared_memory_after_sigkill(start_node, client, pubsub,
 
 
 def stale(lock_names):
-    """Data segments (and their locks) of these groups still in /dev/shm.
+    """
+    Return the data segments (and their locks) of these groups still in /dev/shm.
 
     Data segments (``fastdds_<16 hex>``) have random names, one per
     participant: those of killed nodes must be gone. Ports

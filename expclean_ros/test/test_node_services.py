@@ -212,9 +212,13 @@ def test_one_cleanup_at_a_time_others_get_busy(start_node, client, tmp_path):
 
 
 def test_memory_keeps_flowing_during_a_long_cleanup(start_node, client, tmp_path):
-    """The memory timer is not held up by a cleanup: while the node is inside a hook that
-    ends only when the test releases it, 20 messages published after the hook began
-    arrive, in order. (The gaps between them, against an idle node's: bench_node.py.)"""
+    """
+    The memory timer is not held up by a cleanup.
+
+    While the node is inside a hook that ends only when the test releases it, 20 messages published
+    after the hook began arrive, in order. (The gaps between them, against an idle node's:
+    bench_node.py.)
+    """
     started, release = tmp_path / 'started', tmp_path / 'release'
     start_node('--ros-args', '-p', 'publish_rate:=10.0', *hook_args(held_hook(started, release)))
     stamps = []

@@ -1,5 +1,7 @@
-"""A peer's ~/quick removes only /dev/shm files whose creator is provably gone, and says
-what keeps /dev/shm above its level at the node's previous cleanup (with who holds it).
+"""
+A peer's ~/quick removes only /dev/shm files whose creator is provably gone.
+
+And says what keeps /dev/shm above its level at the node's previous cleanup (with who holds it).
 
 The node looks at a directory of this test (``EXPCLEAN_SHM_ROOT``), never at the
 machine's /dev/shm, where other programs' files live.

@@ -1,5 +1,8 @@
-"""``expclean report`` as a real command on real and generated ledgers: figures, verdicts,
-``--text`` / ``--json``, bad input, merged ledgers; the ledger is never changed."""
+"""
+``expclean report`` as a real command on real and generated ledgers.
+
+Figures, verdicts, ``--text`` / ``--json``, bad input, merged ledgers; the ledger is never changed.
+"""
 
 import hashlib
 import json
@@ -14,7 +17,7 @@ from report_ledgers import (GIB, MIB, expclean, generated_ledger, hostname, real
 
 @pytest.fixture(scope='module')
 def batch(tmp_path_factory):
-    """A real 3-run batch (ok, failed, ok), each run leaving a double-forked `sleep 37`."""
+    """Return a real batch of 3 runs (ok, failed, ok), each leaving a double-forked sleep."""
     return real_batch(tmp_path_factory.mktemp('batch'))
 
 

@@ -1,5 +1,9 @@
-"""The report page in a real browser (headless Chromium): drawn, one row per run, the verdicts,
-and no network request. Each check is also run on a page made to fail it."""
+"""
+The report page in a real browser (headless Chromium).
+
+Drawn, one row per run, the verdicts, and no network request. Each check is also run on a page made
+to fail it.
+"""
 
 import json
 import os
@@ -51,8 +55,11 @@ def chromium(tmp_path, page, *args):
 
 
 def page_requests(netlog):
-    """URLs the page itself asked the network for (the browser's own background requests,
-    made for no page, are not counted)."""
+    """
+    Return the URLs the page itself asked the network for.
+
+    The browser's own background requests, made for no page, are not counted.
+    """
     log = json.loads(netlog.read_text())
     start = log['constants']['logEventTypes']['URL_REQUEST_START_JOB']
     found = []

@@ -40,7 +40,7 @@ class Page(HTMLParser):
 
 
 def external_references(page_text):
-    """What in a page could make a browser fetch something: not an in-page anchor."""
+    """Return what in a page could make a browser fetch something: not an in-page anchor."""
     page = Page(page_text)
     found = [u for u in page.urls if not u.startswith('#')]
     found += [t for t in page.tags if t in ('link', 'iframe', 'object', 'embed', 'base')]

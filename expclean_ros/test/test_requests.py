@@ -1,4 +1,5 @@
-"""The rules for requests from peers, on real processes and without ROS.
+"""
+The rules for requests from peers, on real processes and without ROS.
 
 The node's domain in these tests is 0, as a node started without ROS_DOMAIN_ID
 would have: there, a process merely lacking ROS_DOMAIN_ID must never be reached

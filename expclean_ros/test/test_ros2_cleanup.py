@@ -24,7 +24,7 @@ def ros2(*args, timeout=120, env=None):
 
 
 def complete(line, tmp_path):
-    """What argcomplete offers for ``line`` (as bash completion would ask)."""
+    """Return what argcomplete offers for ``line`` (as bash completion would ask)."""
     out = tmp_path / 'completions'
     env = ros_env(_ARGCOMPLETE='1', COMP_LINE=line, COMP_POINT=str(len(line)),
                   _ARGCOMPLETE_STDOUT_FILENAME=str(out))

@@ -67,8 +67,11 @@ def test_experiment_exit_tears_down_calls_cleanup_and_shuts_down(tmp_path):
 
 
 def test_cleanup_call_is_ready_while_the_experiment_runs_and_made_once(tmp_path):
-    """The call's client finds the node while the experiment runs (not after it ended);
-    one teardown, one cleanup; the node then exits cleanly and nothing is left."""
+    """
+    The call's client finds the node while the experiment runs (not after it ended).
+
+    One teardown, one cleanup; the node then exits cleanly and nothing is left.
+    """
     go = tmp_path / 'go'
     mark = rosproc.new_mark()
     run = _launch(tmp_path, mark, 'experiment_with_cleanup.launch.py', 'cleanup:=quick',

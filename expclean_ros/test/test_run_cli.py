@@ -20,7 +20,8 @@ def expclean(*args, timeout=120, **kw):
 
 
 def start_runner(tmp_path, rows):
-    """``expclean run`` over ``rows`` as a subprocess in its own session.
+    """
+    ``expclean run`` over ``rows`` as a subprocess in its own session.
 
     Returns ``(out, table, ledger, log, runner)``; the caller closes ``log`` and reaps ``runner``.
     """

@@ -1,5 +1,9 @@
-"""``expclean run`` node options (--node, --all, --expect, --on-no-answer, --shard) are checked
-before anything starts, with the rule in the message."""
+"""
+``expclean run`` node options.
+
+(--node, --all, --expect, --on-no-answer, --shard) are checked before anything starts, with the
+rule in the message.
+"""
 
 import os
 import subprocess

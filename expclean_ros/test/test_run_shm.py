@@ -1,4 +1,5 @@
-"""The between-runs shared-memory step on real files and real processes.
+"""
+The between-runs shared-memory step on real files and real processes.
 
 With a record (``expclean run``, the launch RunTag): a run's process creates
 files and exits; what it left is removed, and these survive: a file a live

@@ -1,5 +1,8 @@
-"""Tagged runs: started in a new session with a fresh tag (and a cgroup where allowed),
-stopped completely."""
+"""
+Tagged runs.
+
+Started in a new session with a fresh tag (and a cgroup where allowed), stopped completely.
+"""
 
 import os
 import subprocess

@@ -1,5 +1,8 @@
-"""Settling against a real child that allocates and frees memory step by step, in
-lockstep with the readings (no wall-clock window is assumed to hold on a loaded machine)."""
+"""
+Settling against a real child that allocates and frees memory step by step.
+
+In lockstep with the readings (no wall-clock window is assumed to hold on a loaded machine).
+"""
 
 import math
 import os
@@ -63,8 +66,12 @@ class StepChild:
             return int(f.read().split()[1]) * self._page
 
     def lockstep(self, cmd: bytes, steps: int):
-        """A ``sample`` for settle(): each reading first takes one more step (``steps`` in
-        all), then reads the child's RSS; the second value is the steps taken so far."""
+        """
+        Return a ``sample`` for settle().
+
+        Each reading first takes one more step (``steps`` in all), then reads the child's RSS; the
+        second value is the steps taken so far.
+        """
         taken = []
 
         def sample():
@@ -102,8 +109,11 @@ def test_quiet_memory_settles_after_one_window():
 
 
 def test_the_real_probes_feed_the_window():
-    """The machine's own readings (RAM, NVML) go through the window; tolerances no machine
-    moves by, so no idle machine is assumed."""
+    """
+    The machine's own readings (RAM, NVML) go through the window.
+
+    Tolerances no machine moves by, so no idle machine is assumed.
+    """
     result = settle(60.0, tolerance_bytes=_NO_LIMIT, gpu_tolerance_bytes=_NO_LIMIT)
     assert result.settled, result
     assert result.samples >= 2

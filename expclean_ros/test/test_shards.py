@@ -1,5 +1,8 @@
-"""``expclean run --shard K/N``: rows K, K+N, ...; a ledger per shard; bad shards refused before
-any run; a real single-host Slurm job array of 3 shards."""
+"""
+``expclean run --shard K/N``: rows K, K+N, ...; a ledger per shard.
+
+Bad shards refused before any run; a real single-host Slurm job array of 3 shards.
+"""
 
 import json
 import os

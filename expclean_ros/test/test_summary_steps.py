@@ -1,5 +1,9 @@
-"""Say what was done: the one line names every step that changed the machine, and
-``expclean call --json`` carries the steps of the cleanup it ran."""
+"""
+Say what was done.
+
+The one line names every step that changed the machine, and ``expclean call --json`` carries the
+steps of the cleanup it ran.
+"""
 
 import json
 import os

@@ -1,5 +1,9 @@
-"""Decoys that must survive every teardown: other users, look-alikes, other sessions,
-other domains, the protect list, the runner itself, its ancestors, and pid 1."""
+"""
+Decoys that must survive every teardown.
+
+Other users, look-alikes, other sessions, other domains, the protect list, the runner itself, its
+ancestors, and pid 1.
+"""
 
 import json
 import os
@@ -81,8 +85,12 @@ def _assert_runner_and_init_safe(result):
 
 
 def _assert_chose_the_scene(result, sc, found):
-    """Every scene process chosen; anything else chosen was a short-lived member of the
-    scene (the orphan's middle process, which exits at once) and no decoy."""
+    """
+    Every scene process chosen.
+
+    Anything else chosen was a short-lived member of the scene (the orphan's middle process, which
+    exits at once) and no decoy.
+    """
     chosen = {p.pid for p in result.processes}
     assert set(sc.pids.values()) <= chosen, result.summary()
     for pid in chosen - set(sc.pids.values()):
@@ -165,8 +173,12 @@ def test_runner_carrying_the_tag_spares_itself_and_its_parent(tmp_path):
 
 
 def teardown_from_sibling(selection: dict, dry_run=False, timeouts=(1.0, 1.0, 1.0)) -> dict:
-    """Teardown run by another process (a sibling of what we started: our children are
-    never chosen by pattern when we are the caller); its TeardownResult as a dict."""
+    """
+    Teardown run by another process.
+
+    (a sibling of what we started: our children are never chosen by pattern when we are the
+    caller); its TeardownResult as a dict.
+    """
     code = ('import json, sys\n'
             'from expclean_ros.core.procs.selection import Selection\n'
             'from expclean_ros.core.procs.teardown import teardown\n'

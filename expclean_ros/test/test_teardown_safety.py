@@ -1,6 +1,9 @@
-"""Teardown safety on real processes: protected cgroup members, fast-exiting runs,
-the caller's own line, dead session leaders, odd ROS_DOMAIN_ID values, ledger cgroups,
-and Ctrl-C to a runner."""
+"""
+Teardown safety on real processes.
+
+Protected cgroup members, fast-exiting runs, the caller's own line, dead session leaders, odd
+ROS_DOMAIN_ID values, ledger cgroups, and Ctrl-C to a runner.
+"""
 
 import json
 import os

@@ -1,4 +1,5 @@
-"""torch's own clean-up first: the teardown stops torch_shm_manager last, and it unlinks.
+"""
+torch's own clean-up first: the teardown stops torch_shm_manager last, and it unlinks.
 
 A real DataLoader (``file_system`` strategy, two workers) in a tagged run.
 Stopped first (``owner_grace_s=0``, the old order) the managers leave their

@@ -1,5 +1,9 @@
-"""The test run's guard: a test blocked in a C call that holds the GIL ends as a failure of
-that one test, with the stacks of every thread, and the run goes on (watchdog.py)."""
+"""
+The test run's guard.
+
+A test blocked in a C call that holds the GIL ends as a failure of that one test, with the stacks
+of every thread, and the run goes on (watchdog.py).
+"""
 
 import os
 import subprocess

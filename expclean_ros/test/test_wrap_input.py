@@ -1,5 +1,8 @@
-"""Bad input to the wrapper or the one-line include changes nothing: one clear error, before
-any node starts or any cleanup runs."""
+"""
+Bad input to the wrapper or the one-line include changes nothing.
+
+One clear error, before any node starts or any cleanup runs.
+"""
 
 import os
 import re

@@ -1,4 +1,5 @@
-"""A real PyTorch + ROS 2 experiment that crashes: the tests' and the bench's run.
+"""
+A real PyTorch + ROS 2 experiment that crashes: the tests' and the bench's run.
 
 ``python torch_pipeline.py OUT [--strategy file_system] [--node] [--psm MIB] [--go PATH]``
 

@@ -1,4 +1,5 @@
-"""A watchdog process for the test run: ends a test that hangs, even inside a C call.
+"""
+A watchdog process for the test run: ends a test that hangs, even inside a C call.
 
 pytest-timeout raises in the main thread from a signal handler, which Python only runs
 between bytecodes: a test stuck in a C call that holds the GIL (Fast DDS's deadlock,
@@ -100,7 +101,7 @@ def _signal(pid, ticks, signum):
 
 
 def expire(pid, test_id, seconds):
-    """The test ``test_id`` ran past ``seconds``: dump stacks, end the test process."""
+    """Return the test ``test_id`` ran past ``seconds``: dump stacks, end the test process."""
     say(f'{test_id} still running after {seconds:g} s: ending test process {pid}')
     started = _stat(pid)
     if started is None:

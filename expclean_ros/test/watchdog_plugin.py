@@ -1,4 +1,5 @@
-"""pytest hooks that put every test under ``watchdog.py``'s limit (imported by conftest.py).
+"""
+pytest hooks that put every test under ``watchdog.py``'s limit (imported by conftest.py).
 
 The limit of a test is its pytest-timeout limit (``@pytest.mark.timeout(N)`` or the
 ``timeout`` ini value) plus ``EXPCLEAN_WATCHDOG_GRACE_S`` (default 60 s): pytest-timeout

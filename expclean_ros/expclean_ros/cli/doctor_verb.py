@@ -1,4 +1,5 @@
-"""``expclean doctor``: what a cleanup could do here, as this user, before the first run.
+"""
+``expclean doctor``: what a cleanup could do here, as this user, before the first run.
 
 Exit code 0 when every check the plan needs works, 1 otherwise, so a batch
 script can stop early::
@@ -49,7 +50,11 @@ def add_arguments(sub, prog='expclean'):
 
 
 def add_doctor(p):
-    """The doctor's options on parser ``p`` (``expclean doctor`` and ``ros2 cleanup doctor``)."""
+    """
+    Add the doctor's options to parser ``p``.
+
+    ``expclean doctor`` and ``ros2 cleanup doctor``.
+    """
     p.add_argument('--plan', choices=tuple(PLAN_NEEDS), default='comprehensive',
                    help='the plan the batch will use (default: comprehensive)')
     p.add_argument('--need-system-caches', action='store_true',
@@ -78,7 +83,7 @@ def add_doctor(p):
 
 
 def ros_graph_check(timeout_s: float) -> Check:
-    """Whether a cleanup node answers discovery on our domain within ``timeout_s``."""
+    """Return whether a cleanup node answers discovery on our domain within ``timeout_s``."""
     domain = os.environ.get('ROS_DOMAIN_ID', '') or '0'
     try:
         from expclean_ros.ros.client import CleanupClient

@@ -34,7 +34,8 @@ def main(argv=None):
 
 
 def run(args, prog='expclean'):
-    """Run the verb parsed into ``args``; the one place that maps errors to exit codes.
+    """
+    Run the verb parsed into ``args``; the one place that maps errors to exit codes.
 
     ``ros2 cleanup`` verbs call it too (``prog='ros2 cleanup'``).
     """
@@ -54,7 +55,7 @@ def run(args, prog='expclean'):
 
 
 def _from_ros(exc):
-    """An error raised by rclpy, rcl or the middleware (RCLError, name validation, ...)."""
+    """Return an error raised by rclpy, rcl or the middleware (RCLError, name validation, ...)."""
     return isinstance(exc, RuntimeError) or type(exc).__module__.split('.')[0] == 'rclpy'
 
 

@@ -20,8 +20,11 @@ def memory_line(node, msg):
 
 
 def memory_all(client, nodes, args, timeout_s):
-    """Read every node at once, ``--watch``/``--count`` times; return the exit status
-    (1 when a node did not answer in the last reading)."""
+    """
+    Read every node at once, ``--watch``/``--count`` times.
+
+    Return the exit status (1 when a node did not answer in the last reading).
+    """
     from expclean_interfaces.srv import GetMemoryUsage
 
     from expclean_ros.ros.client import ClientError

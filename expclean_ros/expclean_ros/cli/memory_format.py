@@ -7,7 +7,7 @@ MIB = 1024 ** 2
 
 
 def memory_dict(msg):
-    """MemoryUsage -> plain dict (for --json and tests)."""
+    """Turn a MemoryUsage message into a plain dict (for --json and tests)."""
     return {
         'hostname': msg.hostname,
         'ram': {'total_bytes': msg.ram_total_bytes, 'used_bytes': msg.ram_used_bytes,
@@ -24,7 +24,7 @@ def memory_dict(msg):
 
 
 def memory_table(msg):
-    """MemoryUsage -> a readable table."""
+    """Turn a MemoryUsage message into a readable table."""
     lines = [f'{msg.hostname}:',
              f'  RAM      {msg.ram_used_bytes / GIB:6.1f} / {msg.ram_total_bytes / GIB:.1f} GiB'
              f'  ({msg.ram_percent:.1f} %, {msg.ram_available_bytes / GIB:.1f} GiB available)',

@@ -11,7 +11,8 @@ _TOKEN = r'[A-Za-z_][A-Za-z0-9_]*'
 
 
 def full_node_name(text: str) -> str:
-    """``text`` as an absolute node name; a relative name is taken from the root namespace.
+    """
+    ``text`` as an absolute node name; a relative name is taken from the root namespace.
 
     >>> full_node_name('robot1/cleanup')
     '/robot1/cleanup'
@@ -24,9 +25,11 @@ def full_node_name(text: str) -> str:
 
 
 def start_command(node: str = DEFAULT_NODE) -> str:
-    """The command that starts a cleanup node named ``node`` for this user: ``ros2 launch``
-    where launch is installed, ``make run`` in this project's own environment, else the
-    node's console command.
+    """
+    Return the command that starts a cleanup node named ``node`` for this user.
+
+    ``ros2 launch`` where launch is installed, ``make run`` in this project's own environment, else
+    the node's console command.
 
     >>> '/robot1' in start_command('/robot1/cleanup')
     True

@@ -4,7 +4,11 @@ __all__ = ['msg_report_record', 'wait_for_node', 'service_cleanup']
 
 
 def msg_report_record(response):
-    """A CleanupBetweenRuns response as the ledger's ``cleanup`` field (same as in-process)."""
+    """
+    Return a CleanupBetweenRuns response as the ledger's ``cleanup`` field.
+
+    Same as in-process.
+    """
     rep = response.report
     return {'plan': rep.plan, 'success': bool(response.success),
             'skipped': bool(response.skipped), 'message': response.message,
@@ -18,7 +22,8 @@ def msg_report_record(response):
 
 
 def wait_for_node(client, prefix, tries=3, wait_s=10.0):
-    """Make sure the node answers before the first run (a first call can be lost in discovery).
+    """
+    Make sure the node answers before the first run (a first call can be lost in discovery).
 
     :raises CliError: no answer after ``tries`` calls of ``PREFIX/get_memory``.
     """
@@ -27,7 +32,8 @@ def wait_for_node(client, prefix, tries=3, wait_s=10.0):
 
 
 def service_cleanup(client, prefix, comprehensive, wait_time, timeout_s):
-    """A sequencer cleanup callable for one node (:func:`expclean_ros.cli.hosts.hosts_cleanup`).
+    """
+    Return a sequencer cleanup callable for one node (see :func:`.hosts.hosts_cleanup`).
 
     ``baseline`` is not sent: the node settles by its window rule, since memory in
     use before a run is a figure a service request could not prove to the node.

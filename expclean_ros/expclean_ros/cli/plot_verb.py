@@ -1,4 +1,5 @@
-"""``expclean plot``: the report's memory plots as one PNG (matplotlib).
+"""
+``expclean plot``: the report's memory plots as one PNG (matplotlib).
 
 The same series as the report page (:meth:`Report.series`): per resource (RAM,
 /dev/shm, each GPU) memory in use before, at the peak of, after the teardown of

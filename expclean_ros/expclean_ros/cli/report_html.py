@@ -1,4 +1,5 @@
-"""The report page: one self-contained HTML file (inline CSS, SVG and a sorting script).
+"""
+The report page: one self-contained HTML file (inline CSS, SVG and a sorting script).
 
 Summary first, then the verdicts with their numbers, the plots, the per-run
 table (sortable; each run's details behind its link) and what was skipped.
@@ -111,7 +112,7 @@ def _skipped(report):
 
 
 def render(report) -> str:
-    """The whole page as one string."""
+    """Return the whole page as one string."""
     ledgers = ''.join(f'<li>{escape(f.label)}: <code>{escape(f.path)}</code>, on '
                       f'{escape(f.host)}, table <code>{escape(str(f.header.get("table")))}'
                       f'</code>, {len(f.runs)} runs</li>' for f in report.ledgers)

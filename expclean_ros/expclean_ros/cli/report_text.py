@@ -8,7 +8,7 @@ _LEVEL = {'ok': 'ok  ', 'warn': 'WARN', 'info': 'info'}
 
 
 def summary_sentences(report):
-    """The summary as short sentences; the page and the terminal say the same."""
+    """Return the summary as short sentences; the page and the terminal say the same."""
     s = report.summary
     status = ', '.join(f'{s[k]} {k.replace("_", " ")}'
                        for k in ('ok', 'failed', 'timed_out', 'error') if s[k])

@@ -112,8 +112,11 @@ def add_arguments(sub, prog='expclean'):
 
 
 def _timeout(client, args, nodes, plan, wait_s=None):
-    """``--timeout``, or a function reading the longest cleanup the nodes' parameters allow
-    (defaults if unread), for ``CleanupClient.call_many`` to call while the call is out."""
+    """
+    ``--timeout``, or a function reading the longest cleanup the nodes' parameters allow.
+
+    (defaults if unread), for ``CleanupClient.call_many`` to call while the call is out.
+    """
     if args.timeout is not None:
         return args.timeout
 
@@ -140,7 +143,11 @@ def _client():
 
 
 def find_nodes(client, args):
-    """The cleanup nodes on the graph (see CleanupClient.find_cleanup_nodes); error if none."""
+    """
+    Return the cleanup nodes on the graph (see CleanupClient.find_cleanup_nodes).
+
+    Error if none.
+    """
     found = client.find_cleanup_nodes(timeout_s=args.wait, expect=args.expect)
     if not found:
         raise CliError(f'no cleanup node found on the graph within {args.wait:g} s '
@@ -208,8 +215,12 @@ class ReportReader:
             client.subscribe(CleanupReport, f'{node}/report', LATCHED_QOS)
 
     def of(self, node, message):
-        """``steps`` etc. of the report whose message is the answer's (``steps: None``
-        when there is none: a busy answer, a refused call)."""
+        """
+        Return ``steps`` etc. of the report whose message is the answer's.
+
+        The report whose message is the answer's (``steps: None`` when there is none: a busy
+        answer, a refused call).
+        """
         from expclean_ros.ros.client import ClientError
         deadline = time.monotonic() + self.WAIT_S
         while time.monotonic() < deadline:
@@ -258,8 +269,12 @@ def _call(client, srv_type, name, request, timeout_s):
 
 
 def call_error(client, node, exc):
-    """The error of a call to ``node`` that got no answer; where the node's service never
-    appeared, with the cleanup nodes that are on the graph and how to start this one."""
+    """
+    Return the error of a call to ``node`` that got no answer.
+
+    Where the node's service never appeared, with the cleanup nodes that are on the graph and how
+    to start this one.
+    """
     if not str(exc).startswith('no service'):
         return CliError(str(exc))
     seen = client.find_cleanup_nodes(timeout_s=1.0, quiet_s=0.5)
@@ -292,7 +307,8 @@ def memory(args):
 
 
 def _start_time(pid):
-    """``pid``'s start time (field 22 of /proc/PID/stat), which the node checks.
+    """
+    ``pid``'s start time (field 22 of /proc/PID/stat), which the node checks.
 
     A launcher that has exited is still reachable through the processes left in
     its session or process group: then the oldest of them bounds its start time.

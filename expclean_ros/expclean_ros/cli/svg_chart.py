@@ -1,4 +1,5 @@
-"""Small inline SVG charts for the report page: lines over runs, and stacked bars.
+"""
+Small inline SVG charts for the report page: lines over runs, and stacked bars.
 
 Plain strings, no dependency: the page stays one self-contained file.
 """
@@ -17,7 +18,8 @@ _POINT_LIMIT = 120  # markers and hover titles up to this many runs
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> List[float]:
-    """About ``count`` round values covering ``lo..hi``.
+    """
+    About ``count`` round values covering ``lo..hi``.
 
     >>> nice_ticks(0, 10)
     [0, 2, 4, 6, 8, 10]
@@ -78,9 +80,12 @@ def _legend(names: Sequence[str], kind: str) -> List[str]:
 
 def line_chart(title: str, series: Sequence[Tuple[str, Sequence[Optional[float]]]],
                fmt, scale: float = 1.0, bands: Sequence[Tuple[int, str]] = ()) -> str:
-    """One line per ``(name, values)``; None leaves a gap. ``fmt`` labels the y ticks
-    (given values divided by ``scale``); ``bands``: ``(first index, label)`` of each
-    ledger's runs when several are merged."""
+    """
+    One line per ``(name, values)``; None leaves a gap.
+
+    ``fmt`` labels the y ticks (given values divided by ``scale``); ``bands``: ``(first index,
+    label)`` of each ledger's runs when several are merged.
+    """
     n = max((len(v) for _, v in series), default=0)
     values = [v / scale for _, vs in series for v in vs if v is not None]
     if not n or not values:

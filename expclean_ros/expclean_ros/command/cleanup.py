@@ -1,4 +1,5 @@
-"""``ros2 cleanup VERB``: the expclean command line as a ros2cli command.
+"""
+``ros2 cleanup VERB``: the expclean command line as a ros2cli command.
 
 Loaded by ros2cli only (entry point ``ros2cli.command``); the verbs are the
 ``expclean_ros.verb`` entry points and share their implementation with ``expclean``.

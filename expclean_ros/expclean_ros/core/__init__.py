@@ -1,4 +1,5 @@
-"""expclean core: plain Python, no rclpy or launch.
+"""
+expclean core: plain Python, no rclpy or launch.
 
 Grouped by what flows through it: ``procs`` (which processes, and stopping
 them), ``memory`` (probes, GPUs, settling, DDS shared memory), ``cleanup``

@@ -1,4 +1,5 @@
-"""Launch actions for expclean, usable from Python, XML and YAML launch files.
+"""
+Launch actions for expclean, usable from Python, XML and YAML launch files.
 
 Importing this module needs ``launch`` and ``launch_ros``; the rest of
 ``expclean_ros`` never imports it. The front ends find it through the entry

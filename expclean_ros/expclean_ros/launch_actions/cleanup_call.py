@@ -22,7 +22,8 @@ _NODE_NAME = re.compile(r'(/[A-Za-z_][A-Za-z0-9_]*)+')
 
 
 def full_node_name(text: str) -> str:
-    """A node name from a namespace joined to a name: one leading slash, no doubled ones.
+    """
+    Return a node name from a namespace joined to a name: one leading slash, no doubled ones.
 
     >>> full_node_name('robot1/cleanup'), full_node_name('//cleanup')
     ('/robot1/cleanup', '/cleanup')
@@ -49,7 +50,8 @@ async def answer(prepared: PreparedCall) -> CleanupDone:
 
 @expose_action('expclean_cleanup')
 class CleanupCall(Action):
-    """Call ``quick`` or ``comprehensive`` on a cleanup node, off launch's event loop.
+    """
+    Call ``quick`` or ``comprehensive`` on a cleanup node, off launch's event loop.
 
     Emits :class:`~expclean_ros.launch_actions.CleanupDone` with the answer.
 

@@ -30,7 +30,8 @@ LAUNCH_PID_CONFIG = 'expclean_launch_pid'
 
 @expose_action('expclean_cleanup_node')
 class CleanupNode(Node):
-    """The expclean cleanup node as a ``launch_ros`` ``Node``.
+    """
+    The expclean cleanup node as a ``launch_ros`` ``Node``.
 
     Its environment never holds the run tag (the tag variable is removed
     from what it inherits), so no teardown of the run ever selects it. It runs
@@ -104,8 +105,12 @@ class CleanupNode(Node):
             env.update(saved)
 
     def _shutdown_process(self, context, *, send_sigint):
-        """launch stops the node: always with a SIGINT (in its own session, a terminal's
-        Ctrl-C never reached it); while a teardown waits for shutdown, after that teardown."""
+        """
+        Let launch stop the node.
+
+        Always with a SIGINT (in its own session, a terminal's Ctrl-C never reached it); while a
+        teardown waits for shutdown, after that teardown.
+        """
         if getattr(context.locals, TEARDOWN_PENDING, False):
             self.__deferred = True
             return None

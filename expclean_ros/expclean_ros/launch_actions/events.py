@@ -8,7 +8,8 @@ __all__ = ['TeardownDone', 'CleanupDone']
 
 
 class TeardownDone(Event):
-    """A :class:`~expclean_ros.launch_actions.Teardown` has finished.
+    """
+    A :class:`~expclean_ros.launch_actions.Teardown` has finished.
 
     :param run_id: the run tag it stopped.
     :param result: the :class:`~expclean_ros.core.procs.outcome.TeardownResult`.

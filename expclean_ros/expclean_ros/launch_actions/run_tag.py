@@ -31,7 +31,8 @@ SHM_WATCHES = 'expclean_shm_watches'
 
 @expose_action('expclean_run_tag')
 class RunTag(Action):
-    """Put a run tag in the launch environment; every process started after it inherits it.
+    """
+    Put a run tag in the launch environment; every process started after it inherits it.
 
     An inherited tag (a launch started by ``expclean run``) is kept, else a
     fresh one is made. The tag is exposed as the launch configurations

@@ -1,4 +1,5 @@
-"""SIGTERM and SIGHUP to ``ros2 launch`` as an orderly shutdown, as Ctrl-C is.
+"""
+SIGTERM and SIGHUP to ``ros2 launch`` as an orderly shutdown, as Ctrl-C is.
 
 Upstream launch handles SIGINT only: SIGTERM and SIGHUP (``timeout``, Slurm's
 ``scancel`` and time limit, ``docker stop``, a closed terminal, a cancelled CI
@@ -30,7 +31,8 @@ _asked = weakref.WeakSet()  # launch contexts already asked to shut down by a si
 
 
 def handle_shutdown_signals(context: LaunchContext) -> None:
-    """Make SIGTERM and SIGHUP shut ``context``'s launch down in order (idempotent).
+    """
+    Make SIGTERM and SIGHUP shut ``context``'s launch down in order (idempotent).
 
     Only from the main thread (where ``ros2 launch`` runs its loop); elsewhere
     signals cannot be handled and nothing changes. After this launch has
@@ -58,7 +60,8 @@ def handle_shutdown_signals(context: LaunchContext) -> None:
 
 
 def _quiet_launch_sigterm() -> None:
-    """Take launch's own SIGTERM handler out of its signal manager.
+    """
+    Take launch's own SIGTERM handler out of its signal manager.
 
     With a Python handler installed for SIGTERM, the signal also reaches
     launch's ``AsyncSafeSignalManager`` (through the wakeup fd), whose handler

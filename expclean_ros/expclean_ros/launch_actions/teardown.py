@@ -39,7 +39,8 @@ _ARGS = ('run_id', 'tag_variable', 'on_shutdown', 'sigint_timeout', 'sigterm_tim
 
 @expose_action('expclean_teardown')
 class Teardown(Action):
-    """Stop every process carrying the run tag, then optionally call a cleanup plan.
+    """
+    Stop every process carrying the run tag, then optionally call a cleanup plan.
 
     Logs (and optionally writes as JSON) the tagged tree first, then runs the
     teardown engine (tops of the trees first, one SIGINT each, then SIGTERM,
@@ -118,7 +119,11 @@ class Teardown(Action):
         context.register_event_handler(OnShutdown(on_shutdown=at_shutdown, handle_once=True))
 
     def _prepare(self, context) -> Optional[PreparedCall]:
-        """The cleanup call with its client made ready in a worker thread (None: no call)."""
+        """
+        Return the cleanup call with its client made ready in a worker thread.
+
+        None: no call.
+        """
         plan = self._value(context, 'cleanup')
         if plan == 'none':
             return None
@@ -213,8 +218,11 @@ class Teardown(Action):
 
 
 def _foreground() -> bool:
-    """Whether launch's process group is the foreground group of its terminal
-    (then a Ctrl-C there reached every process of the group)."""
+    """
+    Return whether launch's process group is the foreground group of its terminal.
+
+    Then a Ctrl-C there reached every process of the group.
+    """
     for fd in (0, 1, 2):
         try:
             if os.isatty(fd):

@@ -8,7 +8,8 @@ __all__ = ['BusyGuard']
 
 
 class BusyGuard:
-    """Admit one job at a time; others are told at once what runs and for how long.
+    """
+    Admit one job at a time; others are told at once what runs and for how long.
 
     >>> guard = BusyGuard()
     >>> guard.try_begin('quick') is None

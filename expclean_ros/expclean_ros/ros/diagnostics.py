@@ -13,7 +13,8 @@ GIB = 1024 ** 3
 
 @dataclass(frozen=True)
 class Health:
-    """Health of one memory (RAM, swap, one GPU).
+    """
+    Health of one memory (RAM, swap, one GPU).
 
     :param name: ``RAM``, ``swap`` or ``GPU0 (name)``.
     :param level: OK, WARN or ERROR (the values of diagnostic_msgs' levels).
@@ -39,7 +40,8 @@ def _one(name, used, total, warn, error):
 
 
 def assess(snapshot, thresholds) -> Tuple[Health, ...]:
-    """Health of RAM, swap and each GPU in ``snapshot``.
+    """
+    Health of RAM, swap and each GPU in ``snapshot``.
 
     :param thresholds: mapping with ``ram_warn_percent``, ``ram_error_percent``,
         ``swap_*`` and ``gpu_*`` (the node's parameters).
@@ -59,7 +61,8 @@ def assess(snapshot, thresholds) -> Tuple[Health, ...]:
 
 
 class Window:
-    """The mean of the last ``size`` memory snapshots, per resource (ram_monitor's window).
+    """
+    The mean of the last ``size`` memory snapshots, per resource (ram_monitor's window).
 
     :meth:`add` returns the newest snapshot with RAM, swap and each GPU's used
     bytes replaced by their mean over the window; totals stay the newest.

@@ -21,8 +21,11 @@ def same_name_count(node, full_name: str) -> int:
 
 
 class DuplicateWatch:
-    """Look at the graph every few seconds; log an error each time the number of nodes that
-    share this node's full name grows above one."""
+    """
+    Look at the graph every few seconds.
+
+    Log an error each time the number of nodes that share this node's full name grows above one.
+    """
 
     def __init__(self, node):
         self._node = node

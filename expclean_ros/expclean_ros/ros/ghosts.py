@@ -1,4 +1,5 @@
-"""No ghost nodes: a ROS 2 daemon that still lists a torn-down run's nodes is restarted.
+"""
+No ghost nodes: a ROS 2 daemon that still lists a torn-down run's nodes is restarted.
 
 The daemon of ros2cli (``ros2 node list`` and friends ask it) keeps a node
 that was killed for the length of its DDS lease (about 20 s with Fast DDS):
@@ -47,7 +48,7 @@ def _names(node) -> Counter:
 
 
 def _listed() -> Optional[Counter]:
-    """The daemon's node names (how often each), or None when no daemon runs here."""
+    """Return the daemon's node names (how often each), or None when no daemon runs here."""
     from ros2cli.node.daemon import DaemonNode
     with DaemonNode(argparse.Namespace()) as node:
         if not node.connected:
@@ -56,8 +57,11 @@ def _listed() -> Optional[Counter]:
 
 
 class GhostWatch:
-    """Take the daemon's node list now (before a run), :meth:`observe` it just before the
-    teardown, :meth:`settle` after it."""
+    """
+    Take the daemon's node list now (before a run), :meth:`observe` it just before the teardown.
+
+    :meth:`settle` after it.
+    """
 
     def __init__(self):
         self.reason = missing_reason()
@@ -71,7 +75,7 @@ class GhostWatch:
                 self.reason = f'the ROS 2 daemon did not answer: {exc}'
 
     def observe(self) -> None:
-        """The daemon's list while the run still lives (its nodes are in it)."""
+        """Return the daemon's list while the run still lives (its nodes are in it)."""
         if not self.reason:
             try:
                 self.during = _listed()
@@ -79,8 +83,11 @@ class GhostWatch:
                 self.during = None
 
     def _run_names(self, now: Counter) -> list:
-        """Nodes listed now and while the run lived; the run's own (listed more often
-        than before it) first."""
+        """
+        Nodes listed now and while the run lived.
+
+        The run's own (listed more often than before it) first.
+        """
         before = self.before or collections.Counter()
         seen = self.during if self.during is not None else now
         listed = [n for n in now if seen[n] > 0]

@@ -21,7 +21,7 @@ _LEVELS = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)
 
 
 def memory_usage(snapshot, stamp):
-    """MemorySnapshot -> expclean_interfaces/MemoryUsage; ``stamp``: the node's clock."""
+    """Turn a MemorySnapshot into expclean_interfaces/MemoryUsage; ``stamp``: the node's clock."""
     msg = MemoryUsage(header=Header(stamp=stamp, frame_id=''),
                       hostname=getattr(snapshot, 'hostname', '') or _HOST)
     msg.ram_total_bytes = snapshot.ram_total_bytes
@@ -43,7 +43,8 @@ def memory_usage(snapshot, stamp):
 
 
 def diagnostics(assessments, node_name, stamp):
-    """Health assessments -> one DiagnosticArray, one status per resource (RAM, swap, GPUn).
+    """
+    Health assessments -> one DiagnosticArray, one status per resource (RAM, swap, GPUn).
 
     Named and keyed as diagnostic_updater does: ``"<node name>: <task>"``,
     hardware id the host name.
@@ -64,7 +65,7 @@ def step_result(step):
 
 
 def process_info(p):
-    """A teardown's per-process dict -> ProcessInfo."""
+    """Return a teardown's per-process dict -> ProcessInfo."""
     return ProcessInfo(pid=int(p.get('pid', 0)), name=str(p.get('name', '')),
                        cmdline=str(p.get('cmdline', '')), reason=str(p.get('reason', '')),
                        stage=str(p.get('stage', '')),
@@ -72,7 +73,8 @@ def process_info(p):
 
 
 def cleanup_report(report, stamp):
-    """Core CleanupReport -> expclean_interfaces/CleanupReport; ``stamp``: the node's clock now.
+    """
+    Core CleanupReport -> expclean_interfaces/CleanupReport; ``stamp``: the node's clock now.
 
     The two snapshots are stamped on the same clock, back-dated by their age.
     """
@@ -135,7 +137,7 @@ def fill_teardown(response, result, extra=''):
 
 
 def parameter_descriptor(spec) -> ParameterDescriptor:
-    """A parameter table entry as a ParameterDescriptor (with its range, if any)."""
+    """Return a parameter table entry as a ParameterDescriptor (with its range, if any)."""
     descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
     if isinstance(spec.default, int) and not isinstance(spec.default, bool) \
             and spec.low is not None:

@@ -1,4 +1,5 @@
-"""The node's monitoring: ``~/memory`` and ``/diagnostics``, each on its own timer.
+"""
+The node's monitoring: ``~/memory`` and ``/diagnostics``, each on its own timer.
 
 ``~/memory`` carries every reading at ``publish_rate``; ``/diagnostics`` runs at
 ``diagnostics.rate_hz`` (1 Hz, as diagnostic_updater) and judges the mean of the

@@ -1,4 +1,5 @@
-"""The cleanup node's parameters: names, defaults, ranges and cross-checks.
+"""
+The cleanup node's parameters: names, defaults, ranges and cross-checks.
 
 Plain data, so the rules are testable without ROS; the node declares one ROS
 parameter per :data:`PARAMETERS` entry and refuses sets that :func:`check` rejects.
@@ -32,7 +33,8 @@ __all__ = ['ParamSpec', 'PARAMETERS', 'DEFAULTS', 'SPECS', 'check', 'check_privi
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One node parameter.
+    """
+    One node parameter.
 
     :param name: ROS parameter name (dots group them in YAML).
     :param default: default value; its type is the parameter's type.
@@ -135,12 +137,13 @@ SPECS = {spec.name: spec for spec in PARAMETERS}
 
 
 def strings(value):
-    """A string-array parameter without its empty placeholders."""
+    """Return a string-array parameter without its empty placeholders."""
     return tuple(v for v in value if v)
 
 
 def check(values: dict) -> Optional[str]:
-    """Return why ``values`` (all parameters, after a change) are refused, or None.
+    """
+    Return why ``values`` (all parameters, after a change) are refused, or None.
 
     >>> check(dict(DEFAULTS, ram_warn_percent=99.0)) is None
     False
@@ -181,7 +184,8 @@ def check(values: dict) -> Optional[str]:
 
 
 def check_privileges(values: dict, euid: int) -> Optional[str]:
-    """Why the node must not start with ``values`` as user ``euid``, or None.
+    """
+    Why the node must not start with ``values`` as user ``euid``, or None.
 
     Hooks are shell commands: a node running as root would run them as root.
 
@@ -199,7 +203,8 @@ def check_privileges(values: dict, euid: int) -> Optional[str]:
 
 
 def selection(values, caller_pid: int = 0) -> Optional['Selection']:
-    """The teardown selection configured by parameters, or None when none is set.
+    """
+    Return the teardown selection configured by parameters, or None when none is set.
 
     Patterns reach only processes that prove they are on our ROS domain
     (``strict_domain``); ``caller_pid`` (a between-runs caller) is spared.
@@ -216,7 +221,7 @@ def selection(values, caller_pid: int = 0) -> Optional['Selection']:
 
 
 def request_policy(values) -> RequestPolicy:
-    """What a ~/teardown request may select, from the node's read-only parameters."""
+    """Return what a ~/teardown request may select, from the node's read-only parameters."""
     return RequestPolicy(tag_variable=values['teardown.tag_variable'],
                          run_tag_format=values['teardown.run_tag_format'],
                          allow_patterns=values['teardown.allow_request_patterns'],
@@ -225,7 +230,7 @@ def request_policy(values) -> RequestPolicy:
 
 
 def teardown_timeouts(values) -> dict:
-    """The escalation timeouts configured by parameters, as teardown() keywords."""
+    """Return the escalation timeouts configured by parameters, as teardown() keywords."""
     return {f'{stage}_timeout_s': values[f'teardown.{stage}_timeout_s']
             for stage in ('sigint', 'sigterm', 'sigkill')}
 
@@ -258,7 +263,8 @@ SLACK_S = 30.0  # selection, memory readings, DDS: generous
 
 
 def longest_cleanup_s(values, plan: str, wait_s: Optional[float] = None) -> float:
-    """How long one cleanup of ``plan`` may take at most under ``values`` (node parameters).
+    """
+    How long one cleanup of ``plan`` may take at most under ``values`` (node parameters).
 
     ``plan``: quick | comprehensive | teardown; ``wait_s``: a between-runs wait
     (fixed, or its automatic cap). Parameters missing from ``values`` count at

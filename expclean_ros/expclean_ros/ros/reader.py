@@ -13,7 +13,8 @@ def qos_profile(qos):
 
 
 class Reader:
-    """Keeps the latest message of one subscription and feeds the windows listening to it.
+    """
+    Keeps the latest message of one subscription and feeds the windows listening to it.
 
     Messages arrive while the client's executor spins (in any of its calls);
     nothing is stored but the latest one, and, for each open window, what
@@ -49,7 +50,7 @@ class Reader:
         self._on_message()
 
     def open_window(self):
-        """A list that gets ``(receive time, message)`` of each message until closed."""
+        """Return a list that gets ``(receive time, message)`` of each message until closed."""
         window = []
         self._windows.append(window)
         return window

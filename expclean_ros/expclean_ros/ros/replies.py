@@ -1,4 +1,5 @@
-"""Replies that reach their caller: the node re-sends a reply the middleware could not deliver yet.
+"""
+Replies that reach their caller: the node re-sends a reply the middleware could not deliver yet.
 
 A client that has just appeared can call before the node's reply writer has
 matched the client's reply reader. Fast DDS (rmw_fastrtps) then waits 100 ms
@@ -48,7 +49,8 @@ def _show(message, category, filename, lineno, file=None, line=None):
 
 
 def _install():
-    """Route warnings through :func:`_show` and never suppress a repeated undelivered reply.
+    """
+    Route warnings through :func:`_show` and never suppress a repeated undelivered reply.
 
     ``warnings.catch_warnings`` would do the capture but swaps process-wide state,
     which is unsafe from several executor threads; a thread-local list is not.
@@ -81,7 +83,8 @@ def _delivered(send, response, header):
 
 
 class ReplyRetrier:
-    """Re-sends undelivered replies from one thread of its own, never an executor thread.
+    """
+    Re-sends undelivered replies from one thread of its own, never an executor thread.
 
     The executor thread tries once; a reply the caller cannot receive yet is queued
     here and tried again until delivered or ``retry_s`` passes. At most ``max_pending``
@@ -131,8 +134,11 @@ class ReplyRetrier:
                              'the caller never matched our reply writer')
 
     def _loop(self):
-        """Newest reply first (a new caller is not stuck behind old ones); one that is
-        still undelivered goes to the back, one past its deadline is given up."""
+        """
+        Newest reply first (a new caller is not stuck behind old ones).
+
+        One that is still undelivered goes to the back, one past its deadline is given up.
+        """
         while True:
             with self._wake:
                 while not self._pending and not self._stopped:

@@ -1,5 +1,8 @@
-"""How the cleanup node stops: SIGINT and SIGTERM end its spin at once and never raise;
-once shut down, it leaves without the interpreter's slow exit."""
+"""
+How the cleanup node stops: SIGINT and SIGTERM end its spin at once and never raise.
+
+Once shut down, it leaves without the interpreter's slow exit.
+"""
 
 import ctypes
 import logging
@@ -16,7 +19,8 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def stop_on_signals() -> threading.Event:
-    """Return an Event set by SIGINT/SIGTERM; the handlers never raise.
+    """
+    Return an Event set by SIGINT/SIGTERM; the handlers never raise.
 
     rclpy's own signal handling is off (see main): shutting the context down
     from a signal while the executor builds its wait set races (RCLError), and
@@ -46,7 +50,8 @@ _watching = threading.Event()  # the wakeup-fd watcher decides (one decision per
 
 
 def defer_sigterm(holds, limit_s: float, say) -> None:
-    """Put a first SIGTERM off while ``holds()`` is true, for at most ``limit_s``.
+    """
+    Put a first SIGTERM off while ``holds()`` is true, for at most ``limit_s``.
 
     For a node started by launch: a job manager (Slurm's scancel and time limit,
     systemd's stop) sends SIGTERM to every process of the job at once, and the
@@ -79,8 +84,10 @@ def _stop_signal(signum, stop: threading.Event) -> bool:
 
 
 def spin_until_stopped(executor, node, stop: threading.Event) -> None:
-    """Spin ``executor`` until ``stop`` is set, then shut it down; SIGINT/SIGTERM end its
-    wait at once.
+    """
+    Spin ``executor`` until ``stop`` is set, then shut it down.
+
+    SIGINT/SIGTERM end its wait at once.
 
     Python runs a signal handler in the main thread only between bytecodes,
     while the executor waits inside rcl: on its own a signal would be seen
@@ -133,7 +140,8 @@ def _watch(read_fd: int, stop: threading.Event, wake) -> None:
 
 
 def leave(code: int) -> None:
-    """End the process with ``code`` at once, after flushing every output stream.
+    """
+    End the process with ``code`` at once, after flushing every output stream.
 
     For the node's command only, after ``main()`` has returned: rclpy is shut
     down then, and the node's DDS entities, log files and threads are closed.

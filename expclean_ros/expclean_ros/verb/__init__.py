@@ -1,4 +1,5 @@
-"""The verbs of ``ros2 cleanup``: thin over the ``expclean`` verbs (one implementation).
+"""
+The verbs of ``ros2 cleanup``: thin over the ``expclean`` verbs (one implementation).
 
 Loaded by ros2cli only (entry points ``expclean_ros.verb`` in setup.py). Node
 names complete from the cleanup nodes on the graph (argcomplete).
@@ -16,7 +17,8 @@ PROG = 'ros2 cleanup'
 
 
 class VerbExtension:
-    """The extension point for ``ros2 cleanup`` verbs.
+    """
+    The extension point for ``ros2 cleanup`` verbs.
 
     ``NAME`` is set to the entry point name; ``main`` must be defined,
     ``add_arguments`` may be.

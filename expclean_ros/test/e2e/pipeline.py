@@ -1,4 +1,5 @@
-"""A small rclpy pipeline for end-to-end tests: ``python pipeline.py talker|listener|helper``.
+"""
+A small rclpy pipeline for end-to-end tests: ``python pipeline.py talker|listener|helper``.
 
 talker: publishes /e2e_chatter and double-forks ``helper`` into a session of
 its own (it outlives its parent, as daemonised helpers of real stacks do); on
@@ -31,8 +32,11 @@ def _spawn_helper():
 
 
 def _count_interrupts(interrupts):
-    """Take each SIGINT as it comes (blocked everywhere, waited for here), so that two
-    signals a few milliseconds apart count as two; the sender's pid with each."""
+    """
+    Take each SIGINT as it comes (blocked everywhere, waited for here).
+
+    So that two signals a few milliseconds apart count as two; the sender's pid with each.
+    """
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # inherited by rclpy's threads
 
     def wait():

@@ -1,4 +1,5 @@
-"""Cleanup: step results, steps, plans and their one-line summaries.
+"""
+Cleanup: step results, steps, plans and their one-line summaries.
 
 The plan names live here, so that naming a plan (the command line does) imports nothing.
 """

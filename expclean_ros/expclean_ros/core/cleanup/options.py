@@ -31,7 +31,8 @@ def check_int(name: str, value, minimum: int) -> int:
 
 @dataclass(frozen=True)
 class CleanupOptions:
-    """What a plan may do. Lists of hooks are stored as tuples.
+    """
+    What a plan may do. Lists of hooks are stored as tuples.
 
     :param allow_system_caches: comprehensive plans drop page cache (needs root).
     :param allow_gpu_reset: comprehensive plans may run ``nvidia-smi --gpu-reset``

@@ -16,7 +16,8 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StepResult:
-    """Outcome of one cleanup step.
+    """
+    Outcome of one cleanup step.
 
     :param name: short step name, e.g. ``drop_caches``.
     :param status: ``ok``, ``skipped`` or ``failed``.
@@ -46,7 +47,8 @@ class StepResult:
 
 
 def run_step(name: str, fn: Callable[[], StepResult]) -> StepResult:
-    """Run one step; an exception becomes a ``failed`` result, never escapes.
+    """
+    Run one step; an exception becomes a ``failed`` result, never escapes.
 
     The returned result carries the measured wall time when the step left
     ``seconds`` at zero.

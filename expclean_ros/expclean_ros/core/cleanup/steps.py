@@ -1,4 +1,5 @@
-"""Cleanup steps: each returns a :class:`StepResult` and never raises.
+"""
+Cleanup steps: each returns a :class:`StepResult` and never raises.
 
 - :func:`python_memory`: ``gc.collect()`` and, only when torch is imported
   here and its CUDA state is already initialised, synchronize the devices that
@@ -36,7 +37,8 @@ _SKIP_ERRNOS = {errno.EACCES: 'not permitted', errno.EPERM: 'not permitted',
 
 
 def _torch_cuda():
-    """The torch module when imported here with CUDA already initialised, else None.
+    """
+    Return the torch module when imported here with CUDA already initialised, else None.
 
     ``is_initialized()`` reads a flag; ``is_available()`` would initialise the
     driver, and synchronize/ipc_collect on a process that never used CUDA would
@@ -125,7 +127,8 @@ def _system_caches(path: str, sync: Callable[[], None]) -> StepResult:
 
 def system_caches(path: str = DROP_CACHES_PATH, *,
                   sync: Callable[[], None] = os.sync) -> StepResult:
-    """Write 3 to ``drop_caches`` after ``sync``; skipped (not failed) when not permitted.
+    """
+    Write 3 to ``drop_caches`` after ``sync``; skipped (not failed) when not permitted.
 
     Permission is checked first (opening the file for writing), so ``sync``
     runs only when the write will happen.
@@ -179,7 +182,8 @@ def _gpu_reset(allow: bool, indices: Optional[Sequence[int]], timeout_s: float,
 
 def gpu_reset(allow: bool = False, *, indices: Optional[Sequence[int]] = None,
               timeout_s: float = 60.0, smi: Optional[str] = None) -> StepResult:
-    """Reset idle GPUs with ``nvidia-smi --gpu-reset -i N``; off unless ``allow``.
+    """
+    Reset idle GPUs with ``nvidia-smi --gpu-reset -i N``; off unless ``allow``.
 
     Refused (skipped) while NVML shows any process on a selected GPU; skipped
     when NVML or nvidia-smi is missing. ``smi``: the command to run instead of
@@ -234,7 +238,8 @@ def _run_hook(command: str, timeout_s: float, name: str) -> StepResult:
 
 
 def run_hook(command: str, timeout_s: float = 60.0, *, name: str = 'hook') -> StepResult:
-    """Run a user shell command; non-zero exit or timeout is ``failed``, with the output tail.
+    """
+    Run a user shell command; non-zero exit or timeout is ``failed``, with the output tail.
 
     The hook runs in its own session; on timeout the whole session is killed.
     """

@@ -1,4 +1,5 @@
-"""``expclean doctor``: what a cleanup could do on this machine, as this user.
+"""
+``expclean doctor``: what a cleanup could do on this machine, as this user.
 
 :func:`diagnose` runs every check of :mod:`.memory_checks` and
 :mod:`.system_checks` (none changes anything) and decides, against what a
@@ -46,7 +47,7 @@ class DoctorReport:
         return 0 if self.ok else 1
 
     def summary(self) -> str:
-        """The last line of the text output."""
+        """Return the last line of the text output."""
         needs = ', '.join(self.needs)
         if self.ok:
             return f'ready for plan {self.plan} (needs {needs})'
@@ -73,7 +74,8 @@ def _safe(name: str, fn: Callable) -> Tuple[Check, ...]:
 def diagnose(plan: str = 'comprehensive', *, need: Sequence[str] = (),
              allow_gpu_reset: bool = False, torch_timeout_s: float = 30.0,
              extra: Sequence[Tuple[str, Callable]] = ()) -> DoctorReport:
-    """Run every check; ``need`` adds check names (``drop_caches``, ``nvml``, ...) to the plan's.
+    """
+    Run every check; ``need`` adds check names (``drop_caches``, ``nvml``, ...) to the plan's.
 
     :param extra: ``(name, callable)`` pairs returning a Check or Checks, e.g.
         the CLI's ROS graph check.

@@ -1,5 +1,8 @@
-"""Doctor checks of memory and GPUs: psutil, NVML, torch (in a child process), nvidia-smi,
-GPU reset. None changes anything or imports torch into this process."""
+"""
+Doctor checks of memory and GPUs: psutil, NVML, torch (in a child process), nvidia-smi, GPU reset.
+
+None changes anything or imports torch into this process.
+"""
 
 import importlib.util
 import json
@@ -19,7 +22,7 @@ _GIB = 1024 ** 3
 
 
 def check_memory() -> Check:
-    """psutil reads RAM, swap and our own RSS."""
+    """Check that psutil reads RAM, swap and our own RSS."""
     try:
         import psutil
         vm, swap = psutil.virtual_memory(), psutil.swap_memory()
@@ -75,7 +78,7 @@ _TORCH_PROBE = ('import json, torch; c = torch.cuda.is_available(); '
 
 
 def check_torch(timeout_s: float = 30.0, python: str = sys.executable) -> Check:
-    """torch and CUDA in this environment, probed in a child Python (never imported here)."""
+    """Check torch and CUDA in this environment, probed in a child Python (never imported here)."""
     if importlib.util.find_spec('torch') is None:
         return Check('torch', UNAVAILABLE, f'torch not installed for {python}',
                      'optional: install the torch build your experiment uses; without it '
@@ -121,7 +124,7 @@ def check_nvidia_smi(timeout_s: float = 10.0) -> Check:
 
 
 def check_gpu_reset(gpu_checks: Sequence[Check], smi: Check, allow: bool = False) -> Check:
-    """Whether ``nvidia-smi --gpu-reset`` would run now, or why it would be refused."""
+    """Return whether ``nvidia-smi --gpu-reset`` would run now, or why it would be refused."""
     nvml = gpu_checks[0] if gpu_checks else None
     if nvml is None or nvml.state != WORKS:
         return Check('gpu_reset', UNAVAILABLE, 'no NVML: cannot tell who uses the GPU',

@@ -1,5 +1,9 @@
-"""Doctor checks of the system: drop_caches, the process table, cgroups, DDS shared memory
-and the ROS environment. None writes drop_caches, signals a process or creates a cgroup."""
+"""
+Doctor checks of the system.
+
+drop_caches, the process table, cgroups, DDS shared memory and the ROS environment. None writes
+drop_caches, signals a process or creates a cgroup.
+"""
 
 import os
 from typing import Iterable, Mapping, Optional, Tuple
@@ -92,7 +96,7 @@ def _kernel_at_least(major: int, minor: int) -> bool:
 
 
 def check_cgroups() -> Check:
-    """A cgroup v2 child of our own cgroup could be created (not created here)."""
+    """Return a cgroup v2 child of our own cgroup could be created (not created here)."""
     parent, why = cgroups.own_cgroup_dir()
     fallback = 'runs fall back to the run tag (re-parented children are still found)'
     if parent is None:

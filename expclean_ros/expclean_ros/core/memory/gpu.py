@@ -1,4 +1,5 @@
-"""NVIDIA GPUs through NVML: memory in use, the processes holding it, never a CUDA context.
+"""
+NVIDIA GPUs through NVML: memory in use, the processes holding it, never a CUDA context.
 
 GPU figures come from NVML (``nvidia-ml-py``) only: NVML talks to the driver
 and never creates a CUDA context (torch's ``mem_get_info`` would create one,
@@ -137,7 +138,8 @@ def read_gpus() -> Tuple[Tuple[GpuInfo, ...], str]:
 
 
 def gpu_used_bytes() -> int:
-    """Sum of memory in use over all GPUs (NVML, handles cached); 0 when none can be read.
+    """
+    Sum of memory in use over all GPUs (NVML, handles cached); 0 when none can be read.
 
     The cheapest GPU figure: no names, UUIDs or process lists, for settling's
     frequent samples.

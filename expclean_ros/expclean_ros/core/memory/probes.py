@@ -1,4 +1,5 @@
-"""Memory probes: RAM, swap, NVIDIA GPUs (see :mod:`.gpu`) and Fast DDS shared memory.
+"""
+Memory probes: RAM, swap, NVIDIA GPUs (see :mod:`.gpu`) and Fast DDS shared memory.
 
 One cheap snapshot type, :class:`MemorySnapshot`. GPU figures come from NVML
 only; when they cannot be read the GPU list is empty and ``gpu_status`` says
@@ -22,7 +23,8 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class MemorySnapshot:
-    """RAM, swap, GPUs and Fast DDS shared memory at one instant.
+    """
+    RAM, swap, GPUs and Fast DDS shared memory at one instant.
 
     ``ram_used_bytes`` is ``total - available`` (memory the kernel cannot
     reclaim without swapping), which is what cleanup is meant to bring down.

@@ -1,4 +1,5 @@
-"""Who holds which file of a shared-memory directory: one pass over ``/proc/*/fd`` and ``maps``.
+"""
+Who holds which file of a shared-memory directory: one pass over ``/proc/*/fd`` and ``maps``.
 
 A file in ``/dev/shm`` is in use while some process has it open (an entry
 of ``/proc/PID/fd``) or mapped (a line of ``/proc/PID/maps``); both hold the
@@ -30,7 +31,8 @@ Key = Tuple[int, int]  # (st_dev, st_ino)
 
 @dataclass
 class HolderScan:
-    """The result of one pass: holders by inode, and how many processes could not be read.
+    """
+    The result of one pass: holders by inode, and how many processes could not be read.
 
     :param held: ``(st_dev, st_ino)`` -> pids that have it open or mapped.
     :param unreadable: pids whose fd table or maps could not be read (gone excluded).
@@ -45,7 +47,7 @@ class HolderScan:
         return self.held.get(key, [])
 
     def unreadable_of_others(self, uid: int) -> List[int]:
-        """The processes beyond inspection that belong to another user than ``uid``."""
+        """Return the processes beyond inspection that belong to another user than ``uid``."""
         out = []
         for pid in sorted(self.unreadable):
             info = proctable.read_proc(pid)
@@ -114,7 +116,8 @@ def _maps(pid: int, needle: bytes, devices: Dict[bytes, int], scan: HolderScan) 
 
 
 def scan_holders(root: str = '/dev/shm', pids: Optional[Iterable[int]] = None) -> HolderScan:
-    """Find every process (or only ``pids``) holding a file of ``root``, in one pass.
+    """
+    Find every process (or only ``pids``) holding a file of ``root``, in one pass.
 
     Our own process is included: a caller holding a file is a holder like any other.
     """

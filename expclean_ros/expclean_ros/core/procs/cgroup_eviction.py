@@ -12,16 +12,19 @@ _log = logging.getLogger(__name__)
 
 
 def evict_spared(path: str, found: Dict[int, Candidate]) -> None:
-    """Move every member of the run's cgroup that is not selected (protected, the caller,
-    other users) to the parent cgroup: ``cgroup.kill`` must not reach it, and it must not
-    keep the cgroup from being removed."""
+    """
+    Move every member of the run's cgroup that is not selected.
+
+    (protected, the caller, other users) to the parent cgroup: ``cgroup.kill`` must not reach it,
+    and it must not keep the cgroup from being removed.
+    """
     for pid in cgroups.procs(path) - set(found):
         if cgroups.move_to_parent(path, pid):
             _log.info('pid %d is spared: moved out of cgroup %s', pid, path)
 
 
 def only_tracked(path: str, tracked) -> bool:
-    """Whether every live member of the cgroup is a process we selected and track."""
+    """Return whether every live member of the cgroup is a process we selected and track."""
     ours = {t.cand.pid: t.cand.start_ticks for t in tracked.values() if t.stage is None}
     for pid in cgroups.procs(path):
         info = proctable.read_proc(pid)

@@ -1,4 +1,5 @@
-"""A cgroup v2 of its own for a run we start, where the machine lets us have one.
+"""
+A cgroup v2 of its own for a run we start, where the machine lets us have one.
 
 ``cgroup.kill`` (Linux 5.14+) kills every process in a cgroup at once, and no
 process can leave a cgroup by forking, re-parenting or ``setsid``: the only
@@ -109,7 +110,7 @@ def join(path: str, pid: int) -> Optional[OSError]:
 
 
 def populated(path: str) -> bool:
-    """Whether any live process is still in the cgroup."""
+    """Return whether any live process is still in the cgroup."""
     try:
         with open(os.path.join(path, 'cgroup.events')) as f:
             for line in f:

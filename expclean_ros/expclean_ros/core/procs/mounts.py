@@ -26,7 +26,7 @@ def mounts(mountinfo: str = '/proc/self/mountinfo') -> List[dict]:
 
 
 def mount_of(path: str, mountinfo: str = '/proc/self/mountinfo') -> Optional[dict]:
-    """The mount holding ``path`` (the longest mount point above it), or None."""
+    """Return the mount holding ``path`` (the longest mount point above it), or None."""
     path = os.path.realpath(path)
     best = None
     for mount in mounts(mountinfo):

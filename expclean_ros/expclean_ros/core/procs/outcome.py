@@ -27,7 +27,8 @@ def processes(n: int) -> str:
 
 @dataclass(frozen=True)
 class ProcessOutcome:
-    """What happened to one selected process.
+    """
+    What happened to one selected process.
 
     ``stage``: ``sigint`` | ``sigterm`` | ``sigkill`` (the stage during which it
     exited), ``exited`` (an owner of shared memory that exited by itself in its

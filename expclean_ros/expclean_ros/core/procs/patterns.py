@@ -1,4 +1,5 @@
-"""Regular expressions over command lines, each search bounded in time.
+"""
+Regular expressions over command lines, each search bounded in time.
 
 A pattern may come from a peer on the ROS graph; Python's ``re`` cannot be
 interrupted, so a catastrophic expression such as ``(a|aa)+$`` would hang the
@@ -20,7 +21,8 @@ class PatternTimeout(ValueError):
 
 
 def compile_all(patterns: Sequence[str], what: str = 'patterns') -> Tuple['regex.Pattern', ...]:
-    """Compile every pattern; ``ValueError`` names the first that is empty or invalid.
+    """
+    Compile every pattern; ``ValueError`` names the first that is empty or invalid.
 
     >>> [p.pattern for p in compile_all(['ros2', 'bag_test'])]
     ['ros2', 'bag_test']
@@ -42,7 +44,8 @@ def compile_all(patterns: Sequence[str], what: str = 'patterns') -> Tuple['regex
 
 def first_match(compiled: Sequence['regex.Pattern'], text: str,
                 deadline: Optional[float] = None) -> Optional['regex.Pattern']:
-    """The first pattern found in ``text``, or None.
+    """
+    Return the first pattern found in ``text``, or None.
 
     :param deadline: ``time.monotonic()`` value after which matching stops
         with :class:`PatternTimeout`; None = no limit (trusted patterns).

@@ -1,4 +1,5 @@
-"""Signal and reap a selected process without ever hitting a reused pid.
+"""
+Signal and reap a selected process without ever hitting a reused pid.
 
 A process is pid + start time: it is signalled through a pidfd opened after
 checking its start time (or, without pidfd support, re-checked just before
@@ -75,8 +76,11 @@ HAVE_WAITID_PIDFD = hasattr(os, 'waitid') and hasattr(os, 'P_PIDFD')
 
 
 def reap_child(t: Tracked) -> None:
-    """Reap ``t`` if it is our exited child: through its pidfd, which cannot name another
-    process; without one, only after checking it is still the same (unreaped) process."""
+    """
+    Reap ``t`` if it is our exited child: through its pidfd, which cannot name another process.
+
+    Without one, only after checking it is still the same (unreaped) process.
+    """
     if t.pidfd is not None and HAVE_WAITID_PIDFD:
         try:
             res = os.waitid(os.P_PIDFD, t.pidfd, os.WEXITED | os.WNOHANG)
@@ -118,7 +122,8 @@ def gone(t: Tracked, reap: bool = True) -> bool:
 
 
 def threads_exiting(pid: int) -> bool:
-    """True while other threads of a zombie leader are still exiting.
+    """
+    Return True while other threads of a zombie leader are still exiting.
 
     The leader turns zombie first; the files it shared with its threads are
     closed only when the last thread exits. Until then, locks it held (e.g.

@@ -1,4 +1,5 @@
-"""What a request from a peer on the ROS graph may select: the rules for untrusted callers.
+"""
+What a request from a peer on the ROS graph may select: the rules for untrusted callers.
 
 ROS 2 has no authentication by default, so every field of a teardown request
 is treated as hostile. A request can name only experiment processes:
@@ -48,7 +49,8 @@ class RequestPolicy:
 
 
 def check_run_tag(tag: str, run_tag_format: str = RUN_TAG_FORMAT) -> None:
-    """Refuse a tag that does not look like a run tag (the whole tag must match the format).
+    """
+    Refuse a tag that does not look like a run tag (the whole tag must match the format).
 
     >>> check_run_tag('run-' + '0' * 32)
     >>> check_run_tag('/root')
@@ -98,7 +100,8 @@ def _check_root(root_pid: int, root_start_time: int) -> Optional[int]:
 def teardown_selection(policy: RequestPolicy, *, run_tag: str = '', root_pid: int = 0,
                        root_start_time: int = 0, patterns: Sequence[str] = (),
                        caller_pid: int = 0) -> Selection:
-    """A request's fields -> the Selection it may have; ``ValueError`` says why not.
+    """
+    Return a request's fields -> the Selection it may have; ``ValueError`` says why not.
 
     Checks that need the process table (a root of another user, a reused pid,
     the node's own ancestors) run again in the teardown itself, at its start.

@@ -1,4 +1,5 @@
-"""Which processes belong to an experiment run: selection by tag, tree, pattern or cgroup.
+"""
+Which processes belong to an experiment run: selection by tag, tree, pattern or cgroup.
 
 Every chosen process carries the reason it was chosen. Never chosen: pid 1,
 kernel threads, the calling process and its ancestors, processes of other
@@ -32,7 +33,8 @@ NO_SELECTION_MESSAGE = ('no selection given: pass a run tag, a root pid or a pat
 
 
 def parse_domain_id(value: Optional[str]) -> Optional[int]:
-    """A ``ROS_DOMAIN_ID`` value as a number; unset or empty = 0; ``None`` when not a number.
+    """
+    Return a ``ROS_DOMAIN_ID`` value as a number; unset or empty = 0; ``None`` when not a number.
 
     Only ASCII digits count: ``str.isdigit`` also accepts e.g. ``'\u00b2'``,
     which ``int`` refuses.
@@ -44,8 +46,12 @@ def parse_domain_id(value: Optional[str]) -> Optional[int]:
 
 
 def _env_domain_id(needed: bool) -> Optional[int]:
-    """Our own domain; a value that is not a number is refused like ROS refuses it
-    (rcl does not start), but only when a pattern needs the domain."""
+    """
+    Our own domain.
+
+    A value that is not a number is refused like ROS refuses it (rcl does not start), but only when
+    a pattern needs the domain.
+    """
     raw = os.environ.get('ROS_DOMAIN_ID')
     value = parse_domain_id(raw)
     if value is None and needed:
@@ -56,7 +62,8 @@ def _env_domain_id(needed: bool) -> Optional[int]:
 
 @dataclass(frozen=True)
 class Selection:
-    """What to stop. At least one of ``tag``, ``root_pid``, ``patterns``, ``cgroup``.
+    """
+    What to stop. At least one of ``tag``, ``root_pid``, ``patterns``, ``cgroup``.
 
     :param tag: value of ``tag_variable`` carried by every process of the run.
     :param tag_variable: the environment variable holding the run tag.
@@ -127,7 +134,7 @@ class Selection:
 
     @property
     def mechanism(self) -> str:
-        """The selectors in use, e.g. ``'cgroup+tag'``."""
+        """Return the selectors in use, e.g. ``'cgroup+tag'``."""
         parts = [name for name, used in (('cgroup', self.cgroup), ('tag', self.tag),
                                          ('tree', self.root_pid is not None),
                                          ('pattern', self.patterns)) if used]

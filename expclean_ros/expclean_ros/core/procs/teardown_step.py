@@ -8,7 +8,8 @@ __all__ = ['teardown_step']
 
 
 def teardown_step(selection: Selection, name: str = 'teardown', **kwargs) -> StepResult:
-    """:func:`teardown` as a cleanup step: ``ok`` when nobody is left, else ``failed``.
+    """
+    :func:`teardown` as a cleanup step: ``ok`` when nobody is left, else ``failed``.
 
     ``data`` carries ``stopped``, ``left``, ``killed``, ``mechanism`` and
     ``processes`` (a list of dicts).

@@ -1,5 +1,9 @@
-"""Batch reports: what a ledger's runs did, judged (drift, runs not back, escaped processes,
-outliers). Plain Python; rendering (HTML, text, JSON) is the CLI's."""
+"""
+Batch reports.
+
+What a ledger's runs did, judged (drift, runs not back, escaped processes, outliers). Plain Python;
+rendering (HTML, text, JSON) is the CLI's.
+"""
 
 from .build import Report, build_report
 from .fields import RunView

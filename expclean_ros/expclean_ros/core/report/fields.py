@@ -1,4 +1,5 @@
-"""One run line of a ledger as the report reads it: every field through this one layer.
+"""
+One run line of a ledger as the report reads it: every field through this one layer.
 
 A field a ledger does not hold (an older runner, or one that died mid-run)
 reads as None and is named in :attr:`RunView.missing`; nothing here raises on
@@ -22,7 +23,7 @@ _EXPECTED = ('status', 'exit_code', 'duration_s', 'overhead_s', 'memory.before',
 
 
 def pick(record, path: str):
-    """The value at a dotted ``path`` of nested dicts, or None where any part is missing."""
+    """Return the value at a dotted ``path`` of nested dicts, or None where any part is missing."""
     node = record
     for part in path.split('.'):
         if not isinstance(node, dict) or part not in node:
@@ -32,7 +33,7 @@ def pick(record, path: str):
 
 
 def number(record, path: str) -> Optional[float]:
-    """A number at ``path`` (not a bool), else None."""
+    """Return a number at ``path`` (not a bool), else None."""
     value = pick(record, path)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
@@ -52,7 +53,8 @@ def _memory(snap) -> Dict[str, Optional[float]]:
 
 
 def process_label(proc: dict) -> str:
-    """What a person calls a process: ``helper.py --rate 5`` for a Python script, else argv.
+    """
+    Return what a person calls a process: ``helper.py --rate 5`` for a Python script, else argv.
 
     >>> process_label({'cmdline': '/usr/bin/python3 -u /x/pipeline.py helper', 'name': 'python3'})
     'pipeline.py helper'
@@ -112,7 +114,7 @@ def _back(record) -> Tuple[Optional[bool], str, bool]:
 
 
 def run_view(record: dict, ledger: str, host: str) -> RunView:
-    """A ledger ``run`` line (a dict with an int ``index``) as a :class:`RunView`."""
+    """Return a ledger ``run`` line (a dict with an int ``index``) as a :class:`RunView`."""
     memory = {}
     for key, _ in MOMENTS:
         for resource, value in _memory(pick(record, f'memory.{key}')).items():

@@ -36,7 +36,8 @@ class Fit:
 
 
 def fit_line(xs: Sequence[float], ys: Sequence[float]) -> Optional[Fit]:
-    """Least squares through ``(xs, ys)``; None below 3 points or with one x only.
+    """
+    Least squares through ``(xs, ys)``; None below 3 points or with one x only.
 
     >>> f = fit_line([1, 2, 3, 4], [10, 12, 14, 16])
     >>> (f.slope, f.intercept, f.half_width)
@@ -64,8 +65,11 @@ def median(values: Sequence[float]) -> float:
 
 def outliers(values: Sequence[float], *, limit: float = 3.5, floor: float = 0.0
              ) -> Tuple[List[int], float, float]:
-    """Positions whose modified z-score (by the median absolute deviation) is above ``limit``
-    and which lie more than ``floor`` from the median; also the median and the MAD.
+    """
+    Positions whose modified z-score.
+
+    (by the median absolute deviation) is above ``limit`` and which lie more than ``floor`` from
+    the median; also the median and the MAD.
 
     >>> outliers([1.0, 1.1, 0.9, 1.0, 1.05, 9.0])[0]
     [5]

@@ -1,4 +1,5 @@
-"""Ledgers read for a report: read-only, every line it cannot use named with the reason.
+"""
+Ledgers read for a report: read-only, every line it cannot use named with the reason.
 
 The sequencer's own reader (:func:`..runs.ledger.read_ledger`) resumes a batch;
 this one shows one to a person, so a line it cannot use is never fatal: it is
@@ -18,7 +19,8 @@ __all__ = ['LedgerFile', 'read_for_report']
 
 @dataclass(frozen=True)
 class LedgerFile:
-    """One ledger as read for a report.
+    """
+    One ledger as read for a report.
 
     :param runs: the usable ``run`` lines, the latest per run index, in index order.
     :param started_at: run index -> when its ``started`` line says it began.
@@ -121,7 +123,8 @@ class _Reader:
 
 
 def read_for_report(path: str, label: Optional[str] = None) -> LedgerFile:
-    """Read ``path`` for a report; ``label`` names its runs (default: the file name).
+    """
+    Read ``path`` for a report; ``label`` names its runs (default: the file name).
 
     :raises ValueError: a missing, empty or non-ledger file, with what to give instead.
     """

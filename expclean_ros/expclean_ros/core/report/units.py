@@ -10,7 +10,8 @@ DASH = '\u2014'
 
 
 def size(n: Optional[float]) -> str:
-    """``1.5 GiB``, ``160 MiB``, ``0.3 MiB``; a missing figure is a dash.
+    """
+    ``1.5 GiB``, ``160 MiB``, ``0.3 MiB``; a missing figure is a dash.
 
     >>> size(160 * MIB), size(3 * GIB), size(None) == DASH
     ('160 MiB', '3.00 GiB', True)

@@ -1,4 +1,5 @@
-"""The report's verdicts, each a sentence with the numbers behind it.
+"""
+The report's verdicts, each a sentence with the numbers behind it.
 
 Drift (a fitted slope of memory after cleanup per run, with its 95 % interval),
 runs not back at their level, processes that outlived their run's command, and
@@ -113,7 +114,7 @@ def _where(run: RunView, several: bool) -> str:
 
 
 def escaped(runs: Sequence[RunView], prefix: str = '') -> List[Verdict]:
-    """Processes still alive when their run's command had exited, named and counted."""
+    """Process still alive when their run's command had exited, named and counted."""
     ended = [r for r in runs if r.status in ('ok', 'failed')]
     groups: Dict[str, Dict[str, object]] = {}
     for r in ended:
@@ -143,7 +144,7 @@ def escaped(runs: Sequence[RunView], prefix: str = '') -> List[Verdict]:
 
 
 def slow_runs(runs: Sequence[RunView], several: bool = False) -> Verdict:
-    """Runs whose duration lies far from the others' (median absolute deviation)."""
+    """Run whose duration lies far from the others' (median absolute deviation)."""
     timed = [r for r in runs if r.duration_s is not None]
     values = [r.duration_s for r in timed]
     if len(values) < 5:

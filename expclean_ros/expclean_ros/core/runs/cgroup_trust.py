@@ -1,5 +1,9 @@
-"""Which cgroup a run owns: ``expclean-<run_id>`` next to ours, and never one a ledger names
-otherwise (a ledger is a file anyone could edit)."""
+"""
+Which cgroup a run owns.
+
+``expclean-<run_id>`` next to ours, and never one a ledger names otherwise (a ledger is a file
+anyone could edit).
+"""
 
 import logging
 import os
@@ -18,8 +22,11 @@ def expected_cgroup(run_id: str) -> Optional[str]:
 
 
 def trusted_cgroup(run_id: str, cgroup) -> Optional[str]:
-    """``cgroup`` from a ledger line if it is ``expclean-<run_id>`` under the cgroup v2
-    mount (a ledger is a file anyone could edit: never tear down another cgroup)."""
+    """
+    ``cgroup`` from a ledger line if it is ``expclean-<run_id>`` under the cgroup v2 mount.
+
+    A ledger is a file anyone could edit: never tear down another cgroup.
+    """
     mount = cgroups.unified_mount()
     if not cgroup or not isinstance(cgroup, str) or mount is None:
         return None

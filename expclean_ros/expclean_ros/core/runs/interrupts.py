@@ -9,8 +9,11 @@ __all__ = ['sigterm_interrupts']
 
 @contextlib.contextmanager
 def sigterm_interrupts():
-    """In the main thread, SIGTERM raises KeyboardInterrupt (as Ctrl-C does) while runs go on,
-    so the current run is stopped either way."""
+    """
+    In the main thread, SIGTERM raises KeyboardInterrupt (as Ctrl-C does) while runs go on.
+
+    So the current run is stopped either way.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -1,4 +1,5 @@
-"""A cleanup node started by a launch never outlives it: when the launch dies, tear down its run.
+"""
+A cleanup node started by a launch never outlives it: when the launch dies, tear down its run.
 
 The launch process (``ros2 launch``) is the node's parent. A pidfd of it turns
 readable the moment it exits, whatever ended it (SIGKILL included), so a
@@ -24,7 +25,8 @@ _log = logging.getLogger(__name__)
 
 
 class LaunchWatch:
-    """Watch the parent launch ``launch_pid``; once it is gone, stop the run ``run_id``.
+    """
+    Watch the parent launch ``launch_pid``; once it is gone, stop the run ``run_id``.
 
     :param launch_pid: the launch process (our parent).
     :param run_id: the run tag to stop (may be empty: then only ``on_done``).
@@ -48,7 +50,8 @@ class LaunchWatch:
         self._thread.start()
 
     def _open(self) -> Optional[int]:
-        """A pidfd of the launch, or None when it is gone already (-1: cannot watch).
+        """
+        Return a pidfd of the launch, or None when it is gone already (-1: cannot watch).
 
         Normally the launch is our parent. Should it not be (a wrapper that
         forked), the process is watched all the same: a pid reused since the

@@ -1,4 +1,5 @@
-"""The per-run memory ledger: a JSON-lines file, appended, flushed and fsync'd line by line.
+"""
+The per-run memory ledger: a JSON-lines file, appended, flushed and fsync'd line by line.
 
 Lines, each a JSON object with a ``type``:
 
@@ -30,7 +31,8 @@ LEDGER_VERSION = 1
 
 @dataclass(frozen=True)
 class LedgerState:
-    """What a ledger file holds.
+    """
+    What a ledger file holds.
 
     :param header: the header line, or None for a new/empty ledger.
     :param finished: run index -> its last ``run`` record.
@@ -125,7 +127,7 @@ class Ledger:
 
 def header_record(table_path: str, fingerprint: str, total_runs: int,
                   template: List[str], columns: List[str]) -> dict:
-    """The first line of a new ledger."""
+    """Return the first line of a new ledger."""
     return {'type': 'header', 'version': LEDGER_VERSION, 'table': table_path,
             'fingerprint': fingerprint, 'total_runs': total_runs, 'columns': list(columns),
             'command': list(template), 'host': socket.gethostname()}

@@ -22,7 +22,8 @@ CleanupFn = Callable[..., dict]
 
 @dataclass(frozen=True)
 class SequencerOptions:
-    """How to run each row.
+    """
+    How to run each row.
 
     :param timeout_s: per-run limit; past it the run is torn down and recorded
         ``timed_out``. None: no limit.
@@ -81,7 +82,8 @@ class SequencerOptions:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What :func:`run_batch` did: ``records`` run now, ``skipped`` indexes already finished.
+    """
+    What :func:`run_batch` did: ``records`` run now, ``skipped`` indexes already finished.
 
     ``all_records`` is every finished run of the ledger, in index order.
     ``recovered`` holds the teardowns of runs an interrupted runner left behind.

@@ -10,7 +10,7 @@ __all__ = ['memory_record', 'report_record', 'in_process_cleanup', 'no_cleanup']
 
 
 def memory_record(snap: MemorySnapshot) -> dict:
-    """The compact memory fields a ledger line keeps of a snapshot."""
+    """Return the compact memory fields a ledger line keeps of a snapshot."""
     return {'ram_used_bytes': snap.ram_used_bytes, 'ram_total_bytes': snap.ram_total_bytes,
             'swap_used_bytes': snap.swap_used_bytes,
             'gpus': [{'index': g.index, 'name': g.name, 'used_bytes': g.used_bytes,
@@ -19,7 +19,11 @@ def memory_record(snap: MemorySnapshot) -> dict:
 
 
 def report_record(report) -> dict:
-    """A plans.CleanupReport as the ledger's ``cleanup`` field (same fields as via a node)."""
+    """
+    Return a plans.CleanupReport as the ledger's ``cleanup`` field.
+
+    Same fields as via a node.
+    """
     settle = report.settle
     return {'plan': report.plan, 'success': bool(report.success), 'skipped': bool(report.skipped),
             'message': report.message, 'seconds': float(report.seconds),
@@ -33,7 +37,8 @@ def report_record(report) -> dict:
 
 def in_process_cleanup(comprehensive: bool = True, wait_time: Optional[float] = None,
                        options=None) -> CleanupFn:
-    """A cleanup callable running :func:`plans.between_runs` in this process.
+    """
+    Return a cleanup callable running :func:`plans.between_runs` in this process.
 
     Given the ``baseline`` snapshot from before the run (the sequencer passes it once
     the run's processes are verified gone), settling ends as soon as RAM and GPU
@@ -57,7 +62,7 @@ def in_process_cleanup(comprehensive: bool = True, wait_time: Optional[float] = 
 
 
 def no_cleanup(run_index: int, total_runs: int, baseline=None) -> dict:
-    """A cleanup callable that does nothing (teardown of the run still happens)."""
+    """Return a cleanup callable that does nothing (teardown of the run still happens)."""
     return {'plan': 'none', 'success': True, 'skipped': True, 'message': 'no cleanup requested',
             'seconds': 0.0, 'settled': None, 'settle_s': 0.0, 'steps': [],
             'processes_stopped': 0, 'processes_left': 0}

@@ -1,4 +1,5 @@
-"""A table of experiment runs (CSV or YAML, one row per run) and the command template it fills.
+"""
+A table of experiment runs (CSV or YAML, one row per run) and the command template it fills.
 
 The template is a list of arguments with ``{column}`` fields, e.g.
 ``['ros2', 'launch', 'my_pkg', 'exp.launch.py', 'bag:={bag}', 'model:={model}']``.
@@ -24,7 +25,8 @@ BUILTIN_FIELDS = ('run_index', 'run_number')
 
 @dataclass(frozen=True)
 class RunTable:
-    """The rows of a runs table, in order, with the columns and a fingerprint.
+    """
+    The rows of a runs table, in order, with the columns and a fingerprint.
 
     :param path: where it was read from.
     :param columns: column names (CSV header order; YAML: first-seen order).
@@ -96,7 +98,8 @@ def _read_yaml(path: str):
 
 
 def load_table(path: str) -> RunTable:
-    """Read a runs table: ``.csv`` (header line + one line per run) or ``.yaml``/``.yml``.
+    """
+    Read a runs table: ``.csv`` (header line + one line per run) or ``.yaml``/``.yml``.
 
     :raises ValueError: unknown extension, malformed or empty table.
     :raises OSError: the file cannot be read.
@@ -119,7 +122,8 @@ def load_table(path: str) -> RunTable:
 
 
 def template_fields(template: Sequence[str]) -> Tuple[str, ...]:
-    """The ``{field}`` names used by ``template``, in order of first use.
+    """
+    Return the ``{field}`` names used by ``template``, in order of first use.
 
     >>> template_fields(['play', 'bag:={bag}', '--rate', '{rate}', '{bag}'])
     ('bag', 'rate')
@@ -156,7 +160,8 @@ def check_template(template: Sequence[str], table: RunTable) -> None:
 
 
 def fill_template(template: Sequence[str], row: Dict[str, str], index: int) -> List[str]:
-    """The command of run ``index``: every argument formatted with the row's values.
+    """
+    Return the command of run ``index``: every argument formatted with the row's values.
 
     >>> fill_template(['echo', '{bag}', '#{run_number}'], {'bag': 'a.db3'}, 0)
     ['echo', 'a.db3', '#1']

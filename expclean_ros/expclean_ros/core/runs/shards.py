@@ -1,4 +1,5 @@
-"""A batch split over machines: shard ``K/N`` runs rows K, K+N, K+2N, ... of the table.
+"""
+A batch split over machines: shard ``K/N`` runs rows K, K+N, K+2N, ... of the table.
 
 Each shard writes an ordinary ledger of its own (the table's fingerprint, all of the
 table's runs counted), whose header also names the shard: ``"shard": {"index": K,
@@ -17,7 +18,8 @@ Shard = Tuple[int, int]
 
 
 def parse_shard(text: str) -> Shard:
-    """``'K/N'`` as (K, N).
+    """
+    ``'K/N'`` as (K, N).
 
     >>> parse_shard('1/3')
     (1, 3)
@@ -34,7 +36,8 @@ def parse_shard(text: str) -> Shard:
 
 
 def shard_rows(total: int, shard: Optional[Shard]) -> Tuple[int, ...]:
-    """The row indexes a shard runs: all rows without one.
+    """
+    Return the row indexes a shard runs: all rows without one.
 
     >>> shard_rows(7, (1, 3))
     (1, 4)
@@ -50,7 +53,7 @@ def shard_rows(total: int, shard: Optional[Shard]) -> Tuple[int, ...]:
 
 
 def shard_record(shard: Optional[Shard]) -> Optional[dict]:
-    """The header's ``shard`` field."""
+    """Return the header's ``shard`` field."""
     return None if shard is None else {'index': shard[0], 'count': shard[1]}
 
 
