@@ -237,9 +237,9 @@ def _unhide_script(pairs, stage_root):
 @pytest.fixture(scope='session')
 def as_nobody(tmp_path_factory):
     """
-    Return a command prefix that runs this very interpreter.
+    Return a command prefix that runs this very interpreter as user nobody.
 
-    (the venv's) with this checkout's expclean_ros as user nobody.
+    The interpreter is the venv's, with this checkout's expclean_ros.
 
     The interpreter, the venv or the checkout may sit below a directory that nobody may
     not enter (/root is mode 700; a clone in a ``mktemp -d`` folder is too). Rather than
@@ -285,7 +285,8 @@ def held_hook(started, release):
     """
     Return a hook command that touches ``started``, then waits until ``release`` exists.
 
-    (or 10 minutes pass): the node is inside a cleanup for exactly as long as the test wants.
+    It waits 10 minutes at most: the node is inside a cleanup for exactly as long as the test
+    wants.
     """
     return (f'touch {started}; n=0; while [ ! -e {release} ] && [ $n -lt 12000 ]; '
             f'do sleep 0.05; n=$((n+1)); done')

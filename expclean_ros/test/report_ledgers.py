@@ -49,9 +49,9 @@ def expclean(*args, timeout=180, **kw):
 
 def real_batch(folder, rows=((0.2, 0), (0.3, 1), (0.1, 0)), options=()):
     """
-    Run a real batch of ``rows``.
+    Run a real batch of ``rows`` (secs, exit code) in ``folder``; return the ledger path.
 
-    (secs, exit code) in ``folder`` with more ``expclean run`` ``options``; return the ledger path.
+    More ``expclean run`` ``options`` may be given.
     """
     table = folder / 'runs.csv'
     table.write_text('secs,code\n' + ''.join(f'{s},{c}\n' for s, c in rows))
@@ -112,7 +112,7 @@ def generated_ledger(path, runs, *, drift_per_run=0.0, noise_mib=1.0, gpu=False,
     """
     Write a ledger of ``runs`` runs whose RAM after cleanup moves ``drift_per_run`` bytes a run.
 
-    (plus Gaussian noise of ``noise_mib``); return the path.
+    Gaussian noise of ``noise_mib`` is added. Return the path.
     """
     rng = random.Random(seed)
     lines = [{'type': 'header', 'version': 1, 'table': '/data/runs.csv',

@@ -55,9 +55,10 @@ def write(path: str, size: int = 65536) -> str:
 
 class Proc:
     """
-    A child that holds ``path`` (``open``, ``map``), creates and holds it.
+    A child that holds ``path``, creates it, or both, and stays until :meth:`stop`.
 
-    (``create``) or only creates it (``make``, ``size`` bytes), and stays until :meth:`stop`.
+    It holds it (``open``, ``map``), creates and holds it (``create``) or only creates it
+    (``make``, ``size`` bytes).
     ``{pid}`` in ``path`` becomes its own pid (``self.path``).
     """
 

@@ -74,9 +74,9 @@ def _rtps_packets(sock, seconds):
 
 def test_the_real_node_re_announces_far_more_often_than_fast_dds_default(start_node, tmp_path):
     """
-    A UDP socket on the discovery port of a participant id nobody holds.
+    A UDP socket on the discovery port of participant id 3 gets each re-announcement.
 
-    (3) gets each of the node's re-announcements (LOCALHOST: its initial peers are ids 0-3 here).
+    Nobody holds that id; LOCALHOST makes ids 0-3 the node's initial peers here.
 
     The node as shipped and one given Fast DDS's default by a profile file of the user
     (3 s) are counted over the same window: at least four times as many.

@@ -148,11 +148,11 @@ EXPERIMENT = TREE.replace('time.sleep(1000)\n', 'time.sleep(1)\n')
 
 def _launch_service(setup, actions, after='', timeout_s=120):
     """
-    Run a real LaunchService of ``actions``.
+    Run a real LaunchService of ``actions`` in a subprocess in its own session.
 
-    (Python source of a list, after the lines ``setup``) in a subprocess in its own session;
-    ``after`` runs once it has returned. Return (exit code, output); the session is killed if it
-    outlives ``timeout_s``.
+    ``actions`` is the Python source of a list, run after the lines ``setup``; ``after`` runs
+    once it has returned. Return (exit code, output); the session is killed if it outlives
+    ``timeout_s``.
     """
     code = ('import os, sys, threading\n'
             f'sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n'

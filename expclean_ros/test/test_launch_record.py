@@ -115,11 +115,7 @@ def test_expclean_run_first_stops_what_a_killed_launch_left(launches, tmp_path):
 
 
 def test_a_record_that_is_not_ours_is_ignored(tmp_path, monkeypatch):
-    """
-    A file that is not a record of this format.
-
-    (or names a run tag that is no run tag) selects nothing.
-    """
+    """A file that is not a record of this format, or names what is no run tag, selects nothing."""
     monkeypatch.setenv('EXPCLEAN_STATE_DIR', str(tmp_path))
     (tmp_path / 'launch-x.json').write_text(json.dumps({
         'run_id': '/root', 'tag_variable': 'HOME', 'cgroup': '/sys/fs/cgroup',

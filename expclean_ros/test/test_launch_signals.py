@@ -184,10 +184,9 @@ def test_sigkill_to_launch_the_node_stops_the_run_and_exits(scene, tmp_path):
 
 def test_sigint_ignored_at_start_is_said_and_sigterm_still_stops_everything(scene, tmp_path):
     """
-    A launch started with SIGINT ignored.
+    A launch started with SIGINT ignored says so at start; SIGTERM shuts it down in order.
 
-    (what `( ros2 launch ... & )` in a script gives) says so at start; SIGINT stays ignored
-    (POSIX), SIGTERM shuts it down in order.
+    A script's ``( ros2 launch ... & )`` starts it so; SIGINT stays ignored (POSIX).
     """
     scene.start(tmp_path, shell_prefix='trap "" INT')
     text = scene.run.text

@@ -46,8 +46,8 @@ def test_tag_selection_reads_only_processes_holding_the_tag_bytes():
     """
     The first pass keeps every environment holding the bytes ``VAR=tag`` and every empty one.
 
-    (mid-execve: for the exact checks), drops the rest; the selection then chooses exactly the
-    tagged process, never a near miss nor the empty one.
+    Empty ones (mid-execve) are for the exact checks; the rest are dropped. The selection then
+    chooses exactly the tagged process, never a near miss nor the empty one.
     """
     from expclean_ros.core.procs.scanner import select
     from expclean_ros.core.procs.selection import Selection
@@ -100,10 +100,9 @@ def test_start_ticks_run_on_the_boot_ticks_clock():
 
 def test_real_uid_of_ours_another_users_and_a_gone_process():
     """
-    The real uid the other-users rule reads.
+    The real uid the other-users rule reads: ours, nobody's, and None once a process is gone.
 
-    (a pidfd where the kernel offers it, else /proc/PID/status): ours, nobody's, and None once a
-    process is gone.
+    It is read through a pidfd where the kernel offers it, else from /proc/PID/status.
     """
     import shutil
 

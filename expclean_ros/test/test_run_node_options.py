@@ -13,10 +13,9 @@
 # limitations under the License.
 
 """
-``expclean run`` node options.
+``expclean run`` node options are checked before anything starts, with the rule in the message.
 
-(--node, --all, --expect, --on-no-answer, --shard) are checked before anything starts, with the
-rule in the message.
+The options: --node, --all, --expect, --on-no-answer, --shard.
 """
 
 import os

@@ -188,10 +188,10 @@ def test_runner_carrying_the_tag_spares_itself_and_its_parent(tmp_path):
 
 def teardown_from_sibling(selection: dict, dry_run=False, timeouts=(1.0, 1.0, 1.0)) -> dict:
     """
-    Teardown run by another process.
+    Run a teardown in another process; return its TeardownResult as a dict.
 
-    (a sibling of what we started: our children are never chosen by pattern when we are the
-    caller); its TeardownResult as a dict.
+    That process is a sibling of what we started: our children are never chosen by pattern when
+    we are the caller.
     """
     code = ('import json, sys\n'
             'from expclean_ros.core.procs.selection import Selection\n'

@@ -127,9 +127,10 @@ def add_arguments(sub, prog='expclean'):
 
 def _timeout(client, args, nodes, plan, wait_s=None):
     """
-    ``--timeout``, or a function reading the longest cleanup the nodes' parameters allow.
+    Return ``--timeout``, or a function reading the longest cleanup the nodes allow.
 
-    (defaults if unread), for ``CleanupClient.call_many`` to call while the call is out.
+    The function reads the nodes' parameters (defaults if unread); ``CleanupClient.call_many``
+    calls it while the call is out.
     """
     if args.timeout is not None:
         return args.timeout

@@ -27,10 +27,10 @@ _log = logging.getLogger(__name__)
 
 def evict_spared(path: str, found: Dict[int, Candidate]) -> None:
     """
-    Move every member of the run's cgroup that is not selected.
+    Move every member of the run's cgroup that is not selected to the parent cgroup.
 
-    (protected, the caller, other users) to the parent cgroup: ``cgroup.kill`` must not reach it,
-    and it must not keep the cgroup from being removed.
+    Those are the protected processes, the caller and other users' processes: ``cgroup.kill``
+    must not reach them, and they must not keep the cgroup from being removed.
     """
     for pid in cgroups.procs(path) - set(found):
         if cgroups.move_to_parent(path, pid):

@@ -241,10 +241,10 @@ def read_environ_var(pid: int, name: str) -> Tuple[str, Optional[str]]:
 
 def environ_value(data: bytes, name: str) -> Tuple[str, Optional[str]]:
     """
-    ``(ok, value)`` or ``(unset, None)``.
+    Return ``(ok, value)`` or ``(unset, None)`` for variable ``name`` in an environment.
 
-    Variable ``name`` in the non-empty contents of a ``/proc/PID/environ`` (its first occurrence,
-    as getenv finds).
+    ``data`` is the non-empty contents of a ``/proc/PID/environ``; the first occurrence counts,
+    as getenv finds it.
     """
     key = name.encode() + b'='
     if data.startswith(key):
@@ -261,10 +261,9 @@ def environ_value(data: bytes, name: str) -> Tuple[str, Optional[str]]:
 
 def real_uid(pid: int) -> Optional[int]:
     """
-    Return the real uid of ``pid``.
+    Return the real uid of ``pid``, ``None`` when the process is gone.
 
-    (the cheap owner of ``/proc/PID`` can be root for non-dumpable processes); ``None`` when the
-    process is gone.
+    The cheap owner of ``/proc/PID`` can be root for non-dumpable processes.
 
     Asks the kernel through a pidfd (``PIDFD_GET_INFO``, Linux 6.13 and later:
     about 4 us, where generating ``/proc/PID/status`` costs about 10 us); reads

@@ -80,10 +80,10 @@ def median(values: Sequence[float]) -> float:
 def outliers(values: Sequence[float], *, limit: float = 3.5, floor: float = 0.0
              ) -> Tuple[List[int], float, float]:
     """
-    Positions whose modified z-score.
+    Return the outliers' positions, the median and the MAD.
 
-    (by the median absolute deviation) is above ``limit`` and which lie more than ``floor`` from
-    the median; also the median and the MAD.
+    An outlier's modified z-score (by the median absolute deviation) is above ``limit``, and it
+    lies more than ``floor`` from the median.
 
     >>> outliers([1.0, 1.1, 0.9, 1.0, 1.05, 9.0])[0]
     [5]
