@@ -16,6 +16,7 @@
 
 import os
 import shutil
+import subprocess
 
 from catkin_pkg.changelog import get_changelog_from_path
 from catkin_pkg.package import parse_package
@@ -61,7 +62,6 @@ def test_xmllint_package_manifests(capfd):
 
 
 def _xmllint_well_formed(paths):
-    import subprocess
     return subprocess.run([shutil.which('xmllint'), '--noout', '--nonet', *paths],
                           capture_output=True, timeout=60).returncode == 0
 
