@@ -2,6 +2,9 @@
 #   make run    set up the local ROS 2 environment (first time: ~1 min) and start the cleanup node
 #   make test   the same set-up, then the whole test suite
 # ROS_DISTRO=jazzy selects the Jazzy wheels (a separate environment, .venv-jazzy).
+# ROS_DISTRO=humble: Humble's launch, launch_ros and ros2cli (from ../shared/upstream) over the
+# Jazzy wheels, in .venv-humble (no Humble wheels exist; launch is pure Python): the launch API
+# Humble users have. `make test-launch ROS_DISTRO=humble` runs the tests that need launch.
 
 ROS_DISTRO ?= kilted
 VENV ?= .venv-$(ROS_DISTRO)
@@ -17,7 +20,7 @@ export ROS_DISTRO
 TEST_DOMAIN ?= 87
 PYTEST_ARGS ?= -rs
 
-.PHONY: setup run test test-all bench clean
+.PHONY: setup run test test-launch test-all bench clean
 
 # The venv with the ROS 2 wheels, expclean_interfaces built with rosidl, expclean_ros; and, when
 # ../shared/upstream sits beside the checkout (as in CI), the upstream ros2 CLI and launch.
@@ -43,6 +46,10 @@ test: setup
 	  $(PY) -m pytest expclean_ros/test -p xdist -n $(TEST_WORKERS) $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc = 124 ]; then echo "make test: the suite ran past $(TEST_LIMIT)" >&2; fi; exit $$rc
 
+# Only the tests that need launch (marker `launch`: launch files, actions, ros2 launch).
+test-launch: PYTEST_ARGS += -m launch
+test-launch: test
+
 test-all:
 	$(MAKE) test ROS_DISTRO=kilted
 	$(MAKE) test ROS_DISTRO=jazzy TEST_DOMAIN=88
@@ -51,4 +58,4 @@ bench: setup
 	ROS_DOMAIN_ID=$(TEST_DOMAIN) $(PY) bench/run_all.py
 
 clean:
-	rm -rf .venv-kilted .venv-jazzy build install log
+	rm -rf .venv-kilted .venv-jazzy .venv-humble build install log

@@ -20,7 +20,9 @@ launch file through ``wrap.launch.py``. The pipeline's talker double-forks a
 helper node that outlives it; its listener ignores SIGINT. Per run: processes
 left, /dev/shm growth, RAM drift, seconds from Ctrl-C until launch had exited
 (the next run could start). Leftovers of (a) accumulate over its runs (as on a
-real machine), then are stopped by this bench's own mark before (b).
+real machine), then are stopped by this bench's own mark before (b). The helper
+holds a shared-memory buffer of ``HELPER_SHM_MIB`` (a leaky pipeline: each helper
+left pins it in RAM); the bench removes the buffers of its own mark at the end.
 
 Run: ``python bench/bench_e2e.py [--runs N] [--ledgers DIR]`` (with the project venv and
 ROS env). ``--ledgers DIR`` also writes ``DIR/plain.jsonl`` and ``DIR/wrap.jsonl`` (see
@@ -39,6 +41,14 @@ from e2e_ledger import ModeLedger  # noqa: E402
 from runs_option import parse_runs  # noqa: E402
 
 MIB = 1024 * 1024
+HELPER_SHM_MIB = 32
+
+
+def _remove_buffers(mark):
+    """Return the helpers' buffers of this bench's own mark (pipeline.py names them)."""
+    for name in os.listdir('/dev/shm'):
+        if name.startswith(f'psm_e2e_{mark}_'):
+            os.unlink(os.path.join('/dev/shm', name))
 
 
 def _ledger_dir(argv):
@@ -60,6 +70,8 @@ def main(argv=None):
         print(f'bench_e2e: skipped: {reason}')
         return 0
     mark = rosproc.new_mark()
+    os.environ['E2E_HELPER_SHM_MIB'] = str(HELPER_SHM_MIB)
+    os.environ.pop('EXPCLEAN_SHM_ROOT', None)  # /dev/shm itself, as on a user's machine
     rows = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -76,8 +88,10 @@ def main(argv=None):
                 if ledger:
                     ledger.close()
                 rosproc.stop_marked(mark)
+                _remove_buffers(mark)
     finally:
         rosproc.stop_marked(mark)
+        _remove_buffers(mark)
     print('| run | mode | exit | processes left (total) | /dev/shm growth MiB | '
           'RAM drift MiB | s from Ctrl-C to exit |')
     print('|---|---|---|---|---|---|---|')

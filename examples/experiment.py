@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-A stand-in experiment for the README's batch example: ``python experiment.py MB SECS LEAK``.
+A stand-in experiment for docs/batches.md's example: ``python experiment.py MB SECS LEAK``.
 
 It holds MB MiB for SECS seconds and exits 0, leaving behind a double-forked orphan (its own
 session, re-parented to init) that holds LEAK MiB for ten minutes: the kind of leftover that

@@ -16,7 +16,10 @@
 # Create (or bring up to date) the local ROS 2 environment for expclean:
 #   a virtual environment with the ROS 2 wheels of one distro, expclean_interfaces
 #   built for real with CMake + rosidl into the venv prefix, and expclean_ros installed.
-# Usage: scripts/setup_env.sh [VENV_DIR]    (ROS_DISTRO=kilted|jazzy, default kilted)
+# Usage: scripts/setup_env.sh [VENV_DIR]    (ROS_DISTRO=kilted|jazzy|humble, default kilted)
+#   humble: no Humble wheels exist, so the Jazzy wheels (rclpy, messages) with Humble's own
+#   launch, launch_ros and ros2cli from ../shared/upstream (pure Python) over them, in a venv
+#   of its own (.venv-humble): the launch API Humble users have, for the launch tests.
 # Idempotent: each stage is skipped when its inputs have not changed.
 set -euo pipefail
 
@@ -25,13 +28,14 @@ distro=${ROS_DISTRO:-kilted}
 venv=${1:-$here/.venv-$distro}
 python=${PYTHON:-python3}
 
+wheels=$distro upstream_branch=
 case "$distro" in
-  kilted) prefix='ros-' ;;
-  jazzy) prefix='ros-jazzy-' ;;
-  *) echo "setup_env: ROS_DISTRO must be kilted or jazzy, got '$distro'" >&2; exit 2 ;;
+  kilted|jazzy) ;;
+  humble) wheels=jazzy upstream_branch=humble ;;
+  *) echo "setup_env: ROS_DISTRO must be kilted, jazzy or humble, got '$distro'" >&2; exit 2 ;;
 esac
 
-req=$here/requirements/$distro.txt
+req=$here/requirements/$wheels.txt
 stamp_dir=$venv/.expclean
 mkdir -p "$(dirname "$venv")"
 venv=$(cd "$(dirname "$venv")" && pwd)/$(basename "$venv")
@@ -47,7 +51,7 @@ py=$venv/bin/python
 # 1. Wheels. Re-run only when the requirement files change.
 reqsum=$(cat "$req" "$here/requirements/common.txt" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp_dir/requirements" 2>/dev/null)" != "$reqsum" ]; then
-  echo "setup_env: installing $distro wheels"
+  echo "setup_env: installing $wheels wheels"
   piplog=$stamp_dir/pip.log
   if ! "$py" -m pip install --disable-pip-version-check -q -r "$req" \
       -r "$here/requirements/common.txt" > "$piplog" 2>&1; then
@@ -123,11 +127,11 @@ fi
 
 upstream=$here/../shared/upstream/build_upstream.sh
 if [ -f "$upstream" ]; then
-  bash "$upstream" "$venv"
+  UPSTREAM_BRANCH=$upstream_branch bash "$upstream" "$venv"
   # ament_copyright and ament_xmllint for the lint tests (on no package index either; pure
-  # Python): Jazzy's sources for the Jazzy wheels, else rolling's, as build_upstream.sh picks.
+  # Python): Jazzy's sources over the Jazzy wheels (Humble's venv too), else rolling's.
   lint_branch=rolling
-  [ "$distro" = jazzy ] && lint_branch=jazzy
+  [ "$wheels" = jazzy ] && lint_branch=jazzy
   lint_src=$here/../shared/upstream/src/ament_lint-$lint_branch.tar.gz
   if [ -f "$lint_src" ]; then
     lint_sum=$(sha256sum "$lint_src" | cut -d' ' -f1)
@@ -148,6 +152,10 @@ if [ -f "$upstream" ]; then
       echo "$lint_sum" > "$stamp_dir/ament_lint"
     fi
   fi
+elif [ "$distro" = humble ]; then
+  echo "setup_env: ROS_DISTRO=humble needs Humble's launch sources in ../shared/upstream" \
+       "(the Jazzy wheels alone are a Jazzy environment)" >&2
+  exit 1
 else
   echo "setup_env: no ros2 command line or launch here (they are on no package index; a ROS 2" \
        "install provides them): the node, expclean and the Python API work; launch and ros2 tests skip"

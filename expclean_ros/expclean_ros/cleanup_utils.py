@@ -49,6 +49,7 @@ from .core.cleanup import plans, steps
 from .core.memory.probes import take_snapshot
 from .core.cleanup.results import OK, FAILED, StepResult
 from .core.cleanup.summary import memory_line, step_line
+from .core.memory.shm_record import ShmRecord
 from .core.procs.selection import DEFAULT_PROTECT, Selection
 from .core.procs.teardown_step import teardown_step
 
@@ -179,8 +180,27 @@ def _show(report: plans.CleanupReport, verbose: bool) -> plans.CleanupReport:
     return report
 
 
-def _options(options: Optional[plans.CleanupOptions], settle: bool) -> plans.CleanupOptions:
+# /dev/shm as it was when this module was imported (the experiment script's start), then
+# after each cleanup that ran: what the next cleanup compares with, as the node's Trigger
+# services do (the drop-in has no record of the level before a run).
+_SINCE = {'shm': ShmRecord.take(), 'name': 'when cleanup_utils was imported'}
+
+
+def _compared(options: Optional[plans.CleanupOptions]) -> plans.CleanupOptions:
     options = options if options is not None else default_options()
+    if options.verify_shm is not None or options.verify_baseline is not None:
+        return options  # the caller's own level
+    return dataclasses.replace(options, verify_shm=_SINCE['shm'], verify_since=_SINCE['name'])
+
+
+def _ran(report: plans.CleanupReport) -> plans.CleanupReport:
+    if not report.skipped:
+        _SINCE.update(shm=ShmRecord.take(), name='at the previous cleanup')
+    return report
+
+
+def _options(options: Optional[plans.CleanupOptions], settle: bool) -> plans.CleanupOptions:
+    options = _compared(options)
     return options if settle else dataclasses.replace(options, settle=False)
 
 
@@ -192,14 +212,14 @@ def comprehensive_cleanup(wait_time=10, verbose=True, *, settle: bool = True,
 
     ``wait_time`` caps settling (``settle=False``: the seed's fixed sleep).
     """
-    report = plans.comprehensive(_options(options, settle), cap_s=wait_time)
+    report = _ran(plans.comprehensive(_options(options, settle), cap_s=wait_time))
     return _show(report, verbose)
 
 
 def quick_cleanup(wait_time=5, verbose=True, *, settle: bool = True,
                   options: Optional[plans.CleanupOptions] = None) -> plans.CleanupReport:
     """Teardown and Python/torch memory, no system caches, then settle at most ``wait_time``."""
-    report = plans.quick(_options(options, settle), cap_s=wait_time)
+    report = _ran(plans.quick(_options(options, settle), cap_s=wait_time))
     return _show(report, verbose)
 
 
@@ -217,7 +237,6 @@ def cleanup_between_runs(run_index=None, total_runs=None, comprehensive=True, wa
 
     :raises ValueError: bad ``run_index``, ``total_runs`` or ``wait_time`` (the rule is stated).
     """
-    options = options if options is not None else default_options()
-    report = plans.between_runs(run_index, total_runs, comprehensive=comprehensive,
-                                wait_time=wait_time, options=options)
+    report = _ran(plans.between_runs(run_index, total_runs, comprehensive=comprehensive,
+                                     wait_time=wait_time, options=_compared(options)))
     return _show(report, verbose)

@@ -24,6 +24,7 @@ import logging
 from typing import Optional, Sequence, Tuple
 
 from expclean_ros.core.runs.run_tag import launch_run_id, tag_environment
+from expclean_ros.core.procs.escalation import DEFAULT_STOP_TIMEOUTS_S
 from expclean_ros.core.procs.selection import DEFAULT_TAG_VARIABLE
 
 __all__ = ['cleanup_node', 'run_tag', 'tagged_process', 'on_exit_cleanup', 'LAUNCH_MISSING']
@@ -42,9 +43,9 @@ def cleanup_node(**kwargs):
     """
     Return the cleanup node.
 
-    :class:`expclean_ros.launch_actions.CleanupNode` (same arguments).
+    :class:`expclean_ros.launch_actions.CleanupNodeAction` (same arguments).
     """
-    return _actions().CleanupNode(**kwargs)
+    return _actions().CleanupNodeAction(**kwargs)
 
 
 def run_tag(run_id: Optional[str] = None,
@@ -68,7 +69,7 @@ def tagged_process(cmd: Sequence[str], run_id: str, *, tag_variable: str = DEFAU
 def on_exit_cleanup(target_action, run_id: str, *, tag_variable: str = DEFAULT_TAG_VARIABLE,
                     cleanup: Optional[str] = 'comprehensive', node: str = '/cleanup',
                     shutdown: bool = True,
-                    timeouts: Tuple[float, float, float] = (2.0, 2.0, 1.0)):
+                    timeouts: Tuple[float, float, float] = DEFAULT_STOP_TIMEOUTS_S):
     """
     When ``target_action`` exits.
 

@@ -19,24 +19,22 @@ ros2 launch expclean_ros cleanup.launch.py
 ros2 launch expclean_ros cleanup.launch.py namespace:=/robot1 params_file:=my.yaml
 """
 
-import os
-
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
-from launch.substitutions import LaunchConfiguration
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.substitutions import FindPackageShare
 
-from expclean_ros.launch_actions import CleanupNode
+from expclean_ros.launch_actions import CleanupNodeAction
 
 
 def generate_launch_description():
-    # share/expclean_ros/{launch,config} mirrors the source tree: no index lookup needed
-    default_params = os.path.join(
-        os.path.dirname(os.path.dirname(os.path.realpath(__file__))), 'config', 'cleanup.yaml')
+    default_params = PathJoinSubstitution(
+        [FindPackageShare('expclean_ros'), 'config', 'cleanup.yaml'])
     return LaunchDescription([
         DeclareLaunchArgument('namespace', default_value='',
                               description="namespace of the node, e.g. '/robot1'"),
         DeclareLaunchArgument('params_file', default_value=default_params,
                               description='YAML file with the node parameters'),
-        CleanupNode(namespace=LaunchConfiguration('namespace'),
-                    params_file=LaunchConfiguration('params_file'), emulate_tty=True),
+        CleanupNodeAction(namespace=LaunchConfiguration('namespace'),
+                          params_file=LaunchConfiguration('params_file'), emulate_tty=True),
     ])

@@ -31,7 +31,7 @@ from launch.actions import DeclareLaunchArgument, EmitEvent, ExecuteProcess
 from launch.events import Shutdown
 from launch.substitutions import LaunchConfiguration
 
-from expclean_ros.launch_actions import CleanupNode, RunTag, Teardown
+from expclean_ros.launch_actions import CleanupNodeAction, RunTag, Teardown
 
 
 def generate_launch_description():
@@ -45,9 +45,9 @@ def generate_launch_description():
         DeclareLaunchArgument('namespace', default_value='',
                               description="namespace of the cleanup node, e.g. '/robot1'"),
         RunTag(),
-        Teardown(on_shutdown='true', cleanup=LaunchConfiguration('cleanup'),
+        Teardown(on_shutdown=True, cleanup=LaunchConfiguration('cleanup'),
                  cleanup_node=[namespace, '/cleanup']),  # first: refuses a bad plan at once
-        CleanupNode(namespace=namespace),
+        CleanupNodeAction(namespace=namespace),
         ExecuteProcess(cmd=[LaunchConfiguration('experiment')], shell=True, name='experiment',
                        output='screen',
                        on_exit=[EmitEvent(event=Shutdown(reason='experiment exited'))]),

@@ -34,24 +34,24 @@ import os
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
 from launch.launch_description_sources import AnyLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.substitutions import FindPackageShare
 
 from expclean_ros.launch_actions.cleanup_call import check_plan, full_node_name
 
-HERE = os.path.dirname(os.path.realpath(__file__))
 _LOADED = {}  # path -> its launch description source, loaded by _check
 
 
-def _launch_file(package, name):
+def _launch_file(context, package, name):
     """Return the launch file to wrap, or ValueError saying what is wrong (nothing has started)."""
     if not name:
         raise ValueError("wrap.launch.py: give file:=<launch file> (a path, or a file in "
                          "package:=<pkg>'s launch/ folder)")
     if package:
-        from ament_index_python.packages import (PackageNotFoundError,
-                                                 get_package_share_directory)
+        from ament_index_python.packages import PackageNotFoundError
         try:
-            path = os.path.join(get_package_share_directory(package), 'launch', name)
+            path = PathJoinSubstitution([FindPackageShare(package), 'launch', name]).perform(
+                context)
         except (PackageNotFoundError, ValueError, LookupError):
             raise ValueError(f'wrap.launch.py: package:={package}: no such package '
                              f'(AMENT_PREFIX_PATH: {os.environ.get("AMENT_PREFIX_PATH", "")!r})'
@@ -77,7 +77,7 @@ def _check(context):
         raise ValueError(f"wrap.launch.py: cleanup_namespace:={namespace}: not a ROS "
                          "namespace (e.g. '/robot1')") from None
     name = LaunchConfiguration('file').perform(context)
-    path = _launch_file(LaunchConfiguration('package').perform(context), name)
+    path = _launch_file(context, LaunchConfiguration('package').perform(context), name)
     source = AnyLaunchDescriptionSource(path)
     try:
         source.get_launch_description(context)
@@ -87,7 +87,8 @@ def _check(context):
 
 
 def _include(context):
-    path = _launch_file(LaunchConfiguration('package').perform(context),
+    """Return the file _check loaded (a Python launch file loaded twice would run twice)."""
+    path = _launch_file(context, LaunchConfiguration('package').perform(context),
                         LaunchConfiguration('file').perform(context))
     return [IncludeLaunchDescription(_LOADED.pop(path, None) or
                                      AnyLaunchDescriptionSource(path))]
@@ -109,9 +110,13 @@ def generate_launch_description():
         DeclareLaunchArgument('restart_daemon', default_value='true',
                               description='after the teardown, restart a ROS 2 daemon that '
                               "still lists the run's nodes (true or false)"),
-        OpaqueFunction(function=_check),  # raises before the next actions: nothing starts
+        # The two OpaqueFunctions stay: _check raises before the next actions (nothing starts
+        # on a bad argument, with one error), and the file to wrap is a path or a package's
+        # file, which launch's substitutions cannot choose between.
+        OpaqueFunction(function=_check),
         IncludeLaunchDescription(
-            AnyLaunchDescriptionSource(os.path.join(HERE, 'add_cleanup.launch.xml')),
+            AnyLaunchDescriptionSource(PathJoinSubstitution(
+                [FindPackageShare('expclean_ros'), 'launch', 'add_cleanup.launch.xml'])),
             launch_arguments=[('expclean_cleanup', LaunchConfiguration('cleanup')),
                               ('expclean_namespace', LaunchConfiguration('cleanup_namespace')),
                               ('expclean_ros_log_dir', LaunchConfiguration('ros_log_dir')),

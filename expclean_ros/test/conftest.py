@@ -29,9 +29,14 @@ import pytest
 
 # Every test runs under a limit that holds even inside a C call (watchdog.py).
 from watchdog_plugin import pytest_runtest_protocol, pytest_unconfigure  # noqa: F401
+# .ci/run: a leg can run exactly what an earlier leg skipped (rerun_plugin.py).
+from rerun_plugin import (pytest_collection_modifyitems, pytest_collectreport,  # noqa: F401
+                          pytest_runtest_logreport)
 
 # Every process of the test run stays on this machine and on a domain of its own.
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+# A process of the test run that crashes (SIGSEGV in a native library) prints its Python stack.
+os.environ['PYTHONFAULTHANDLER'] = '1'
 os.environ.setdefault('ROS_DOMAIN_ID', str(50 + os.getpid() % 40))
 # pytest-xdist workers (make test runs two) run side by side: worker N>0 takes the domain
 # 40*N below the run's (within 0-101, the range safe on Linux), so the nodes of one never

@@ -239,6 +239,22 @@ def start_scene(args=('scene',), roles=None, env=None, launcher=None, timeout_s=
     return sc
 
 
+def environ_var(pid: int, name: str, timeout_s: float = 10.0):
+    """
+    Return ``proctable.read_environ_var`` once the process is past any ``execve``.
+
+    Mid-execve its environment reads as empty for a moment: a scene's role reports its pid, then
+    execs.
+    """
+    from expclean_ros.core.procs import proctable
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = proctable.read_environ_var(pid, name)
+        if found[0] != proctable.ENV_EMPTY or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.01)
+
+
 def main(argv) -> None:
     mode = argv[1]
     if mode == 'scene':

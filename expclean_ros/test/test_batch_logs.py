@@ -92,7 +92,7 @@ def test_an_interrupted_batch_says_how_to_resume_it(tmp_path):
 @pytest.mark.usefixtures('mark')
 def test_the_readmes_example_batch_runs_as_written_and_makes_its_log_dir(tmp_path):
     """
-    README, "Example (a real run)".
+    docs/batches.md, "Example (a real run)".
 
     Examples/runs.csv and examples/experiment.py, the log directory not there yet; each run's
     double-forked orphan is stopped.

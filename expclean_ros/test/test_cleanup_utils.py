@@ -155,7 +155,11 @@ def test_force_kill_processes_reaches_signal_ignorers(spawn, capsys):
 
 
 def test_the_seeds_customization_examples_run_as_written(capsys):
-    """README of the seed, section Customization: the three calls, exactly as written."""
+    """
+    The original cleanup_utils module's README, section Customization.
+
+    The three calls, exactly as written.
+    """
     import threading
     fixed = {}
     waiter = threading.Thread(target=lambda: fixed.update(
@@ -179,3 +183,28 @@ def test_between_runs_without_an_index_still_checks_what_is_given():
         cu.cleanup_between_runs(total_runs=0, verbose=False)
     with pytest.raises(ValueError, match='run_index'):
         cu.cleanup_between_runs(run_index=-1, verbose=False)
+
+
+def test_a_cleanup_says_not_back_when_shm_stays_above_the_previous_cleanup(made):
+    from shmscene import Proc, token, write
+
+    from expclean_ros.core.cleanup.plans import CleanupOptions
+    from expclean_ros.core.memory.shm_record import default_root
+    paths, procs = made
+    quiet = CleanupOptions(settle=False)  # nothing torn down: only the comparison is tested
+    assert cu.quick_cleanup(0, False, options=quiet).success  # the level to compare with
+    held = write(f'{default_root()}/psm_{token()}', 48 * 2**20)
+    paths.append(held)
+    holder = Proc(held, 'open')
+    procs.append(holder)
+    report = cu.quick_cleanup(0, False, options=quiet)
+    assert report.success and not report.clean, report.message
+    assert 'not back: /dev/shm +48.' in report.message, report.message
+    assert 'above the level at the previous cleanup' in report.message
+    assert f'held by pid {holder.pid} (' in report.message
+    holder.stop()
+    os.unlink(held)
+    paths.remove(held)
+    again = cu.cleanup_between_runs(0, 3, comprehensive=False, verbose=False,
+                                    options=CleanupOptions(settle=False))
+    assert again.clean and 'back at the level at the previous cleanup' in again.message

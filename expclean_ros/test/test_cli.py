@@ -218,3 +218,15 @@ def test_an_rcl_error_is_one_line_not_a_traceback(domain, rule):
     assert proc.returncode == 1
     assert 'Traceback' not in proc.stderr
     assert f'expclean: error: {rule}' in proc.stderr, proc.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_watch_quietly(start_node):
+    """``expclean memory --watch | head -n 1``: no 'Broken pipe' error, the SIGPIPE status."""
+    start_node()
+    pipeline = (f'set -o pipefail; {EXPCLEAN} memory --json --watch --interval 0.05 '
+                '| head -n 1')
+    proc = subprocess.run(['bash', '-c', pipeline], env=ros_env(), capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.stderr == ''
+    assert json.loads(proc.stdout)['ram']['total_bytes'] > 0
+    assert proc.returncode == 141  # 128 + SIGPIPE, as for any tool whose reader went away

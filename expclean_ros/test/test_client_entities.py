@@ -152,6 +152,7 @@ def test_via_service_makes_its_client_before_the_first_run(start_node, client):
         assert entities(client) == made
 
 
+@pytest.mark.launch
 @needs_launch
 def test_the_launch_side_call_makes_its_client_before_it_is_needed(start_node, client):
     """

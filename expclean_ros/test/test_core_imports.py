@@ -77,9 +77,12 @@ def test_public_import_paths_still_work():
     assert _fresh_python(code).strip() == 'imported'
 
 
+@pytest.mark.launch
 @pytest.mark.skipif(bool(rosproc.launch_missing_reason()), reason=rosproc.launch_missing_reason())
 def test_launch_actions_import_path_works():
     code = ('from expclean_ros.launch_actions import CleanupCall, CleanupNode, RunTag, Teardown\n'
+            'from expclean_ros.launch_actions import CleanupNodeAction, Experiment\n'
+            'assert CleanupNode is CleanupNodeAction  # the old name, kept\n'
             'print("imported")\n')
     assert _fresh_python(code).strip() == 'imported'
 
@@ -143,3 +146,31 @@ def test_the_private_import_check_finds_relative_and_absolute_imports(tmp_path):
                                           'from pkg.b import _y, public\n')
     assert sorted(_private_imports(str(package))) == [('pkg.sub.c', 'pkg.b', '_x'),
                                                       ('pkg.sub.c', 'pkg.b', '_y')]
+
+
+def _package_imports(root):
+    """{core subpackage: the other core subpackages its modules import}, read from the source."""
+    core = os.path.join(root, 'core')
+    found = {}
+    for folder, _, files in os.walk(core):
+        rel = os.path.relpath(folder, core)
+        if rel == '.':
+            continue
+        package = rel.split(os.sep)[0]
+        for file in (f for f in files if f.endswith('.py')):
+            with open(os.path.join(folder, file)) as f:
+                tree = ast.parse(f.read())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module:
+                    found.setdefault(package, set()).add(node.module.split('.')[0])
+                elif isinstance(node, ast.ImportFrom) and (node.module or '').startswith(
+                        'expclean_ros.core.'):
+                    found.setdefault(package, set()).add(node.module.split('.')[2])
+    return {package: imported - {package} for package, imported in found.items()}
+
+
+def test_procs_does_not_import_runs():
+    """The runs package builds on procs (tagged starts, teardown of a tag), never the reverse."""
+    imports = _package_imports(PACKAGE_DIR)
+    assert 'procs' in imports.get('runs', set())
+    assert 'runs' not in imports.get('procs', set()), imports['procs']

@@ -54,6 +54,7 @@ def test_node_and_nodes_verb_say_a_second_node_of_the_same_name(start_node):
     assert f'{ns}x/cleanup are on' not in out.stderr + other.log()
 
 
+@pytest.mark.launch
 @pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason())
 def test_wrapper_says_its_cleanup_node_shares_its_name(start_node, tmp_path):
     ns = _ns()

@@ -23,7 +23,8 @@ import pytest
 
 import rosproc
 
-pytestmark = pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason())
+pytestmark = [pytest.mark.launch,
+              pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason())]
 
 
 def test_plain_launch_leaves_the_orphan_the_wrapper_leaves_nothing(tmp_path):

@@ -22,8 +22,8 @@ incompatible QoS) only costs that thread a bounded time: everyone else is
 answered meanwhile, and the node gives that reply up.
 
 (Each such request also costs an executor thread the middleware's 100 ms wait,
-with the GIL held, as it did before replies were re-sent: README, "Who can make
-this node do what".)
+with the GIL held, as it did before replies were re-sent: docs/security.md, "Who can
+make this node do what".)
 """
 
 import os

@@ -34,7 +34,8 @@ from expclean_ros.core.doctor.check import WORKS
 from expclean_ros.core.doctor.system_checks import check_cgroups
 from expclean_ros.core.runs.tagged_start import new_run_id
 
-pytestmark = pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason())
+pytestmark = [pytest.mark.launch,
+              pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason())]
 
 READY = r'\[cleanup\]: ready'
 CGROUPS = check_cgroups().state == WORKS

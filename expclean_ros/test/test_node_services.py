@@ -298,12 +298,13 @@ def test_a_skipped_between_runs_keeps_the_last_report(start_node, client):
     assert report.plan == 'quick' and report.steps
 
 
-@pytest.mark.parametrize('param', ['publish_rate:=2', 'publish_rate:=100.0'])
+@pytest.mark.parametrize('param', ['publish_rate:=2', 'publish_rate:=100.0',
+                                   'publish_rate:=-1.0', 'hooks.before:=[1, 2]'])
 def test_start_parameters_of_the_wrong_type_or_range_exit_with_a_clear_error(param):
     proc = subprocess.run([sys.executable, '-m', 'expclean_ros.ros.node', '--ros-args',
                            '-p', param], env=ros_env(), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
-    assert proc.stderr.startswith('cleanup_node: error:') and 'publish_rate' in proc.stderr
+    assert proc.stderr.startswith('cleanup_node: error:') and param.split(':=')[0] in proc.stderr
     assert 'Traceback' not in proc.stderr
 
 

@@ -84,10 +84,14 @@ def test_errors_are_one_line_with_the_ros2_prefix():
 
 
 def test_readme_constants_agree_with_ros2_interface_show():
-    """The README's table of enumerated fields lists exactly what `ros2 interface show` prints."""
+    """
+    The table of enumerated fields lists exactly what ``ros2 interface show`` prints.
+
+    The table is in docs/interface.md.
+    """
     import re
     from conftest import REPO_ROOT
-    with open(os.path.join(REPO_ROOT, 'README.md')) as f:
+    with open(os.path.join(REPO_ROOT, 'docs', 'interface.md')) as f:
         rows = re.findall(r'^\| `(\w+)\.(\w+)` \| (.*) \|$', f.read(), flags=re.M)
     assert {r[0] for r in rows} == {'CleanupReport', 'StepResult', 'ProcessInfo', 'Teardown',
                                     'MemoryUsage'}, rows

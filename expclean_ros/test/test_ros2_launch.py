@@ -20,11 +20,13 @@ import subprocess
 
 import pytest
 
+import proctree
 import rosproc
 from conftest import wait_for
 from expclean_ros.core.procs import proctable
 
-pytestmark = pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason())
+pytestmark = [pytest.mark.launch,
+              pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason())]
 
 READY = r'\[cleanup\]: ready'
 
@@ -120,8 +122,8 @@ def test_wrapper_tags_tears_down_without_blocking_and_spares_the_node(tmp_path):
         talker = [pid for cmd, pid in procs.items() if cmd.endswith('pipeline.py talker')]
         assert len(node) == 1 and len(talker) == 1, procs
         # by construction: the node's environment holds no run tag, the experiment's does
-        assert proctable.read_environ_var(node[0], 'EXPCLEAN_RUN_ID')[0] == proctable.ENV_UNSET
-        assert proctable.read_environ_var(talker[0], 'EXPCLEAN_RUN_ID')[0] == proctable.ENV_OK
+        assert proctree.environ_var(node[0], 'EXPCLEAN_RUN_ID')[0] == proctable.ENV_UNSET
+        assert proctree.environ_var(talker[0], 'EXPCLEAN_RUN_ID')[0] == proctable.ENV_OK
         _ctrl_c_and_check(run, mark, nodes_only=True)
         text = run.text
         before = text.index('tagged processes before teardown')
@@ -136,16 +138,16 @@ def test_wrapper_tags_tears_down_without_blocking_and_spares_the_node(tmp_path):
 
 
 ADD_CLEANUP = {
-    'py': ('import os\n'
-           'from ament_index_python.packages import get_package_share_directory\n'
-           'from launch import LaunchDescription\n'
+    'py': ('from launch import LaunchDescription\n'
            'from launch.actions import IncludeLaunchDescription\n'
-           'from launch.launch_description_sources import AnyLaunchDescriptionSource\n\n\n'
+           'from launch.launch_description_sources import AnyLaunchDescriptionSource\n'
+           'from launch.substitutions import PathJoinSubstitution\n'
+           'from launch_ros.substitutions import FindPackageShare\n\n\n'
            'def generate_launch_description():\n'
            '    return LaunchDescription([\n'
-           '        IncludeLaunchDescription(AnyLaunchDescriptionSource(os.path.join(\n'
-           "            get_package_share_directory('expclean_ros'), 'launch',\n"
-           "            'add_cleanup.launch.xml'))),\n"
+           '        IncludeLaunchDescription(AnyLaunchDescriptionSource(PathJoinSubstitution(\n'
+           "            [FindPackageShare('expclean_ros'), 'launch',\n"
+           "             'add_cleanup.launch.xml']))),\n"
            '        IncludeLaunchDescription(AnyLaunchDescriptionSource(%r)),\n'
            '    ])\n'),
     'xml': ('<launch>\n'
@@ -171,6 +173,48 @@ def test_one_include_line_adds_tag_teardown_cleanup(tmp_path, front_end):
         _ctrl_c_and_check(run, mark, nodes_only=True)
         assert 'stopped 3 processes (0 left)' in run.text, run.text[-3000:]
         assert '/cleanup quick: ok' in run.text, run.text[-3000:]
+    finally:
+        run.close()
+        rosproc.stop_marked(mark)
+
+
+NODE_TAG = {
+    'xml': ('<launch>\n'
+            '  <expclean_cleanup_node namespace="{ns}">\n'
+            '    <param name="publish_rate" value="7.0"/>\n'
+            '    <remap from="{ns}/cleanup/memory" to="{topic}"/>\n'
+            '  </expclean_cleanup_node>\n'
+            '</launch>\n'),
+    'yaml': ('launch:\n'
+             '  - expclean_cleanup_node:\n'
+             '      namespace: {ns}\n'
+             '      param: [{{name: publish_rate, value: 7.0}}]\n'
+             "      remap: [{{from: '{ns}/cleanup/memory', to: '{topic}'}}]\n"),
+}
+
+
+@pytest.mark.parametrize('front_end', sorted(NODE_TAG))
+def test_node_tag_passes_param_and_remap_to_the_running_node(tmp_path, front_end, cli_env):
+    """
+    <param> and <remap> in the expclean_cleanup_node tag reach the node (launch_ros's parsing).
+
+    ros2 param get sees the value, the memory topic is where the remap put it.
+    """
+    word = os.urandom(4).hex()
+    ns, topic = f'/p{word}', f'/mem_{word}'
+    path = tmp_path / f'node.launch.{front_end}'
+    path.write_text(NODE_TAG[front_end].format(ns=ns, topic=topic))
+    mark = rosproc.new_mark()
+    run = rosproc.PtyProcess([rosproc.ros2(), 'launch', str(path)], rosproc.marked_env(mark),
+                             tmp_path / 'launch.log')
+    try:
+        assert run.wait_for(r'cleanup\]: ready', 90), run.text[-3000:]
+        out = _ros2(cli_env, 'param', 'get', f'{ns}/cleanup', 'publish_rate')
+        assert out.returncode == 0 and '7.0' in out.stdout, out.stdout + out.stderr
+        out = _ros2(cli_env, 'topic', 'echo', '--once', '--no-daemon', topic,
+                    'expclean_interfaces/msg/MemoryUsage')
+        assert out.returncode == 0 and 'ram_used_bytes' in out.stdout, out.stdout + out.stderr
+        _ctrl_c_and_check(run, mark, nodes_only=True)
     finally:
         run.close()
         rosproc.stop_marked(mark)

@@ -62,7 +62,7 @@ def test_tagged_run_carries_a_fresh_tag_in_a_new_session():
         root = proctable.read_proc(run.pid)
         assert root.sid == run.pid != os.getsid(0)
         for pid in sc.pids.values():
-            assert proctable.read_environ_var(pid, 'EXPCLEAN_RUN_ID') == ('ok', run.run_id)
+            assert proctree.environ_var(pid, 'EXPCLEAN_RUN_ID') == ('ok', run.run_id)
         result = _stop_and_check(sc, run)
         assert result.mechanism == 'tag'
     finally:
@@ -108,7 +108,7 @@ def test_start_tagged_refuses_a_string_command_and_ids_are_fresh():
 def test_explicit_run_id_and_tag_variable():
     run = start_tagged(['sleep', '30'], run_id='fixed-id-' + new_run_id(), tag_variable='MY_TAG')
     try:
-        assert proctable.read_environ_var(run.pid, 'MY_TAG') == ('ok', run.run_id)
+        assert proctree.environ_var(run.pid, 'MY_TAG') == ('ok', run.run_id)
         result = run.stop(**TIMEOUTS)
         assert result.stage_of(run.pid) == 'sigint' and run.popen.returncode == -2
     finally:

@@ -128,6 +128,7 @@ def test_expclean_run_of_a_crashing_dataloader_leaves_nothing(tmp_path, made, st
     assert 'run 1: not back: ' in text and f'held by pid {holder.pid}' in text
 
 
+@pytest.mark.launch
 def test_wrapped_launch_of_a_crashing_dataloader_leaves_nothing(tmp_path, made):
     if rosproc.missing_reason():
         pytest.skip(rosproc.missing_reason())

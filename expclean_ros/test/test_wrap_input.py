@@ -26,7 +26,8 @@ import pytest
 import rosproc
 from expclean_ros.core.runs.cgroup_trust import expected_cgroup
 
-pytestmark = pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason())
+pytestmark = [pytest.mark.launch,
+              pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason())]
 
 
 def _launch(tmp_path, *args):

@@ -16,7 +16,7 @@
 
 import sys
 
-from expclean_ros.cli.main import main
+from expclean_ros.cli.main import main, reader_gone
 
 __all__ = ['main', 'command']
 
@@ -30,6 +30,10 @@ def command():
     participant factory sleeping 100 ms of it.
     """
     code = main()
+    try:
+        sys.stdout.flush()  # a reader that went away after the last line: quiet too
+    except BrokenPipeError:
+        code = reader_gone()
     if 'rclpy' in sys.modules:
         from expclean_ros.ros.signals import leave
         leave(code)

@@ -16,9 +16,15 @@
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 
-__all__ = ['main', 'run', 'CliError']
+__all__ = ['main', 'run', 'CliError', 'BROKEN_PIPE_EXIT']
+
+#: The exit status when the reader of our output went away (``expclean memory --watch | head``):
+#: what a shell reports for a tool ended by SIGPIPE, 128 + 13.
+BROKEN_PIPE_EXIT = 128 + signal.SIGPIPE
 
 
 class CliError(RuntimeError):
@@ -58,6 +64,8 @@ def run(args, prog='expclean'):
         return args.func(args) or 0
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return reader_gone()
     except (CliError, ValueError, OSError) as exc:
         print(f'{prog}: error: {exc}', file=sys.stderr)
         return 1
@@ -66,6 +74,22 @@ def run(args, prog='expclean'):
             raise  # a bug: keep its traceback
         print(f'{prog}: error: {type(exc).__name__}: {exc}', file=sys.stderr)
         return 1
+
+
+def reader_gone() -> int:
+    """
+    End quietly once the reader of stdout has gone.
+
+    What is still buffered goes to /dev/null (else Python's exit would fail to flush it, and say
+    so); :data:`BROKEN_PIPE_EXIT`. The Python documentation's idiom (``signal`` module, "Note on
+    SIGPIPE").
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+    return BROKEN_PIPE_EXIT
 
 
 def _from_ros(exc):

@@ -14,28 +14,27 @@
 
 """Full node names on the command line, as ros2cli takes them (``/robot1/cleanup``)."""
 
-import re
-
 from expclean_ros.cli.main import CliError
+from expclean_ros.core import node_names
 
 __all__ = ['DEFAULT_NODE', 'full_node_name', 'start_command']
 
 DEFAULT_NODE = '/cleanup'
-_TOKEN = r'[A-Za-z_][A-Za-z0-9_]*'
 
 
 def full_node_name(text: str) -> str:
     """
-    ``text`` as an absolute node name; a relative name is taken from the root namespace.
+    ``text`` as a full node name (:func:`expclean_ros.core.node_names.full_node_name`).
+
+    Or a CliError saying the rule.
 
     >>> full_node_name('robot1/cleanup')
     '/robot1/cleanup'
     """
-    name = text if text.startswith('/') else '/' + text
-    if not re.fullmatch(rf'(/{_TOKEN})+', name):
-        raise CliError(f'{text!r} is not a node name: use a full name like /robot1/cleanup '
-                       '(tokens of letters, digits and _, not starting with a digit)')
-    return name
+    try:
+        return node_names.full_node_name(text)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
 
 
 def start_command(node: str = DEFAULT_NODE) -> str:

@@ -21,18 +21,16 @@ def msg_report_record(response):
     """
     Return a CleanupBetweenRuns response as the ledger's ``cleanup`` field.
 
-    Same as in-process.
+    (same as in-process).
     """
+    from expclean_ros.core.runs.records import cleanup_record
     rep = response.report
-    return {'plan': rep.plan, 'success': bool(response.success),
-            'skipped': bool(response.skipped), 'message': response.message,
-            'seconds': float(rep.duration_s),
-            'settled': None if response.skipped else bool(rep.settled),
-            'settle_s': float(rep.settle_s),
-            'steps': [{'name': s.name, 'status': s.status, 'detail': s.detail,
-                       'seconds': float(s.duration_s)} for s in rep.steps],
-            'processes_stopped': int(rep.processes_stopped),
-            'processes_left': int(rep.processes_left)}
+    return cleanup_record(
+        plan=rep.plan, success=response.success, skipped=response.skipped,
+        message=response.message, seconds=rep.duration_s,
+        settled=None if response.skipped else rep.settled, settle_s=rep.settle_s,
+        steps=[(s.name, s.status, s.detail, s.duration_s) for s in rep.steps],
+        processes_stopped=rep.processes_stopped, processes_left=rep.processes_left)
 
 
 def wait_for_node(client, prefix, tries=3, wait_s=10.0):

@@ -28,7 +28,6 @@ from expclean_ros.core.cleanup import PLANS
 __all__ = ['add_arguments']
 
 GET_MEMORY_TIMEOUT_S = 30.0
-MAX_DOMAIN_ID = 232  # the largest whose DDS ports fit (ROS 2 docs: domain ID)
 
 
 NODE_HELP = "full name of the cleanup node (e.g. '/robot1/cleanup'; default: /cleanup)"
@@ -151,8 +150,10 @@ def _timeout(client, args, nodes, plan, wait_s=None):
 
 def _client():
     from expclean_ros.ros.client import CleanupClient
+    from expclean_ros.core.ros_domain import MAX_DOMAIN_ID, parse_domain_id
     domain = os.environ.get('ROS_DOMAIN_ID', '').strip()
-    if domain.isdigit() and int(domain) > MAX_DOMAIN_ID:  # Fast DDS would exit the process
+    number = parse_domain_id(domain)  # None (no number): rcl refuses it, saying so
+    if number is not None and number > MAX_DOMAIN_ID:  # Fast DDS would exit the process
         raise CliError(f'ROS_DOMAIN_ID must be between 0 and {MAX_DOMAIN_ID}, got {domain}')
     return CleanupClient(name='expclean_cli')
 

@@ -21,6 +21,7 @@ import sys
 import time
 
 from expclean_ros.cli.main import CliError
+from expclean_ros.core.procs.escalation import stop_timeouts_text
 
 __all__ = ['add_arguments', 'run', 'summary_lines', 'Progress', 'resume_command']
 
@@ -83,8 +84,8 @@ def add_arguments(sub):
                    help='seconds to wait for the node to answer (default: 120)')
     p.add_argument('--log-dir', default=None,
                    help="write each run's output to DIR/run-NNN.log (default: this terminal)")
-    p.add_argument('--stop-timeouts', default='2,2,1', metavar='INT,TERM,KILL',
-                   help='teardown waits after SIGINT, SIGTERM, SIGKILL (default: 2,2,1)')
+    p.add_argument('--stop-timeouts', default=stop_timeouts_text(), metavar='INT,TERM,KILL',
+                   help='teardown waits after SIGINT, SIGTERM, SIGKILL (default: %(default)s)')
     p.add_argument('--no-cgroup', action='store_true', help='select runs by tag only')
     p.add_argument('--shard', default=None, metavar='K/N',
                    help='run rows K, K+N, K+2N, ... only (0 <= K < N), with a ledger of its '
@@ -113,7 +114,8 @@ def _timeouts(text):
     except ValueError:
         values = []
     if len(values) != 3 or any(v < 0 for v in values):
-        raise CliError(f'--stop-timeouts must be three seconds >= 0 like 2,2,1, got {text!r}')
+        raise CliError(f'--stop-timeouts must be three seconds >= 0 like '
+                       f'{stop_timeouts_text()}, got {text!r}')
     return values
 
 

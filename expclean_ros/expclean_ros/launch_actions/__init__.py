@@ -21,11 +21,14 @@ point group ``launch.frontend.launch_extension``; importing it registers the
 XML/YAML tags:
 
 - ``expclean_run_tag`` (:class:`RunTag`): the run tag for everything launched after it.
-- ``expclean_cleanup_node`` (:class:`CleanupNode`): the cleanup node, never carrying the tag.
+- ``expclean_cleanup_node`` (:class:`CleanupNodeAction`; ``CleanupNode`` is its old name,
+  kept): the cleanup node, never carrying the tag.
 - ``expclean_teardown`` (:class:`Teardown`): stop the tagged processes (now or on
   shutdown), then optionally a cleanup call; emits :class:`TeardownDone`.
 - ``expclean_cleanup`` (:class:`CleanupCall`): call quick/comprehensive on a node;
   emits :class:`CleanupDone`.
+- ``expclean_experiment`` (:class:`Experiment`): a process whose exit shuts launch down
+  (``<executable on_exit="shutdown">``, which Humble's front ends do not accept).
 """
 
 try:
@@ -37,9 +40,14 @@ except ImportError as exc:
                       f'to use expclean_ros.launch_actions ({exc})') from None
 
 from .cleanup_call import CleanupCall  # noqa: E402
-from .cleanup_node import CleanupNode  # noqa: E402
+from .cleanup_node_action import CleanupNodeAction  # noqa: E402
 from .events import CleanupDone, TeardownDone  # noqa: E402
+from .experiment import Experiment  # noqa: E402
 from .run_tag import RunTag  # noqa: E402
 from .teardown import Teardown  # noqa: E402
 
-__all__ = ['RunTag', 'CleanupNode', 'Teardown', 'CleanupCall', 'TeardownDone', 'CleanupDone']
+#: The old name of :class:`CleanupNodeAction` (launch files that import it keep working).
+CleanupNode = CleanupNodeAction
+
+__all__ = ['RunTag', 'CleanupNodeAction', 'CleanupNode', 'Teardown', 'CleanupCall', 'Experiment',
+           'TeardownDone', 'CleanupDone']

@@ -15,7 +15,6 @@
 """The CleanupCall action: ask a cleanup node for its quick or comprehensive cleanup."""
 
 import asyncio
-import re
 from typing import Optional
 
 from launch.action import Action
@@ -25,33 +24,25 @@ from launch.logging import get_logger
 from launch.some_substitutions_type import SomeSubstitutionsType
 from launch.utilities import normalize_to_list_of_substitutions, perform_substitutions
 
+from ..core.cleanup import PLANS
+from ..core.node_names import full_node_name
+from .arguments import parse_attributes
 from .events import CleanupDone
 from .prepared_call import PreparedCall
 from .shutdown_signals import handle_shutdown_signals
 
 __all__ = ['CleanupCall', 'answer', 'check_plan', 'full_node_name', 'PLANS']
 
-PLANS = ('quick', 'comprehensive')
-_NODE_NAME = re.compile(r'(/[A-Za-z_][A-Za-z0-9_]*)+')
-
-
-def full_node_name(text: str) -> str:
-    """
-    Return a node name from a namespace joined to a name: one leading slash, no doubled ones.
-
-    >>> full_node_name('robot1/cleanup'), full_node_name('//cleanup')
-    ('/robot1/cleanup', '/cleanup')
-    """
-    return re.sub('/+', '/', '/' + text.strip())
-
 
 def check_plan(node: str, plan: str) -> None:
     """Refuse a plan or node name a cleanup call cannot use, saying what is expected."""
     if plan not in PLANS:
         raise ValueError(f"cleanup plan must be 'quick' or 'comprehensive', got {plan!r}")
-    if not _NODE_NAME.fullmatch(node):
+    try:
+        full_node_name(node)
+    except ValueError:
         raise ValueError(f"cleanup node must be a full node name, e.g. '/robot1/cleanup', "
-                         f'got {node!r}')
+                         f'got {node!r}') from None
 
 
 async def answer(prepared: PreparedCall) -> CleanupDone:
@@ -88,11 +79,7 @@ class CleanupCall(Action):
     @classmethod
     def parse(cls, entity: Entity, parser: Parser):
         _, kwargs = super().parse(entity, parser)
-        for name in ('node', 'plan', 'timeout'):
-            value = entity.get_attr(name, optional=True)
-            if value is not None:
-                kwargs[name] = parser.parse_substitution(value)
-        return cls, kwargs
+        return cls, parse_attributes(entity, parser, ('node', 'plan', 'timeout'), kwargs)
 
     def execute(self, context: LaunchContext):
         handle_shutdown_signals(context)  # SIGTERM, SIGHUP: as Ctrl-C

@@ -94,7 +94,7 @@ def end_run(run_id: str, cgroup: Optional[str], result) -> None:
 
 def node_starting(context: LaunchContext, action) -> None:
     """
-    Record that ``action`` (a CleanupNode) is starting its node.
+    Record that ``action`` (a CleanupNodeAction) is starting its node.
 
     This launch's teardown waits until the node's pid is known and spares it (the node is in the
     run's cgroup, not of the run).

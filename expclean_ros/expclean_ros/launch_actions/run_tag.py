@@ -15,7 +15,7 @@
 """The RunTag action: one run tag for every process launched after it."""
 
 import os
-from typing import Optional
+from typing import Optional, Union
 
 from launch.action import Action
 from launch.frontend import Entity, Parser, expose_action
@@ -28,6 +28,7 @@ from ..core.memory.probes import take_snapshot
 from ..core.runs import run_tag
 from ..core.runs.shm_watch import ShmWatch, run_pids
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
+from .arguments import parse_attributes, typed_argument, typed_value
 from .run_state import start_run
 from .shutdown_signals import handle_shutdown_signals
 
@@ -41,6 +42,8 @@ CGROUP_CONFIG = 'expclean_cgroup'
 #: context.locals entry: run tag -> (ShmWatch or None, memory before the run, GhostWatch or
 #: None), for the Teardown action.
 SHM_WATCHES = 'expclean_shm_watches'
+#: Its XML/YAML attributes, named as its keyword arguments.
+_ATTRIBUTES = ('run_id', 'tag_variable', 'shm_cleanup', 'restart_daemon', 'ros_log_dir')
 
 
 @expose_action('expclean_run_tag')
@@ -70,24 +73,20 @@ class RunTag(Action):
 
     def __init__(self, *, run_id: Optional[SomeSubstitutionsType] = None,
                  tag_variable: SomeSubstitutionsType = DEFAULT_TAG_VARIABLE,
-                 shm_cleanup: SomeSubstitutionsType = 'true',
-                 restart_daemon: SomeSubstitutionsType = 'true',
+                 shm_cleanup: Union[bool, SomeSubstitutionsType] = True,
+                 restart_daemon: Union[bool, SomeSubstitutionsType] = True,
                  ros_log_dir: SomeSubstitutionsType = '', **kwargs):
         super().__init__(**kwargs)
         self.__run_id = None if run_id is None else normalize_to_list_of_substitutions(run_id)
         self.__tag_variable = normalize_to_list_of_substitutions(tag_variable)
-        self.__shm_cleanup = normalize_to_list_of_substitutions(shm_cleanup)
-        self.__restart_daemon = normalize_to_list_of_substitutions(restart_daemon)
+        self.__shm_cleanup = typed_argument(shm_cleanup, bool)
+        self.__restart_daemon = typed_argument(restart_daemon, bool)
         self.__ros_log_dir = normalize_to_list_of_substitutions(ros_log_dir)
 
     @classmethod
     def parse(cls, entity: Entity, parser: Parser):
         _, kwargs = super().parse(entity, parser)
-        for name in ('run_id', 'tag_variable', 'shm_cleanup', 'restart_daemon', 'ros_log_dir'):
-            value = entity.get_attr(name, optional=True)
-            if value is not None:
-                kwargs[name] = parser.parse_substitution(value)
-        return cls, kwargs
+        return cls, parse_attributes(entity, parser, _ATTRIBUTES, kwargs)
 
     @property
     def run_id(self):
@@ -118,18 +117,14 @@ class RunTag(Action):
             context.environment['ROS_LOG_DIR'] = logs
             get_logger('expclean').info(f'run {run_id}: ROS logs in {logs}')
         watch = ghosts = None
-        if _true(context, self.__shm_cleanup):
+        if typed_value(context, self.__shm_cleanup, bool, 'expclean_run_tag shm_cleanup'):
             watch = ShmWatch()  # /dev/shm before the run: its files are the run's candidates
             watch.follow(run_pids(run_tag.tag_selection(run_id, variable)))
             watch.start_sampling()
-        if _true(context, self.__restart_daemon):
+        if typed_value(context, self.__restart_daemon, bool, 'expclean_run_tag restart_daemon'):
             from ..ros.ghosts import GhostWatch
             ghosts = GhostWatch()  # the daemon's nodes before the run
         watches = dict(getattr(context.locals, SHM_WATCHES, {}))
         watches[run_id] = (watch, take_snapshot(), ghosts)
         context.extend_globals({SHM_WATCHES: watches})
         return None
-
-
-def _true(context, value) -> bool:
-    return perform_substitutions(context, value).strip().lower() in ('true', '1', 'yes')

@@ -15,9 +15,10 @@
 """The Teardown action: stop a run's tagged processes without blocking launch's event loop."""
 
 import asyncio
+import functools
 import json
 import os
-from typing import Optional
+from typing import Optional, Union
 
 from launch.action import Action
 from launch.event_handlers import OnShutdown
@@ -33,9 +34,11 @@ from ..core.memory.probes import take_snapshot
 from ..core.procs.scanner import select
 from ..core.runs.run_tag import tag_selection
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
-from ..core.procs.teardown import teardown
+from ..core.procs.teardown import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
+                                   DEFAULT_SIGTERM_TIMEOUT_S, teardown)
+from .arguments import parse_attributes, typed_argument, typed_value
 from .cleanup_call import answer, check_plan, full_node_name
-from .cleanup_node import TEARDOWN_PENDING
+from .cleanup_node_action import TEARDOWN_PENDING
 from .events import TeardownDone
 from .prepared_call import PreparedCall
 from .run_state import end_run, run_cgroup, spared
@@ -47,8 +50,10 @@ __all__ = ['Teardown']
 #: After the call's client has closed, time for the cleanup node to see it leave.
 DEPARTURE_S = 0.05
 
-_ARGS = ('run_id', 'tag_variable', 'on_shutdown', 'sigint_timeout', 'sigterm_timeout',
-         'sigkill_timeout', 'cleanup', 'cleanup_node', 'cleanup_timeout', 'snapshot', 'cgroup')
+#: Its XML/YAML attributes, named as its keyword arguments.
+_ATTRIBUTES = ('run_id', 'tag_variable', 'on_shutdown', 'sigint_timeout', 'sigterm_timeout',
+               'sigkill_timeout', 'cleanup', 'cleanup_node', 'cleanup_timeout', 'snapshot',
+               'cgroup')
 
 
 @expose_action('expclean_teardown')
@@ -67,47 +72,103 @@ class Teardown(Action):
 
     :param run_id: the tag to stop (default: the ``expclean_run_id`` configuration
         a :class:`RunTag` set).
-    :param on_shutdown: ``true``: wait for launch's shutdown (Ctrl-C included).
+    :param tag_variable: the tag's environment variable (default: the RunTag's).
+    :param on_shutdown: true: wait for launch's shutdown (Ctrl-C included); a bool, or
+        text launch reads as one (``true``, ``false``, ``1``, ``0``).
+    :param sigint_timeout: seconds after the SIGINTs before SIGTERM (default 2.0);
+        ``sigterm_timeout`` (2.0) and ``sigkill_timeout`` (1.0) likewise.
     :param cleanup: ``none`` (default), ``quick`` or ``comprehensive``: the plan
-        to call on ``cleanup_node`` (full name, default ``/cleanup``) afterwards.
+        to call on ``cleanup_node`` (full name, default ``/cleanup``) afterwards,
+        waiting ``cleanup_timeout`` seconds (120) for its answer.
     :param snapshot: a path to write the tagged tree to, as JSON.
+    :param cgroup: the run's cgroup (default: the RunTag's).
     """
 
     def __init__(self, *, run_id: SomeSubstitutionsType = LaunchConfiguration(
                      RUN_ID_CONFIG, default=''),
                  tag_variable: SomeSubstitutionsType = LaunchConfiguration(
                      TAG_VARIABLE_CONFIG, default=DEFAULT_TAG_VARIABLE),
-                 on_shutdown: SomeSubstitutionsType = 'false',
-                 sigint_timeout: SomeSubstitutionsType = '2.0',
-                 sigterm_timeout: SomeSubstitutionsType = '2.0',
-                 sigkill_timeout: SomeSubstitutionsType = '1.0',
+                 on_shutdown: Union[bool, SomeSubstitutionsType] = False,
+                 sigint_timeout: Union[float, SomeSubstitutionsType] = DEFAULT_SIGINT_TIMEOUT_S,
+                 sigterm_timeout: Union[float, SomeSubstitutionsType] = DEFAULT_SIGTERM_TIMEOUT_S,
+                 sigkill_timeout: Union[float, SomeSubstitutionsType] = DEFAULT_SIGKILL_TIMEOUT_S,
                  cleanup: SomeSubstitutionsType = 'none',
                  cleanup_node: SomeSubstitutionsType = '/cleanup',
-                 cleanup_timeout: SomeSubstitutionsType = '120',
+                 cleanup_timeout: Union[float, SomeSubstitutionsType] = 120.0,
                  snapshot: SomeSubstitutionsType = '',
                  cgroup: SomeSubstitutionsType = LaunchConfiguration(
                      CGROUP_CONFIG, default=''), **kwargs):
         super().__init__(**kwargs)
-        values = locals()
-        self.__args = {name: normalize_to_list_of_substitutions(values[name]) for name in _ARGS}
+        self.__run_id = normalize_to_list_of_substitutions(run_id)
+        self.__tag_variable = normalize_to_list_of_substitutions(tag_variable)
+        self.__on_shutdown = typed_argument(on_shutdown, bool)
+        self.__sigint_timeout = typed_argument(sigint_timeout, float)
+        self.__sigterm_timeout = typed_argument(sigterm_timeout, float)
+        self.__sigkill_timeout = typed_argument(sigkill_timeout, float)
+        self.__cleanup = normalize_to_list_of_substitutions(cleanup)
+        self.__cleanup_node = normalize_to_list_of_substitutions(cleanup_node)
+        self.__cleanup_timeout = typed_argument(cleanup_timeout, float)
+        self.__snapshot = normalize_to_list_of_substitutions(snapshot)
+        self.__cgroup = normalize_to_list_of_substitutions(cgroup)
         self.__future: Optional[asyncio.Future] = None
         self.__prepared: Optional[PreparedCall] = None
 
     @classmethod
     def parse(cls, entity: Entity, parser: Parser):
         _, kwargs = super().parse(entity, parser)
-        for name in _ARGS:
-            value = entity.get_attr(name, optional=True)
-            if value is not None:
-                kwargs[name] = parser.parse_substitution(value)
-        return cls, kwargs
+        return cls, parse_attributes(entity, parser, _ATTRIBUTES, kwargs)
 
-    def _value(self, context, name):
-        return perform_substitutions(context, self.__args[name]).strip()
+    @property
+    def run_id(self):
+        """Return the run tag to stop."""
+        return self.__run_id
+
+    @property
+    def tag_variable(self):
+        """Return the tag's environment variable."""
+        return self.__tag_variable
+
+    @property
+    def on_shutdown(self):
+        """Return whether it waits for launch's shutdown (a bool, or substitutions)."""
+        return self.__on_shutdown
+
+    @property
+    def timeouts(self):
+        """Return the SIGINT, SIGTERM and SIGKILL timeouts: floats, or substitutions."""
+        return (self.__sigint_timeout, self.__sigterm_timeout, self.__sigkill_timeout)
+
+    @property
+    def cleanup(self):
+        """Return the plan called afterwards: ``none``, ``quick`` or ``comprehensive``."""
+        return self.__cleanup
+
+    @property
+    def cleanup_node(self):
+        """Return the full name of the node the plan is called on."""
+        return self.__cleanup_node
+
+    @property
+    def cleanup_timeout(self):
+        """Seconds the cleanup call waits for its answer."""
+        return self.__cleanup_timeout
+
+    @property
+    def snapshot(self):
+        """Return a path the tagged tree is written to as JSON ('': none)."""
+        return self.__snapshot
+
+    @property
+    def cgroup(self):
+        """Return the run's cgroup, '' for none."""
+        return self.__cgroup
+
+    def _text(self, context, value):
+        return perform_substitutions(context, value).strip()
 
     def execute(self, context: LaunchContext):
         handle_shutdown_signals(context)  # SIGTERM, SIGHUP: as Ctrl-C
-        if self._value(context, 'on_shutdown').lower() in ('true', '1', 'yes'):
+        if typed_value(context, self.__on_shutdown, bool, 'expclean_teardown on_shutdown'):
             if not context.is_shutdown:
                 self._wait_for_shutdown(context)
                 return None
@@ -119,10 +180,14 @@ class Teardown(Action):
         prepared = self._prepare(context)  # a bad plan or node name is refused here, at once
         context.extend_globals({TEARDOWN_PENDING: True})
         # the tag and the call as they are now: a configuration may be out of scope then
-        now = dict(self.__args, on_shutdown='false', **{
-            name: self._value(context, name) for name in (
-                'run_id', 'tag_variable', 'cleanup', 'cleanup_node', 'cleanup_timeout',
-                'cgroup')})
+        text = functools.partial(self._text, context)
+        now = dict(run_id=text(self.__run_id), tag_variable=text(self.__tag_variable),
+                   on_shutdown=False, sigint_timeout=self.__sigint_timeout,
+                   sigterm_timeout=self.__sigterm_timeout, sigkill_timeout=self.__sigkill_timeout,
+                   cleanup=text(self.__cleanup), cleanup_node=text(self.__cleanup_node),
+                   cleanup_timeout=self._seconds(context, self.__cleanup_timeout,
+                                                 'cleanup_timeout'),
+                   snapshot=self.__snapshot, cgroup=text(self.__cgroup))
 
         def at_shutdown(event, ctx):
             action = Teardown(**now)
@@ -136,14 +201,19 @@ class Teardown(Action):
         """
         Return the cleanup call with its client made ready in a worker thread.
 
-        None: no call.
+        None when there is no call.
         """
-        plan = self._value(context, 'cleanup')
+        plan = self._text(context, self.__cleanup)
         if plan == 'none':
             return None
-        node = full_node_name(self._value(context, 'cleanup_node'))
+        node = full_node_name(self._text(context, self.__cleanup_node))
         check_plan(node, plan)
-        return PreparedCall(node, plan, float(self._value(context, 'cleanup_timeout')))
+        return PreparedCall(node, plan, self._seconds(context, self.__cleanup_timeout,
+                                                      'cleanup_timeout'))
+
+    @staticmethod
+    def _seconds(context, value, name) -> float:
+        return float(typed_value(context, value, float, f'expclean_teardown {name}'))
 
     def _start(self, context):
         """Log the tagged tree, then stop it (and make the call) in a task."""
@@ -151,15 +221,15 @@ class Teardown(Action):
         try:
             if prepared is None:
                 prepared = self._prepare(context)
-            run_id = self._value(context, 'run_id')
+            run_id = self._text(context, self.__run_id)
             if not run_id:
                 raise ValueError('expclean_teardown: no run tag; put an expclean_run_tag '
                                  'action before it or pass run_id')
-            variable = self._value(context, 'tag_variable')
-            timeouts = tuple(float(self._value(context, n)) for n in
-                             ('sigint_timeout', 'sigterm_timeout', 'sigkill_timeout'))
-            cgroup = run_cgroup(run_id, self._value(context, 'cgroup'))
-            snapshot = self._value(context, 'snapshot')
+            variable = self._text(context, self.__tag_variable)
+            timeouts = tuple(self._seconds(context, value, name) for name, value in zip(
+                ('sigint_timeout', 'sigterm_timeout', 'sigkill_timeout'), self.timeouts))
+            cgroup = run_cgroup(run_id, self._text(context, self.__cgroup))
+            snapshot = self._text(context, self.__snapshot)
         except Exception:
             if prepared is not None:
                 prepared.close()
@@ -235,7 +305,7 @@ def _foreground() -> bool:
     """
     Return whether launch's process group is the foreground group of its terminal.
 
-    Then a Ctrl-C there reached every process of the group.
+    (then a Ctrl-C there reached every process of the group).
     """
     for fd in (0, 1, 2):
         try:

@@ -31,7 +31,7 @@ __all__ = ['watch_launch']
 
 def watch_launch(node) -> Optional[LaunchWatch]:
     """
-    Watch ``launch.pid`` (set by the CleanupNode launch action), or None when unset.
+    Watch ``launch.pid`` (set by the CleanupNodeAction launch action), or None when unset.
 
     When that launch dies by any signal (SIGKILL included), the node tears down
     ``launch.run_tag`` (and ``launch.cgroup``), removes stale DDS shared memory,

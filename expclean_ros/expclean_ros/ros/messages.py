@@ -21,7 +21,7 @@ from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from expclean_interfaces.msg import (CleanupReport, GpuMemory, GpuProcess, MemoryUsage,
                                      ProcessInfo, StepResult)
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 from std_msgs.msg import Header
 
 from expclean_ros.core.procs import requests
@@ -151,8 +151,15 @@ def fill_teardown(response, result, extra=''):
 
 
 def parameter_descriptor(spec) -> ParameterDescriptor:
-    """Return a parameter table entry as a ParameterDescriptor (with its range, if any)."""
+    """
+    Return a parameter table entry as a ParameterDescriptor, with its range if any.
+
+    A list is a string array, statically typed, so that ``[]`` is one too.
+    """
     descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+    if isinstance(spec.default, list):
+        descriptor.type = ParameterType.PARAMETER_STRING_ARRAY
+        descriptor.dynamic_typing = False
     if isinstance(spec.default, int) and not isinstance(spec.default, bool) \
             and spec.low is not None:
         descriptor.integer_range = [IntegerRange(
@@ -161,3 +168,16 @@ def parameter_descriptor(spec) -> ParameterDescriptor:
         descriptor.floating_point_range = [FloatingPointRange(
             from_value=float(spec.low), to_value=float(spec.high), step=0.0)]
     return descriptor
+
+
+def declared_default(spec):
+    """
+    Return what the node declares ``spec`` with.
+
+    Its default, but for an empty list the string-array type alone (rclpy would type an empty list
+    as a byte array).
+    """
+    if spec.default == []:
+        from rclpy.parameter import Parameter
+        return Parameter.Type.STRING_ARRAY
+    return spec.default

@@ -45,7 +45,7 @@ from expclean_ros.core.cleanup.results import run_step
 from expclean_ros.core.memory import dds_shm, probes, run_shm
 from expclean_ros.core.memory.shm_record import ShmRecord
 from expclean_ros.core.procs import teardown
-from expclean_ros.ros import announce, messages, parameters
+from expclean_ros.ros import announce, messages, parameters, rclpy_compat
 from expclean_ros.ros.busy import BusyGuard
 from expclean_ros.ros.duplicate_watch import DuplicateWatch
 from expclean_ros.ros.ghosts import GhostWatch
@@ -84,8 +84,10 @@ class CleanupNode(Node):
         super().__init__('cleanup', **kwargs)
         self._stop = stop
         for spec in parameters.PARAMETERS:
-            self.declare_parameter(spec.name, spec.default, messages.parameter_descriptor(spec))
-        self.values = {s.name: self.get_parameter(s.name).value for s in parameters.PARAMETERS}
+            self.declare_parameter(spec.name, messages.declared_default(spec),
+                                   messages.parameter_descriptor(spec))
+        self.values = {s.name: parameters.from_ros(s, self.get_parameter_or(s.name).value)
+                       for s in parameters.PARAMETERS}
         reason = (parameters.check(self.values)
                   or parameters.check_privileges(self.values, os.geteuid()))
         if reason:
@@ -279,6 +281,7 @@ def main(args=None):
         watch = watch_launch(node)  # started by launch: never outlive it
         executor = MultiThreadedExecutor(num_threads=4)
         executor.add_node(node)
+        rclpy_compat.warn_unchecked(node.get_logger(), executor)
         spin_until_stopped(executor, node, stop)  # and shut the executor down
     except (ValueError, ParameterException) as exc:  # bad parameters at start-up
         print(f'cleanup_node: error: {exc}', file=sys.stderr)

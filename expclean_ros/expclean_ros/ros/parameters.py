@@ -16,7 +16,8 @@
 The cleanup node's parameters: names, defaults, ranges and cross-checks.
 
 Plain data, so the rules are testable without ROS; the node declares one ROS
-parameter per :data:`PARAMETERS` entry and refuses sets that :func:`check` rejects.
+parameter per :data:`PARAMETERS` entry, typed and with its range in the descriptor
+(rclpy enforces both), and refuses sets that :func:`check` rejects.
 
 Every peer on the ROS domain may set every writable parameter, so whatever
 decides what runs or what dies (hooks, protect list, tag variable, configured
@@ -26,7 +27,6 @@ users) is read-only: fixed at start-up from the YAML file, the launch file or
 """
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Tuple
 
@@ -34,15 +34,17 @@ import regex
 
 from ..core.procs.patterns import compile_all
 from ..core.procs.requests import RequestPolicy, check_run_tag
-from ..core.runs.tagged_start import RUN_TAG_FORMAT
-from ..core.procs.selection import DEFAULT_PROTECT
+from ..core.procs.escalation import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
+                                     DEFAULT_SIGTERM_TIMEOUT_S)
+from ..core.procs.selection import DEFAULT_PROTECT, DEFAULT_TAG_VARIABLE, RUN_TAG_FORMAT
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.cleanup.plans import CleanupOptions
     from ..core.procs.selection import Selection
 
 __all__ = ['ParamSpec', 'PARAMETERS', 'DEFAULTS', 'SPECS', 'check', 'check_privileges',
-           'strings', 'selection', 'request_policy', 'cleanup_options', 'longest_cleanup_s']
+           'strings', 'from_ros', 'selection', 'request_policy', 'cleanup_options',
+           'longest_cleanup_s']
 
 
 @dataclass(frozen=True)
@@ -79,17 +81,17 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
     ParamSpec('gpu_warn_percent', 95.0, 'GPU memory use that turns diagnostics WARN', 0.0, 100.0),
     ParamSpec('gpu_error_percent', 99.0, 'GPU memory use that turns diagnostics ERROR',
               0.0, 100.0),
-    ParamSpec('teardown.tag_variable', 'EXPCLEAN_RUN_ID',
+    ParamSpec('teardown.tag_variable', DEFAULT_TAG_VARIABLE,
               'environment variable that marks the processes of a run', read_only=True),
     ParamSpec('teardown.run_tag_format', RUN_TAG_FORMAT,
               'regular expression a run tag must match whole (in a request and in '
               'teardown.run_tag)', read_only=True),
     ParamSpec('teardown.run_tag', '',
               'run tag whose processes quick/comprehensive stop; "" = none'),
-    ParamSpec('teardown.patterns', [''],
+    ParamSpec('teardown.patterns', [],
               'regular expressions on command lines that quick/comprehensive stop (same '
               'user; only processes with ROS_DOMAIN_ID equal to ours, or tagged on domain 0); '
-              '[""] = none', read_only=True),
+              '[] = none', read_only=True),
     ParamSpec('teardown.allow_request_patterns', False,
               'a ~/teardown request may carry patterns: any peer on this domain may then stop '
               'matching processes of this ROS domain', read_only=True),
@@ -99,9 +101,12 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
               read_only=True),
     ParamSpec('teardown.allow_other_users', False,
               "stop other users' processes too (needs privileges)", read_only=True),
-    ParamSpec('teardown.sigint_timeout_s', 2.0, 'wait after SIGINT, seconds', 0.0, 60.0),
-    ParamSpec('teardown.sigterm_timeout_s', 2.0, 'wait after SIGTERM, seconds', 0.0, 60.0),
-    ParamSpec('teardown.sigkill_timeout_s', 1.0, 'wait after SIGKILL, seconds', 0.0, 60.0),
+    ParamSpec('teardown.sigint_timeout_s', DEFAULT_SIGINT_TIMEOUT_S, 'wait after SIGINT, seconds',
+              0.0, 60.0),
+    ParamSpec('teardown.sigterm_timeout_s', DEFAULT_SIGTERM_TIMEOUT_S,
+              'wait after SIGTERM, seconds', 0.0, 60.0),
+    ParamSpec('teardown.sigkill_timeout_s', DEFAULT_SIGKILL_TIMEOUT_S,
+              'wait after SIGKILL, seconds', 0.0, 60.0),
     ParamSpec('settle.tolerance_mb', 32.0,
               'memory counts as settled when the window moves less than this, MiB', 1.0, 65536.0),
     ParamSpec('settle.window_s', -1.0,
@@ -126,9 +131,9 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
     ParamSpec('restart_daemon', True,
               'after a ~/teardown that stopped processes, a ROS 2 daemon of this domain that '
               'still lists nodes is restarted through ros2cli (never a signal): no ghost nodes'),
-    ParamSpec('hooks.before', [''], 'shell commands run before each cleanup; [""] = none',
+    ParamSpec('hooks.before', [], 'shell commands run before each cleanup; [] = none',
               read_only=True),
-    ParamSpec('hooks.after', [''], 'shell commands run after each cleanup; [""] = none',
+    ParamSpec('hooks.after', [], 'shell commands run after each cleanup; [] = none',
               read_only=True),
     ParamSpec('hooks.timeout_s', 30.0, 'time limit of one hook, seconds', 0.1, 3600.0,
               read_only=True),
@@ -138,7 +143,7 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
     ParamSpec('dry_run', False, 'teardown steps list what they would stop and stop nothing'),
     ParamSpec('launch.pid', 0,
               'the launch process that started this node (its parent), set by the '
-              'CleanupNode launch action: when it dies, by any signal, the node stops '
+              'CleanupNodeAction launch action: when it dies, by any signal, the node stops '
               'launch.run_tag and exits; 0 = none', 0, 2 ** 31 - 1, read_only=True),
     ParamSpec('launch.run_tag', '', 'the run tag of the launch that started this node',
               read_only=True),
@@ -151,29 +156,46 @@ SPECS = {spec.name: spec for spec in PARAMETERS}
 
 
 def strings(value):
-    """Return a string-array parameter without its empty placeholders."""
-    return tuple(v for v in value if v)
+    """
+    Return a string-array parameter without empty strings.
+
+    ``['']``, the placeholder for none that older YAML files write (ROS could not type an empty
+    list), means none too.
+
+    >>> strings(['']), strings(['a', ''])
+    ((), ('a',))
+    """
+    return tuple(v for v in value or () if v)
+
+
+def from_ros(spec: ParamSpec, value):
+    """
+    Return a parameter's value as the node reads it.
+
+    A string array declared without a value (an empty default, or ``[]`` in a YAML file or ``-p
+    name:=[]``, which ROS leaves unset) is the empty list.
+
+    >>> from_ros(SPECS['hooks.before'], None), from_ros(SPECS['publish_rate'], 2.0)
+    ([], 2.0)
+    """
+    if value is None and isinstance(spec.default, list):
+        return []
+    return value
 
 
 def check(values: dict) -> Optional[str]:
     """
     Return why ``values`` (all parameters, after a change) are refused, or None.
 
+    The rules between parameters, and on text; each number's range (``low``,
+    ``high``) is in its ParameterDescriptor, which rclpy enforces before this runs
+    (at start-up and on every set), NaN and infinities included.
+
     >>> check(dict(DEFAULTS, ram_warn_percent=99.0)) is None
     False
     >>> check(DEFAULTS) is None
     True
     """
-    for name, value in values.items():
-        spec = SPECS.get(name)
-        if spec is None:
-            continue
-        if isinstance(value, float) and not math.isfinite(value):
-            return f'{name} must be a finite number, got {value}'
-        if spec.low is not None and value < spec.low:
-            return f'{name} must be >= {spec.low:g}, got {value:g}'
-        if spec.high is not None and value > spec.high:
-            return f'{name} must be <= {spec.high:g}, got {value:g}'
     for kind in ('ram', 'swap', 'gpu'):
         warn, error = values[f'{kind}_warn_percent'], values[f'{kind}_error_percent']
         if warn > error:

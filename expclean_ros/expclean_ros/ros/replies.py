@@ -27,13 +27,15 @@ passes): the request is served once, the reply arrives as soon as it can.
 Each try can hold the GIL for those 100 ms (rclpy does not release it around
 the send), which stops every other thread of the node meanwhile: tries are
 paced ``PAUSE_S`` apart, so re-sending never takes more than a third of the
-node's time, however many replies wait.
+node's time, however many replies wait. How a reply is taken over and an
+undelivered one told apart relies on rclpy internals: :mod:`.rclpy_compat`.
 """
 
 import collections
 import threading
 import time
-import warnings
+
+from .rclpy_compat import replace_send_response, send_once
 
 __all__ = ['ReplyRetrier', 'RETRY_S', 'MAX_PENDING', 'PAUSE_S']
 
@@ -45,55 +47,6 @@ WARN_EVERY_S = 5.0
 PAUSE_S = 0.2
 #: At most this many replies wait to be re-sent.
 MAX_PENDING = 256
-#: What rmw_fastrtps says when the caller's reply reader is not matched yet.
-_NOT_MATCHED = 'will not receive response'
-
-_capture = threading.local()
-_installed = threading.Lock()
-_show_original = None
-
-
-def _show(message, category, filename, lineno, file=None, line=None):
-    """``warnings.showwarning`` that hands a capturing thread its warnings instead."""
-    caught = getattr(_capture, 'caught', None)
-    if caught is not None:
-        caught.append(str(message))
-        return
-    _show_original(message, category, filename, lineno, file, line)
-
-
-def _install():
-    """
-    Route warnings through :func:`_show` and never suppress a repeated undelivered reply.
-
-    ``warnings.catch_warnings`` would do the capture but swaps process-wide state,
-    which is unsafe from several executor threads; a thread-local list is not.
-    """
-    global _show_original
-    with _installed:
-        if _show_original is None:
-            _show_original = warnings.showwarning
-            warnings.showwarning = _show
-            warnings.filterwarnings('always', message='failed to send response',
-                                    category=RuntimeWarning)
-
-
-def _delivered(send, response, header):
-    """Send once; False when the middleware could not deliver the reply yet."""
-    _capture.caught = []
-    try:
-        send(response, header)
-    except Exception as exc:  # older rclpy raise RCLError for the same timeout
-        if _NOT_MATCHED not in str(exc):
-            raise
-        return False
-    finally:
-        caught, _capture.caught = _capture.caught, None
-    undelivered = [text for text in caught if _NOT_MATCHED in text]
-    for text in caught:
-        if text not in undelivered:
-            warnings.warn(text, RuntimeWarning)
-    return not undelivered
 
 
 class ReplyRetrier:
@@ -107,7 +60,6 @@ class ReplyRetrier:
     """
 
     def __init__(self, logger=None, retry_s=RETRY_S, max_pending=MAX_PENDING):
-        _install()
         self._logger = logger
         self._retry_s = retry_s
         self._pending = collections.deque()
@@ -120,15 +72,14 @@ class ReplyRetrier:
 
     def wrap(self, service):
         """Make ``service`` (an rclpy Service) hand undelivered replies to this retrier."""
-        send = service.send_response
+        def make(send):
+            def send_or_queue(response, header):
+                if not send_once(send, response, header):
+                    self._queue([service.srv_name, send, response, header,
+                                 time.monotonic() + self._retry_s, 1])
+            return send_or_queue
 
-        def send_or_queue(response, header):
-            if not _delivered(send, response, header):
-                self._queue([service.srv_name, send, response, header,
-                             time.monotonic() + self._retry_s, 1])
-
-        service.send_response = send_or_queue  # the executor calls it after the callback
-        return service
+        return replace_send_response(service, make)
 
     def _queue(self, item):
         with self._wake:
@@ -165,7 +116,7 @@ class ReplyRetrier:
                 self._give_up(item)
                 continue
             try:
-                delivered = _delivered(send, response, header)  # blocks up to 100 ms
+                delivered = send_once(send, response, header)  # blocks up to 100 ms
             except Exception as exc:  # the service destroyed at shutdown, rclpy failing
                 if self._logger is not None:
                     self._logger.warning(f'{name}: reply not re-sent: {exc!r}')

@@ -25,6 +25,8 @@ import signal
 import sys
 import threading
 
+from .rclpy_compat import drain_thread_pool
+
 __all__ = ['stop_on_signals', 'spin_until_stopped', 'leave', 'defer_sigterm']
 
 #: Longest wait of the executor between two looks at the stop Event when nothing wakes it.
@@ -130,9 +132,7 @@ def spin_until_stopped(executor, node, stop: threading.Event) -> None:
     # rclpy destroys the executor's guard condition before waiting for its
     # thread pool, so a queued callback can still touch it ("exception was
     # never retrieved"): drain the pool first.
-    pool = getattr(executor, '_executor', None)
-    if pool is not None:
-        pool.shutdown(wait=True)
+    drain_thread_pool(executor)
     executor.shutdown()
 
 

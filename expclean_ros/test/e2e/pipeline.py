@@ -19,7 +19,10 @@ talker: publishes /e2e_chatter and double-forks ``helper`` into a session of
 its own (it outlives its parent, as daemonised helpers of real stacks do); on
 SIGINT it keeps running 1 s, then prints how many SIGINTs it got and exits;
 listener: subscribes and ignores SIGINT (a node that never stops on Ctrl-C);
-helper: a node publishing /e2e_status.
+helper: a node publishing /e2e_status; with ``E2E_HELPER_SHM_MIB=N`` it also fills a
+shared-memory buffer of N MiB (``psm_e2e_<mark>_<pid>`` in ``EXPCLEAN_SHM_ROOT`` or
+/dev/shm, as a shared-memory transport would) and keeps it open, never unlinking it:
+the leak of a leaky pipeline, pinned in RAM for as long as anything is left.
 """
 
 import os
@@ -61,8 +64,22 @@ def _count_interrupts(interrupts):
     threading.Thread(target=wait, daemon=True).start()
 
 
+def _shm_buffer():
+    """Return the helper's buffer (an open fd, kept for its life), or None."""
+    mib = int(os.environ.get('E2E_HELPER_SHM_MIB', '0'))
+    if mib <= 0:
+        return None
+    root = os.environ.get('EXPCLEAN_SHM_ROOT', '/dev/shm')
+    mark = os.environ.get('EXPCLEAN_TEST_MARK', 'nomark')
+    fd = os.open(f'{root}/psm_e2e_{mark}_{os.getpid()}', os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    for _ in range(mib):
+        os.write(fd, b'\1' * (1 << 20))
+    return fd
+
+
 def main(role):
     interrupts = []
+    buffer = _shm_buffer() if role == 'helper' else None  # noqa: F841 (held open)
     if role == 'talker':
         _spawn_helper()  # before the mask: the helper must get SIGINT as usual
         _count_interrupts(interrupts)

@@ -25,6 +25,7 @@ from typing import Iterable, Mapping, Optional, Tuple
 from ..cleanup.steps import DROP_CACHES_PATH
 from ..procs import cgroups, proctable
 from ..procs.mounts import mount_of
+from ..ros_domain import domain_id, safe_domain, safe_ranges_text
 from .check import DEGRADED, UNAVAILABLE, WORKS, Check
 
 __all__ = ['check_drop_caches', 'check_process_table', 'check_cgroups', 'check_dds_shm',
@@ -144,18 +145,16 @@ def check_dds_shm(root: str = '/dev/shm') -> Check:
     return Check('dds_shm', WORKS, text, remedy, data)
 
 
-_DOMAIN_RANGES = ((0, 101), (215, 232))
-
-
 def check_ros_env(environ: Optional[Mapping[str, str]] = None) -> Check:
     """ROS_DOMAIN_ID and the discovery range a ROS process started here would use."""
     env = os.environ if environ is None else environ
     raw = env.get('ROS_DOMAIN_ID', '').strip()
     rng = env.get('ROS_AUTOMATIC_DISCOVERY_RANGE', '').strip().upper()
     data = {'domain_id': raw or '0 (unset)', 'discovery_range': rng or 'unset'}
-    if raw and not (raw.isdigit() and any(lo <= int(raw) <= hi for lo, hi in _DOMAIN_RANGES)):
+    number = domain_id(raw)
+    if raw and not (number is not None and safe_domain(number)):
         return Check('ros_env', UNAVAILABLE, f'ROS_DOMAIN_ID={raw!r} is not a valid domain',
-                     'use 0-101 (or 215-232)', data)
+                     f'use {safe_ranges_text()}', data)
     domain = f'ROS_DOMAIN_ID={raw}' if raw else 'ROS_DOMAIN_ID unset (0)'
     if rng == 'LOCALHOST' or (not rng and env.get('ROS_LOCALHOST_ONLY') == '1'):
         return Check('ros_env', WORKS, f'{domain}, discovery on this host only', data=data)

@@ -26,14 +26,15 @@ import select
 import signal
 import time
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional, Set, Tuple
 
 from . import proctable
 from .outcome import ZOMBIE_NOT_OURS
 from .selection import Candidate
 
 __all__ = ['Tracked', 'HAVE_PIDFD', 'same_process', 'open_checked', 'send_signal', 'reap_child',
-           'gone', 'threads_exiting', 'close_pidfd', 'wait_for_exit']
+           'gone', 'threads_exiting', 'close_pidfd', 'wait_for_exit', 'open_pidfd',
+           'wait_readable']
 
 
 @dataclass
@@ -155,13 +156,37 @@ def close_pidfd(t: Tracked) -> None:
         t.pidfd = None
 
 
+def open_pidfd(pid: int) -> Optional[int]:
+    """
+    Return a pidfd of ``pid`` (for an unreaped child of ours: its pid cannot be reused meanwhile).
+
+    Or None: no pidfd support (kernel < 5.3), no fd left, or no such process.
+    """
+    if not hasattr(os, 'pidfd_open'):
+        return None
+    try:
+        return os.pidfd_open(pid)
+    except OSError:  # ENOSYS, EMFILE, ESRCH
+        return None
+
+
+def wait_readable(fds, timeout: Optional[float]) -> Set[int]:
+    """
+    Wait up to ``timeout`` seconds (None: as long as it takes) until one of ``fds`` is readable.
+
+    And return those that are: a pidfd turns readable the moment its process exits (``poll``, not
+    ``select``: no limit on an fd's number).
+    """
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    return {fd for fd, _ in poller.poll(None if timeout is None else max(0.0, timeout) * 1000)}
+
+
 def wait_for_exit(alive, timeout: float) -> None:
     """Sleep up to ``timeout``, waking early when a pidfd reports an exit."""
     fds = [t.pidfd for t in alive if t.pidfd is not None]
     if fds and len(fds) == len(alive):
-        poller = select.poll()
-        for fd in fds:
-            poller.register(fd, select.POLLIN)
-        poller.poll(max(0.0, timeout) * 1000)
+        wait_readable(fds, timeout)
     else:
         time.sleep(max(0.0, timeout))

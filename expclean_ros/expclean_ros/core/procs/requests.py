@@ -37,9 +37,8 @@ from typing import Optional, Sequence, Tuple
 
 import regex
 
-from ..runs.tagged_start import RUN_TAG_FORMAT
 from .scanner import own_descendants
-from .selection import DEFAULT_PROTECT, DEFAULT_TAG_VARIABLE, Selection
+from .selection import DEFAULT_PROTECT, DEFAULT_TAG_VARIABLE, RUN_TAG_FORMAT, Selection
 
 __all__ = ['RequestPolicy', 'teardown_selection', 'check_run_tag', 'MAX_PATTERNS',
            'MAX_PATTERN_LENGTH', 'MAX_TAG_LENGTH', 'SELECTION_TIME_LIMIT_S']

@@ -26,14 +26,18 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
+from ..ros_domain import parse_domain_id
 from .patterns import PatternTimeout, compile_all
 
 __all__ = ['Selection', 'Candidate', 'parse_domain_id', 'PatternTimeout', 'DEFAULT_TAG_VARIABLE',
-           'DEFAULT_PROTECT', 'NO_SELECTION_MESSAGE']
+           'DEFAULT_PROTECT', 'NO_SELECTION_MESSAGE', 'RUN_TAG_FORMAT']
 
 _log = logging.getLogger(__name__)
 
 DEFAULT_TAG_VARIABLE = 'EXPCLEAN_RUN_ID'
+#: What ``runs.tagged_start.new_run_id`` makes; the cleanup node accepts only tags of this
+#: format (parameter ``teardown.run_tag_format``) from a request.
+RUN_TAG_FORMAT = r'run-[0-9a-f]{32}'
 #: Never selected: the ROS 2 daemon, and the callers of the cleanup node, whose own
 #: command lines may match a configured pattern: every verb of the expclean CLI
 #: (``expclean``, ``python -m expclean_ros.cli``, ``ros2 cleanup``) and ``ros2 service
@@ -44,19 +48,6 @@ DEFAULT_PROTECT = (r'ros2-daemon', r'_ros2_daemon', r'(^|[\s/])expclean(\s|$)',
                    r'(quick|comprehensive|between_runs|teardown|get_memory)(\s|$)')
 NO_SELECTION_MESSAGE = ('no selection given: pass a run tag, a root pid or a pattern; '
                         'expclean never stops everything')
-
-
-def parse_domain_id(value: Optional[str]) -> Optional[int]:
-    """
-    Return a ``ROS_DOMAIN_ID`` value as a number; unset or empty = 0; ``None`` when not a number.
-
-    Only ASCII digits count: ``str.isdigit`` also accepts e.g. ``'\u00b2'``,
-    which ``int`` refuses.
-    """
-    value = (value or '').strip()
-    if not value:
-        return 0
-    return int(value) if value.isascii() and value.isdecimal() else None
 
 
 def _env_domain_id(needed: bool) -> Optional[int]:

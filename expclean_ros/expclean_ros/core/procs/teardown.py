@@ -28,9 +28,7 @@ signalled through a pidfd opened after checking its start time (or, without
 pidfd support, re-checked just before ``kill``), so a reused pid is never hit.
 Zombies count as gone; zombies that are our own children are reaped.
 
-Default timeouts are 2.0 s (SIGINT) + 2.0 s (SIGTERM) + 1.0 s (SIGKILL):
-shorter than ``ros2 launch``'s 5 s + 5 s, meant for between-run use, where a
-node that needs more than 2 s to handle Ctrl-C is stopped with SIGTERM.
+Default timeouts (:mod:`.escalation`): 2 s (SIGINT) + 2 s (SIGTERM) + 1 s (SIGKILL).
 
 Owners of shared memory (torch's ``torch_shm_manager``, which unlinks its
 clients' ``/dev/shm`` files 2 s after the last client has gone, and leaves
@@ -45,6 +43,8 @@ import time
 from typing import Callable, Dict, Optional, Tuple
 
 from . import cgroups, proctable
+from .escalation import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
+                         DEFAULT_SIGTERM_TIMEOUT_S)
 from .cgroup_eviction import evict_spared, only_tracked
 from .outcome import (EXITED, LEFT_D_STATE, LEFT_DENIED, LEFT_RUNNING, ProcessOutcome,
                       TeardownResult)
@@ -59,9 +59,6 @@ __all__ = ['teardown', 'is_shm_owner', 'DEFAULT_OWNER_GRACE_S', 'DEFAULT_SIGINT_
 
 _log = logging.getLogger(__name__)
 
-DEFAULT_SIGINT_TIMEOUT_S = 2.0
-DEFAULT_SIGTERM_TIMEOUT_S = 2.0
-DEFAULT_SIGKILL_TIMEOUT_S = 1.0
 #: torch_shm_manager exits 2 s after its last client (SHUTDOWN_TIMEOUT in libshm).
 DEFAULT_OWNER_GRACE_S = 5.0
 _SHM_MANAGER = 'torch_shm_manager'

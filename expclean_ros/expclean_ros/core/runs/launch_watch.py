@@ -23,12 +23,12 @@ cgroup) are then stopped, and ``on_done`` is called (the node exits).
 
 import logging
 import os
-import select
 import threading
 from typing import Callable, Optional
 
 from . import launch_record
 from ..procs.outcome import TeardownResult
+from ..procs.pidfd import wait_readable
 from ..procs.selection import Selection
 from ..procs.teardown import teardown
 from .cgroup_trust import trusted_cgroup
@@ -88,10 +88,7 @@ class LaunchWatch:
         if self._pidfd == -1:
             return  # cannot watch: told at start
         if self._pidfd is not None:
-            poller = select.poll()
-            poller.register(self._pidfd, select.POLLIN)
-            poller.register(self._wake_r, select.POLLIN)
-            ready = {fd for fd, _ in poller.poll()}
+            ready = wait_readable([self._pidfd, self._wake_r], None)
             os.close(self._pidfd)
             if self._wake_r in ready:
                 return  # closed: the node stops on its own

@@ -18,6 +18,8 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Tuple
 
+from ..procs.escalation import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
+                                DEFAULT_SIGTERM_TIMEOUT_S)
 from ..procs.selection import DEFAULT_TAG_VARIABLE
 
 __all__ = ['SequencerOptions', 'BatchResult', 'CleanupFn', 'STATUS_OK', 'STATUS_FAILED',
@@ -65,9 +67,9 @@ class SequencerOptions:
     """
 
     timeout_s: Optional[float] = None
-    sigint_timeout_s: float = 2.0
-    sigterm_timeout_s: float = 2.0
-    sigkill_timeout_s: float = 1.0
+    sigint_timeout_s: float = DEFAULT_SIGINT_TIMEOUT_S
+    sigterm_timeout_s: float = DEFAULT_SIGTERM_TIMEOUT_S
+    sigkill_timeout_s: float = DEFAULT_SIGKILL_TIMEOUT_S
     tag_variable: str = DEFAULT_TAG_VARIABLE
     use_cgroup: bool = True
     sample_interval_s: float = 0.1

@@ -15,12 +15,13 @@
 """What a ledger line keeps of memory and of a cleanup, and the sequencer's cleanup callables."""
 
 import dataclasses
-from typing import Optional
+from typing import Iterable, Optional
 
 from ..memory.probes import MemorySnapshot
 from .options import CleanupFn
 
-__all__ = ['memory_record', 'report_record', 'in_process_cleanup', 'no_cleanup']
+__all__ = ['memory_record', 'cleanup_record', 'report_record', 'in_process_cleanup',
+           'no_cleanup']
 
 
 def memory_record(snap: MemorySnapshot) -> dict:
@@ -32,21 +33,43 @@ def memory_record(snap: MemorySnapshot) -> dict:
             'gpu_status': snap.gpu_status}
 
 
+def cleanup_record(*, plan: str, success: bool, skipped: bool, message: str, seconds: float,
+                   settled: Optional[bool], settle_s: float, steps: Iterable[tuple] = (),
+                   processes_stopped: int = 0, processes_left: int = 0) -> dict:
+    """
+    Return the ledger's ``cleanup`` field.
+
+    The same whether the cleanup ran in this process or in a cleanup node; ``steps``: (name,
+    status, detail, seconds) of each step.
+
+    >>> cleanup_record(plan='quick', success=True, skipped=False, message='ok', seconds=1,
+    ...                settled=True, settle_s=0.5)['steps']
+    []
+    """
+    return {'plan': plan, 'success': bool(success), 'skipped': bool(skipped),
+            'message': message, 'seconds': float(seconds),
+            'settled': None if settled is None else bool(settled),
+            'settle_s': float(settle_s),
+            'steps': [{'name': name, 'status': status, 'detail': detail,
+                       'seconds': float(step_s)} for name, status, detail, step_s in steps],
+            'processes_stopped': int(processes_stopped),
+            'processes_left': int(processes_left)}
+
+
 def report_record(report) -> dict:
     """
     Return a plans.CleanupReport as the ledger's ``cleanup`` field.
 
-    Same fields as via a node.
+    (same fields as via a node).
     """
     settle = report.settle
-    return {'plan': report.plan, 'success': bool(report.success), 'skipped': bool(report.skipped),
-            'message': report.message, 'seconds': float(report.seconds),
-            'settled': bool(settle.settled) if settle is not None else None,
-            'settle_s': float(settle.seconds) if settle is not None else 0.0,
-            'steps': [{'name': s.name, 'status': s.status, 'detail': s.detail,
-                       'seconds': float(s.seconds)} for s in report.steps],
-            'processes_stopped': int(report.processes_stopped),
-            'processes_left': int(report.processes_left)}
+    return cleanup_record(
+        plan=report.plan, success=report.success, skipped=report.skipped,
+        message=report.message, seconds=report.seconds,
+        settled=settle.settled if settle is not None else None,
+        settle_s=settle.seconds if settle is not None else 0.0,
+        steps=[(s.name, s.status, s.detail, s.seconds) for s in report.steps],
+        processes_stopped=report.processes_stopped, processes_left=report.processes_left)
 
 
 def in_process_cleanup(comprehensive: bool = True, wait_time: Optional[float] = None,
@@ -77,6 +100,6 @@ def in_process_cleanup(comprehensive: bool = True, wait_time: Optional[float] = 
 
 def no_cleanup(run_index: int, total_runs: int, baseline=None) -> dict:
     """Return a cleanup callable that does nothing (teardown of the run still happens)."""
-    return {'plan': 'none', 'success': True, 'skipped': True, 'message': 'no cleanup requested',
-            'seconds': 0.0, 'settled': None, 'settle_s': 0.0, 'steps': [],
-            'processes_stopped': 0, 'processes_left': 0}
+    return cleanup_record(plan='none', success=True, skipped=True,
+                          message='no cleanup requested', seconds=0.0, settled=None,
+                          settle_s=0.0)

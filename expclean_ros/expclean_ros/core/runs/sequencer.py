@@ -27,7 +27,6 @@ again. Bad input raises ``ValueError`` before the first run starts.
 
 import logging
 import os
-import select as io_select
 import subprocess
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -35,6 +34,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from ..cleanup.verify import verify
 from ..memory.probes import take_snapshot
 from ..procs import cgroups
+from ..procs.pidfd import open_pidfd, wait_readable
 from ..procs.scanner import select
 from ..procs.selection import Selection
 from ..procs.teardown import teardown
@@ -70,14 +70,6 @@ def _leftovers(run_id: str, opts: SequencerOptions) -> List[dict]:
     return [c.as_dict() for c in select(Selection(tag=run_id, tag_variable=opts.tag_variable))]
 
 
-def _child_pidfd(popen: subprocess.Popen) -> Optional[int]:
-    """Return a pidfd of our unreaped child (its pid cannot be reused meanwhile), or None."""
-    try:
-        return os.pidfd_open(popen.pid) if hasattr(os, 'pidfd_open') else None
-    except OSError:  # ENOSYS (kernel < 5.3), EMFILE: Popen.wait polls instead
-        return None
-
-
 def _wait_exit(popen: subprocess.Popen, pidfd: Optional[int], timeout_s: float) -> Optional[int]:
     """
     Return the exit code once ``popen`` exits within ``timeout_s``, else None.
@@ -90,9 +82,7 @@ def _wait_exit(popen: subprocess.Popen, pidfd: Optional[int], timeout_s: float) 
             return popen.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             return None
-    poller = io_select.poll()  # not select(): no limit on the fd's number
-    poller.register(pidfd, io_select.POLLIN)
-    poller.poll(timeout_s * 1000.0)
+    wait_readable([pidfd], timeout_s)
     return popen.poll()
 
 
@@ -105,7 +95,7 @@ def _wait_run(run, opts: SequencerOptions, peak: PeakSampler, t0: float,
     timeout.
     """
     deadline = None if opts.timeout_s is None else t0 + opts.timeout_s
-    pidfd = _child_pidfd(run.popen)
+    pidfd = open_pidfd(run.popen.pid)
     try:
         while True:
             peak.sample()

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Sequence
 
 from ..procs import cgroups
-from ..procs.selection import DEFAULT_TAG_VARIABLE, Selection
+from ..procs.selection import DEFAULT_TAG_VARIABLE, RUN_TAG_FORMAT, Selection
 from ..procs.outcome import TeardownResult
 from ..procs.teardown import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
                               DEFAULT_SIGTERM_TIMEOUT_S, teardown)
@@ -40,11 +40,6 @@ from ..procs.teardown import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_
 __all__ = ['TaggedRun', 'start_tagged', 'new_run_id', 'RUN_TAG_FORMAT']
 
 _log = logging.getLogger(__name__)
-
-
-#: What :func:`new_run_id` makes; the cleanup node accepts only tags of this format
-#: (parameter ``teardown.run_tag_format``) from a request.
-RUN_TAG_FORMAT = r'run-[0-9a-f]{32}'
 
 
 def new_run_id() -> str:

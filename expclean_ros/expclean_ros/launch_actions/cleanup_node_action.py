@@ -12,18 +12,18 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The CleanupNode action: the cleanup node, never carrying a run tag."""
+"""The CleanupNodeAction: the cleanup node, never carrying a run tag."""
 
 import os
-from typing import List, Mapping, Optional
+from typing import List, Mapping, Optional, Sequence, Union
 
-from launch.action import Action
 from launch.actions import OpaqueFunction
 from launch.event_handler import EventHandler
 from launch.frontend import Entity, Parser, expose_action
 from launch.launch_context import LaunchContext
 from launch.some_substitutions_type import SomeSubstitutionsType
 from launch.substitutions import LaunchConfiguration
+from launch.utilities import normalize_to_list_of_substitutions
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 
@@ -33,17 +33,19 @@ from .run_state import node_starting
 from .run_tag import CGROUP_CONFIG, RUN_ID_CONFIG, TAG_VARIABLE_CONFIG
 from .shutdown_signals import handle_shutdown_signals
 
-__all__ = ['CleanupNode', 'TEARDOWN_PENDING']
+__all__ = ['CleanupNodeAction', 'TEARDOWN_PENDING']
 
 #: A launch global set by a Teardown that waits for shutdown: the node then outlives launch's
 #: Ctrl-C until that teardown (and its cleanup call) is done.
 TEARDOWN_PENDING = 'expclean_teardown_pending'
 #: The launch configuration holding launch's pid for the node's ``launch.pid``.
 LAUNCH_PID_CONFIG = 'expclean_launch_pid'
+#: What launch_ros's ``<node>`` takes as ``pkg`` and ``exec``; fixed for this tag.
+PACKAGE, EXECUTABLE = 'expclean_ros', 'cleanup_node'
 
 
 @expose_action('expclean_cleanup_node')
-class CleanupNode(Node):
+class CleanupNodeAction(Node):
     """
     The expclean cleanup node as a ``launch_ros`` ``Node``.
 
@@ -57,46 +59,73 @@ class CleanupNode(Node):
     ``launch.cgroup`` name this launch and its run, and should launch die by
     any signal (SIGKILL included), the node stops that run and exits.
 
-    XML: ``<expclean_cleanup_node namespace="robot1" params_file="my.yaml"/>``.
+    The launch action, not the rclpy node class
+    (:class:`expclean_ros.ros.node.CleanupNode`); ``CleanupNode`` is its old name, kept.
+    XML and YAML read it as launch_ros's ``<node>`` without ``pkg`` and ``exec``
+    (``<param>``, ``<remap>``, ``<env>``, ``args``, ``ros_args`` included), plus
+    ``params_file`` and ``tag_variable``:
+    ``<expclean_cleanup_node namespace="robot1"><param name="publish_rate" value="5.0"/>
+    </expclean_cleanup_node>``.
 
     :param name: node name (default ``cleanup``).
     :param namespace: node namespace.
     :param params_file: a YAML parameters file.
-    :param parameters: parameter values, applied after ``params_file``.
+    :param parameters: parameter values (a dict), or launch_ros's list of dicts and files,
+        applied after ``params_file``.
     :param tag_variable: the run tag's variable (default ``EXPCLEAN_RUN_ID``).
+    :param prefix: a launch prefix, run inside the node's own session.
     """
 
     def __init__(self, *, name: SomeSubstitutionsType = 'cleanup',
                  namespace: SomeSubstitutionsType = '',
                  params_file: Optional[SomeSubstitutionsType] = None,
-                 parameters: Optional[Mapping[str, object]] = None,
+                 parameters: Optional[Union[Mapping, Sequence]] = None,
                  tag_variable: str = DEFAULT_TAG_VARIABLE,
                  output: SomeSubstitutionsType = 'screen',
+                 prefix: Optional[SomeSubstitutionsType] = None,
+                 exec_name: SomeSubstitutionsType = EXECUTABLE,
                  **kwargs):
         params: List[object] = []
         if params_file:
             params.append(params_file)
-        if parameters:
+        if isinstance(parameters, Mapping):
             params.append(dict(parameters))
+        elif parameters:
+            params.extend(parameters)
         params.append({  # last: the launch that starts the node, whatever the file says
             'launch.pid': ParameterValue(LaunchConfiguration(LAUNCH_PID_CONFIG), value_type=int),
             'launch.run_tag': ParameterValue(LaunchConfiguration(RUN_ID_CONFIG, default=''),
                                              value_type=str),
             'launch.cgroup': ParameterValue(LaunchConfiguration(CGROUP_CONFIG, default=''),
                                             value_type=str)})
-        super().__init__(package='expclean_ros', executable='cleanup_node', name=name,
+        session = ['setsid ']  # split by launch like any prefix
+        if prefix is not None:
+            session += normalize_to_list_of_substitutions(prefix)
+        super().__init__(package=PACKAGE, executable=EXECUTABLE, name=name,
                          namespace=namespace, parameters=params, output=output,
-                         prefix='setsid', exec_name='cleanup_node', **kwargs)
+                         prefix=session, exec_name=exec_name, **kwargs)
         self.__tag_variable = tag_variable
+        self.__params_file = params_file
         self.__deferred = False
+
+    @property
+    def tag_variable(self) -> str:
+        """Return the run tag's variable, removed from the node's environment."""
+        return self.__tag_variable
+
+    @property
+    def params_file(self) -> Optional[SomeSubstitutionsType]:
+        """Return the parameters file given, or None."""
+        return self.__params_file
 
     @classmethod
     def parse(cls, entity: Entity, parser: Parser):
-        _, kwargs = Action.parse(entity, parser)
-        for name in ('name', 'namespace', 'params_file', 'output'):
-            value = entity.get_attr(name, optional=True)
-            if value is not None:
-                kwargs[name] = parser.parse_substitution(value)
+        """launch_ros's ``<node>`` parsing with ``pkg`` and ``exec`` fixed, then our own."""
+        _, kwargs = super().parse(_FixedNodeEntity(entity), parser)
+        del kwargs['package'], kwargs['executable']
+        params_file = entity.get_attr('params_file', optional=True)
+        if params_file is not None:
+            kwargs['params_file'] = parser.parse_substitution(params_file)
         tag_variable = entity.get_attr('tag_variable', optional=True)
         if tag_variable is not None:
             kwargs['tag_variable'] = tag_variable
@@ -135,3 +164,36 @@ class CleanupNode(Node):
             self.__deferred = False
             return super()._shutdown_process(context, send_sigint=True)
         return None
+
+
+class _FixedNodeEntity(Entity):
+    """
+    The tag as launch_ros's ``Node.parse`` reads it.
+
+    ``pkg`` and ``exec`` fixed, every other attribute the tag's own (so an unknown one is still
+    refused).
+    """
+
+    def __init__(self, entity: Entity):
+        self.__entity = entity
+
+    @property
+    def type_name(self):
+        return self.__entity.type_name
+
+    @property
+    def parent(self):
+        return self.__entity.parent
+
+    @property
+    def children(self):
+        return self.__entity.children
+
+    def get_attr(self, name, **kwargs):
+        fixed = {'pkg': PACKAGE, 'exec': EXECUTABLE}
+        if name in fixed:
+            return fixed[name]
+        return self.__entity.get_attr(name, **kwargs)
+
+    def assert_entity_completely_parsed(self):
+        self.__entity.assert_entity_completely_parsed()
