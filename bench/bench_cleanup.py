@@ -1,4 +1,19 @@
-"""Quick / comprehensive cleanup wall time vs the seed's fixed sleeps, and settling delay.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Quick / comprehensive cleanup wall time vs the seed's fixed sleeps, and settling delay.
 
 Baseline, measured in the same run: the seed's plans with their fixed sleeps,
 i.e. ``clear_gpu``'s 2 s plus ``wait_time`` (quick 5 s, comprehensive 10 s),
@@ -35,7 +50,11 @@ SEED_WAIT_S = {'quick': 5.0, 'comprehensive': 10.0}
 
 
 def _options():
-    """The drop-in's options; without a test domain, no pattern teardown (shared machine)."""
+    """
+    Return the drop-in's options.
+
+    Without a test domain, no pattern teardown (shared machine).
+    """
     domain = os.environ.get('ROS_DOMAIN_ID', '')
     if domain.isdigit() and domain != '0':
         return cleanup_utils.default_options(), f'pattern teardown on ROS domain {domain}'

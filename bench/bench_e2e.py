@@ -1,4 +1,19 @@
-"""End to end: repeated runs of an rclpy pipeline under real ``ros2 launch``, ended by Ctrl-C.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+End to end: repeated runs of an rclpy pipeline under real ``ros2 launch``, ended by Ctrl-C.
 
 (a) plain ``ros2 launch`` of the pipeline (baseline), then (b) the same
 launch file through ``wrap.launch.py``. The pipeline's talker double-forks a
@@ -30,7 +45,7 @@ HELPER_SHM_MIB = 32
 
 
 def _remove_buffers(mark):
-    """The helpers' buffers of this bench's own mark (pipeline.py names them)."""
+    """Return the helpers' buffers of this bench's own mark (pipeline.py names them)."""
     for name in os.listdir('/dev/shm'):
         if name.startswith(f'psm_e2e_{mark}_'):
             os.unlink(os.path.join('/dev/shm', name))

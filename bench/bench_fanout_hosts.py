@@ -1,4 +1,19 @@
-"""Fan-out over hosts: one caller calls the cleanup nodes of 1, 2, 4 and 8 hosts at once.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Fan-out over hosts: one caller calls the cleanup nodes of 1, 2, 4 and 8 hosts at once.
 
 Hosts are those of the test rig (``expclean_ros/test/hostrig.py``: network, PID, mount
 and UTS namespaces joined by veths, DDS by ``ROS_STATIC_PEERS``); one cleanup node per

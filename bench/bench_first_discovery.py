@@ -1,5 +1,21 @@
-"""How long a fresh participant takes to find a long-lived service, by the server's
-announcement period: Fast DDS's default (3 s) vs the cleanup node's (0.25 s).
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+How long a fresh participant takes to find a long-lived service.
+
+By the server's announcement period: Fast DDS's default (3 s) vs the cleanup node's (0.25 s).
 
 Two trivial rclpy Trigger servers run side by side (started here, stopped by PID), one
 per period (a Fast DDS profile file each). Fresh client processes alternate between

@@ -1,4 +1,19 @@
-"""A 2 s experiment under ``ros2 launch`` with verified cleanup vs a plain ``ros2 launch``.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+r"""
+A 2 s experiment under ``ros2 launch`` with verified cleanup vs a plain ``ros2 launch``.
 
 Anchor, measured in the same run: ``ros2 launch`` of a file holding only the
 experiment (``ExecuteProcess`` ``sleep 2`` whose exit shuts launch down).
@@ -59,8 +74,12 @@ def _args(variant, anchor_path):
 
 
 def one_run(variant, anchor_path, log_path, mark):
-    """``(beyond, started, after)`` seconds of one run: beyond the experiment, until launch
-    had started it, from its end until launch had exited. RuntimeError if the run failed."""
+    """
+    ``(beyond, started, after)`` seconds of one run.
+
+    Beyond the experiment, until launch had started it, from its end until launch had exited.
+    RuntimeError if the run failed.
+    """
     # untimed: reads what launch and the launch file import back into the page cache, which
     # the comprehensive plan (as root) drops: every run, anchor included, starts warm
     subprocess.run([*_args(variant, anchor_path), '--show-args'], stdin=subprocess.DEVNULL,

@@ -1,4 +1,19 @@
-"""Cleanup node cost: service round trips, idle CPU/RSS and start-up vs a trivial rclpy node.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Cleanup node cost: service round trips, idle CPU/RSS and start-up vs a trivial rclpy node.
 
 The real node (``python -m expclean_ros.ros.node``) runs as a subprocess, twice:
 ``publish_rate`` 1 Hz and 10 Hz, each in its own namespace. The baseline,
@@ -88,7 +103,7 @@ class Caller:
         self._rclpy.try_shutdown(context=self._context)
 
     def client(self, srv_type, name):
-        """The client of ``name``, created once and reused."""
+        """Return the client of ``name``, created once and reused."""
         if name not in self._clients:
             self._clients[name] = self.node.create_client(srv_type, name)
         return self._clients[name]
@@ -133,7 +148,11 @@ class Caller:
 
 
 def ros_env():
-    """The environment of every ROS process here: loopback discovery, venv as ament prefix."""
+    """
+    Return the environment of every ROS process here.
+
+    Loopback discovery, venv as ament prefix.
+    """
     env = dict(os.environ)
     env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
     env.setdefault('AMENT_PREFIX_PATH', sys.prefix)
@@ -160,7 +179,7 @@ def stop(proc):
 
 
 def node_argv(rate, namespace):
-    """The real cleanup node publishing at ``rate`` Hz in ``namespace``."""
+    """Return the real cleanup node publishing at ``rate`` Hz in ``namespace``."""
     return [sys.executable, '-m', 'expclean_ros.ros.node', '--ros-args',
             '-r', f'__ns:={namespace}', '-p', f'publish_rate:={float(rate)}']
 
@@ -202,7 +221,8 @@ def servers(tag):
 
 
 def startups(caller, trials, log_dir):
-    """Seconds from Popen to 'ready' logged and to the first answer, trivial and 1 Hz node.
+    """
+    Seconds from Popen to 'ready' logged and to the first answer, trivial and 1 Hz node.
 
     The two alternate, so that both see the same machine. The answer includes
     DDS discovery; 'ready' (both log it once their services exist) does not.
@@ -253,8 +273,11 @@ class Stamps:
 
 
 def _phase(caller, stamps, srv_type, name, seconds, calls):
-    """``calls`` round trips of ``name``, then spin until ``seconds`` have passed; return
-    (round trip ms, largest gap between ~/memory stamps meanwhile)."""
+    """
+    Make ``calls`` round trips of ``name``, then spin until ``seconds`` have passed.
+
+    Return (round trip ms, largest gap between ~/memory stamps meanwhile).
+    """
     start, first = time.perf_counter(), len(stamps.stamps)
     times, _ = caller.round_trips_ms(srv_type, name, calls)
     while time.perf_counter() < start + seconds:
@@ -271,8 +294,12 @@ def _wait_path(caller, path, timeout_s=60.0):
 
 
 def under_load(caller, seconds, calls, log_dir):
-    """Gaps in ~/memory and get_memory round trips on a 10 Hz node: idle, while a cleanup
-    is held inside its hook, and while a burst of refused teardown requests is answered."""
+    """
+    Gaps in ~/memory and get_memory round trips on a 10 Hz node.
+
+    Idle, while a cleanup is held inside its hook, and while a burst of refused teardown requests
+    is answered.
+    """
     from expclean_interfaces.srv import GetMemoryUsage, Teardown
     from std_srvs.srv import Trigger
 
@@ -412,7 +439,7 @@ def rows(f):
 
 
 def table(f):
-    """The figures as a markdown table, with the conditions they were taken under."""
+    """Return the figures as a markdown table, with the conditions they were taken under."""
     lines = ['| figure | value | baseline (trivial rclpy node, or as named) | ratio | target '
              '| met? |',
              '|---|---|---|---|---|---|']

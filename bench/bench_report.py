@@ -1,4 +1,19 @@
-"""``expclean report`` at scale: a generated ledger of realistic runs, page time and size.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+``expclean report`` at scale: a generated ledger of realistic runs, page time and size.
 
 The ledger (default 1000 runs, each in the sequencer's record layout with a GPU,
 a teardown that stopped an escaped helper, a cleanup and a slow RAM drift) is
@@ -45,7 +60,7 @@ def report_page(path, out):
 
 
 def command(path, out):
-    """The real ``expclean report`` command, interpreter start-up and imports included."""
+    """Return the real ``expclean report`` command, interpreter start-up and imports included."""
     subprocess.run([sys.executable, '-m', 'expclean_ros.cli', 'report', path, '-o', out],
                    check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
 

@@ -1,4 +1,19 @@
-"""Per-run time of ``expclean run --quick -- ros2 launch PLAIN_LAUNCH`` beyond the experiment.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Per-run time of ``expclean run --quick -- ros2 launch PLAIN_LAUNCH`` beyond the experiment.
 
 The experiment: a plain launch file whose one process sleeps 2 s and shuts
 launch down when it exits. Figure: the batch's wall time (``expclean``'s own
@@ -41,7 +56,7 @@ def generate_launch_description():
 
 
 def expclean():
-    """The ``expclean`` command of this environment."""
+    """Return the ``expclean`` command of this environment."""
     script = os.path.join(os.path.dirname(sys.executable), 'expclean')
     return [script] if os.access(script, os.X_OK) else [sys.executable, '-m', 'expclean_ros.cli']
 

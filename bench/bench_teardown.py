@@ -1,4 +1,19 @@
-"""Benchmark the teardown engine against its bounds and the seed's kill by command-line pattern.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Benchmark the teardown engine against its bounds and the seed's kill by command-line pattern.
 
 1. Trees of 10, 100 and 300 real processes, every tenth ignoring SIGINT:
    time until zero are left, against the escalation bound (sum of stage
@@ -98,8 +113,11 @@ def _wait_idle(pids, quiet_s=0.3, cap_s=10.0):
 
 
 def bench_discovery(tag, run_pids, repeats):
-    """(table size, ours, psutil) in ms per 1000 processes: one tag selection, median of
-    ``repeats``; both must choose exactly ``run_pids``."""
+    """
+    (table size, ours, psutil) in ms per 1000 processes: one tag selection, median of ``repeats``.
+
+    Both must choose exactly ``run_pids``.
+    """
     import psutil
 
     def psutil_scan():
@@ -153,7 +171,11 @@ def bench_table_sizes(repeats):
 
 
 def seed_matches():
-    """What a kill by command-line PATTERN would signal (the seed's tool spares only itself)."""
+    """
+    Return what a kill by command-line PATTERN would signal.
+
+    The seed's tool spares only itself.
+    """
     rx = [re.compile(p) for p in SEED_PATTERNS]
     hit = set()
     for pid in proctable.snapshot():

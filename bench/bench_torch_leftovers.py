@@ -1,4 +1,19 @@
-"""What a crashing PyTorch + ROS 2 run leaves behind: a plain loop, `expclean run`, the wrapper.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+What a crashing PyTorch + ROS 2 run leaves behind: a plain loop, `expclean run`, the wrapper.
 
 The run (``expclean_ros/test/torch_pipeline.py``): a DataLoader with two
 workers (``file_system`` or the default ``file_descriptor`` strategy), 6
@@ -87,8 +102,11 @@ def pipeline_cmd(out, go, strategy):
 
 
 def release(out, go, alive):
-    """Once the run is up and the daemon lists its node (as a readiness check would see
-    it), let it crash; return what it held."""
+    """
+    Once the run is up and the daemon lists its node (as a readiness check would see it).
+
+    Let it crash; return what it held.
+    """
     deadline = time.monotonic() + 300
     while not os.path.exists(out) and alive() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -171,8 +189,12 @@ def generate_launch_description():
 
 
 def step_cost(tables=400, files=10, repeats=15):
-    """(step ms, table-read ms) on a process table of ``tables`` processes with ``files``
-    new unheld files to judge (in a private directory: nothing of others is touched)."""
+    """
+    Measure (step ms, table-read ms) on a table of ``tables`` processes.
+
+    The step judges ``files`` new unheld files (in a private directory: nothing of others is
+    touched).
+    """
     sleepers = []
     while len(proctable.snapshot()) < tables:
         sleepers.append(subprocess.Popen(['sleep', '600']))

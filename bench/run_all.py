@@ -1,4 +1,19 @@
-"""Run every bench/bench_*.py in turn with this Python; exit 1 if any failed.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Run every bench/bench_*.py in turn with this Python; exit 1 if any failed.
 
 Each bench inherits the environment and gets ``--quick`` only when its
 ``--help`` lists that option (benches without argparse are not probed, since
@@ -20,7 +35,11 @@ HELP_TIMEOUT_S = 60.0
 
 
 def benches(names=()):
-    """The bench scripts, sorted; only those named (without ``.py``) when names are given."""
+    """
+    Return the bench scripts, sorted.
+
+    Only those named (without ``.py``) when names are given.
+    """
     paths = sorted(glob.glob(os.path.join(HERE, 'bench_*.py')))
     if names:
         wanted = {n[:-3] if n.endswith('.py') else n for n in names}
@@ -32,7 +51,7 @@ def benches(names=()):
 
 
 def supports_quick(path):
-    """Whether the bench's ``--help`` output lists a ``--quick`` option."""
+    """Return whether the bench's ``--help`` output lists a ``--quick`` option."""
     with open(path) as f:
         text = f.read()
     if 'argparse' not in text and 'parse_runs' not in text:  # runs_option.parse_runs

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 from glob import glob
 
 from setuptools import find_packages, setup
@@ -16,7 +30,7 @@ setup(
          glob('launch/*.launch.py') + glob('launch/*.launch.xml') + glob('launch/*.launch.yaml')),
         ('share/' + package_name + '/config', glob('config/*.yaml')),
     ],
-    install_requires=['setuptools', 'psutil', 'regex'],
+    install_requires=['setuptools', 'psutil', 'regex', 'PyYAML>=6.0', 'nvidia-ml-py>=12.535'],
     zip_safe=True,
     maintainer='expclean maintainers',
     maintainer_email='maintainers@expclean.dev',

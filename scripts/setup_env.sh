@@ -1,4 +1,18 @@
 #!/usr/bin/env bash
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 # Create (or bring up to date) the local ROS 2 environment for expclean:
 #   a virtual environment with the ROS 2 wheels of one distro, expclean_interfaces
 #   built for real with CMake + rosidl into the venv prefix, and expclean_ros installed.
@@ -96,14 +110,17 @@ fi
 
 # 4. The upstream ros2 command line and launch, for the tests, when the checkout sits beside
 #    shared/upstream (as in CI); a user with a real ROS 2 install does not need them.
-# Slurm and munge for test_shards.py's single-host Slurm: for make test (EXPCLEAN_TEST_DEPS=1),
-# as root with apt only (once; a failure is logged and remembered, and that test then skips
-# with the reason).
+# Slurm and munge for test_shards.py's single-host Slurm, xmllint for test_xmllint.py: for make
+# test (EXPCLEAN_TEST_DEPS=1), as root with apt only (once; a failure is logged and remembered,
+# and those tests then skip with the reason).
+apt_pkgs=$(command -v slurmctld > /dev/null || echo slurm-wlm munge)
+command -v xmllint > /dev/null || apt_pkgs="$apt_pkgs libxml2-utils"
 if [ "${EXPCLEAN_TEST_DEPS:-0}" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null \
-    && ! command -v slurmctld > /dev/null && [ ! -f "$stamp_dir/apt-failed" ]; then
-  echo "setup_env: installing slurm-wlm and munge (Debian packages, for the Slurm test)"
+    && [ -n "${apt_pkgs// }" ] && [ ! -f "$stamp_dir/apt-failed" ]; then
+  echo "setup_env: installing$(printf ' %s' $apt_pkgs) (Debian packages, for the Slurm and xmllint tests)"
+  # shellcheck disable=SC2086  # a list of package names
   { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-      --no-install-recommends slurm-wlm munge; } > "$stamp_dir/apt.log" 2>&1 \
+      --no-install-recommends $apt_pkgs; } > "$stamp_dir/apt.log" 2>&1 \
     || { echo "setup_env: apt could not install them (see $stamp_dir/apt.log)" >&2;
          touch "$stamp_dir/apt-failed"; }
 fi
@@ -111,6 +128,30 @@ fi
 upstream=$here/../shared/upstream/build_upstream.sh
 if [ -f "$upstream" ]; then
   UPSTREAM_BRANCH=$upstream_branch bash "$upstream" "$venv"
+  # ament_copyright and ament_xmllint for the lint tests (on no package index either; pure
+  # Python): Jazzy's sources over the Jazzy wheels (Humble's venv too), else rolling's.
+  lint_branch=rolling
+  [ "$wheels" = jazzy ] && lint_branch=jazzy
+  lint_src=$here/../shared/upstream/src/ament_lint-$lint_branch.tar.gz
+  if [ -f "$lint_src" ]; then
+    lint_sum=$(sha256sum "$lint_src" | cut -d' ' -f1)
+    if [ "$(cat "$stamp_dir/ament_lint" 2>/dev/null)" != "$lint_sum" ]; then
+      echo "setup_env: installing ament_copyright and ament_xmllint ($lint_branch) for the lint tests"
+      lint_tmp=$(mktemp -d)
+      tar -xzf "$lint_src" -C "$lint_tmp"
+      if ! "$py" -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation \
+          "$lint_tmp/ament_lint/ament_copyright" "$lint_tmp/ament_lint/ament_xmllint" \
+          > "$stamp_dir/ament_lint.log" 2>&1; then
+        echo "setup_env: installing ament_copyright and ament_xmllint failed; last lines of" \
+             "$stamp_dir/ament_lint.log:" >&2
+        tail -30 "$stamp_dir/ament_lint.log" >&2
+        rm -rf "$lint_tmp"
+        exit 1
+      fi
+      rm -rf "$lint_tmp"
+      echo "$lint_sum" > "$stamp_dir/ament_lint"
+    fi
+  fi
 elif [ "$distro" = humble ]; then
   echo "setup_env: ROS_DISTRO=humble needs Humble's launch sources in ../shared/upstream" \
        "(the Jazzy wheels alone are a Jazzy environment)" >&2
@@ -118,6 +159,8 @@ elif [ "$distro" = humble ]; then
 else
   echo "setup_env: no ros2 command line or launch here (they are on no package index; a ROS 2" \
        "install provides them): the node, expclean and the Python API work; launch and ros2 tests skip"
+  echo "setup_env: no ament_copyright or ament_xmllint either (on no package index; a ROS 2" \
+       "install provides them): the copyright and xmllint tests skip"
 fi
 
 # 5. Headless Chromium for the report's browser tests (root + apt-get only; else they skip).

@@ -1,4 +1,19 @@
-"""Drop-in replacement for the seed's ``cleanup_utils`` module, on top of expclean's core.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Drop-in replacement for the seed's ``cleanup_utils`` module, on top of expclean's core.
 
 Switch an experiment script with one line::
 
@@ -73,7 +88,8 @@ def _teardown(patterns: Sequence[str], force: bool = False) -> StepResult:
 
 
 def clear_gpu(*, verbose: bool = True) -> bool:
-    """Empty torch's CUDA cache (synchronize, empty_cache, ipc_collect) and collect garbage.
+    """
+    Empty torch's CUDA cache (synchronize, empty_cache, ipc_collect) and collect garbage.
 
     Only acts on torch already imported by the caller. Unlike the seed, no 2 s sleep.
     """
@@ -81,7 +97,8 @@ def clear_gpu(*, verbose: bool = True) -> bool:
 
 
 def clear_gpu_memory(*, verbose: bool = True, allow_reset: bool = False) -> bool:
-    """The seed's aggressive GPU clearing, made safe: reset only if allowed and unused.
+    """
+    Clear GPU memory as the seed did, made safe: reset only if allowed and unused.
 
     ``nvidia-smi --gpu-reset`` runs only with ``allow_reset=True`` and never
     while a process holds the GPU; torch's cache is cleared in any case.
@@ -104,7 +121,8 @@ def clear_system_cache(*, verbose: bool = True) -> bool:
 
 
 def kill_ros2_processes(*, verbose: bool = True) -> bool:
-    """Stop ``ros2`` CLI processes and ``--ros-args`` nodes of this user on this ROS domain.
+    """
+    Stop ``ros2`` CLI processes and ``--ros-args`` nodes of this user on this ROS domain.
 
     Safe replacement of the seed's kill of every ``ros2`` command line: see the module docstring.
     True when none is left running.
@@ -114,7 +132,8 @@ def kill_ros2_processes(*, verbose: bool = True) -> bool:
 
 def kill_python_experiment_processes(*, verbose: bool = True,
                                      patterns: Sequence[str] = EXPERIMENT_PATTERNS) -> bool:
-    """Stop the experiment scripts (default ``bag_test.py``, ``ms_test.py``), safely.
+    """
+    Stop the experiment scripts (default ``bag_test.py``, ``ms_test.py``), safely.
 
     Replaces the seed's kill by command-line pattern; scoped like :func:`kill_ros2_processes`.
     """
@@ -122,7 +141,11 @@ def kill_python_experiment_processes(*, verbose: bool = True,
 
 
 def force_kill_processes(*, verbose: bool = True) -> bool:
-    """The seed's ``kill -9`` fallback: same selection as above, escalating to SIGKILL at once."""
+    """
+    Run the seed's ``kill -9`` fallback.
+
+    Same selection as above, escalating to SIGKILL at once.
+    """
     result = steps.teardown_slot(lambda: _teardown(ROS2_PATTERNS + EXPERIMENT_PATTERNS, True))
     return _report_step(result, verbose)
 
@@ -184,7 +207,8 @@ def _options(options: Optional[plans.CleanupOptions], settle: bool) -> plans.Cle
 def comprehensive_cleanup(wait_time=10, verbose=True, *, settle: bool = True,
                           options: Optional[plans.CleanupOptions] = None
                           ) -> plans.CleanupReport:
-    """Teardown, Python/torch memory, drop_caches, guarded GPU reset, then settle.
+    """
+    Teardown, Python/torch memory, drop_caches, guarded GPU reset, then settle.
 
     ``wait_time`` caps settling (``settle=False``: the seed's fixed sleep).
     """
@@ -202,7 +226,8 @@ def quick_cleanup(wait_time=5, verbose=True, *, settle: bool = True,
 def cleanup_between_runs(run_index=None, total_runs=None, comprehensive=True, wait_time=None,
                          verbose=True, *, options: Optional[plans.CleanupOptions] = None
                          ) -> plans.CleanupReport:
-    """The seed's between-runs cleanup: nothing after the last run, else quick or comprehensive.
+    """
+    Run the seed's between-runs cleanup: none after the last run, else quick or comprehensive.
 
     ``run_index`` is 0-based. Without it (the seed's own examples:
     ``cleanup_between_runs(wait_time=15)``, ``(comprehensive=False)``,

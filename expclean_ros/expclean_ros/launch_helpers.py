@@ -1,4 +1,19 @@
-"""Launch-file helpers from before the launch actions: thin wrappers over them.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Launch-file helpers from before the launch actions: thin wrappers over them.
 
 New launch files use :mod:`expclean_ros.launch_actions` directly (Python, XML
 or YAML). ``launch`` and ``launch_ros`` are imported inside the helpers only,
@@ -25,8 +40,11 @@ def _actions():
 
 
 def cleanup_node(**kwargs):
-    """The cleanup node: :class:`expclean_ros.launch_actions.CleanupNodeAction` (same
-    arguments)."""
+    """
+    Return the cleanup node.
+
+    :class:`expclean_ros.launch_actions.CleanupNodeAction` (same arguments).
+    """
     return _actions().CleanupNodeAction(**kwargs)
 
 
@@ -40,7 +58,7 @@ def run_tag(run_id: Optional[str] = None,
 
 def tagged_process(cmd: Sequence[str], run_id: str, *, tag_variable: str = DEFAULT_TAG_VARIABLE,
                    name: Optional[str] = None, output: str = 'screen', **kwargs):
-    """An ``ExecuteProcess`` carrying the run tag in its own environment."""
+    """Return an ``ExecuteProcess`` carrying the run tag in its own environment."""
     _actions()
     from launch.actions import ExecuteProcess
     env = dict(kwargs.pop('additional_env', None) or {})
@@ -52,8 +70,12 @@ def on_exit_cleanup(target_action, run_id: str, *, tag_variable: str = DEFAULT_T
                     cleanup: Optional[str] = 'comprehensive', node: str = '/cleanup',
                     shutdown: bool = True,
                     timeouts: Tuple[float, float, float] = DEFAULT_STOP_TIMEOUTS_S):
-    """When ``target_action`` exits: a :class:`~expclean_ros.launch_actions.Teardown` of the
-    tag with the ``cleanup`` call on ``node``, then (``shutdown``) launch's shutdown."""
+    """
+    When ``target_action`` exits.
+
+    A :class:`~expclean_ros.launch_actions.Teardown` of the tag with the ``cleanup`` call on
+    ``node``, then (``shutdown``) launch's shutdown.
+    """
     actions = _actions()
     from launch.actions import EmitEvent, RegisterEventHandler
     from launch.event_handler import EventHandler

@@ -1,7 +1,22 @@
-"""Start the expclean cleanup node.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
 
-    ros2 launch expclean_ros cleanup.launch.py
-    ros2 launch expclean_ros cleanup.launch.py namespace:=/robot1 params_file:=my.yaml
+"""
+Start the expclean cleanup node.
+
+ros2 launch expclean_ros cleanup.launch.py
+ros2 launch expclean_ros cleanup.launch.py namespace:=/robot1 params_file:=my.yaml
 """
 
 from launch import LaunchDescription

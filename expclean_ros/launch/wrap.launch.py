@@ -1,4 +1,19 @@
-"""Run any launch file with a run tag, a teardown on shutdown and a cleanup call, unchanged.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Run any launch file with a run tag, a teardown on shutdown and a cleanup call, unchanged.
 
     ros2 launch expclean_ros wrap.launch.py package:=my_pkg file:=experiment.launch.py rate:=10
     ros2 launch expclean_ros wrap.launch.py file:=/path/to/experiment.launch.xml
@@ -28,7 +43,7 @@ _LOADED = {}  # path -> its launch description source, loaded by _check
 
 
 def _launch_file(context, package, name):
-    """The launch file to wrap, or ValueError saying what is wrong (nothing has started)."""
+    """Return the launch file to wrap, or ValueError saying what is wrong (nothing has started)."""
     if not name:
         raise ValueError("wrap.launch.py: give file:=<launch file> (a path, or a file in "
                          "package:=<pkg>'s launch/ folder)")
@@ -72,7 +87,7 @@ def _check(context):
 
 
 def _include(context):
-    """The file _check loaded (a Python launch file loaded twice would run twice)."""
+    """Return the file _check loaded (a Python launch file loaded twice would run twice)."""
     path = _launch_file(context, LaunchConfiguration('package').perform(context),
                         LaunchConfiguration('file').perform(context))
     return [IncludeLaunchDescription(_LOADED.pop(path, None) or

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Shared test set-up: an isolated ROS domain on loopback, and a real cleanup node."""
 
 import atexit
@@ -75,8 +89,11 @@ def _private_shm_root():
 
 @pytest.fixture
 def made():
-    """``(paths, procs)`` a shared-memory test fills (see shmscene.py): its files are removed
-    and its children stopped afterwards, nothing else."""
+    """
+    ``(paths, procs)`` a shared-memory test fills (see shmscene.py).
+
+    Its files are removed and its children stopped afterwards, nothing else.
+    """
     from shmscene import remove
     paths, procs = [], []
     yield paths, procs
@@ -86,7 +103,7 @@ def made():
 
 
 def ros_env(**extra):
-    """The environment for a ROS 2 subprocess of this test run."""
+    """Return the environment for a ROS 2 subprocess of this test run."""
     env = dict(os.environ)
     env.update({k: str(v) for k, v in extra.items()})
     return env
@@ -131,7 +148,7 @@ class NodeProcess:
 
 @pytest.fixture
 def start_node(tmp_path):
-    """Factory: start a real cleanup node; ``start_node('--ros-args', '-r', '__ns:=/a')``."""
+    """Start real cleanup nodes (a factory), e.g. with ``'--ros-args', '-r', '__ns:=/a'``."""
     nodes = []
 
     def start(*args, env=None):
@@ -146,14 +163,18 @@ def start_node(tmp_path):
 
 @pytest.fixture
 def client():
-    """A CleanupClient with a private rclpy context."""
+    """Return a CleanupClient with a private rclpy context."""
     from expclean_ros.ros.client import CleanupClient
     with CleanupClient(name='expclean_test') as c:
         yield c
 
 
 def start_ticks(pid):
-    """A process's start time as a ~/teardown request carries it (field 22 of /proc/PID/stat)."""
+    """
+    Return a process's start time as a ~/teardown request carries it.
+
+    Field 22 of /proc/PID/stat.
+    """
     from expclean_ros.core.procs import proctable
     return proctable.read_proc(pid).start_ticks
 
@@ -179,8 +200,12 @@ def wait_for(predicate, timeout_s=10.0, interval_s=0.05):
 
 
 def _blocked(paths):
-    """[(blocked, keep)]: for each path, its first ancestor that others may not enter, and
-    the child of it on the way to that path."""
+    """
+    [(blocked, keep)].
+
+    For each path, its first ancestor that others may not enter, and the child of it on the way to
+    that path.
+    """
     pairs = []
     for path in paths:
         parts = os.path.realpath(path).split('/')[1:]
@@ -195,8 +220,12 @@ def _blocked(paths):
 
 
 def _unhide_script(pairs, stage_root):
-    """Shell that, in a private mount namespace, lays a 0755 tmpfs over each blocked
-    directory holding only the subtree to keep, then runs its arguments."""
+    """
+    Shell that, in a private mount namespace.
+
+    Lays a 0755 tmpfs over each blocked directory holding only the subtree to keep, then runs its
+    arguments.
+    """
     quote = shlex.quote
     steps = []
     for i, (_, keep) in enumerate(pairs):
@@ -212,8 +241,10 @@ def _unhide_script(pairs, stage_root):
 
 @pytest.fixture(scope='session')
 def as_nobody(tmp_path_factory):
-    """A command prefix that runs this very interpreter (the venv's) with this checkout's
-    expclean_ros as user nobody.
+    """
+    Return a command prefix that runs this very interpreter as user nobody.
+
+    The interpreter is the venv's, with this checkout's expclean_ros.
 
     The interpreter, the venv or the checkout may sit below a directory that nobody may
     not enter (/root is mode 700; a clone in a ``mktemp -d`` folder is too). Rather than
@@ -246,14 +277,22 @@ def as_nobody(tmp_path_factory):
 # -- Waiting on events, and nodes shared by a module (appended: keep the top for set-up) --
 
 def wait_for_path(path, timeout_s=60.0):
-    """Whether ``path`` exists within ``timeout_s`` (a limit that only turns a hang into a
-    failure: what the test waits for is the file, written by a hook or a child)."""
+    """
+    Return whether ``path`` exists within ``timeout_s``.
+
+    A limit that only turns a hang into a failure: what the test waits for is the file, written by
+    a hook or a child.
+    """
     return wait_for(lambda: os.path.exists(path), timeout_s, 0.02)
 
 
 def held_hook(started, release):
-    """A hook command that touches ``started``, then waits until ``release`` exists (or 10
-    minutes pass): the node is inside a cleanup for exactly as long as the test wants."""
+    """
+    Return a hook command that touches ``started``, then waits until ``release`` exists.
+
+    It waits 10 minutes at most: the node is inside a cleanup for exactly as long as the test
+    wants.
+    """
     return (f'touch {started}; n=0; while [ ! -e {release} ] && [ $n -lt 12000 ]; '
             f'do sleep 0.05; n=$((n+1)); done')
 
@@ -266,9 +305,13 @@ def hook_args(*commands, timeout_s=900.0):
 
 
 def wait_execed(pid, marker, timeout_s=60.0):
-    """Wait until process ``pid`` runs its new program: its command line shows ``marker``
-    and its environment is readable and not empty (right after Popen, execve may still
-    be under way and /proc shows the parent's command line or an empty environment)."""
+    """
+    Wait until process ``pid`` runs its new program.
+
+    Its command line shows ``marker`` and its environment is readable and not empty (right after
+    Popen, execve may still be under way and /proc shows the parent's command line or an empty
+    environment).
+    """
     from expclean_ros.core.procs import proctable
 
     def execed():
@@ -282,9 +325,12 @@ def wait_execed(pid, marker, timeout_s=60.0):
 
 
 def serve_node(tmp_path_factory, namespace, *params):
-    """Generator for a module-scoped fixture: one cleanup node, started once, for the tests
-    of a module that only read from it or ask what it refuses (none changes what another
-    test could see), so that each does not pay a node's start, discovery and stop.
+    """
+    Serve one cleanup node to the tests of a module (a generator for a module-scoped fixture).
+
+    One cleanup node, started once, for the tests of a module that only read from it or ask what it
+    refuses (none changes what another test could see), so that each does not pay a node's start,
+    discovery and stop.
 
     It lives in ``namespace`` (its services under ``node.name``, e.g. ``/shared/cleanup``)
     so that the module's other tests can start their own ``/cleanup`` beside it.

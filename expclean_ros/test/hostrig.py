@@ -1,5 +1,22 @@
-"""Hosts in one machine, for tests and benchmarks: each its own network, PID, mount and UTS
-namespace, with its own /proc, a private tmpfs on /dev/shm and its own host name.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Hosts in one machine, for tests and benchmarks.
+
+Each its own network, PID, mount and UTS namespace, with its own /proc, a private tmpfs on /dev/shm
+and its own host name.
 
 Every host has a veth link to a bridge in a namespace of its own; DDS goes between
 hosts by unicast to the peers' veth addresses (``ROS_STATIC_PEERS``), with
@@ -69,13 +86,13 @@ class Host:
         self.init_pid = self._init_child()
 
     def _init_child(self):
-        """The root-namespace pid of the host's pid 1 (the child unshare forked)."""
+        """Return the root-namespace pid of the host's pid 1 (the child unshare forked)."""
         path = f'/proc/{self._init.pid}/task/{self._init.pid}/children'
         with open(path) as f:
             return int(f.read().split()[0])
 
     def env(self, base=None, **extra):
-        """A ROS environment for this host: loopback discovery plus the peers' addresses."""
+        """Return a ROS environment for this host: loopback discovery plus the peers' addresses."""
         env = dict(os.environ if base is None else base)
         env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
         env['ROS_STATIC_PEERS'] = ';'.join(self.peers)

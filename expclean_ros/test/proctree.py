@@ -1,4 +1,19 @@
-"""Build real process scenes for the teardown tests and benchmark.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Build real process scenes for the teardown tests and benchmark.
 
 Run as ``python proctree.py scene`` (the scene root), ``... node`` (a real
 rclpy node), ``... idle ROLE`` (one sleeper) or ``... wide N`` (a tree of N
@@ -178,7 +193,8 @@ def scene_env(env=None, **extra) -> dict:
 def start_scene(args=('scene',), roles=None, env=None, launcher=None, timeout_s=60.0,
                 start_new_session=True, script=HERE, prefix=(),
                 python=sys.executable) -> Scene:
-    """Start ``proctree.py ARGS`` and wait until every role in ``roles`` reported its pid.
+    """
+    Start ``proctree.py ARGS`` and wait until every role in ``roles`` reported its pid.
 
     ``launcher(cmd, env, pass_fds)`` may start it (e.g. as a tagged run); it
     returns a Popen or an object with ``.popen``.
@@ -224,8 +240,12 @@ def start_scene(args=('scene',), roles=None, env=None, launcher=None, timeout_s=
 
 
 def environ_var(pid: int, name: str, timeout_s: float = 10.0):
-    """``proctable.read_environ_var`` once the process is past any ``execve`` (where its
-    environment reads as empty for a moment: a scene's role reports its pid, then execs)."""
+    """
+    Return ``proctable.read_environ_var`` once the process is past any ``execve``.
+
+    Mid-execve its environment reads as empty for a moment: a scene's role reports its pid, then
+    execs.
+    """
     from expclean_ros.core.procs import proctable
     deadline = time.monotonic() + timeout_s
     while True:

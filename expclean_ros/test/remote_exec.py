@@ -1,4 +1,19 @@
-"""A stand-in for ``ssh HOST VAR=value CMD...`` between the rig's hosts (tests only).
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A stand-in for ``ssh HOST VAR=value CMD...`` between the rig's hosts (tests only).
 
 ``serve PORT`` (inside a host): for each connection, read one JSON list
 ``[VAR=value..., CMD, ARG...]`` and start CMD detached (a session of its own,

@@ -1,4 +1,19 @@
-"""Ledgers for report tests and the report benchmark: a real small batch, and generated ones.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Ledgers for report tests and the report benchmark: a real small batch, and generated ones.
 
 :func:`real_batch` runs a real ``expclean run`` (``python -c`` runs, each leaving a
 double-forked ``sleep`` that outlives it). :func:`generated_ledger` writes runs in
@@ -33,8 +48,11 @@ def expclean(*args, timeout=180, **kw):
 
 
 def real_batch(folder, rows=((0.2, 0), (0.3, 1), (0.1, 0)), options=()):
-    """Run a real batch of ``rows`` (secs, exit code) in ``folder`` with more ``expclean run``
-    ``options``; return the ledger path."""
+    """
+    Run a real batch of ``rows`` (secs, exit code) in ``folder``; return the ledger path.
+
+    More ``expclean run`` ``options`` may be given.
+    """
     table = folder / 'runs.csv'
     table.write_text('secs,code\n' + ''.join(f'{s},{c}\n' for s, c in rows))
     ledger = str(folder / 'runs.jsonl')
@@ -91,8 +109,11 @@ def run_record(index, *, ram_after, noise=1.0, rng=None, gpu=None, status='ok',
 
 def generated_ledger(path, runs, *, drift_per_run=0.0, noise_mib=1.0, gpu=False, seed=1,
                      host='bench-host'):
-    """Write a ledger of ``runs`` runs whose RAM after cleanup moves ``drift_per_run`` bytes
-    a run (plus Gaussian noise of ``noise_mib``); return the path."""
+    """
+    Write a ledger of ``runs`` runs whose RAM after cleanup moves ``drift_per_run`` bytes a run.
+
+    Gaussian noise of ``noise_mib`` is added. Return the path.
+    """
     rng = random.Random(seed)
     lines = [{'type': 'header', 'version': 1, 'table': '/data/runs.csv',
               'fingerprint': f'sha256:{seed:064x}', 'total_runs': runs,

@@ -1,4 +1,19 @@
-"""pytest hooks that let one run take up exactly the tests another run skipped.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+pytest hooks that let one run take up exactly the tests another run skipped.
 
 ``EXPCLEAN_SKIPPED_LOG=FILE``: every test (or module) skipped is appended to FILE
 by its node id. ``EXPCLEAN_TEST_ONLY=FILE``: only the tests of FILE's node ids

@@ -1,4 +1,19 @@
-"""Real ``ros2`` commands for tests and benches: launch in a pseudo-terminal, Ctrl-C, leftovers.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Real ``ros2`` commands for tests and benches: launch in a pseudo-terminal, Ctrl-C, leftovers.
 
 ``ros2`` and ``launch`` come from a ROS 2 install or, in this repository's CI, from the
 upstream sources that ``make setup`` installs when they sit beside the checkout.
@@ -27,14 +42,18 @@ MARK = 'EXPCLEAN_TEST_MARK'  # every process a test starts carries its own value
 
 
 def installed(module):
-    """Whether ``module`` is really installed: a folder that only happens to share its name
-    (this package's own ``launch/`` files, on the path of an editable install) does not count."""
+    """
+    Return whether ``module`` is really installed.
+
+    A folder that only happens to share its name (this package's own ``launch/`` files, on the path
+    of an editable install) does not count.
+    """
     spec = importlib.util.find_spec(module)
     return spec is not None and spec.origin not in (None, 'namespace')
 
 
 def not_installed(module):
-    """The skip reason for a missing ROS 2 command-line or launch package."""
+    """Return the skip reason for a missing ROS 2 command-line or launch package."""
     return (f'{module} not installed (it is on no package index: a ROS 2 install has it; '
             "this repository's CI installs it from the upstream sources)")
 
@@ -137,7 +156,7 @@ def marked_env(mark, **extra):
 
 
 def marked(mark):
-    """The live processes carrying our mark (the launch's tree, whatever became of it)."""
+    """Return the live processes carrying our mark (the launch's tree, whatever became of it)."""
     return run_tag.tagged_tree(mark, MARK)
 
 
@@ -181,7 +200,7 @@ def ram_used_bytes():
 
 
 def _sid(pid):
-    """The session of ``pid``, or None once it is gone."""
+    """Return the session of ``pid``, or None once it is gone."""
     try:
         with open(f'/proc/{pid}/stat', 'rb') as f:
             return int(f.read().rsplit(b')', 1)[1].split()[4])
@@ -199,7 +218,8 @@ def _wait(predicate, timeout_s):
 
 
 def e2e_run(mode, mark, log_path):
-    """One run of the e2e pipeline under ``ros2 launch`` ended by Ctrl-C in its terminal.
+    """
+    One run of the e2e pipeline under ``ros2 launch`` ended by Ctrl-C in its terminal.
 
     ``mode``: ``plain`` (the pipeline's own launch file) or ``wrap`` (through
     ``wrap.launch.py``). Returns the processes left (still carrying ``mark``),

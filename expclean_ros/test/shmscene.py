@@ -1,4 +1,19 @@
-"""Real processes and files for the shared-memory tests: holders, a run's process, pid reuse.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Real processes and files for the shared-memory tests: holders, a run's process, pid reuse.
 
 Every file is created with a name the test chose (a fresh token in it), and
 every process is our child: a test removes and stops only what it made here.
@@ -39,9 +54,13 @@ def write(path: str, size: int = 65536) -> str:
 
 
 class Proc:
-    """A child that holds ``path`` (``open``, ``map``), creates and holds it (``create``)
-    or only creates it (``make``, ``size`` bytes), and stays until :meth:`stop`.
-    ``{pid}`` in ``path`` becomes its own pid (``self.path``)."""
+    """
+    A child that holds ``path``, creates it, or both, and stays until :meth:`stop`.
+
+    It holds it (``open``, ``map``), creates and holds it (``create``) or only creates it
+    (``make``, ``size`` bytes).
+    ``{pid}`` in ``path`` becomes its own pid (``self.path``).
+    """
 
     def __init__(self, path: str, how: str, size: int = 65536):
         self.popen = subprocess.Popen([sys.executable, '-c', HOLD, path, how, str(size)],
@@ -61,7 +80,7 @@ class Proc:
 
 
 def spawn_with_pid(pid: int, path: str, how: str, tries: int = 50):
-    """A :class:`Proc` that gets exactly ``pid`` (root: ``ns_last_pid``), else None."""
+    """Return a :class:`Proc` that gets exactly ``pid`` (root: ``ns_last_pid``), else None."""
     for _ in range(tries):
         try:
             with open('/proc/sys/kernel/ns_last_pid', 'w') as f:

@@ -1,5 +1,22 @@
-"""A real single-host Slurm for tests: munged, slurmctld and slurmd of our own, on ports,
-sockets and folders of our own under a temp folder; every daemon stopped by its pid.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A real single-host Slurm for tests.
+
+munged, slurmctld and slurmd of our own, on ports, sockets and folders of our own under a temp
+folder; every daemon stopped by its pid.
 
     with Slurm(tmp_path) as slurm:
         slurm.run(['sbatch', '--array=0-2', '--wait', '--wrap', 'hostname'])

@@ -1,5 +1,23 @@
-"""The cleanup node's Fast DDS profile (ros/announce.py): it re-announces itself every
-0.25 s, only its own participant takes it, and a user's profile or another RMW wins."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The cleanup node's Fast DDS profile (ros/announce.py).
+
+It re-announces itself every 0.25 s, only its own participant takes it, and a user's profile or
+another RMW wins.
+"""
 
 import os
 import socket
@@ -55,11 +73,14 @@ def _rtps_packets(sock, seconds):
 
 
 def test_the_real_node_re_announces_far_more_often_than_fast_dds_default(start_node, tmp_path):
-    """A UDP socket on the discovery port of a participant id nobody holds (3) gets each
-    of the node's re-announcements (LOCALHOST: its initial peers are ids 0-3 here).
+    """
+    A UDP socket on the discovery port of participant id 3 gets each re-announcement.
+
+    Nobody holds that id; LOCALHOST makes ids 0-3 the node's initial peers here.
 
     The node as shipped and one given Fast DDS's default by a profile file of the user
-    (3 s) are counted over the same window: at least four times as many."""
+    (3 s) are counted over the same window: at least four times as many.
+    """
     pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
     domain = int(os.environ['ROS_DOMAIN_ID'])
     port = 7400 + 250 * domain + 10 + 2 * 3

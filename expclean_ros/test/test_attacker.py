@@ -1,4 +1,19 @@
-"""A hostile peer on the node's ROS domain: every abuse is refused, every decoy survives.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A hostile peer on the node's ROS domain: every abuse is refused, every decoy survives.
 
 ROS 2 has no authentication by default, so any peer may set parameters and call
 services. This module is that peer (a plain rclpy client in the test process)
@@ -124,8 +139,12 @@ class Watch:
         assert response.success, response.message
 
     def keeps_publishing(self, more=3, timeout_s=60.0):
-        """``more`` messages arrive after those seen so far, and every stamp is later than
-        the one before: the publisher survived what came before, in order."""
+        """
+        ``more`` messages arrive after those seen so far.
+
+        And every stamp is later than the one before: the publisher survived what came before, in
+        order.
+        """
         seen = len(self.stamps)
         deadline = time.monotonic() + timeout_s
         while len(self.stamps) < seen + more and time.monotonic() < deadline:
@@ -309,8 +328,11 @@ def test_request_patterns_when_allowed_reach_only_this_domain(start_node, client
 
 
 def test_a_burst_of_hostile_calls_leaves_the_node_serving(node_10hz, client, decoys):
-    """200 concurrent abusive calls: nothing is stopped, every one is answered, the node
-    keeps serving."""
+    """
+    200 concurrent abusive calls.
+
+    Nothing is stopped, every one is answered, the node keeps serving.
+    """
     watch = Watch(client, node_10hz.name)
     watch.responsive()
     node = client.node
@@ -356,7 +378,7 @@ sys.exit(0 if response.success else 1)
 
 
 def _victim(name):
-    """A sleeper whose command line carries ``name``, once it shows it (past execve)."""
+    """Return a sleeper whose command line carries ``name``, once it shows it (past execve)."""
     victim = subprocess.Popen([sys.executable, '-S', '-c', SLEEP, name],
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)
@@ -374,8 +396,12 @@ def _run(cmd, tmp_path, script=None):
 
 
 def test_callers_are_spared_when_configured_patterns_match_them(start_node, tmp_path):
-    """The expclean CLI and an experiment script calling ~/between_runs survive patterns
-    that match their own command lines; what else matches is stopped."""
+    """
+    Callers survive patterns that match them; what else matches is stopped.
+
+    The expclean CLI and an experiment script calling ~/between_runs survive patterns
+    that match their own command lines; what else matches is stopped.
+    """
     start_node('--ros-args', '-p',
                'teardown.patterns:=["expclean call", "loop_caller_xyz", "victim_xyz"]')
     victims = [_victim('victim_xyz')]
@@ -413,8 +439,12 @@ def test_ros2_service_call_is_spared_by_a_ros2_pattern(start_node, tmp_path):
 
 
 def test_a_peer_given_caller_pid_only_spares(start_node, client, decoys):
-    """caller_pid of ~/between_runs can spare a process, never choose one: pid 1, a pid past
-    the kernel's range and a decoy's pid leave the configured selection as it was."""
+    """
+    caller_pid of ~/between_runs can spare a process, never choose one.
+
+    Pid 1, a pid past the kernel's range and a decoy's pid leave the configured selection as it
+    was.
+    """
     start_node('--ros-args', '-p', 'teardown.patterns:=["victim_xyz"]')
     for caller in (1, 2 ** 32 - 1, decoys.pid('plain')):
         victim = _victim('victim_xyz')

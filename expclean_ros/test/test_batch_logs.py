@@ -1,5 +1,23 @@
-"""Batch logs: numbered as a person reads them, never appended to by another batch, and an
-interrupted batch says how to continue it."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Batch logs.
+
+Numbered as a person reads them, never appended to by another batch, and an interrupted batch says
+how to continue it.
+"""
 
 import signal
 import subprocess
@@ -73,8 +91,12 @@ def test_an_interrupted_batch_says_how_to_resume_it(tmp_path):
 
 @pytest.mark.usefixtures('mark')
 def test_the_readmes_example_batch_runs_as_written_and_makes_its_log_dir(tmp_path):
-    """docs/batches.md, "Example (a real run)": examples/runs.csv and examples/experiment.py, the
-    log directory not there yet; each run's double-forked orphan is stopped."""
+    """
+    docs/batches.md, "Example (a real run)".
+
+    Examples/runs.csv and examples/experiment.py, the log directory not there yet; each run's
+    double-forked orphan is stopped.
+    """
     from conftest import REPO_ROOT
     logs = tmp_path / 'logs'
     done = subprocess.run(

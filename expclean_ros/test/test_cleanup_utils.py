@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The seed's module as a drop-in: same eleven names and signatures, safe behaviour."""
 
 import inspect
@@ -141,8 +155,11 @@ def test_force_kill_processes_reaches_signal_ignorers(spawn, capsys):
 
 
 def test_the_seeds_customization_examples_run_as_written(capsys):
-    """The original cleanup_utils module's README, section Customization: the three calls,
-    exactly as written."""
+    """
+    The original cleanup_utils module's README, section Customization.
+
+    The three calls, exactly as written.
+    """
     import threading
     fixed = {}
     waiter = threading.Thread(target=lambda: fixed.update(

@@ -1,4 +1,19 @@
-"""Long-lived clients make their DDS entities once and keep them while cleanup nodes come and go.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Long-lived clients make their DDS entities once and keep them while cleanup nodes come and go.
 
 Fast DDS 3.2 can hang a participant that creates or deletes an entity while a peer it has
 matched leaves (eProsima/Fast-DDS#6502): a client watching nodes start and stop must not.
@@ -37,7 +52,7 @@ SHORT_LEASE = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def entities(client):
-    """The client node's subscriptions and service clients, as rclpy holds them."""
+    """Return the client node's subscriptions and service clients, as rclpy holds them."""
     return list(client.node.subscriptions), list(client.node.clients)
 
 
@@ -63,8 +78,12 @@ def come_and_go(start_node, client):
 
 @pytest.mark.parametrize('how', ['sigint', 'sigkill'])
 def test_entities_stay_the_same_while_nodes_come_and_go(start_node, client, tmp_path, how):
-    """Made up front, before any node: one subscription and one service client, the same
-    objects after every round; each round's messages come from that round's node."""
+    """
+    Made up front, before any node.
+
+    One subscription and one service client, the same objects after every round; each round's
+    messages come from that round's node.
+    """
     profile = tmp_path / 'short_lease.xml'
     profile.write_text(SHORT_LEASE)
     # Fast DDS 3 reads the first (and warns that it reads the second too), 2.x the second
@@ -114,8 +133,12 @@ def test_a_latched_wait_returns_the_latest_report_held(start_node, client):
 
 
 def test_via_service_makes_its_client_before_the_first_run(start_node, client):
-    """``expclean run --via-service``: the batch's between_runs client exists before the
-    first run and serves every run, while other nodes of the runs start and stop."""
+    """
+    ``expclean run --via-service``.
+
+    The batch's between_runs client exists before the first run and serves every run, while other
+    nodes of the runs start and stop.
+    """
     start_node('--ros-args', '-p', 'publish_rate:=0.0')
     wait_for_node(client, '/cleanup', wait_s=60)
     cleanup = service_cleanup(client, '/cleanup', False, 0.0, 120.0)
@@ -132,8 +155,11 @@ def test_via_service_makes_its_client_before_the_first_run(start_node, client):
 @pytest.mark.launch
 @needs_launch
 def test_the_launch_side_call_makes_its_client_before_it_is_needed(start_node, client):
-    """A PreparedCall's service client is on the graph before the cleanup node exists;
-    after other nodes came and went it still calls the node with that same client."""
+    """
+    A PreparedCall's service client is on the graph before the cleanup node exists.
+
+    After other nodes came and went it still calls the node with that same client.
+    """
     from expclean_ros.launch_actions.prepared_call import PreparedCall
     prepared = PreparedCall('/cleanup', 'quick', 120.0)
     try:

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """config/cleanup.yaml: every parameter with its default, and the node accepts the file."""
 
 import os
@@ -33,8 +47,12 @@ def test_bad_values_are_refused_with_the_rule(change, rule):
 
 
 def test_every_number_has_its_range_in_its_descriptor_and_lists_are_typed():
-    """Ranges are enforced by rclpy from the descriptor (at start-up and on each set, NaN
-    and infinities too), so check() does not repeat them: every number must carry one."""
+    """
+    Ranges are enforced by rclpy from the descriptor, so every number must carry one.
+
+    rclpy enforces them at start-up and on each set, NaN and infinities too, so check() does not
+    repeat them.
+    """
     pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
     from rcl_interfaces.msg import ParameterType
     from expclean_ros.ros.messages import parameter_descriptor

@@ -1,5 +1,23 @@
-"""Layering: core never imports rclpy or launch (checked in a fresh interpreter), and nothing
-imports a private (underscore) name from another module of the package."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Layering.
+
+core never imports rclpy or launch (checked in a fresh interpreter), and nothing imports a private
+(underscore) name from another module of the package.
+"""
 
 import ast
 import json
@@ -85,8 +103,11 @@ def _module_name(root, path):
 
 
 def _private_imports(root):
-    """(importer, module, name) for each ``from module import _name`` in the package at
-    ``root`` where module is another module of that package."""
+    """
+    Return (importer, module, name) for each ``from module import _name`` in a package.
+
+    The package is the one at ``root``, where module is another module of that package.
+    """
     top = os.path.basename(root)
     found = []
     for folder, _, files in os.walk(root):
@@ -149,7 +170,7 @@ def _package_imports(root):
 
 
 def test_procs_does_not_import_runs():
-    """runs builds on procs (tagged starts, teardown of a tag), never the other way round."""
+    """The runs package builds on procs (tagged starts, teardown of a tag), never the reverse."""
     imports = _package_imports(PACKAGE_DIR)
     assert 'procs' in imports.get('runs', set())
     assert 'runs' not in imports.get('procs', set()), imports['procs']

@@ -1,4 +1,19 @@
-"""Stale Fast DDS shared memory: real rclpy nodes killed with SIGKILL, live ones kept.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Stale Fast DDS shared memory: real rclpy nodes killed with SIGKILL, live ones kept.
 
 Other sessions run ROS 2 nodes on this machine at the same time, so the tests
 assert only about files attributed to their own processes (the lock files a
@@ -289,7 +304,8 @@ needs_rclpy = pytest.mark.skipif(not HAVE_RCLPY, reason='rclpy is not installed 
 
 
 def data_segments(names):
-    """The data segments (``<d>_<16 hex>``, and their locks) among file names.
+    """
+    Return the data segments (``<d>_<16 hex>``, and their locks) among file names.
 
     A data segment has a random name and only its participant creates or removes it.
     Ports (``<d>_port<N>``) are numbered per domain and machine: any participant sending
@@ -316,8 +332,12 @@ def stale_files(lock_names):
 
 
 def _inodes(names):
-    """{name: inode} of the files of ``names`` still in /dev/shm (a name created anew
-    after a removal has a new inode)."""
+    """
+    {name.
+
+    inode} of the files of ``names`` still in /dev/shm (a name created anew after a removal has a
+    new inode).
+    """
     out = {}
     for name in names:
         try:

@@ -1,5 +1,22 @@
-"""Every relative link in README.md and docs/*.md reaches a file that exists, and its
-#anchor a heading of that file (GitHub's heading ids)."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Every relative link in README.md and docs/*.md reaches a file that exists.
+
+And its #anchor a heading of that file (GitHub's heading ids).
+"""
 
 import glob
 import os
@@ -17,7 +34,7 @@ def markdown_files():
 
 
 def prose_lines(text):
-    """The file's lines outside fenced code blocks, inline code removed."""
+    """Return the file's lines outside fenced code blocks, inline code removed."""
     fenced = False
     for line in text.split('\n'):
         if line.lstrip().startswith('```'):
@@ -28,7 +45,7 @@ def prose_lines(text):
 
 
 def slug(heading):
-    """GitHub's id for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    """Return the id GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
     text = re.sub(r'[`*_]|<[^>]*>', '', heading.strip()).lower()
     text = re.sub(r'[^\w\- ]', '', text)
     return text.replace(' ', '-')

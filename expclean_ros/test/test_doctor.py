@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """``expclean doctor`` on the real machine: as root, as nobody, with and without a cleanup node."""
 
 import importlib.util
@@ -162,7 +176,8 @@ def test_exit_codes_follow_the_needs():
 
 
 def test_console_entry_for_ros2_run_and_no_bare_doctor():
-    """``ros2 run expclean_ros expclean doctor`` runs ``<prefix>/lib/expclean_ros/expclean``.
+    """
+    ``ros2 run expclean_ros expclean doctor`` runs ``<prefix>/lib/expclean_ros/expclean``.
 
     No console script named ``doctor`` (it would sit beside ``ros2 doctor``).
     """

@@ -1,5 +1,23 @@
-"""End to end: an rclpy pipeline under real ros2 launch, ended by Ctrl-C, with and without
-the wrapper. Plain launch leaves the double-forked helper behind; the wrapper leaves nothing."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+End to end.
+
+An rclpy pipeline under real ros2 launch, ended by Ctrl-C, with and without the wrapper. Plain
+launch leaves the double-forked helper behind; the wrapper leaves nothing.
+"""
 
 import pytest
 

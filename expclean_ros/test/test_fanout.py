@@ -1,4 +1,19 @@
-"""Fan-out: every cleanup node on the graph is found, each try, and each answers or says not.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Fan-out: every cleanup node on the graph is found, each try, and each answers or says not.
 
 How often discovery with the default quiet window alone (no ``--expect``) finds every
 node, and how long it takes against the moment the last node was seen, is a figure of
@@ -53,7 +68,8 @@ for _ in range(int(sys.argv[1])):
 
 
 def test_discovery_finds_three_fresh_nodes_in_every_try(three_nodes):
-    """Nodes started a moment before; each try is a fresh participant discovering from zero.
+    """
+    Nodes started a moment before; each try is a fresh participant discovering from zero.
 
     20 tries: 5 processes (as 5 CLI calls would be) of 4 tries each, side by side.
     """

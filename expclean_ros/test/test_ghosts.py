@@ -1,6 +1,22 @@
-"""No ghost nodes: after a run's node is SIGKILLed, the real ROS 2 daemon (ros2cli) still lists
-it; ``expclean run`` restarts that daemon through ros2cli's API, so ``ros2 node list`` shows
-live nodes only. ``--keep-daemon`` leaves the daemon (and the ghost) as they are.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+No ghost nodes: after a run's node is SIGKILLed, the real ROS 2 daemon (ros2cli) still lists it.
+
+``expclean run`` restarts that daemon through ros2cli's API, so ``ros2 node list`` shows live nodes
+only. ``--keep-daemon`` leaves the daemon (and the ghost) as they are.
 """
 
 import json
@@ -38,7 +54,7 @@ def node_list():
 
 @pytest.fixture
 def daemon():
-    """The ROS 2 daemon of this test's own domain, stopped (ros2cli's API) at the end."""
+    """Return the ROS 2 daemon of this test's own domain, stopped (ros2cli's API) at the end."""
     subprocess.run([rosproc.ros2(), 'daemon', 'start'], env=ros_env(), capture_output=True,
                    timeout=60, stdin=subprocess.DEVNULL)
     yield

@@ -1,5 +1,23 @@
-"""Launch helpers and actions: the run-tag rules on real processes; the actions under a real
-LaunchService; every shipped launch file parsed by its front end (Python, XML, YAML)."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Launch helpers and actions: the run-tag rules on real processes.
+
+The actions under a real LaunchService; every shipped launch file parsed by its front end (Python,
+XML, YAML).
+"""
 
 import doctest
 import os
@@ -130,9 +148,13 @@ EXPERIMENT = TREE.replace('time.sleep(1000)\n', 'time.sleep(1)\n')
 
 
 def _launch_service(setup, actions, after='', timeout_s=120):
-    """Run a real LaunchService of ``actions`` (Python source of a list, after the lines
-    ``setup``) in a subprocess in its own session; ``after`` runs once it has returned.
-    Return (exit code, output); the session is killed if it outlives ``timeout_s``."""
+    """
+    Run a real LaunchService of ``actions`` in a subprocess in its own session.
+
+    ``actions`` is the Python source of a list, run after the lines ``setup``; ``after`` runs
+    once it has returned. Return (exit code, output); the session is killed if it outlives
+    ``timeout_s``.
+    """
     code = ('import os, sys, threading\n'
             f'sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n'
             'from launch import LaunchDescription, LaunchService\n'
@@ -156,8 +178,12 @@ def _launch_service(setup, actions, after='', timeout_s=120):
 
 @needs_launch
 def test_on_exit_cleanup_tears_down_the_tag_and_shuts_launch_down(tmp_path):
-    """A real LaunchService in a subprocess: the helper's Teardown stops the experiment's
-    child and its orphan once the experiment exits, then launch shuts down."""
+    """
+    A real LaunchService in a subprocess.
+
+    The helper's Teardown stops the experiment's child and its orphan once the experiment exits,
+    then launch shuts down.
+    """
     run_id = runtag.launch_run_id({})
     script = tmp_path / 'experiment.py'
     script.write_text(EXPERIMENT)
@@ -177,9 +203,12 @@ def test_on_exit_cleanup_tears_down_the_tag_and_shuts_launch_down(tmp_path):
 
 @needs_launch
 def test_cleanup_calls_close_their_client_before_launch_ends(tmp_path, start_node):
-    """A CleanupCall, then at shutdown a Teardown's call, under a real LaunchService:
-    each answered once; when the service returns, the calls' worker thread has ended and
-    the process holds no Fast DDS participant (no shared-memory lock) any more."""
+    """
+    A CleanupCall, then at shutdown a Teardown's call, under a real LaunchService.
+
+    Each answered once; when the service returns, the calls' worker thread has ended and the
+    process holds no Fast DDS participant (no shared-memory lock) any more.
+    """
     node = start_node()
     assert wait_for(lambda: 'ready' in node.log(), 60), node.log()
     code, out = _launch_service(
@@ -203,8 +232,11 @@ def test_cleanup_calls_close_their_client_before_launch_ends(tmp_path, start_nod
 
 @needs_launch
 def test_a_bad_cleanup_plan_is_refused_when_the_teardown_is_declared():
-    """An on-shutdown Teardown checks its plan at once, before the experiment runs, not
-    at shutdown; launch reports the rule and ends (no teardown left pending)."""
+    """
+    An on-shutdown Teardown checks its plan at once, before the experiment runs, not at shutdown.
+
+    Launch reports the rule and ends (no teardown left pending).
+    """
     code, out = _launch_service(
         'from launch.actions import ExecuteProcess\n'
         'from expclean_ros.launch_actions import RunTag, Teardown\n',
@@ -221,8 +253,11 @@ def test_a_bad_cleanup_plan_is_refused_when_the_teardown_is_declared():
     ("sigint_timeout='soon'", "expclean_teardown sigint_timeout must be a number, got 'soon'"),
 ])
 def test_teardown_reads_its_typed_arguments_by_launch_rules(arguments, says):
-    """Booleans and seconds are read as launch reads them (1/0 as on Jazzy, on Humble too);
-    a value launch cannot read is refused, naming the argument and the rule."""
+    """
+    Booleans and seconds are read as launch reads them (1/0 as on Jazzy, on Humble too).
+
+    A value launch cannot read is refused, naming the argument and the rule.
+    """
     code, out = _launch_service(
         'from expclean_ros.launch_actions import RunTag, Teardown\n',
         f"[RunTag(shm_cleanup='0', restart_daemon=False), Teardown({arguments})]")
@@ -238,8 +273,11 @@ def test_teardown_reads_its_typed_arguments_by_launch_rules(arguments, says):
 
 @needs_launch
 def test_experiment_tag_takes_only_on_exit_shutdown(tmp_path):
-    """<expclean_experiment> is launch's <executable> whose exit shuts launch down, on every
-    distro; another on_exit is refused with the rule."""
+    """
+    <expclean_experiment> is launch's <executable> whose exit shuts launch down, on every distro.
+
+    Another on_exit is refused with the rule.
+    """
     from launch.launch_description_sources import AnyLaunchDescriptionSource
     from launch import LaunchContext
     from expclean_ros.launch_actions import Experiment

@@ -1,5 +1,22 @@
-"""Every launch / launch_ros internal the launch actions rely on, pinned: a launch upgrade that
-changes one fails here, naming it and what depends on it, not somewhere deep in a launch test.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Every launch / launch_ros internal the launch actions rely on, pinned.
+
+A launch upgrade that changes one fails here, naming it and what depends on it, not somewhere deep
+in a launch test.
 
 Internals (private, or documented nowhere): AsyncSafeSignalManager's name-mangled ``__current``
 and ``handle`` (shutdown_signals.py); ``ExecuteLocal._shutdown_process(context, *, send_sigint)``

@@ -1,5 +1,23 @@
-"""Records of launched runs: what a killed launch left is stopped by the next ``expclean run``
-(and ``stop_stale``), never a run whose launch still lives, never a decoy. No ROS needed."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Records of launched runs.
+
+What a killed launch left is stopped by the next ``expclean run`` (and ``stop_stale``), never a run
+whose launch still lives, never a decoy. No ROS needed.
+"""
 
 import json
 import os
@@ -97,8 +115,7 @@ def test_expclean_run_first_stops_what_a_killed_launch_left(launches, tmp_path):
 
 
 def test_a_record_that_is_not_ours_is_ignored(tmp_path, monkeypatch):
-    """A file that is not a record of this format (or names a run tag that is no run tag)
-    selects nothing."""
+    """A file that is not a record of this format, or names what is no run tag, selects nothing."""
     monkeypatch.setenv('EXPCLEAN_STATE_DIR', str(tmp_path))
     (tmp_path / 'launch-x.json').write_text(json.dumps({
         'run_id': '/root', 'tag_variable': 'HOME', 'cgroup': '/sys/fs/cgroup',
@@ -133,8 +150,12 @@ done.wait()  # (its stdout, a pipe to the killed launch, is gone by then)
 
 
 def test_launch_watch_stops_the_run_when_its_launch_is_killed(tmp_path):
-    """The watch blocks on a pidfd of the launch: SIGKILL to the launch, and the run's
-    tagged process is stopped (a decoy of another run is not), then on_done is called."""
+    """
+    The watch blocks on a pidfd of the launch.
+
+    SIGKILL to the launch, and the run's tagged process is stopped (a decoy of another run is not),
+    then on_done is called.
+    """
     run_id = new_run_id()
     decoy = _decoy(new_run_id())
     launch = subprocess.Popen([sys.executable, '-c', WATCHED, run_id, WATCHER],

@@ -1,4 +1,19 @@
-"""Every way a wrapped ``ros2 launch`` ends leaves nothing: SIGINT, SIGTERM, SIGHUP, SIGKILL.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Every way a wrapped ``ros2 launch`` ends leaves nothing: SIGINT, SIGTERM, SIGHUP, SIGKILL.
 
 Real ``ros2 launch`` of ``wrap.launch.py`` around the e2e pipeline plus a
 process that leaks two orphans: one tagged (``setsid``), one that cleared its
@@ -91,14 +106,18 @@ class Scene:
         assert wait_for(lambda: len(self.orphans()) == 2, 30), self.orphans()
 
     def orphans(self):
-        """The run's two leaked orphans (the decoys carry the same names: not counted)."""
+        """Return the two orphans the run leaked (the decoys carry the same names: not counted)."""
         decoys = {p.pid for p in self.decoys}
         return [pid for kind in ('envi', 'tagged') for pid in _named(f'{self.name}_{kind}')
                 if pid not in decoys]
 
     def left(self):
-        """What is left of the run. Without a cgroup the ``env -i`` orphan escapes by
-        construction (launch says so at start); it is then stopped by ``close``."""
+        """
+        Return what is left of the run.
+
+        Without a cgroup the ``env -i`` orphan escapes by construction (launch says so at start);
+        it is then stopped by ``close``.
+        """
         orphans = self.orphans() if CGROUPS else _named(f'{self.name}_tagged')
         decoys = {p.pid for p in self.decoys}
         return [c.cmdline for c in rosproc.marked(self.mark)] + [
@@ -149,8 +168,12 @@ def test_signal_to_launch_is_an_orderly_shutdown(scene, tmp_path, signum):
 
 
 def test_sigkill_to_launch_the_node_stops_the_run_and_exits(scene, tmp_path):
-    """launch killed outright: its cleanup node (watching launch's pidfd) tears the run
-    down, forgets the run's record and exits."""
+    """
+    Kill launch outright.
+
+    Its cleanup node (watching launch's pidfd) tears the run down, forgets the run's record and
+    exits.
+    """
     scene.start(tmp_path)
     assert list(scene.state.glob('launch-*.json')), 'no run record'
     os.kill(scene.run.popen.pid, signal.SIGKILL)
@@ -161,8 +184,11 @@ def test_sigkill_to_launch_the_node_stops_the_run_and_exits(scene, tmp_path):
 
 
 def test_sigint_ignored_at_start_is_said_and_sigterm_still_stops_everything(scene, tmp_path):
-    """A launch started with SIGINT ignored (what `( ros2 launch ... & )` in a script gives)
-    says so at start; SIGINT stays ignored (POSIX), SIGTERM shuts it down in order."""
+    """
+    A launch started with SIGINT ignored says so at start; SIGTERM shuts it down in order.
+
+    A script's ``( ros2 launch ... & )`` starts it so; SIGINT stays ignored (POSIX).
+    """
     scene.start(tmp_path, shell_prefix='trap "" INT')
     text = scene.run.text
     assert 'SIGINT is ignored in this launch' in text, text[-3000:]
@@ -177,8 +203,12 @@ def test_sigint_ignored_at_start_is_said_and_sigterm_still_stops_everything(scen
 
 
 def test_launch_and_node_killed_the_next_run_start_stops_what_they_left(scene, tmp_path):
-    """Both killed by SIGKILL (nobody left to tear down): the run's record stays, and the
-    next wrapped launch stops what is left before it starts its own run."""
+    """
+    Both killed by SIGKILL (nobody left to tear down).
+
+    The run's record stays, and the next wrapped launch stops what is left before it starts its own
+    run.
+    """
     scene.start(tmp_path)
     node = [c.pid for c in rosproc.marked(scene.mark) if 'cleanup_node' in c.cmdline]
     assert len(node) == 1
@@ -218,8 +248,11 @@ def test_expclean_teardown_last_stops_what_a_killed_launch_left(scene, tmp_path)
 
 
 def test_timeout_from_a_script_ends_the_launch_in_order(scene, tmp_path):
-    """`timeout` (no terminal, in a script) sends SIGTERM to launch and its process group:
-    an orderly shutdown all the same, nothing left."""
+    """
+    `timeout` (no terminal, in a script) sends SIGTERM to launch and its process group.
+
+    An orderly shutdown all the same, nothing left.
+    """
     out = tmp_path / 'out.log'
     go = tmp_path / 'go'
     script = (f'timeout -k 60 600 {rosproc.ros2()} launch expclean_ros wrap.launch.py '
@@ -259,8 +292,12 @@ def test_sigkill_to_a_launch_of_the_node_alone_leaves_no_node(tmp_path):
 
 
 def test_sigterm_to_every_process_at_once_as_a_job_manager_does(scene, tmp_path):
-    """Slurm's scancel and time limit, systemd's stop: SIGTERM to launch and to every process
-    of the job, the cleanup node included. The node stays for launch's cleanup call."""
+    """
+    Slurm's scancel and time limit, systemd's stop.
+
+    SIGTERM to launch and to every process of the job, the cleanup node included. The node stays
+    for launch's cleanup call.
+    """
     scene.start(tmp_path)
     for pid in [c.pid for c in rosproc.marked(scene.mark)] + [scene.run.popen.pid]:
         try:

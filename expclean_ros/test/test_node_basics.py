@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The cleanup node as its own process over real DDS: services, memory topic, shutdown."""
 
 import os
@@ -67,8 +81,11 @@ def _all_threads_asleep(pid):
 
 @pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_while_idle_exits_zero_and_frees_its_shared_memory(start_node, client, signum):
-    """The node leaves without the interpreter's exit (signals.leave): its DDS participant
-    is closed by then, so none of its shared-memory segments is left behind."""
+    """
+    The node leaves without the interpreter's exit (signals.leave).
+
+    Its DDS participant is closed by then, so none of its shared-memory segments is left behind.
+    """
     node = start_node()
     client.call(Trigger, '/cleanup/quick', Trigger.Request(), timeout_s=60, wait_s=20)
     locks = set(held_lock_files(node.pid))
@@ -97,7 +114,11 @@ def test_second_sigint_during_shutdown_still_exits_zero(start_node, client):
 
 
 def test_shutdown_at_a_high_rate_leaves_no_stray_exception(start_node, client):
-    """rclpy can run a queued timer callback on a destroyed guard condition at shutdown."""
+    """
+    Shut nodes down at a high rate.
+
+    rclpy can run a queued timer callback on a destroyed guard condition at shutdown.
+    """
     client.subscribe(MemoryUsage, '/cleanup/memory')  # once, before any node stops
     for _ in range(3):
         node = start_node('--ros-args', '-p', 'publish_rate:=50.0')

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The node frees what SIGKILLed nodes left in /dev/shm, says so, and shows it on ~/memory."""
 
 import os
@@ -64,7 +78,8 @@ def test_teardown_cleans_shared_memory_after_sigkill(start_node, client, pubsub,
 
 
 def stale(lock_names):
-    """Data segments (and their locks) of these groups still in /dev/shm.
+    """
+    Return the data segments (and their locks) of these groups still in /dev/shm.
 
     Data segments (``fastdds_<16 hex>``) have random names, one per
     participant: those of killed nodes must be gone. Ports

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Every service and topic of the real node over real DDS: parameters, busy, bad input."""
 
 import math
@@ -212,9 +226,13 @@ def test_one_cleanup_at_a_time_others_get_busy(start_node, client, tmp_path):
 
 
 def test_memory_keeps_flowing_during_a_long_cleanup(start_node, client, tmp_path):
-    """The memory timer is not held up by a cleanup: while the node is inside a hook that
-    ends only when the test releases it, 20 messages published after the hook began
-    arrive, in order. (The gaps between them, against an idle node's: bench_node.py.)"""
+    """
+    The memory timer is not held up by a cleanup.
+
+    While the node is inside a hook that ends only when the test releases it, 20 messages published
+    after the hook began arrive, in order. (The gaps between them, against an idle node's:
+    bench_node.py.)
+    """
     started, release = tmp_path / 'started', tmp_path / 'release'
     start_node('--ros-args', '-p', 'publish_rate:=10.0', *hook_args(held_hook(started, release)))
     stamps = []

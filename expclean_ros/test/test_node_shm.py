@@ -1,5 +1,21 @@
-"""A peer's ~/quick removes only /dev/shm files whose creator is provably gone, and says
-what keeps /dev/shm above its level at the node's previous cleanup (with who holds it).
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A peer's ~/quick removes only /dev/shm files whose creator is provably gone.
+
+And says what keeps /dev/shm above its level at the node's previous cleanup (with who holds it).
 
 The node looks at a directory of this test (``EXPCLEAN_SHM_ROOT``), never at the
 machine's /dev/shm, where other programs' files live.

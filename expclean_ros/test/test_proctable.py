@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Reading one variable from /proc/PID/environ, on real processes."""
 
 import os
@@ -29,9 +43,12 @@ def test_environ_states_of_real_processes():
 
 
 def test_tag_selection_reads_only_processes_holding_the_tag_bytes():
-    """The first pass keeps every environment holding the bytes ``VAR=tag`` and every
-    empty one (mid-execve: for the exact checks), drops the rest; the selection then
-    chooses exactly the tagged process, never a near miss nor the empty one."""
+    """
+    The first pass keeps every environment holding the bytes ``VAR=tag`` and every empty one.
+
+    Empty ones (mid-execve) are for the exact checks; the rest are dropped. The selection then
+    chooses exactly the tagged process, never a near miss nor the empty one.
+    """
     from expclean_ros.core.procs.scanner import select
     from expclean_ros.core.procs.selection import Selection
 
@@ -64,8 +81,11 @@ def test_tag_selection_reads_only_processes_holding_the_tag_bytes():
 
 
 def test_start_ticks_run_on_the_boot_ticks_clock():
-    """What the tag scan relies on to trust its first reading of an environment: a
-    process started after a boot_ticks() reading never shows start_ticks below it."""
+    """
+    What the tag scan relies on to trust its first reading of an environment.
+
+    A process started after a boot_ticks() reading never shows start_ticks below it.
+    """
     before = proctable.boot_ticks()
     p = _sleeper({})
     try:
@@ -79,8 +99,11 @@ def test_start_ticks_run_on_the_boot_ticks_clock():
 
 
 def test_real_uid_of_ours_another_users_and_a_gone_process():
-    """The real uid the other-users rule reads (a pidfd where the kernel offers it, else
-    /proc/PID/status): ours, nobody's, and None once a process is gone."""
+    """
+    The real uid the other-users rule reads: ours, nobody's, and None once a process is gone.
+
+    It is read through a pidfd where the kernel offers it, else from /proc/PID/status.
+    """
     import shutil
 
     import pytest

@@ -1,5 +1,23 @@
-"""One vocabulary of reasons: what the teardown says (why selected, why left) is what
-ProcessInfo.msg documents, and what the node and the CLI pass on."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+One vocabulary of reasons.
+
+What the teardown says (why selected, why left) is what ProcessInfo.msg documents, and what the
+node and the CLI pass on.
+"""
 
 import os
 import re
@@ -28,8 +46,12 @@ def test_the_message_documents_every_reason_and_every_left_detail():
 
 
 def test_a_real_tree_is_described_in_those_words():
-    """A root with a child and a grandchild, in a session of its own: a dry run says why
-    each was chosen, in the documented words only; counts read as a person writes them."""
+    """
+    A root with a child and a grandchild, in a session of its own.
+
+    A dry run says why each was chosen, in the documented words only; counts read as a person
+    writes them.
+    """
     root = subprocess.Popen(['bash', '-c', 'sleep 300 & sleep 301; wait'],
                             start_new_session=True, stdin=subprocess.DEVNULL)
     try:

@@ -1,5 +1,22 @@
-"""``expclean report`` as a real command on real and generated ledgers: figures, verdicts,
-``--text`` / ``--json``, bad input, merged ledgers; the ledger is never changed."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+``expclean report`` as a real command on real and generated ledgers.
+
+Figures, verdicts, ``--text`` / ``--json``, bad input, merged ledgers; the ledger is never changed.
+"""
 
 import hashlib
 import json
@@ -14,7 +31,7 @@ from report_ledgers import (GIB, MIB, expclean, generated_ledger, hostname, real
 
 @pytest.fixture(scope='module')
 def batch(tmp_path_factory):
-    """A real 3-run batch (ok, failed, ok), each run leaving a double-forked `sleep 37`."""
+    """Return a real batch of 3 runs (ok, failed, ok), each leaving a double-forked sleep."""
     return real_batch(tmp_path_factory.mktemp('batch'))
 
 

@@ -1,5 +1,23 @@
-"""The report page in a real browser (headless Chromium): drawn, one row per run, the verdicts,
-and no network request. Each check is also run on a page made to fail it."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The report page in a real browser (headless Chromium).
+
+Drawn, one row per run, the verdicts, and no network request. Each check is also run on a page made
+to fail it.
+"""
 
 import json
 import os
@@ -51,8 +69,11 @@ def chromium(tmp_path, page, *args):
 
 
 def page_requests(netlog):
-    """URLs the page itself asked the network for (the browser's own background requests,
-    made for no page, are not counted)."""
+    """
+    Return the URLs the page itself asked the network for.
+
+    The browser's own background requests, made for no page, are not counted.
+    """
     log = json.loads(netlog.read_text())
     start = log['constants']['logEventTypes']['URL_REQUEST_START_JOB']
     found = []

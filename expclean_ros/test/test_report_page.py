@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The report page as HTML: one row per run, the verdicts, self-contained, small at scale."""
 
 import html
@@ -40,7 +54,7 @@ class Page(HTMLParser):
 
 
 def external_references(page_text):
-    """What in a page could make a browser fetch something: not an in-page anchor."""
+    """Return what in a page could make a browser fetch something: not an in-page anchor."""
     page = Page(page_text)
     found = [u for u in page.urls if not u.startswith('#')]
     found += [t for t in page.tags if t in ('link', 'iframe', 'object', 'embed', 'base')]

@@ -1,4 +1,19 @@
-"""The rules for requests from peers, on real processes and without ROS.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The rules for requests from peers, on real processes and without ROS.
 
 The node's domain in these tests is 0, as a node started without ROS_DOMAIN_ID
 would have: there, a process merely lacking ROS_DOMAIN_ID must never be reached

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """``ros2 cleanup ...`` through the upstream ros2cli: the same verbs as ``expclean``."""
 
 import json
@@ -24,7 +38,7 @@ def ros2(*args, timeout=120, env=None):
 
 
 def complete(line, tmp_path):
-    """What argcomplete offers for ``line`` (as bash completion would ask)."""
+    """Return what argcomplete offers for ``line`` (as bash completion would ask)."""
     out = tmp_path / 'completions'
     env = ros_env(_ARGCOMPLETE='1', COMP_LINE=line, COMP_POINT=str(len(line)),
                   _ARGCOMPLETE_STDOUT_FILENAME=str(out))
@@ -70,8 +84,11 @@ def test_errors_are_one_line_with_the_ros2_prefix():
 
 
 def test_readme_constants_agree_with_ros2_interface_show():
-    """docs/interface.md's table of enumerated fields lists exactly what `ros2 interface show`
-    prints."""
+    """
+    The table of enumerated fields lists exactly what ``ros2 interface show`` prints.
+
+    The table is in docs/interface.md.
+    """
     import re
     from conftest import REPO_ROOT
     with open(os.path.join(REPO_ROOT, 'docs', 'interface.md')) as f:

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The real ``ros2`` command: each shipped launch file in a pty with Ctrl-C, services, topics."""
 
 import os
@@ -69,8 +83,11 @@ def test_experiment_exit_tears_down_calls_cleanup_and_shuts_down(tmp_path):
 
 
 def test_cleanup_call_is_ready_while_the_experiment_runs_and_made_once(tmp_path):
-    """The call's client finds the node while the experiment runs (not after it ended);
-    one teardown, one cleanup; the node then exits cleanly and nothing is left."""
+    """
+    The call's client finds the node while the experiment runs (not after it ended).
+
+    One teardown, one cleanup; the node then exits cleanly and nothing is left.
+    """
     go = tmp_path / 'go'
     mark = rosproc.new_mark()
     run = _launch(tmp_path, mark, 'experiment_with_cleanup.launch.py', 'cleanup:=quick',
@@ -178,8 +195,11 @@ NODE_TAG = {
 
 @pytest.mark.parametrize('front_end', sorted(NODE_TAG))
 def test_node_tag_passes_param_and_remap_to_the_running_node(tmp_path, front_end, cli_env):
-    """<param> and <remap> in the expclean_cleanup_node tag reach the node (launch_ros's own
-    parsing): ros2 param get sees the value, the memory topic is where the remap put it."""
+    """
+    <param> and <remap> in the expclean_cleanup_node tag reach the node (launch_ros's parsing).
+
+    ros2 param get sees the value, the memory topic is where the remap put it.
+    """
     word = os.urandom(4).hex()
     ns, topic = f'/p{word}', f'/mem_{word}'
     path = tmp_path / f'node.launch.{front_end}'

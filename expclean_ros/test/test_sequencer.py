@@ -1,4 +1,19 @@
-"""The batch sequencer on real process trees: teardown per run, ledger, timeouts, bad input.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The batch sequencer on real process trees: teardown per run, ledger, timeouts, bad input.
 
 Run as a script (``python test_sequencer.py experiment OUT INDEX SECS CODE``),
 this file is also the experiment: it records which processes of *other* runs
@@ -80,7 +95,11 @@ def write_table(path, rows, out):
 
 @pytest.fixture
 def mark(tmp_path, monkeypatch):
-    """A value only this test's experiments carry; everything still carrying it is reaped."""
+    """
+    Return a value only this test's experiments carry.
+
+    Everything still carrying it is reaped.
+    """
     value = f'{os.getpid()}-{tmp_path.name}'
     monkeypatch.setenv(MARK, value)
     yield value
@@ -129,9 +148,12 @@ def test_five_runs_each_start_clean_and_ledger_complete(tmp_path, mark):
 
 
 def test_timeout_is_torn_down_and_batch_goes_on(tmp_path, mark):
-    """The first run sleeps 600 s: only its timeout can end it (it would exit 0 on its own).
-    The timeout is doubled until the run had started its children before it fired (on a
-    loaded machine the experiment may not get that far in 1.5 s)."""
+    """
+    The first run sleeps 600 s: only its timeout can end it (it would exit 0 on its own).
+
+    The timeout is doubled until the run had started its children before it fired (on a loaded
+    machine the experiment may not get that far in 1.5 s).
+    """
     for timeout_s in (1.5, 3.0, 6.0, 12.0, 24.0, 48.0):
         out = tmp_path / f'out{timeout_s:g}'
         out.mkdir()

@@ -1,5 +1,22 @@
-"""Settling against a real child that allocates and frees memory step by step, in
-lockstep with the readings (no wall-clock window is assumed to hold on a loaded machine)."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Settling against a real child that allocates and frees memory step by step.
+
+In lockstep with the readings (no wall-clock window is assumed to hold on a loaded machine).
+"""
 
 import math
 import os
@@ -63,8 +80,12 @@ class StepChild:
             return int(f.read().split()[1]) * self._page
 
     def lockstep(self, cmd: bytes, steps: int):
-        """A ``sample`` for settle(): each reading first takes one more step (``steps`` in
-        all), then reads the child's RSS; the second value is the steps taken so far."""
+        """
+        Return a ``sample`` for settle().
+
+        Each reading first takes one more step (``steps`` in all), then reads the child's RSS; the
+        second value is the steps taken so far.
+        """
         taken = []
 
         def sample():
@@ -102,8 +123,11 @@ def test_quiet_memory_settles_after_one_window():
 
 
 def test_the_real_probes_feed_the_window():
-    """The machine's own readings (RAM, NVML) go through the window; tolerances no machine
-    moves by, so no idle machine is assumed."""
+    """
+    The machine's own readings (RAM, NVML) go through the window.
+
+    Tolerances no machine moves by, so no idle machine is assumed.
+    """
     result = settle(60.0, tolerance_bytes=_NO_LIMIT, gpu_tolerance_bytes=_NO_LIMIT)
     assert result.settled, result
     assert result.samples >= 2

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Cleanup steps on the real machine: every ok / skipped / failed path that can occur here."""
 
 import gc
@@ -111,11 +125,13 @@ def test_hook_non_zero_exit_is_failed_with_tail():
 
 
 def test_hook_timeout_is_failed_and_kills_its_children(tmp_path):
-    """A hook past its limit fails and its whole session goes, the background child too.
+    """
+    A hook past its limit fails and its whole session goes, the background child too.
 
     The hook's child sleeps far longer than any limit here: a hook left running would
     come back ok, not timed out. The limit is doubled until the hook started its child
-    before it (on a loaded machine the shell may not get that far in 0.5 s)."""
+    before it (on a loaded machine the shell may not get that far in 0.5 s).
+    """
     pid_file = tmp_path / 'pid'
     for limit_s in (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
         result = steps.run_hook(f'sleep 600 & echo $! > {pid_file}; echo started; wait', limit_s)

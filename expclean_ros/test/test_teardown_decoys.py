@@ -1,5 +1,23 @@
-"""Decoys that must survive every teardown: other users, look-alikes, other sessions,
-other domains, the protect list, the runner itself, its ancestors, and pid 1."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Decoys that must survive every teardown.
+
+Other users, look-alikes, other sessions, other domains, the protect list, the runner itself, its
+ancestors, and pid 1.
+"""
 
 import json
 import os
@@ -81,8 +99,12 @@ def _assert_runner_and_init_safe(result):
 
 
 def _assert_chose_the_scene(result, sc, found):
-    """Every scene process chosen; anything else chosen was a short-lived member of the
-    scene (the orphan's middle process, which exits at once) and no decoy."""
+    """
+    Every scene process chosen.
+
+    Anything else chosen was a short-lived member of the scene (the orphan's middle process, which
+    exits at once) and no decoy.
+    """
     chosen = {p.pid for p in result.processes}
     assert set(sc.pids.values()) <= chosen, result.summary()
     for pid in chosen - set(sc.pids.values()):
@@ -165,8 +187,12 @@ def test_runner_carrying_the_tag_spares_itself_and_its_parent(tmp_path):
 
 
 def teardown_from_sibling(selection: dict, dry_run=False, timeouts=(1.0, 1.0, 1.0)) -> dict:
-    """Teardown run by another process (a sibling of what we started: our children are
-    never chosen by pattern when we are the caller); its TeardownResult as a dict."""
+    """
+    Run a teardown in another process; return its TeardownResult as a dict.
+
+    That process is a sibling of what we started: our children are never chosen by pattern when
+    we are the caller.
+    """
     code = ('import json, sys\n'
             'from expclean_ros.core.procs.selection import Selection\n'
             'from expclean_ros.core.procs.teardown import teardown\n'

@@ -1,4 +1,19 @@
-"""A crashed PyTorch run leaves nothing in /dev/shm, under ``expclean run`` and under the wrapper.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A crashed PyTorch run leaves nothing in /dev/shm, under ``expclean run`` and under the wrapper.
 
 The run: a real DataLoader (``file_system``, two workers), a 32 MiB
 ``multiprocessing.shared_memory`` segment and an rclpy node, then SIGKILL.
@@ -38,7 +53,7 @@ def run_env(**extra):
 
 
 def run_files(info):
-    """The run's own files it held (not lttng's, which every ROS process maps)."""
+    """Return the run's own files it held (not lttng's, which every ROS process maps)."""
     return [n for n in info['held'] if n.startswith(('torch_', 'psm_'))]
 
 
@@ -52,8 +67,11 @@ def ready(out, proc, log):
 
 
 def decoys(made, info, start_node):
-    """Files and processes outside the run, made while it runs; returns the paths that must
-    survive and the holder of the 48 MiB segment."""
+    """
+    Files and processes outside the run, made while it runs.
+
+    Returns the paths that must survive and the holder of the 48 MiB segment.
+    """
     paths, procs = made
     holder = Proc(f'{SHM}/psm_decoy_{token()}', 'create', 48 * MIB)
     creator = Proc(SHM + '/torch_{pid}_1_0', 'make')

@@ -1,4 +1,19 @@
-"""torch's own clean-up first: the teardown stops torch_shm_manager last, and it unlinks.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+torch's own clean-up first: the teardown stops torch_shm_manager last, and it unlinks.
 
 A real DataLoader (``file_system`` strategy, two workers) in a tagged run.
 Stopped first (``owner_grace_s=0``, the old order) the managers leave their

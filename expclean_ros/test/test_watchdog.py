@@ -1,5 +1,23 @@
-"""The test run's guard: a test blocked in a C call that holds the GIL ends as a failure of
-that one test, with the stacks of every thread, and the run goes on (watchdog.py)."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The test run's guard.
+
+A test blocked in a C call that holds the GIL ends as a failure of that one test, with the stacks
+of every thread, and the run goes on (watchdog.py).
+"""
 
 import os
 import subprocess

@@ -1,4 +1,19 @@
-"""A watchdog process for the test run: ends a test that hangs, even inside a C call.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A watchdog process for the test run: ends a test that hangs, even inside a C call.
 
 pytest-timeout raises in the main thread from a signal handler, which Python only runs
 between bytecodes: a test stuck in a C call that holds the GIL (Fast DDS's deadlock,
@@ -100,7 +115,7 @@ def _signal(pid, ticks, signum):
 
 
 def expire(pid, test_id, seconds):
-    """The test ``test_id`` ran past ``seconds``: dump stacks, end the test process."""
+    """Return the test ``test_id`` ran past ``seconds``: dump stacks, end the test process."""
     say(f'{test_id} still running after {seconds:g} s: ending test process {pid}')
     started = _stat(pid)
     if started is None:

@@ -1,4 +1,19 @@
-"""pytest hooks that put every test under ``watchdog.py``'s limit (imported by conftest.py).
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+pytest hooks that put every test under ``watchdog.py``'s limit (imported by conftest.py).
 
 The limit of a test is its pytest-timeout limit (``@pytest.mark.timeout(N)`` or the
 ``timeout`` ini value) plus ``EXPCLEAN_WATCHDOG_GRACE_S`` (default 60 s): pytest-timeout

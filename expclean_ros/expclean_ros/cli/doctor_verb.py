@@ -1,4 +1,19 @@
-"""``expclean doctor``: what a cleanup could do here, as this user, before the first run.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+``expclean doctor``: what a cleanup could do here, as this user, before the first run.
 
 Exit code 0 when every check the plan needs works, 1 otherwise, so a batch
 script can stop early::
@@ -49,7 +64,11 @@ def add_arguments(sub, prog='expclean'):
 
 
 def add_doctor(p):
-    """The doctor's options on parser ``p`` (``expclean doctor`` and ``ros2 cleanup doctor``)."""
+    """
+    Add the doctor's options to parser ``p``.
+
+    ``expclean doctor`` and ``ros2 cleanup doctor``.
+    """
     p.add_argument('--plan', choices=tuple(PLAN_NEEDS), default='comprehensive',
                    help='the plan the batch will use (default: comprehensive)')
     p.add_argument('--need-system-caches', action='store_true',
@@ -78,7 +97,7 @@ def add_doctor(p):
 
 
 def ros_graph_check(timeout_s: float) -> Check:
-    """Whether a cleanup node answers discovery on our domain within ``timeout_s``."""
+    """Return whether a cleanup node answers discovery on our domain within ``timeout_s``."""
     domain = os.environ.get('ROS_DOMAIN_ID', '') or '0'
     try:
         from expclean_ros.ros.client import CleanupClient

@@ -1,5 +1,22 @@
-"""``expclean run --via-service`` over several hosts: each cleanup node tears the run's tag
-down on its own host, then runs the between-runs cleanup; all nodes at once.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+``expclean run --via-service`` over several hosts.
+
+Each cleanup node tears the run's tag down on its own host, then runs the between-runs cleanup; all
+nodes at once.
 
 The run tag reaches a remote host through the run's own command (e.g. ``ssh robot
 EXPCLEAN_RUN_ID=$EXPCLEAN_RUN_ID ros2 launch ...``); after the run, ``~/teardown``
@@ -27,7 +44,8 @@ class NoAnswer(CliError):
 
 
 def wait_for_nodes(client, prefixes, tries=3, wait_s=10.0):
-    """Make sure every node answers ``get_memory`` before the first run.
+    """
+    Make sure every node answers ``get_memory`` before the first run.
 
     :raises CliError: naming the nodes that never answered in ``tries`` rounds.
     """
@@ -72,7 +90,7 @@ def _host_record(prefix, torn, cleaned):
 
 
 def _summary(hosts, plan):
-    """The single-cleanup fields of the ledger, over every host."""
+    """Return the single-cleanup fields of the ledger, over every host."""
     done = [h['cleanup'] for h in hosts if h['cleanup'] is not None]
     lost = [h['node'] for h in hosts if h['status'] == NO_ANSWER]
     message = '; '.join(f'{h["node"]}: {h["cleanup"]["message"] if h["cleanup"] else NO_ANSWER}'
@@ -92,14 +110,17 @@ def _summary(hosts, plan):
 
 
 def unanswered(record):
-    """The nodes of a finished run's record that did not answer."""
+    """Return the nodes of a finished run's record that did not answer."""
     cleanup = record.get('cleanup') or {}
     return [h['node'] for h in cleanup.get('hosts', ()) if h['status'] == NO_ANSWER]
 
 
 def hosts_cleanup(client, prefixes, comprehensive, wait_time, timeout_s):
-    """A sequencer cleanup callable: per run, ``~/teardown`` of the run tag on every node at
-    once, then ``~/between_runs`` on every node at once.
+    """
+    Return a sequencer cleanup callable.
+
+    Per run, ``~/teardown`` of the run tag on every node at once, then ``~/between_runs`` on every
+    node at once.
 
     Every service client is made now, before the first run, and reused.
     """

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """``expclean`` entry point: argparse subcommands, one place that maps errors to exit codes."""
 
 import argparse
@@ -40,7 +54,8 @@ def main(argv=None):
 
 
 def run(args, prog='expclean'):
-    """Run the verb parsed into ``args``; the one place that maps errors to exit codes.
+    """
+    Run the verb parsed into ``args``; the one place that maps errors to exit codes.
 
     ``ros2 cleanup`` verbs call it too (``prog='ros2 cleanup'``).
     """
@@ -88,9 +103,13 @@ def own_stdout() -> None:
 
 
 def reader_gone() -> int:
-    """End quietly once the reader of stdout has gone: what is still buffered goes to
-    /dev/null (else Python's exit would fail to flush it, and say so); :data:`BROKEN_PIPE_EXIT`.
-    The Python documentation's idiom (``signal`` module, "Note on SIGPIPE")."""
+    """
+    End quietly once the reader of stdout has gone.
+
+    What is still buffered goes to /dev/null (else Python's exit would fail to flush it, and say
+    so); :data:`BROKEN_PIPE_EXIT`. The Python documentation's idiom (``signal`` module, "Note on
+    SIGPIPE").
+    """
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, sys.stdout.fileno())
@@ -100,7 +119,7 @@ def reader_gone() -> int:
 
 
 def _from_ros(exc):
-    """An error raised by rclpy, rcl or the middleware (RCLError, name validation, ...)."""
+    """Return an error raised by rclpy, rcl or the middleware (RCLError, name validation, ...)."""
     return isinstance(exc, RuntimeError) or type(exc).__module__.split('.')[0] == 'rclpy'
 
 

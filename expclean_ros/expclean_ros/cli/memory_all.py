@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """``expclean memory --all``: one line per cleanup node on the graph (one per host)."""
 
 import json
@@ -20,8 +34,11 @@ def memory_line(node, msg):
 
 
 def memory_all(client, nodes, args, timeout_s):
-    """Read every node at once, ``--watch``/``--count`` times; return the exit status
-    (1 when a node did not answer in the last reading)."""
+    """
+    Read every node at once, ``--watch``/``--count`` times.
+
+    Return the exit status (1 when a node did not answer in the last reading).
+    """
     from expclean_interfaces.srv import GetMemoryUsage
 
     from expclean_ros.ros.client import ClientError

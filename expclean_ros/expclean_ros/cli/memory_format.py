@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """A node's MemoryUsage as a plain dict (``--json``) or a readable table."""
 
 __all__ = ['memory_dict', 'memory_table']
@@ -7,7 +21,7 @@ MIB = 1024 ** 2
 
 
 def memory_dict(msg):
-    """MemoryUsage -> plain dict (for --json and tests)."""
+    """Turn a MemoryUsage message into a plain dict (for --json and tests)."""
     return {
         'hostname': msg.hostname,
         'ram': {'total_bytes': msg.ram_total_bytes, 'used_bytes': msg.ram_used_bytes,
@@ -24,7 +38,7 @@ def memory_dict(msg):
 
 
 def memory_table(msg):
-    """MemoryUsage -> a readable table."""
+    """Turn a MemoryUsage message into a readable table."""
     lines = [f'{msg.hostname}:',
              f'  RAM      {msg.ram_used_bytes / GIB:6.1f} / {msg.ram_total_bytes / GIB:.1f} GiB'
              f'  ({msg.ram_percent:.1f} %, {msg.ram_available_bytes / GIB:.1f} GiB available)',

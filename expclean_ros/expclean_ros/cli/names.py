@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Full node names on the command line, as ros2cli takes them (``/robot1/cleanup``)."""
 
 from expclean_ros.cli.main import CliError
@@ -9,8 +23,10 @@ DEFAULT_NODE = '/cleanup'
 
 
 def full_node_name(text: str) -> str:
-    """``text`` as a full node name (:func:`expclean_ros.core.node_names.full_node_name`),
-    or a CliError saying the rule.
+    """
+    ``text`` as a full node name (:func:`expclean_ros.core.node_names.full_node_name`).
+
+    Or a CliError saying the rule.
 
     >>> full_node_name('robot1/cleanup')
     '/robot1/cleanup'
@@ -22,9 +38,11 @@ def full_node_name(text: str) -> str:
 
 
 def start_command(node: str = DEFAULT_NODE) -> str:
-    """The command that starts a cleanup node named ``node`` for this user: ``ros2 launch``
-    where launch is installed, ``make run`` in this project's own environment, else the
-    node's console command.
+    """
+    Return the command that starts a cleanup node named ``node`` for this user.
+
+    ``ros2 launch`` where launch is installed, ``make run`` in this project's own environment, else
+    the node's console command.
 
     >>> '/robot1' in start_command('/robot1/cleanup')
     True

@@ -1,4 +1,19 @@
-"""The report page: one self-contained HTML file (inline CSS, SVG and a sorting script).
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The report page: one self-contained HTML file (inline CSS, SVG and a sorting script).
 
 Summary first, then the verdicts with their numbers, the plots, the per-run
 table (sortable; each run's details behind its link) and what was skipped.
@@ -111,7 +126,7 @@ def _skipped(report):
 
 
 def render(report) -> str:
-    """The whole page as one string."""
+    """Return the whole page as one string."""
     ledgers = ''.join(f'<li>{escape(f.label)}: <code>{escape(f.path)}</code>, on '
                       f'{escape(f.host)}, table <code>{escape(str(f.header.get("table")))}'
                       f'</code>, {len(f.runs)} runs</li>' for f in report.ledgers)

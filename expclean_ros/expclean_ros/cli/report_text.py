@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """A batch report's summary and verdicts as lines for a terminal (``expclean report --text``)."""
 
 from expclean_ros.core.report.units import seconds
@@ -8,7 +22,7 @@ _LEVEL = {'ok': 'ok  ', 'warn': 'WARN', 'info': 'info'}
 
 
 def summary_sentences(report):
-    """The summary as short sentences; the page and the terminal say the same."""
+    """Return the summary as short sentences; the page and the terminal say the same."""
     s = report.summary
     status = ', '.join(f'{s[k]} {k.replace("_", " ")}'
                        for k in ('ok', 'failed', 'timed_out', 'error') if s[k])

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Verbs that talk to cleanup nodes over ROS: call, between-runs, memory, teardown, nodes."""
 
 import json
@@ -111,8 +125,12 @@ def add_arguments(sub, prog='expclean'):
 
 
 def _timeout(client, args, nodes, plan, wait_s=None):
-    """``--timeout``, or a function reading the longest cleanup the nodes' parameters allow
-    (defaults if unread), for ``CleanupClient.call_many`` to call while the call is out."""
+    """
+    Return ``--timeout``, or a function reading the longest cleanup the nodes allow.
+
+    The function reads the nodes' parameters (defaults if unread); ``CleanupClient.call_many``
+    calls it while the call is out.
+    """
     if args.timeout is not None:
         return args.timeout
 
@@ -142,7 +160,11 @@ def _client():
 
 
 def find_nodes(client, args):
-    """The cleanup nodes on the graph (see CleanupClient.find_cleanup_nodes); error if none."""
+    """
+    Return the cleanup nodes on the graph (see CleanupClient.find_cleanup_nodes).
+
+    Error if none.
+    """
     found = client.find_cleanup_nodes(timeout_s=args.wait, expect=args.expect)
     if not found:
         raise CliError(f'no cleanup node found on the graph within {args.wait:g} s '
@@ -210,8 +232,12 @@ class ReportReader:
             client.subscribe(CleanupReport, f'{node}/report', LATCHED_QOS)
 
     def of(self, node, message):
-        """``steps`` etc. of the report whose message is the answer's (``steps: None``
-        when there is none: a busy answer, a refused call)."""
+        """
+        Return ``steps`` etc. of the report whose message is the answer's.
+
+        The report whose message is the answer's (``steps: None`` when there is none: a busy
+        answer, a refused call).
+        """
         from expclean_ros.ros.client import ClientError
         deadline = time.monotonic() + self.WAIT_S
         while time.monotonic() < deadline:
@@ -260,8 +286,12 @@ def _call(client, srv_type, name, request, timeout_s):
 
 
 def call_error(client, node, exc):
-    """The error of a call to ``node`` that got no answer; where the node's service never
-    appeared, with the cleanup nodes that are on the graph and how to start this one."""
+    """
+    Return the error of a call to ``node`` that got no answer.
+
+    Where the node's service never appeared, with the cleanup nodes that are on the graph and how
+    to start this one.
+    """
     if not str(exc).startswith('no service'):
         return CliError(str(exc))
     seen = client.find_cleanup_nodes(timeout_s=1.0, quiet_s=0.5)
@@ -294,7 +324,8 @@ def memory(args):
 
 
 def _start_time(pid):
-    """``pid``'s start time (field 22 of /proc/PID/stat), which the node checks.
+    """
+    ``pid``'s start time (field 22 of /proc/PID/stat), which the node checks.
 
     A launcher that has exited is still reachable through the processes left in
     its session or process group: then the oldest of them bounds its start time.

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """``expclean run``: a table of experiment runs with verified cleanup between them."""
 
 import argparse
@@ -15,7 +29,8 @@ GIB = 1024 ** 3
 
 
 class _CommandAfterDashes(argparse.ArgumentParser):
-    """Takes everything after the first ``--`` as the command template.
+    """
+    Takes everything after the first ``--`` as the command template.
 
     Plain argparse gives an optional-length positional its (empty) share as
     soon as the table is read, and then rejects ``-- CMD...`` (fixed only in
@@ -135,7 +150,8 @@ class Progress:
 
 
 def resume_command(argv):
-    """The ``expclean run`` command line ``argv`` with ``--resume``, to continue its batch.
+    """
+    Return the ``expclean run`` command line ``argv`` with ``--resume``, to continue its batch.
 
     >>> resume_command(['run', 't.csv', '--ledger', 'l.jsonl', '--', 'sleep', '{secs}'])
     "expclean run t.csv --ledger l.jsonl --resume -- sleep '{secs}'"
@@ -160,7 +176,7 @@ def _back(r):
 
 
 def summary_lines(records):
-    """A readable table of finished runs; below it, what kept each run not back, named."""
+    """Return a readable table of finished runs; below it, what kept each run not back, named."""
     lines = [f'{"run":>4}  {"status":<9} {"exit":>5} {"time s":>8} {"clean s":>8} '
              f'{"RAM before":>10} {"RAM after":>10} {"stopped":>7} {"left":>4} '
              f'{"shm MiB":>7} {"back":>8}']

@@ -1,4 +1,19 @@
-"""Small inline SVG charts for the report page: lines over runs, and stacked bars.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Small inline SVG charts for the report page: lines over runs, and stacked bars.
 
 Plain strings, no dependency: the page stays one self-contained file.
 """
@@ -17,7 +32,8 @@ _POINT_LIMIT = 120  # markers and hover titles up to this many runs
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> List[float]:
-    """About ``count`` round values covering ``lo..hi``.
+    """
+    About ``count`` round values covering ``lo..hi``.
 
     >>> nice_ticks(0, 10)
     [0, 2, 4, 6, 8, 10]
@@ -78,9 +94,12 @@ def _legend(names: Sequence[str], kind: str) -> List[str]:
 
 def line_chart(title: str, series: Sequence[Tuple[str, Sequence[Optional[float]]]],
                fmt, scale: float = 1.0, bands: Sequence[Tuple[int, str]] = ()) -> str:
-    """One line per ``(name, values)``; None leaves a gap. ``fmt`` labels the y ticks
-    (given values divided by ``scale``); ``bands``: ``(first index, label)`` of each
-    ledger's runs when several are merged."""
+    """
+    One line per ``(name, values)``; None leaves a gap.
+
+    ``fmt`` labels the y ticks (given values divided by ``scale``); ``bands``: ``(first index,
+    label)`` of each ledger's runs when several are merged.
+    """
     n = max((len(v) for _, v in series), default=0)
     values = [v / scale for _, vs in series for v in vs if v is not None]
     if not n or not values:

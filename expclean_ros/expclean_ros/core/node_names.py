@@ -1,4 +1,19 @@
-"""Full ROS 2 node names (``/robot1/cleanup``): one rule for the CLI and the launch actions.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Full ROS 2 node names (``/robot1/cleanup``): one rule for the CLI and the launch actions.
 
 The rule is ROS 2's: a full node name is ``/`` followed by tokens joined by
 single slashes, each token letters, digits and ``_``, not starting with a
@@ -18,7 +33,8 @@ _FULL_NAME = re.compile(rf'(/{_TOKEN})+')
 
 
 def full_node_name(text: str) -> str:
-    """``text`` as a full node name, or ValueError saying the rule.
+    """
+    ``text`` as a full node name, or ValueError saying the rule.
 
     >>> full_node_name('robot1/cleanup'), full_node_name('/' + '/cleanup')
     ('/robot1/cleanup', '/cleanup')

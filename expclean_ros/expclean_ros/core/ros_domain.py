@@ -1,4 +1,19 @@
-"""ROS_DOMAIN_ID: which values a ROS 2 process can join, and which are safe on Linux.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+ROS_DOMAIN_ID: which values a ROS 2 process can join, and which are safe on Linux.
 
 From the ROS 2 documentation ("The ROS_DOMAIN_ID"): the DDS ports of a domain
 above 232 do not fit in 16 bits (Fast DDS then ends the process); 0-101 and
@@ -15,7 +30,8 @@ SAFE_DOMAIN_RANGES = ((0, 101), (215, MAX_DOMAIN_ID))
 
 
 def parse_domain_id(value: Optional[str]) -> Optional[int]:
-    """A ``ROS_DOMAIN_ID`` value as a number; unset or empty = 0; ``None`` when not a number.
+    """
+    Return a ``ROS_DOMAIN_ID`` value as a number; unset or empty = 0; ``None`` when not a number.
 
     Only ASCII digits count: ``str.isdigit`` also accepts e.g. ``'\u00b2'``,
     which ``int`` refuses.
@@ -27,8 +43,10 @@ def parse_domain_id(value: Optional[str]) -> Optional[int]:
 
 
 def domain_id(text: Optional[str]) -> Optional[int]:
-    """The domain ``text`` names (unset or '' = 0, the default), or None when it names
-    none a ROS 2 process can join.
+    """
+    Return the domain ``text`` names (unset or '' = 0, the default).
+
+    Or None when it names none a ROS 2 process can join.
 
     >>> domain_id(''), domain_id(' 66 '), domain_id('233'), domain_id('x')
     (0, 66, None, None)
@@ -38,7 +56,8 @@ def domain_id(text: Optional[str]) -> Optional[int]:
 
 
 def safe_domain(domain: int) -> bool:
-    """True for a domain clear of Linux's ephemeral ports.
+    """
+    Return True for a domain clear of Linux's ephemeral ports.
 
     >>> safe_domain(101), safe_domain(150), safe_domain(215)
     (True, False, True)
@@ -47,7 +66,8 @@ def safe_domain(domain: int) -> bool:
 
 
 def safe_ranges_text() -> str:
-    """The safe ranges as a remedy says them.
+    """
+    Return the safe ranges as a remedy says them.
 
     >>> safe_ranges_text()
     '0-101 (or 215-232)'

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The CleanupCall action: ask a cleanup node for its quick or comprehensive cleanup."""
 
 import asyncio
@@ -41,7 +55,8 @@ async def answer(prepared: PreparedCall) -> CleanupDone:
 
 @expose_action('expclean_cleanup')
 class CleanupCall(Action):
-    """Call ``quick`` or ``comprehensive`` on a cleanup node, off launch's event loop.
+    """
+    Call ``quick`` or ``comprehensive`` on a cleanup node, off launch's event loop.
 
     Emits :class:`~expclean_ros.launch_actions.CleanupDone` with the answer.
 

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The CleanupNodeAction: the cleanup node, never carrying a run tag."""
 
 import os
@@ -32,7 +46,8 @@ PACKAGE, EXECUTABLE = 'expclean_ros', 'cleanup_node'
 
 @expose_action('expclean_cleanup_node')
 class CleanupNodeAction(Node):
-    """The expclean cleanup node as a ``launch_ros`` ``Node``.
+    """
+    The expclean cleanup node as a ``launch_ros`` ``Node``.
 
     Its environment never holds the run tag (the tag variable is removed
     from what it inherits), so no teardown of the run ever selects it. It runs
@@ -95,12 +110,12 @@ class CleanupNodeAction(Node):
 
     @property
     def tag_variable(self) -> str:
-        """The run tag's variable, removed from the node's environment."""
+        """Return the run tag's variable, removed from the node's environment."""
         return self.__tag_variable
 
     @property
     def params_file(self) -> Optional[SomeSubstitutionsType]:
-        """The parameters file given, or None."""
+        """Return the parameters file given, or None."""
         return self.__params_file
 
     @classmethod
@@ -133,8 +148,12 @@ class CleanupNodeAction(Node):
             env.update(saved)
 
     def _shutdown_process(self, context, *, send_sigint):
-        """launch stops the node: always with a SIGINT (in its own session, a terminal's
-        Ctrl-C never reached it); while a teardown waits for shutdown, after that teardown."""
+        """
+        Let launch stop the node.
+
+        Always with a SIGINT (in its own session, a terminal's Ctrl-C never reached it); while a
+        teardown waits for shutdown, after that teardown.
+        """
         if getattr(context.locals, TEARDOWN_PENDING, False):
             self.__deferred = True
             return None
@@ -148,8 +167,12 @@ class CleanupNodeAction(Node):
 
 
 class _FixedNodeEntity(Entity):
-    """The tag as launch_ros's ``Node.parse`` reads it: ``pkg`` and ``exec`` fixed, every other
-    attribute the tag's own (so an unknown one is still refused)."""
+    """
+    The tag as launch_ros's ``Node.parse`` reads it.
+
+    ``pkg`` and ``exec`` fixed, every other attribute the tag's own (so an unknown one is still
+    refused).
+    """
 
     def __init__(self, entity: Entity):
         self.__entity = entity

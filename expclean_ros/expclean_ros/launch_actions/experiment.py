@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The Experiment action: a process whose exit shuts launch down, in XML and YAML too."""
 
 from launch.actions import EmitEvent, ExecuteProcess
@@ -12,7 +26,8 @@ ON_EXIT = 'shutdown'
 
 @expose_action('expclean_experiment')
 class Experiment(ExecuteProcess):
-    """The experiment: an ``ExecuteProcess`` whose exit, however it ends, shuts launch down.
+    """
+    The experiment: an ``ExecuteProcess`` whose exit, however it ends, shuts launch down.
 
     With a :class:`~expclean_ros.launch_actions.Teardown` that waits for
     shutdown before it, the run's teardown and the cleanup call follow, then
@@ -35,7 +50,7 @@ class Experiment(ExecuteProcess):
 
     @classmethod
     def parse(cls, entity: Entity, parser: Parser):
-        """``executable``'s parsing (launch's own), with ``on_exit`` read here."""
+        """Parse as ``executable`` does (launch's own), with ``on_exit`` read here."""
         _, kwargs = super().parse(entity, parser, ignore=['on_exit'])
         on_exit = entity.get_attr('on_exit', optional=True)
         if on_exit is not None and on_exit.strip() != ON_EXIT:

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """A cleanup call made ready ahead of time, off launch's event loop."""
 
 import asyncio
@@ -20,7 +34,8 @@ _NUMBERS = itertools.count(1)  # one ROS node name per client in this process
 
 
 class PreparedCall:
-    """``<node>/<plan>`` (std_srvs/Trigger) with its client made ready ahead of the call.
+    """
+    ``<node>/<plan>`` (std_srvs/Trigger) with its client made ready ahead of the call.
 
     Creating it starts a worker thread that creates a private rclpy context,
     node and service client (once: :meth:`made` says when) and waits for the
@@ -56,8 +71,11 @@ class PreparedCall:
         self._submit(self._look)
 
     def made(self) -> concurrent.futures.Future:
-        """A future done once the client's DDS entities exist (or failed to): await it
-        (``asyncio.wrap_future``) before stopping processes the client may have matched."""
+        """
+        Return a future done once the client's DDS entities exist (or failed to).
+
+        Await it (``asyncio.wrap_future``) before stopping processes the client may have matched.
+        """
         return self._made
 
     async def call(self) -> Tuple[bool, str]:
@@ -68,7 +86,8 @@ class PreparedCall:
         return await asyncio.wrap_future(self._submit(self._call))
 
     def close(self) -> concurrent.futures.Future:
-        """Destroy the client and end the worker, after any call already asked for.
+        """
+        Destroy the client and end the worker, after any call already asked for.
 
         Returns a future done once closed (``asyncio.wrap_future`` to await it);
         a second close returns the same future.
@@ -97,7 +116,7 @@ class PreparedCall:
                     future.set_exception(exc)
 
     def _make(self):
-        """The client's entities, made once, before anything else is asked of it."""
+        """Return the client's entities, made once, before anything else is asked of it."""
         try:
             from std_srvs.srv import Trigger
 
@@ -122,8 +141,11 @@ class PreparedCall:
             self._error = f'{type(exc).__name__}: {exc}'
 
     def _say_duplicates(self):
-        """Warn when more nodes than one have the cleanup node's name: the call reaches all.
-        Discovery of a second one may come later: look for a few seconds more."""
+        """
+        Warn when more nodes than one have the cleanup node's name: the call reaches all.
+
+        Discovery of a second one may come later: look for a few seconds more.
+        """
         from ..ros.duplicate_watch import DUPLICATE_HINT, same_name_count
         deadline = time.monotonic() + _DUPLICATE_LOOK_S
         while not self._wanted.is_set() and time.monotonic() < deadline:

@@ -1,5 +1,22 @@
-"""A launched run's cgroup and record, made by RunTag and ended by Teardown; the cleanup
-nodes in that cgroup, which the teardown spares."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A launched run's cgroup and record, made by RunTag and ended by Teardown.
+
+The cleanup nodes in that cgroup, which the teardown spares.
+"""
 
 import asyncio
 import atexit
@@ -24,9 +41,13 @@ START_WAIT_S = 10.0
 
 
 def start_run(run_id: str, tag_variable: str) -> str:
-    """For a fresh run tag: stop what launches killed before left, then give this run a
-    cgroup where the machine allows (launch joins it, so everything it starts is in it)
-    and record it. Returns the cgroup's path, or ''."""
+    """
+    For a fresh run tag.
+
+    Stop what launches killed before left, then give this run a cgroup where the machine allows
+    (launch joins it, so everything it starts is in it) and record it. Returns the cgroup's path,
+    or ''.
+    """
     log = get_logger('expclean')
     for rec, result in launch_record.stop_stale():
         said = log.warning if result.processes else log.info  # something was left running
@@ -47,9 +68,12 @@ def start_run(run_id: str, tag_variable: str) -> str:
 
 
 def _at_exit(run_id: str, tag_variable: str, cgroup: Optional[str]) -> None:
-    """When launch exits (without a teardown that ended the run: a RunTag-only file, a plan
-    refused): launch leaves the run's cgroup; with nothing of the run left, its cgroup and
-    record go; else they stay for the next run start."""
+    """
+    When launch exits (without a teardown that ended the run: a RunTag-only file, a plan refused).
+
+    Launch leaves the run's cgroup; with nothing of the run left, its cgroup and record go; else
+    they stay for the next run start.
+    """
     if cgroup:
         cgroups.move_to_parent(cgroup, os.getpid())
     if not launch_record.exists(run_id):
@@ -59,7 +83,7 @@ def _at_exit(run_id: str, tag_variable: str, cgroup: Optional[str]) -> None:
 
 
 def run_cgroup(run_id: str, path: str) -> Optional[str]:
-    """The run's cgroup from a launch configuration, if it is really that run's."""
+    """Return the run's cgroup from a launch configuration, if it is really that run's."""
     return trusted_cgroup(run_id, path) if path else None
 
 
@@ -69,8 +93,12 @@ def end_run(run_id: str, cgroup: Optional[str], result) -> None:
 
 
 def node_starting(context: LaunchContext, action) -> None:
-    """``action`` (a CleanupNodeAction) is starting its node: this launch's teardown waits until
-    the node's pid is known and spares it (the node is in the run's cgroup, not of the run)."""
+    """
+    Record that ``action`` (a CleanupNodeAction) is starting its node.
+
+    This launch's teardown waits until the node's pid is known and spares it (the node is in the
+    run's cgroup, not of the run).
+    """
     future = context.asyncio_loop.create_future()
     context.extend_globals({STARTING: tuple(getattr(context.locals, STARTING, ())) + (future,)})
 
@@ -82,7 +110,7 @@ def node_starting(context: LaunchContext, action) -> None:
 
 
 async def spared(context: LaunchContext, timeout_s: float = START_WAIT_S) -> Tuple[int, ...]:
-    """The pids of the cleanup nodes this launch started, once they are known."""
+    """Return the pids of the cleanup nodes this launch started, once they are known."""
     futures = tuple(getattr(context.locals, STARTING, ()))
     if futures:
         await asyncio.wait(futures, timeout=timeout_s)

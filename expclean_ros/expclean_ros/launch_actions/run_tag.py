@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The RunTag action: one run tag for every process launched after it."""
 
 import os
@@ -34,7 +48,8 @@ _ATTRIBUTES = ('run_id', 'tag_variable', 'shm_cleanup', 'restart_daemon', 'ros_l
 
 @expose_action('expclean_run_tag')
 class RunTag(Action):
-    """Put a run tag in the launch environment; every process started after it inherits it.
+    """
+    Put a run tag in the launch environment; every process started after it inherits it.
 
     An inherited tag (a launch started by ``expclean run``) is kept, else a
     fresh one is made. The tag is exposed as the launch configurations

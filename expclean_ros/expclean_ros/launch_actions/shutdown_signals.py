@@ -1,4 +1,19 @@
-"""SIGTERM and SIGHUP to ``ros2 launch`` as an orderly shutdown, as Ctrl-C is.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+SIGTERM and SIGHUP to ``ros2 launch`` as an orderly shutdown, as Ctrl-C is.
 
 Upstream launch handles SIGINT only: SIGTERM and SIGHUP (``timeout``, Slurm's
 ``scancel`` and time limit, ``docker stop``, a closed terminal, a cancelled CI
@@ -30,7 +45,8 @@ _asked = weakref.WeakSet()  # launch contexts already asked to shut down by a si
 
 
 def handle_shutdown_signals(context: LaunchContext) -> None:
-    """Make SIGTERM and SIGHUP shut ``context``'s launch down in order (idempotent).
+    """
+    Make SIGTERM and SIGHUP shut ``context``'s launch down in order (idempotent).
 
     Only from the main thread (where ``ros2 launch`` runs its loop); elsewhere
     signals cannot be handled and nothing changes. After this launch has
@@ -58,7 +74,8 @@ def handle_shutdown_signals(context: LaunchContext) -> None:
 
 
 def _quiet_launch_sigterm() -> None:
-    """Take launch's own SIGTERM handler out of its signal manager.
+    """
+    Take launch's own SIGTERM handler out of its signal manager.
 
     With a Python handler installed for SIGTERM, the signal also reaches
     launch's ``AsyncSafeSignalManager`` (through the wakeup fd), whose handler

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The Teardown action: stop a run's tagged processes without blocking launch's event loop."""
 
 import asyncio
@@ -44,7 +58,8 @@ _ATTRIBUTES = ('run_id', 'tag_variable', 'on_shutdown', 'sigint_timeout', 'sigte
 
 @expose_action('expclean_teardown')
 class Teardown(Action):
-    """Stop every process carrying the run tag, then optionally call a cleanup plan.
+    """
+    Stop every process carrying the run tag, then optionally call a cleanup plan.
 
     Logs (and optionally writes as JSON) the tagged tree first, then runs the
     teardown engine (tops of the trees first, one SIGINT each, then SIGTERM,
@@ -105,32 +120,32 @@ class Teardown(Action):
 
     @property
     def run_id(self):
-        """The run tag to stop."""
+        """Return the run tag to stop."""
         return self.__run_id
 
     @property
     def tag_variable(self):
-        """The tag's environment variable."""
+        """Return the tag's environment variable."""
         return self.__tag_variable
 
     @property
     def on_shutdown(self):
-        """Whether it waits for launch's shutdown (a bool, or substitutions)."""
+        """Return whether it waits for launch's shutdown (a bool, or substitutions)."""
         return self.__on_shutdown
 
     @property
     def timeouts(self):
-        """The SIGINT, SIGTERM and SIGKILL timeouts (floats, or substitutions)."""
+        """Return the SIGINT, SIGTERM and SIGKILL timeouts: floats, or substitutions."""
         return (self.__sigint_timeout, self.__sigterm_timeout, self.__sigkill_timeout)
 
     @property
     def cleanup(self):
-        """The plan called afterwards: ``none``, ``quick`` or ``comprehensive``."""
+        """Return the plan called afterwards: ``none``, ``quick`` or ``comprehensive``."""
         return self.__cleanup
 
     @property
     def cleanup_node(self):
-        """The full name of the node the plan is called on."""
+        """Return the full name of the node the plan is called on."""
         return self.__cleanup_node
 
     @property
@@ -140,12 +155,12 @@ class Teardown(Action):
 
     @property
     def snapshot(self):
-        """A path the tagged tree is written to as JSON ('': none)."""
+        """Return a path the tagged tree is written to as JSON ('': none)."""
         return self.__snapshot
 
     @property
     def cgroup(self):
-        """The run's cgroup ('': none)."""
+        """Return the run's cgroup, '' for none."""
         return self.__cgroup
 
     def _text(self, context, value):
@@ -183,7 +198,11 @@ class Teardown(Action):
         context.register_event_handler(OnShutdown(on_shutdown=at_shutdown, handle_once=True))
 
     def _prepare(self, context) -> Optional[PreparedCall]:
-        """The cleanup call with its client made ready in a worker thread (None: no call)."""
+        """
+        Return the cleanup call with its client made ready in a worker thread.
+
+        None when there is no call.
+        """
         plan = self._text(context, self.__cleanup)
         if plan == 'none':
             return None
@@ -283,8 +302,11 @@ class Teardown(Action):
 
 
 def _foreground() -> bool:
-    """Whether launch's process group is the foreground group of its terminal
-    (then a Ctrl-C there reached every process of the group)."""
+    """
+    Return whether launch's process group is the foreground group of its terminal.
+
+    (then a Ctrl-C there reached every process of the group).
+    """
     for fd in (0, 1, 2):
         try:
             if os.isatty(fd):

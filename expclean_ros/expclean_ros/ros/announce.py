@@ -1,4 +1,19 @@
-"""The cleanup node's own Fast DDS participant re-announces itself every 0.25 s (not 3 s).
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The cleanup node's own Fast DDS participant re-announces itself every 0.25 s (not 3 s).
 
 Measured here (README, "A fast first call"): a fresh participant that takes the
 participant id of one that has left finds a long-lived node at once in about two
@@ -20,9 +35,12 @@ _VARIABLES = ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE')
 
 
 def profile_variable(environ=os.environ):
-    """The variable the Fast DDS in use reads: ``FASTDDS_...`` for Fast DDS 3 (Kilted on),
-    ``FASTRTPS_...`` for Fast DDS 2 (Humble, Jazzy), found by its library on the library
-    path (the venv's ``lib`` first)."""
+    """
+    Return the variable the Fast DDS in use reads.
+
+    ``FASTDDS_...`` for Fast DDS 3 (Kilted on), ``FASTRTPS_...`` for Fast DDS 2 (Humble, Jazzy),
+    found by its library on the library path (the venv's ``lib`` first).
+    """
     folders = [os.path.join(sys.prefix, 'lib')]
     folders += [d for d in environ.get('LD_LIBRARY_PATH', '').split(os.pathsep) if d]
     for folder in folders:
@@ -38,8 +56,11 @@ def profile_variable(environ=os.environ):
 
 
 def apply(environ=os.environ):
-    """Have Fast DDS load the node's profile for the participant made next; return the
-    variable set, or None where the user's profile or another RMW is in force."""
+    """
+    Have Fast DDS load the node's profile for the participant made next.
+
+    Return the variable set, or None where the user's profile or another RMW is in force.
+    """
     rmw = environ.get('RMW_IMPLEMENTATION', '')
     if (rmw and not rmw.startswith('rmw_fastrtps')) or any(environ.get(v) for v in _VARIABLES) \
             or not os.path.isfile(PROFILE):

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """rclpy client for cleanup nodes, with a private Context (used by the CLI and tests)."""
 
 import os
@@ -28,7 +42,8 @@ class ClientError(RuntimeError):
 
 
 class CleanupClient:
-    """Call cleanup nodes' services and read their topics.
+    """
+    Call cleanup nodes' services and read their topics.
 
     Owns a private rclpy Context, so it can live beside other rclpy users in one
     process. Use as a context manager::
@@ -69,7 +84,8 @@ class CleanupClient:
         rclpy.try_shutdown(context=self._context)
 
     def _client(self, srv_type, name, wait_s):
-        """A ready client for ``name``, created once and reused.
+        """
+        Return a ready client for ``name``, created once and reused.
 
         Calls as soon as the service is seen: if the node has not matched our
         reply reader yet, it re-sends the reply until it has (ros/replies.py).
@@ -88,14 +104,20 @@ class CleanupClient:
         return client
 
     def _wait_for_service(self, client, wait_s):
-        """Whether the service appears within ``wait_s``, checked every 10 ms
-        (rclpy's ``wait_for_service`` checks every 250 ms)."""
+        """
+        Return whether the service appears within ``wait_s``, checked every 10 ms.
+
+        rclpy's ``wait_for_service`` checks every 250 ms.
+        """
         return self._spin_until(client.service_is_ready, wait_s, POLL_S)
 
     def _spin_until(self, done, timeout_s, slice_s=0.05):
-        """Spin in slices of ``slice_s`` until ``done()`` or ``timeout_s`` passes; return
-        ``done()``. rclpy installs no signal handler for a private context, so Ctrl-C is
-        only seen between slices."""
+        """
+        Spin in slices of ``slice_s`` until ``done()`` or ``timeout_s`` passes; return ``done()``.
+
+        rclpy installs no signal handler for a private context, so Ctrl-C is only seen between
+        slices.
+        """
         deadline = time.monotonic() + timeout_s
         while not done():
             left = deadline - time.monotonic()
@@ -105,9 +127,12 @@ class CleanupClient:
         return True
 
     def prepare(self, srv_type, name, wait_s):
-        """Make the client for service ``name`` ready ahead of a call: create it and wait
-        up to ``wait_s`` for the service. Return whether it is ready; a later
-        :meth:`call` of ``name`` reuses it and, once ready, sends at once."""
+        """
+        Make the client for service ``name`` ready ahead of a call.
+
+        Create it and wait up to ``wait_s`` for the service. Return whether it is ready; a later
+        :meth:`call` of ``name`` reuses it and, once ready, sends at once.
+        """
         try:
             self._client(srv_type, name, wait_s)
         except ClientError:
@@ -119,7 +144,8 @@ class CleanupClient:
         self._spin_until(lambda: False, seconds)
 
     def call(self, srv_type, name, request, *, timeout_s=30.0, wait_s=5.0):
-        """Call service ``name`` and return its response.
+        """
+        Call service ``name`` and return its response.
 
         :param wait_s: how long to wait for the service to appear.
         :param timeout_s: how long to wait for the answer once sent (see :meth:`call_many`).
@@ -132,7 +158,8 @@ class CleanupClient:
         return answer
 
     def call_many(self, srv_type, names, make_request, *, timeout_s=60.0, wait_s=5.0):
-        """Call several services at once; return ``{name: response or ClientError}``.
+        """
+        Call several services at once; return ``{name: response or ClientError}``.
 
         :param timeout_s: seconds to wait for the answers once sent; or a function
             returning them, called after the requests are out (so that, e.g., reading
@@ -163,7 +190,8 @@ class CleanupClient:
         return results
 
     def parameters(self, node, names, *, wait_s=5.0):
-        """Values of the parameters ``names`` of node ``node`` (full name) as a dict.
+        """
+        Values of the parameters ``names`` of node ``node`` (full name) as a dict.
 
         Parameters the node does not have are left out.
         :raises ClientError: no answer.
@@ -179,7 +207,8 @@ class CleanupClient:
                 if value.type != ParameterType.PARAMETER_NOT_SET}
 
     def subscribe(self, msg_type, topic, qos=10):
-        """Make the subscription to ``topic`` now, once, and return it.
+        """
+        Make the subscription to ``topic`` now, once, and return it.
 
         :meth:`wait_for_message` and :meth:`collect` with the same type, topic
         and QoS (a depth or a QoSProfile) reuse it; from now on the client keeps
@@ -200,8 +229,11 @@ class CleanupClient:
         self._received += 1
 
     def _drain(self):
-        """Take what the subscriptions hold already, so that a wait starts after it:
-        turn the executor without waiting until twice in a row no message came."""
+        """
+        Take what the subscriptions hold already, so that a wait starts after it.
+
+        Turn the executor without waiting until twice in a row no message came.
+        """
         idle = 0
         for _ in range(DRAIN_TURNS):
             before = self._received
@@ -211,7 +243,8 @@ class CleanupClient:
                 return
 
     def wait_for_message(self, msg_type, topic, *, timeout_s=5.0, qos=10):
-        """Return the first message on ``topic`` received after this call began.
+        """
+        Return the first message on ``topic`` received after this call began.
 
         On a transient-local topic (e.g. ``qos=LATCHED_QOS``) the latest message
         held is returned at once: the latest this client has received there, or
@@ -234,9 +267,12 @@ class CleanupClient:
         return window[0][1]
 
     def collect(self, msg_type, topic, *, duration_s, qos=10):
-        """Return ``[(receive time, message)]`` for every message on ``topic`` received
-        during the next ``duration_s`` (monotonic times; messages held from before
-        are not included). The subscription is reused as in :meth:`wait_for_message`."""
+        """
+        Return ``[(receive time, message)]`` for the messages on ``topic``.
+
+        Those received during the next ``duration_s`` (monotonic times; messages held from before
+        are not included). The subscription is reused as in :meth:`wait_for_message`.
+        """
         reader = self._reader(msg_type, topic, qos)
         self._drain()
         window = reader.open_window()
@@ -247,7 +283,8 @@ class CleanupClient:
         return window
 
     def find_cleanup_nodes(self, *, timeout_s=10.0, quiet_s=QUIET_S, expect=0):
-        """Return the sorted full names (``/ns/cleanup``) of the cleanup nodes on the graph.
+        """
+        Return the sorted full names (``/ns/cleanup``) of the cleanup nodes on the graph.
 
         Discovery takes a while, and more on a loaded machine: rather than
         looking for a fixed time, wait until the set of cleanup nodes has not

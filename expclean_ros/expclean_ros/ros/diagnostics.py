@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Memory health levels for diagnostics: OK / WARN / ERROR against thresholds."""
 
 from collections import deque
@@ -13,7 +27,8 @@ GIB = 1024 ** 3
 
 @dataclass(frozen=True)
 class Health:
-    """Health of one memory (RAM, swap, one GPU).
+    """
+    Health of one memory (RAM, swap, one GPU).
 
     :param name: ``RAM``, ``swap`` or ``GPU0 (name)``.
     :param level: OK, WARN or ERROR (the values of diagnostic_msgs' levels).
@@ -39,7 +54,8 @@ def _one(name, used, total, warn, error):
 
 
 def assess(snapshot, thresholds) -> Tuple[Health, ...]:
-    """Health of RAM, swap and each GPU in ``snapshot``.
+    """
+    Health of RAM, swap and each GPU in ``snapshot``.
 
     :param thresholds: mapping with ``ram_warn_percent``, ``ram_error_percent``,
         ``swap_*`` and ``gpu_*`` (the node's parameters).
@@ -59,7 +75,8 @@ def assess(snapshot, thresholds) -> Tuple[Health, ...]:
 
 
 class Window:
-    """The mean of the last ``size`` memory snapshots, per resource (ram_monitor's window).
+    """
+    The mean of the last ``size`` memory snapshots, per resource (ram_monitor's window).
 
     :meth:`add` returns the newest snapshot with RAM, swap and each GPU's used
     bytes replaced by their mean over the window; totals stay the newest.

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """No silent duplicate: the node says loudly when another node on the graph has its full name."""
 
 import os
@@ -21,8 +35,11 @@ def same_name_count(node, full_name: str) -> int:
 
 
 class DuplicateWatch:
-    """Look at the graph every few seconds; log an error each time the number of nodes that
-    share this node's full name grows above one."""
+    """
+    Look at the graph every few seconds.
+
+    Log an error each time the number of nodes that share this node's full name grows above one.
+    """
 
     def __init__(self, node):
         self._node = node

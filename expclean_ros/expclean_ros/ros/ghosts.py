@@ -1,4 +1,19 @@
-"""No ghost nodes: a ROS 2 daemon that still lists a torn-down run's nodes is restarted.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+No ghost nodes: a ROS 2 daemon that still lists a torn-down run's nodes is restarted.
 
 The daemon of ros2cli (``ros2 node list`` and friends ask it) keeps a node
 that was killed for the length of its DDS lease (about 20 s with Fast DDS):
@@ -47,7 +62,7 @@ def _names(node) -> Counter:
 
 
 def _listed() -> Optional[Counter]:
-    """The daemon's node names (how often each), or None when no daemon runs here."""
+    """Return the daemon's node names (how often each), or None when no daemon runs here."""
     from ros2cli.node.daemon import DaemonNode
     with DaemonNode(argparse.Namespace()) as node:
         if not node.connected:
@@ -56,8 +71,11 @@ def _listed() -> Optional[Counter]:
 
 
 class GhostWatch:
-    """Take the daemon's node list now (before a run), :meth:`observe` it just before the
-    teardown, :meth:`settle` after it."""
+    """
+    Take the daemon's node list now (before a run), :meth:`observe` it just before the teardown.
+
+    :meth:`settle` after it.
+    """
 
     def __init__(self):
         self.reason = missing_reason()
@@ -71,7 +89,7 @@ class GhostWatch:
                 self.reason = f'the ROS 2 daemon did not answer: {exc}'
 
     def observe(self) -> None:
-        """The daemon's list while the run still lives (its nodes are in it)."""
+        """Return the daemon's list while the run still lives (its nodes are in it)."""
         if not self.reason:
             try:
                 self.during = _listed()
@@ -79,8 +97,11 @@ class GhostWatch:
                 self.during = None
 
     def _run_names(self, now: Counter) -> list:
-        """Nodes listed now and while the run lived; the run's own (listed more often
-        than before it) first."""
+        """
+        Nodes listed now and while the run lived.
+
+        The run's own (listed more often than before it) first.
+        """
         before = self.before or collections.Counter()
         seen = self.during if self.during is not None else now
         listed = [n for n in now if seen[n] > 0]

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The node's side of its launch: when the launch that started it dies, stop its run, exit."""
 
 import os
@@ -16,7 +30,8 @@ __all__ = ['watch_launch']
 
 
 def watch_launch(node) -> Optional[LaunchWatch]:
-    """Watch ``launch.pid`` (set by the CleanupNodeAction launch action), or None when unset.
+    """
+    Watch ``launch.pid`` (set by the CleanupNodeAction launch action), or None when unset.
 
     When that launch dies by any signal (SIGKILL included), the node tears down
     ``launch.run_tag`` (and ``launch.cgroup``), removes stale DDS shared memory,

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Translate core results to ROS messages and ROS requests to core arguments."""
 
 import socket
@@ -21,7 +35,7 @@ _LEVELS = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)
 
 
 def memory_usage(snapshot, stamp):
-    """MemorySnapshot -> expclean_interfaces/MemoryUsage; ``stamp``: the node's clock."""
+    """Turn a MemorySnapshot into expclean_interfaces/MemoryUsage; ``stamp``: the node's clock."""
     msg = MemoryUsage(header=Header(stamp=stamp, frame_id=''),
                       hostname=getattr(snapshot, 'hostname', '') or _HOST)
     msg.ram_total_bytes = snapshot.ram_total_bytes
@@ -43,7 +57,8 @@ def memory_usage(snapshot, stamp):
 
 
 def diagnostics(assessments, node_name, stamp):
-    """Health assessments -> one DiagnosticArray, one status per resource (RAM, swap, GPUn).
+    """
+    Health assessments -> one DiagnosticArray, one status per resource (RAM, swap, GPUn).
 
     Named and keyed as diagnostic_updater does: ``"<node name>: <task>"``,
     hardware id the host name.
@@ -64,7 +79,7 @@ def step_result(step):
 
 
 def process_info(p):
-    """A teardown's per-process dict -> ProcessInfo."""
+    """Return a teardown's per-process dict -> ProcessInfo."""
     return ProcessInfo(pid=int(p.get('pid', 0)), name=str(p.get('name', '')),
                        cmdline=str(p.get('cmdline', '')), reason=str(p.get('reason', '')),
                        stage=str(p.get('stage', '')),
@@ -72,7 +87,8 @@ def process_info(p):
 
 
 def cleanup_report(report, stamp):
-    """Core CleanupReport -> expclean_interfaces/CleanupReport; ``stamp``: the node's clock now.
+    """
+    Core CleanupReport -> expclean_interfaces/CleanupReport; ``stamp``: the node's clock now.
 
     The two snapshots are stamped on the same clock, back-dated by their age.
     """
@@ -135,8 +151,11 @@ def fill_teardown(response, result, extra=''):
 
 
 def parameter_descriptor(spec) -> ParameterDescriptor:
-    """A parameter table entry as a ParameterDescriptor (with its range, if any; a list is
-    a string array, statically typed, so that ``[]`` is one too)."""
+    """
+    Return a parameter table entry as a ParameterDescriptor, with its range if any.
+
+    A list is a string array, statically typed, so that ``[]`` is one too.
+    """
     descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
     if isinstance(spec.default, list):
         descriptor.type = ParameterType.PARAMETER_STRING_ARRAY
@@ -152,8 +171,12 @@ def parameter_descriptor(spec) -> ParameterDescriptor:
 
 
 def declared_default(spec):
-    """What the node declares ``spec`` with: its default, but for an empty list the
-    string-array type alone (rclpy would type an empty list as a byte array)."""
+    """
+    Return what the node declares ``spec`` with.
+
+    Its default, but for an empty list the string-array type alone (rclpy would type an empty list
+    as a byte array).
+    """
     if spec.default == []:
         from rclpy.parameter import Parameter
         return Parameter.Type.STRING_ARRAY

@@ -1,4 +1,19 @@
-"""The ``cleanup`` node: ROS services and topics over the expclean core.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The ``cleanup`` node: ROS services and topics over the expclean core.
 
 Services (all private, so a namespace moves them): ``~/quick``,
 ``~/comprehensive`` (std_srvs/Trigger), ``~/between_runs``, ``~/get_memory``,
@@ -44,7 +59,8 @@ __all__ = ['CleanupNode', 'main', 'run']
 
 
 def _never_raises(callback):
-    """Service callbacks answer success=false with the error instead of raising.
+    """
+    Service callbacks answer success=false with the error instead of raising.
 
     An exception escaping a callback would end the executor's spin, and the node.
     """
@@ -198,8 +214,11 @@ class CleanupNode(Node):
         return response
 
     def _after_teardown(self, daemon):
-        """What a run's end leaves, once ~/teardown has stopped its processes: /dev/shm
-        files of provably gone creators, and the daemon's ghost nodes."""
+        """
+        Return what a run's end leaves, once ~/teardown has stopped its processes.
+
+        /dev/shm files of provably gone creators, and the daemon's ghost nodes.
+        """
         done = []
         if self.values['shm_cleanup']:
             done.append(run_step(run_shm.STEP_NAME, run_shm.clean_run_shm))
@@ -246,7 +265,7 @@ class CleanupNode(Node):
 
 
 def _cap(value):
-    """A cap parameter as plan keywords: < 0 means the plan's own default."""
+    """Return a cap parameter as plan keywords: < 0 means the plan's own default."""
     return {} if value < 0 else {'cap_s': value}
 
 
@@ -281,7 +300,7 @@ def main(args=None):
 
 
 def run():
-    """The ``cleanup_node`` command: :func:`main`, then leave at once (signals.leave)."""
+    """Return the ``cleanup_node`` command: :func:`main`, then leave at once (signals.leave)."""
     leave(main())
 
 

@@ -1,4 +1,19 @@
-"""The cleanup node's parameters: names, defaults, ranges and cross-checks.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The cleanup node's parameters: names, defaults, ranges and cross-checks.
 
 Plain data, so the rules are testable without ROS; the node declares one ROS
 parameter per :data:`PARAMETERS` entry, typed and with its range in the descriptor
@@ -34,7 +49,8 @@ __all__ = ['ParamSpec', 'PARAMETERS', 'DEFAULTS', 'SPECS', 'check', 'check_privi
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One node parameter.
+    """
+    One node parameter.
 
     :param name: ROS parameter name (dots group them in YAML).
     :param default: default value; its type is the parameter's type.
@@ -140,8 +156,11 @@ SPECS = {spec.name: spec for spec in PARAMETERS}
 
 
 def strings(value):
-    """A string-array parameter without empty strings: ``['']``, the placeholder for
-    none that older YAML files write (ROS could not type an empty list), means none too.
+    """
+    Return a string-array parameter without empty strings.
+
+    ``['']``, the placeholder for none that older YAML files write (ROS could not type an empty
+    list), means none too.
 
     >>> strings(['']), strings(['a', ''])
     ((), ('a',))
@@ -150,9 +169,11 @@ def strings(value):
 
 
 def from_ros(spec: ParamSpec, value):
-    """A parameter's value as the node reads it: a string array declared without a value
-    (an empty default, or ``[]`` in a YAML file or ``-p name:=[]``, which ROS leaves
-    unset) is the empty list.
+    """
+    Return a parameter's value as the node reads it.
+
+    A string array declared without a value (an empty default, or ``[]`` in a YAML file or ``-p
+    name:=[]``, which ROS leaves unset) is the empty list.
 
     >>> from_ros(SPECS['hooks.before'], None), from_ros(SPECS['publish_rate'], 2.0)
     ([], 2.0)
@@ -163,7 +184,8 @@ def from_ros(spec: ParamSpec, value):
 
 
 def check(values: dict) -> Optional[str]:
-    """Return why ``values`` (all parameters, after a change) are refused, or None.
+    """
+    Return why ``values`` (all parameters, after a change) are refused, or None.
 
     The rules between parameters, and on text; each number's range (``low``,
     ``high``) is in its ParameterDescriptor, which rclpy enforces before this runs
@@ -198,7 +220,8 @@ def check(values: dict) -> Optional[str]:
 
 
 def check_privileges(values: dict, euid: int) -> Optional[str]:
-    """Why the node must not start with ``values`` as user ``euid``, or None.
+    """
+    Why the node must not start with ``values`` as user ``euid``, or None.
 
     Hooks are shell commands: a node running as root would run them as root.
 
@@ -216,7 +239,8 @@ def check_privileges(values: dict, euid: int) -> Optional[str]:
 
 
 def selection(values, caller_pid: int = 0) -> Optional['Selection']:
-    """The teardown selection configured by parameters, or None when none is set.
+    """
+    Return the teardown selection configured by parameters, or None when none is set.
 
     Patterns reach only processes that prove they are on our ROS domain
     (``strict_domain``); ``caller_pid`` (a between-runs caller) is spared.
@@ -233,7 +257,7 @@ def selection(values, caller_pid: int = 0) -> Optional['Selection']:
 
 
 def request_policy(values) -> RequestPolicy:
-    """What a ~/teardown request may select, from the node's read-only parameters."""
+    """Return what a ~/teardown request may select, from the node's read-only parameters."""
     return RequestPolicy(tag_variable=values['teardown.tag_variable'],
                          run_tag_format=values['teardown.run_tag_format'],
                          allow_patterns=values['teardown.allow_request_patterns'],
@@ -242,7 +266,7 @@ def request_policy(values) -> RequestPolicy:
 
 
 def teardown_timeouts(values) -> dict:
-    """The escalation timeouts configured by parameters, as teardown() keywords."""
+    """Return the escalation timeouts configured by parameters, as teardown() keywords."""
     return {f'{stage}_timeout_s': values[f'teardown.{stage}_timeout_s']
             for stage in ('sigint', 'sigterm', 'sigkill')}
 
@@ -275,7 +299,8 @@ SLACK_S = 30.0  # selection, memory readings, DDS: generous
 
 
 def longest_cleanup_s(values, plan: str, wait_s: Optional[float] = None) -> float:
-    """How long one cleanup of ``plan`` may take at most under ``values`` (node parameters).
+    """
+    How long one cleanup of ``plan`` may take at most under ``values`` (node parameters).
 
     ``plan``: quick | comprehensive | teardown; ``wait_s``: a between-runs wait
     (fixed, or its automatic cap). Parameters missing from ``values`` count at

@@ -1,4 +1,19 @@
-"""Every use of rclpy internals, in one module, with the rclpy versions it was checked on.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Every use of rclpy internals, in one module, with the rclpy versions it was checked on.
 
 rclpy offers no public way to do three things the node needs; each is done here
 and nowhere else, and ``test/test_rclpy_compat.py`` fails, naming this module,
@@ -45,8 +60,13 @@ POOL_ATTRIBUTE = '_executor'
 
 
 def rclpy_version() -> Optional[Tuple[int, ...]]:
-    """rclpy's version, from its package metadata (pip wheels, colcon and apt installs all
-    carry it), or None when it cannot be read."""
+    """
+    Return rclpy's version, from its package metadata.
+
+    Pip wheels, colcon and apt installs all carry it.
+
+    Or None when it cannot be read.
+    """
     from importlib import metadata
     for name in ('rclpy', 'ros-rclpy'):
         try:
@@ -63,8 +83,10 @@ def rclpy_version() -> Optional[Tuple[int, ...]]:
 
 
 def version_checked(version: Optional[Tuple[int, ...]] = None) -> bool:
-    """True when ``version`` (default: the installed rclpy's) is one this module was
-    checked on.
+    """
+    Return True when ``version`` is one this module was checked on.
+
+    ``version`` defaults to the installed rclpy's.
 
     >>> version_checked((3, 3, 12)), version_checked((9, 1, 2)), version_checked((10, 0))
     (True, True, False)
@@ -75,8 +97,11 @@ def version_checked(version: Optional[Tuple[int, ...]] = None) -> bool:
 
 
 def check(executor=None) -> List[str]:
-    """What this module relies on and does not hold on the installed rclpy (empty: all
-    holds). ``executor``: a MultiThreadedExecutor to look into (its thread pool)."""
+    """
+    Return what this module relies on and does not hold on the installed rclpy (empty: all holds).
+
+    ``executor``: a MultiThreadedExecutor to look into (its thread pool).
+    """
     problems = []
     version = rclpy_version()
     if not version_checked(version):
@@ -103,23 +128,33 @@ def check(executor=None) -> List[str]:
 
 
 def warn_unchecked(logger, executor=None) -> None:
-    """Log, once at start-up, each :func:`check` problem: the node still runs (each use
-    falls back to doing nothing), but a reply may be lost or shutdown race."""
+    """
+    Log, once at start-up, each :func:`check` problem.
+
+    The node still runs (each use falls back to doing nothing), but a reply may be lost or shutdown
+    race.
+    """
     for problem in check(executor):
         logger.warning(f'rclpy internals: {problem}; see expclean_ros/ros/rclpy_compat.py')
 
 
 def drain_thread_pool(executor) -> None:
-    """Wait for every callback ``executor`` has queued in its thread pool (a
-    MultiThreadedExecutor's); nothing for an executor without one."""
+    """
+    Wait for every callback ``executor`` has queued in its thread pool.
+
+    That is a MultiThreadedExecutor's pool; nothing for an executor without one.
+    """
     pool = getattr(executor, POOL_ATTRIBUTE, None)
     if isinstance(pool, concurrent.futures.Executor):
         pool.shutdown(wait=True)
 
 
 def replace_send_response(service, make: Callable[[Callable], Callable]):
-    """Make the executor answer requests of ``service`` through ``make(send)``, where
-    ``send(response, header)`` is the service's own ``send_response``; ``service``."""
+    """
+    Make the executor answer requests of ``service`` through ``make(send)``.
+
+    Where ``send(response, header)`` is the service's own ``send_response``; ``service``.
+    """
     service.send_response = make(service.send_response)
     return service
 
@@ -139,8 +174,8 @@ def _show(message, category, filename, lineno, file=None, line=None):
 
 
 def _install():
-    """Route warnings through :func:`_show` (once) and never suppress a repeated
-    undelivered reply.
+    """
+    Route warnings through :func:`_show` (once); never suppress a repeated undelivered reply.
 
     ``warnings.catch_warnings`` would do the capture but swaps process-wide state on
     every use, which is unsafe from several executor threads; a thread-local list is not.
@@ -155,9 +190,12 @@ def _install():
 
 
 def send_once(send: Callable, response, header) -> bool:
-    """``send(response, header)`` once; False when the middleware could not deliver the
-    reply yet (the caller's reply reader is not matched). Other warnings raised meanwhile
-    are warned again, other errors raised."""
+    """
+    ``send(response, header)`` once.
+
+    False when the middleware could not deliver the reply yet (the caller's reply reader is not
+    matched). Other warnings raised meanwhile are warned again, other errors raised.
+    """
     _install()
     _capture.caught = []
     try:

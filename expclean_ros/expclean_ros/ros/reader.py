@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """One subscription of a long-lived client, kept for the client's life, and what it receives."""
 
 import time
@@ -13,7 +27,8 @@ def qos_profile(qos):
 
 
 class Reader:
-    """Keeps the latest message of one subscription and feeds the windows listening to it.
+    """
+    Keeps the latest message of one subscription and feeds the windows listening to it.
 
     Messages arrive while the client's executor spins (in any of its calls);
     nothing is stored but the latest one, and, for each open window, what
@@ -49,7 +64,7 @@ class Reader:
         self._on_message()
 
     def open_window(self):
-        """A list that gets ``(receive time, message)`` of each message until closed."""
+        """Return a list that gets ``(receive time, message)`` of each message until closed."""
         window = []
         self._windows.append(window)
         return window

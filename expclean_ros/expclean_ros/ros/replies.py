@@ -1,4 +1,19 @@
-"""Replies that reach their caller: the node re-sends a reply the middleware could not deliver yet.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Replies that reach their caller: the node re-sends a reply the middleware could not deliver yet.
 
 A client that has just appeared can call before the node's reply writer has
 matched the client's reply reader. Fast DDS (rmw_fastrtps) then waits 100 ms
@@ -35,7 +50,8 @@ MAX_PENDING = 256
 
 
 class ReplyRetrier:
-    """Re-sends undelivered replies from one thread of its own, never an executor thread.
+    """
+    Re-sends undelivered replies from one thread of its own, never an executor thread.
 
     The executor thread tries once; a reply the caller cannot receive yet is queued
     here and tried again until delivered or ``retry_s`` passes. At most ``max_pending``
@@ -83,8 +99,11 @@ class ReplyRetrier:
                              'the caller never matched our reply writer')
 
     def _loop(self):
-        """Newest reply first (a new caller is not stuck behind old ones); one that is
-        still undelivered goes to the back, one past its deadline is given up."""
+        """
+        Newest reply first (a new caller is not stuck behind old ones).
+
+        One that is still undelivered goes to the back, one past its deadline is given up.
+        """
         while True:
             with self._wake:
                 while not self._pending and not self._stopped:

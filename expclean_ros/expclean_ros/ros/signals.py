@@ -1,5 +1,22 @@
-"""How the cleanup node stops: SIGINT and SIGTERM end its spin at once and never raise;
-once shut down, it leaves without the interpreter's slow exit."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+How the cleanup node stops: SIGINT and SIGTERM end its spin at once and never raise.
+
+Once shut down, it leaves without the interpreter's slow exit.
+"""
 
 import ctypes
 import logging
@@ -18,7 +35,8 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def stop_on_signals() -> threading.Event:
-    """Return an Event set by SIGINT/SIGTERM; the handlers never raise.
+    """
+    Return an Event set by SIGINT/SIGTERM; the handlers never raise.
 
     rclpy's own signal handling is off (see main): shutting the context down
     from a signal while the executor builds its wait set races (RCLError), and
@@ -48,7 +66,8 @@ _watching = threading.Event()  # the wakeup-fd watcher decides (one decision per
 
 
 def defer_sigterm(holds, limit_s: float, say) -> None:
-    """Put a first SIGTERM off while ``holds()`` is true, for at most ``limit_s``.
+    """
+    Put a first SIGTERM off while ``holds()`` is true, for at most ``limit_s``.
 
     For a node started by launch: a job manager (Slurm's scancel and time limit,
     systemd's stop) sends SIGTERM to every process of the job at once, and the
@@ -81,8 +100,10 @@ def _stop_signal(signum, stop: threading.Event) -> bool:
 
 
 def spin_until_stopped(executor, node, stop: threading.Event) -> None:
-    """Spin ``executor`` until ``stop`` is set, then shut it down; SIGINT/SIGTERM end its
-    wait at once.
+    """
+    Spin ``executor`` until ``stop`` is set, then shut it down.
+
+    SIGINT/SIGTERM end its wait at once.
 
     Python runs a signal handler in the main thread only between bytecodes,
     while the executor waits inside rcl: on its own a signal would be seen
@@ -133,7 +154,8 @@ def _watch(read_fd: int, stop: threading.Event, wake) -> None:
 
 
 def leave(code: int) -> None:
-    """End the process with ``code`` at once, after flushing every output stream.
+    """
+    End the process with ``code`` at once, after flushing every output stream.
 
     For the node's command only, after ``main()`` has returned: rclpy is shut
     down then, and the node's DDS entities, log files and threads are closed.

@@ -1,4 +1,19 @@
-"""The verbs of ``ros2 cleanup``: thin over the ``expclean`` verbs (one implementation).
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The verbs of ``ros2 cleanup``: thin over the ``expclean`` verbs (one implementation).
 
 Loaded by ros2cli only (entry points ``expclean_ros.verb`` in setup.py). Node
 names complete from the cleanup nodes on the graph (argcomplete).
@@ -16,7 +31,8 @@ PROG = 'ros2 cleanup'
 
 
 class VerbExtension:
-    """The extension point for ``ros2 cleanup`` verbs.
+    """
+    The extension point for ``ros2 cleanup`` verbs.
 
     ``NAME`` is set to the entry point name; ``main`` must be defined,
     ``add_arguments`` may be.

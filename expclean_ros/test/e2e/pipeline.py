@@ -1,4 +1,19 @@
-"""A small rclpy pipeline for end-to-end tests: ``python pipeline.py talker|listener|helper``.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A small rclpy pipeline for end-to-end tests: ``python pipeline.py talker|listener|helper``.
 
 talker: publishes /e2e_chatter and double-forks ``helper`` into a session of
 its own (it outlives its parent, as daemonised helpers of real stacks do); on
@@ -34,8 +49,11 @@ def _spawn_helper():
 
 
 def _count_interrupts(interrupts):
-    """Take each SIGINT as it comes (blocked everywhere, waited for here), so that two
-    signals a few milliseconds apart count as two; the sender's pid with each."""
+    """
+    Take each SIGINT as it comes (blocked everywhere, waited for here).
+
+    So that two signals a few milliseconds apart count as two; the sender's pid with each.
+    """
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # inherited by rclpy's threads
 
     def wait():
@@ -47,7 +65,7 @@ def _count_interrupts(interrupts):
 
 
 def _shm_buffer():
-    """The helper's buffer (an open fd, kept for its life), or None."""
+    """Return the helper's buffer (an open fd, kept for its life), or None."""
     mib = int(os.environ.get('E2E_HELPER_SHM_MIB', '0'))
     if mib <= 0:
         return None

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """What a cleanup plan may do: :class:`CleanupOptions`, checked when made."""
 
 import math
@@ -31,7 +45,8 @@ def check_int(name: str, value, minimum: int) -> int:
 
 @dataclass(frozen=True)
 class CleanupOptions:
-    """What a plan may do. Lists of hooks are stored as tuples.
+    """
+    What a plan may do. Lists of hooks are stored as tuples.
 
     :param allow_system_caches: comprehensive plans drop page cache (needs root).
     :param allow_gpu_reset: comprehensive plans may run ``nvidia-smi --gpu-reset``

@@ -1,4 +1,19 @@
-"""Cleanup plans: quick, comprehensive and between-runs.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Cleanup plans: quick, comprehensive and between-runs.
 
 Each plan runs its steps in order (a failing step never stops the next), then
 waits by settling (see :mod:`..memory.settle`) with the plan's wait time as the cap,
@@ -46,7 +61,8 @@ QUICK_WINDOW_S = 0.15
 
 @dataclass(frozen=True)
 class CleanupReport:
-    """Everything one plan did: steps, memory before/after, how the wait ended.
+    """
+    Everything one plan did: steps, memory before/after, how the wait ended.
 
     ``success`` is True when no step failed (skipped steps and a wait that hit
     its cap are not failures; the message says so). ``skipped`` is True for a
@@ -153,7 +169,8 @@ def comprehensive(options: Optional[CleanupOptions] = None,
 
 
 def auto_cap(total_runs: int, comprehensive: bool = True) -> float:
-    """Settling cap for ``total_runs`` runs, growing linearly with the number of runs.
+    """
+    Settling cap for ``total_runs`` runs, growing linearly with the number of runs.
 
     ``cap = lo + (hi - lo) * min(1, (total_runs - 1) / 100)`` with ``(lo, hi)``
     ``(10, 30)`` s for comprehensive and ``(5, 15)`` s for quick: 1 run -> lo,
@@ -171,7 +188,8 @@ def auto_cap(total_runs: int, comprehensive: bool = True) -> float:
 def between_runs(run_index: Optional[int] = None, total_runs: Optional[int] = None,
                  comprehensive: bool = True, wait_time: Optional[float] = None,
                  options: Optional[CleanupOptions] = None) -> CleanupReport:
-    """The seed's ``cleanup_between_runs``: clean up after run ``run_index`` (0-based).
+    """
+    Run the seed's ``cleanup_between_runs``: clean up after run ``run_index`` (0-based).
 
     After the last run (``run_index == total_runs - 1``) nothing is done and the
     report has ``skipped=True``. Without ``run_index`` or ``total_runs`` (the

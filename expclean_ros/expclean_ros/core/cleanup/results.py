@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Result types shared by every core step."""
 
 import logging
@@ -16,7 +30,8 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StepResult:
-    """Outcome of one cleanup step.
+    """
+    Outcome of one cleanup step.
 
     :param name: short step name, e.g. ``drop_caches``.
     :param status: ``ok``, ``skipped`` or ``failed``.
@@ -46,7 +61,8 @@ class StepResult:
 
 
 def run_step(name: str, fn: Callable[[], StepResult]) -> StepResult:
-    """Run one step; an exception becomes a ``failed`` result, never escapes.
+    """
+    Run one step; an exception becomes a ``failed`` result, never escapes.
 
     The returned result carries the measured wall time when the step left
     ``seconds`` at zero.

@@ -1,4 +1,19 @@
-"""Cleanup steps: each returns a :class:`StepResult` and never raises.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Cleanup steps: each returns a :class:`StepResult` and never raises.
 
 - :func:`python_memory`: ``gc.collect()`` and, only when torch is imported
   here and its CUDA state is already initialised, synchronize the devices that
@@ -36,7 +51,8 @@ _SKIP_ERRNOS = {errno.EACCES: 'not permitted', errno.EPERM: 'not permitted',
 
 
 def _torch_cuda():
-    """The torch module when imported here with CUDA already initialised, else None.
+    """
+    Return the torch module when imported here with CUDA already initialised, else None.
 
     ``is_initialized()`` reads a flag; ``is_available()`` would initialise the
     driver, and synchronize/ipc_collect on a process that never used CUDA would
@@ -125,7 +141,8 @@ def _system_caches(path: str, sync: Callable[[], None]) -> StepResult:
 
 def system_caches(path: str = DROP_CACHES_PATH, *,
                   sync: Callable[[], None] = os.sync) -> StepResult:
-    """Write 3 to ``drop_caches`` after ``sync``; skipped (not failed) when not permitted.
+    """
+    Write 3 to ``drop_caches`` after ``sync``; skipped (not failed) when not permitted.
 
     Permission is checked first (opening the file for writing), so ``sync``
     runs only when the write will happen.
@@ -179,7 +196,8 @@ def _gpu_reset(allow: bool, indices: Optional[Sequence[int]], timeout_s: float,
 
 def gpu_reset(allow: bool = False, *, indices: Optional[Sequence[int]] = None,
               timeout_s: float = 60.0, smi: Optional[str] = None) -> StepResult:
-    """Reset idle GPUs with ``nvidia-smi --gpu-reset -i N``; off unless ``allow``.
+    """
+    Reset idle GPUs with ``nvidia-smi --gpu-reset -i N``; off unless ``allow``.
 
     Refused (skipped) while NVML shows any process on a selected GPU; skipped
     when NVML or nvidia-smi is missing. ``smi``: the command to run instead of
@@ -234,7 +252,8 @@ def _run_hook(command: str, timeout_s: float, name: str) -> StepResult:
 
 
 def run_hook(command: str, timeout_s: float = 60.0, *, name: str = 'hook') -> StepResult:
-    """Run a user shell command; non-zero exit or timeout is ``failed``, with the output tail.
+    """
+    Run a user shell command; non-zero exit or timeout is ``failed``, with the output tail.
 
     The hook runs in its own session; on timeout the whole session is killed.
     """

@@ -1,4 +1,19 @@
-"""Readable one-line text for memory snapshots, steps and cleanup reports.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Readable one-line text for memory snapshots, steps and cleanup reports.
 
 Shared by the plans (a report's ``message``), the seed-compatible module's
 verbose output, the node and the CLI, so every front end says the same thing.
@@ -13,7 +28,7 @@ _SHORT = 60
 
 
 def gib(n: int) -> str:
-    """Format bytes as GiB with one decimal: ``gib(3 * 2**30) == '3.0'``."""
+    """Format bytes as GiB with one decimal: 3 GiB is ``'3.0'``."""
     return f'{n / _GIB:.1f}'
 
 
@@ -62,8 +77,12 @@ def processes_from_steps(steps):
 
 
 def report_line(report) -> str:
-    """One line a person can act on, e.g. ``comprehensive ok in 0.84 s: stopped 4 processes
-    (0 left), RAM 12.1->9.8 GiB, GPU0 3.2->0.4 GiB, drop_caches skipped (not permitted)``."""
+    """
+    One line a person can act on, e.g.
+
+    ``comprehensive ok in 0.84 s: stopped 4 processes (0 left), RAM 12.1->9.8 GiB, GPU0 3.2->0.4
+    GiB, drop_caches skipped (not permitted)``.
+    """
     head = f'{report.plan} {"ok" if report.success else "failed"} in {report.seconds:.2f} s'
     parts = []
     if any(s.name == 'teardown' and s.status != 'skipped' for s in report.steps):
@@ -101,8 +120,12 @@ def report_line(report) -> str:
 
 
 def _changed(step) -> str:
-    """What an ``ok`` step changed on the machine, for the one line ('' when nothing that
-    reaches beyond the process: gc, an empty DDS clean-up, the teardown said above)."""
+    """
+    Return what an ``ok`` step changed on the machine, for the one line.
+
+    '' when nothing that reaches beyond the process: gc, an empty DDS clean-up, the teardown said
+    above.
+    """
     data = step.data if isinstance(step.data, dict) else {}
     if step.name in ('dds_shm', 'run_shm') and data.get('files'):
         what = 'DDS shm' if step.name == 'dds_shm' else '/dev/shm'

@@ -1,4 +1,19 @@
-"""Is the machine back where the run found it? RAM, /dev/shm, swap and each GPU, compared.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Is the machine back where the run found it? RAM, /dev/shm, swap and each GPU, compared.
 
 :func:`verify` compares a snapshot taken after the cleanup with the one taken
 before the run (and ``/dev/shm`` with a :class:`~..memory.shm_record.ShmRecord`
@@ -30,7 +45,8 @@ _PAGE = os.sysconf('SC_PAGE_SIZE')
 
 @dataclass(frozen=True)
 class Verification:
-    """The verdict: ``clean`` when nothing is above its level by more than the tolerance.
+    """
+    The verdict: ``clean`` when nothing is above its level by more than the tolerance.
 
     :param excess_bytes: RAM (or /dev/shm, whichever is more: /dev/shm is RAM)
         plus swap plus every GPU, above their levels; 0 when clean.
@@ -84,7 +100,7 @@ def _by_holder(root, new) -> List[Tuple[int, str]]:
 
 
 def _new_processes(since_ticks: Optional[int]) -> List[Tuple[int, str]]:
-    """Processes started after ``since_ticks`` and alive now, by resident memory."""
+    """Process started after ``since_ticks`` and alive now, by resident memory."""
     if since_ticks is None:
         return []
     out = []
@@ -103,7 +119,8 @@ def _new_processes(since_ticks: Optional[int]) -> List[Tuple[int, str]]:
 def verify(before=None, after=None, record: Optional[ShmRecord] = None, *,
            tolerance_bytes: int = DEFAULT_VERIFY_TOLERANCE_BYTES,
            since_ticks: Optional[int] = None, since: str = 'before the run') -> Verification:
-    """Compare ``after`` with ``before`` (MemorySnapshots) and /dev/shm with ``record``.
+    """
+    Compare ``after`` with ``before`` (MemorySnapshots) and /dev/shm with ``record``.
 
     :param since_ticks: boot ticks when the run started: live processes started
         later are named as contributors of a RAM excess.

@@ -1,4 +1,19 @@
-"""``expclean doctor``: what a cleanup could do on this machine, as this user.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+``expclean doctor``: what a cleanup could do on this machine, as this user.
 
 :func:`diagnose` runs every check of :mod:`.memory_checks` and
 :mod:`.system_checks` (none changes anything) and decides, against what a
@@ -46,7 +61,7 @@ class DoctorReport:
         return 0 if self.ok else 1
 
     def summary(self) -> str:
-        """The last line of the text output."""
+        """Return the last line of the text output."""
         needs = ', '.join(self.needs)
         if self.ok:
             return f'ready for plan {self.plan} (needs {needs})'
@@ -73,7 +88,8 @@ def _safe(name: str, fn: Callable) -> Tuple[Check, ...]:
 def diagnose(plan: str = 'comprehensive', *, need: Sequence[str] = (),
              allow_gpu_reset: bool = False, torch_timeout_s: float = 30.0,
              extra: Sequence[Tuple[str, Callable]] = ()) -> DoctorReport:
-    """Run every check; ``need`` adds check names (``drop_caches``, ``nvml``, ...) to the plan's.
+    """
+    Run every check; ``need`` adds check names (``drop_caches``, ``nvml``, ...) to the plan's.
 
     :param extra: ``(name, callable)`` pairs returning a Check or Checks, e.g.
         the CLI's ROS graph check.

@@ -1,5 +1,22 @@
-"""Doctor checks of memory and GPUs: psutil, NVML, torch (in a child process), nvidia-smi,
-GPU reset. None changes anything or imports torch into this process."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Doctor checks of memory and GPUs: psutil, NVML, torch (in a child process), nvidia-smi, GPU reset.
+
+None changes anything or imports torch into this process.
+"""
 
 import importlib.util
 import json
@@ -19,7 +36,7 @@ _GIB = 1024 ** 3
 
 
 def check_memory() -> Check:
-    """psutil reads RAM, swap and our own RSS."""
+    """Check that psutil reads RAM, swap and our own RSS."""
     try:
         import psutil
         vm, swap = psutil.virtual_memory(), psutil.swap_memory()
@@ -75,7 +92,7 @@ _TORCH_PROBE = ('import json, torch; c = torch.cuda.is_available(); '
 
 
 def check_torch(timeout_s: float = 30.0, python: str = sys.executable) -> Check:
-    """torch and CUDA in this environment, probed in a child Python (never imported here)."""
+    """Check torch and CUDA in this environment, probed in a child Python (never imported here)."""
     if importlib.util.find_spec('torch') is None:
         return Check('torch', UNAVAILABLE, f'torch not installed for {python}',
                      'optional: install the torch build your experiment uses; without it '
@@ -121,7 +138,7 @@ def check_nvidia_smi(timeout_s: float = 10.0) -> Check:
 
 
 def check_gpu_reset(gpu_checks: Sequence[Check], smi: Check, allow: bool = False) -> Check:
-    """Whether ``nvidia-smi --gpu-reset`` would run now, or why it would be refused."""
+    """Return whether ``nvidia-smi --gpu-reset`` would run now, or why it would be refused."""
     nvml = gpu_checks[0] if gpu_checks else None
     if nvml is None or nvml.state != WORKS:
         return Check('gpu_reset', UNAVAILABLE, 'no NVML: cannot tell who uses the GPU',

@@ -1,5 +1,23 @@
-"""Doctor checks of the system: drop_caches, the process table, cgroups, DDS shared memory
-and the ROS environment. None writes drop_caches, signals a process or creates a cgroup."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Doctor checks of the system.
+
+drop_caches, the process table, cgroups, DDS shared memory and the ROS environment. None writes
+drop_caches, signals a process or creates a cgroup.
+"""
 
 import os
 from typing import Iterable, Mapping, Optional, Tuple
@@ -93,7 +111,7 @@ def _kernel_at_least(major: int, minor: int) -> bool:
 
 
 def check_cgroups() -> Check:
-    """A cgroup v2 child of our own cgroup could be created (not created here)."""
+    """Return a cgroup v2 child of our own cgroup could be created (not created here)."""
     parent, why = cgroups.own_cgroup_dir()
     fallback = 'runs fall back to the run tag (re-parented children are still found)'
     if parent is None:

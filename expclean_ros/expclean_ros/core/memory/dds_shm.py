@@ -1,4 +1,19 @@
-"""Fast DDS shared memory in ``/dev/shm``: measure it, and remove what killed nodes left.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Fast DDS shared memory in ``/dev/shm``: measure it, and remove what killed nodes left.
 
 Fast DDS (the default RMW from Humble to Kilted) keeps its shared-memory
 transport in ``/dev/shm``; a node killed with SIGKILL leaves its files behind.
@@ -49,7 +64,8 @@ _LOCK_SUFFIXES = ('_el', '_sl')
 
 @dataclass(frozen=True)
 class ShmUsage:
-    """Fast DDS files in a shared-memory directory, and what they take from RAM.
+    """
+    Fast DDS files in a shared-memory directory, and what they take from RAM.
 
     :param files: number of Fast DDS files (segments, locks, semaphores), any user.
     :param bytes: allocated bytes of those files (``st_blocks * 512``).
@@ -78,7 +94,8 @@ def _group_key(name: str) -> Optional[str]:
 
 
 def is_dds_shm_name(name: str) -> bool:
-    """Return whether a ``/dev/shm`` file name is one Fast DDS creates.
+    """
+    Return whether a ``/dev/shm`` file name is one Fast DDS creates.
 
     >>> is_dds_shm_name('fastdds_port7411_el'), is_dds_shm_name('fastdds_notes.txt')
     (True, False)
@@ -116,7 +133,8 @@ def _lock_names(key: str, files: List[_File]) -> List[str]:
 
 
 def _try_locks(root: str, lock_names: List[str]) -> Tuple[bool, List[int]]:
-    """Take ``LOCK_EX | LOCK_NB`` on every lock file; return (all taken, fds).
+    """
+    Take ``LOCK_EX | LOCK_NB`` on every lock file; return (all taken, fds).
 
     Opens read-only and never creates. On any refusal every fd is closed and
     ``(False, [])`` returned: some process still holds the group.
@@ -155,7 +173,8 @@ def _is_stale(root: str, key: str, files: List[_File]) -> bool:
 
 
 def shm_usage(root: str = DEFAULT_ROOT, *, check_stale: bool = False) -> ShmUsage:
-    """Count Fast DDS files and their allocated bytes in ``root``.
+    """
+    Count Fast DDS files and their allocated bytes in ``root``.
 
     Cheap by default (one listing and one ``lstat`` per Fast DDS file, no lock
     probing), fit for a 10 Hz timer. ``check_stale=True`` also tries each
@@ -199,7 +218,8 @@ def _remove_group(root: str, key: str, group: List[_File], fds: List[int]) -> Tu
 
 def clean_stale_segments(root: str = DEFAULT_ROOT, *,
                          only: Optional[Collection[str]] = None) -> StepResult:
-    """Remove Fast DDS shared-memory files whose lock shows no live owner.
+    """
+    Remove Fast DDS shared-memory files whose lock shows no live owner.
 
     Per segment or port: skipped when any of its files belongs to another user
     or it has no lock file; kept when any lock is held (a live owner);

@@ -1,4 +1,19 @@
-"""NVIDIA GPUs through NVML: memory in use, the processes holding it, never a CUDA context.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+NVIDIA GPUs through NVML: memory in use, the processes holding it, never a CUDA context.
 
 GPU figures come from NVML (``nvidia-ml-py``) only: NVML talks to the driver
 and never creates a CUDA context (torch's ``mem_get_info`` would create one,
@@ -137,7 +152,8 @@ def read_gpus() -> Tuple[Tuple[GpuInfo, ...], str]:
 
 
 def gpu_used_bytes() -> int:
-    """Sum of memory in use over all GPUs (NVML, handles cached); 0 when none can be read.
+    """
+    Sum of memory in use over all GPUs (NVML, handles cached); 0 when none can be read.
 
     The cheapest GPU figure: no names, UUIDs or process lists, for settling's
     frequent samples.

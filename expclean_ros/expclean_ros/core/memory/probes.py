@@ -1,4 +1,19 @@
-"""Memory probes: RAM, swap, NVIDIA GPUs (see :mod:`.gpu`) and Fast DDS shared memory.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Memory probes: RAM, swap, NVIDIA GPUs (see :mod:`.gpu`) and Fast DDS shared memory.
 
 One cheap snapshot type, :class:`MemorySnapshot`. GPU figures come from NVML
 only; when they cannot be read the GPU list is empty and ``gpu_status`` says
@@ -22,7 +37,8 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class MemorySnapshot:
-    """RAM, swap, GPUs and Fast DDS shared memory at one instant.
+    """
+    RAM, swap, GPUs and Fast DDS shared memory at one instant.
 
     ``ram_used_bytes`` is ``total - available`` (memory the kernel cannot
     reclaim without swapping), which is what cleanup is meant to bring down.

@@ -1,4 +1,19 @@
-"""The between-runs shared-memory step: remove what a run left in ``/dev/shm``, nothing else.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The between-runs shared-memory step: remove what a run left in ``/dev/shm``, nothing else.
 
 An entry is removed only when all of these hold:
 
@@ -49,7 +64,8 @@ _CLK_TCK = os.sysconf('SC_CLK_TCK')
 
 
 def creator_pid(name: str) -> Optional[int]:
-    """The creator's pid a name carries, else None.
+    """
+    Return the creator's pid a name carries, else None.
 
     >>> creator_pid('torch_15869_1806172272_2'), creator_pid('psm_1a2b')
     (15869, None)
@@ -62,7 +78,8 @@ def creator_pid(name: str) -> Optional[int]:
 
 
 def family(name: str) -> str:
-    """The kind of a name, for reports: ``torch_*``, ``psm_*``, ``sem.mp-*``, else the name.
+    """
+    Return the kind of a name, for reports: ``torch_*``, ``psm_*``, ``sem.mp-*``, else the name.
 
     >>> family('torch_1_2_3'), family('sem.mp-x1'), family('notes')
     ('torch_*', 'sem.mp-*', 'notes')
@@ -76,7 +93,11 @@ def mib(n: int) -> str:
 
 
 def _creator_alive(pid: int, ctime_ticks: float) -> Optional[proctable.ProcInfo]:
-    """The live process with ``pid`` when it may be the file's creator (started before it)."""
+    """
+    Return the live process with ``pid`` when it may be the file's creator.
+
+    Started before it.
+    """
     info = proctable.read_proc(pid)
     if info is None or info.zombie:
         return None
@@ -133,8 +154,10 @@ def _unlink(root: str, entry: ShmEntry) -> Optional[str]:
 
 def clean_run_shm(record: Optional[ShmRecord] = None, evidence: Optional[RunEvidence] = None,
                   root: Optional[str] = None) -> StepResult:
-    """Remove the files a run left in ``root`` (default: the record's, else
-    ``$EXPCLEAN_SHM_ROOT`` or ``/dev/shm``).
+    """
+    Remove the files a run left in ``root``.
+
+    Default: the record's, else ``$EXPCLEAN_SHM_ROOT`` or ``/dev/shm``.
 
     ``data``: ``files`` and ``bytes`` freed, ``removed`` (names), ``kept`` (dicts
     ``name``, ``bytes``, ``why``; ``why`` ``unknown`` for new unheld files nothing ties to

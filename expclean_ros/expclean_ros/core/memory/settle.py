@@ -1,4 +1,19 @@
-"""Settling: wait only as long as memory is still moving, up to a cap.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Settling: wait only as long as memory is still moving, up to a cap.
 
 Instead of the seed's fixed 10-30 s sleep, :func:`settle` samples RAM in use
 (``total - available``) and GPU memory in use every ``interval_s`` and stops as
@@ -41,7 +56,8 @@ DEFAULT_INTERVAL_S = 0.025
 
 @dataclass(frozen=True)
 class SettleResult:
-    """How a wait ended.
+    """
+    How a wait ended.
 
     :param settled: memory stopped moving before the cap (always True for a fixed wait).
     :param seconds: time spent waiting.
@@ -91,7 +107,8 @@ def settle(cap_s: float = 10.0, *, tolerance_bytes: int = DEFAULT_TOLERANCE_BYTE
            ram_baseline_bytes: Optional[int] = None,
            sample: Optional[Callable[[], Tuple[int, int]]] = None,
            stop: Optional[threading.Event] = None) -> SettleResult:
-    """Sample memory until it stops moving, at most ``cap_s`` seconds.
+    """
+    Sample memory until it stops moving, at most ``cap_s`` seconds.
 
     :param cap_s: give up after this many seconds (``settled=False``); 0 returns at once.
     :param stop: when set (e.g. the node shutting down), return at once, not settled.
@@ -175,7 +192,8 @@ def _pause(stop: Optional[threading.Event], seconds: float) -> bool:
 
 
 def fixed_wait(seconds: float, stop: Optional[threading.Event] = None) -> SettleResult:
-    """Sleep exactly ``seconds`` (the seed's behaviour); reported as settled, 0 samples.
+    """
+    Sleep exactly ``seconds`` (the seed's behaviour); reported as settled, 0 samples.
 
     :param stop: when set, the wait ends at once and is reported as not settled.
     """

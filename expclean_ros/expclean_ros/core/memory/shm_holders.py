@@ -1,4 +1,19 @@
-"""Who holds which file of a shared-memory directory: one pass over ``/proc/*/fd`` and ``maps``.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Who holds which file of a shared-memory directory: one pass over ``/proc/*/fd`` and ``maps``.
 
 A file in ``/dev/shm`` is in use while some process has it open (an entry
 of ``/proc/PID/fd``) or mapped (a line of ``/proc/PID/maps``); both hold the
@@ -30,7 +45,8 @@ Key = Tuple[int, int]  # (st_dev, st_ino)
 
 @dataclass
 class HolderScan:
-    """The result of one pass: holders by inode, and how many processes could not be read.
+    """
+    The result of one pass: holders by inode, and how many processes could not be read.
 
     :param held: ``(st_dev, st_ino)`` -> pids that have it open or mapped.
     :param unreadable: pids whose fd table or maps could not be read (gone excluded).
@@ -45,7 +61,7 @@ class HolderScan:
         return self.held.get(key, [])
 
     def unreadable_of_others(self, uid: int) -> List[int]:
-        """The processes beyond inspection that belong to another user than ``uid``."""
+        """Return the processes beyond inspection that belong to another user than ``uid``."""
         out = []
         for pid in sorted(self.unreadable):
             info = proctable.read_proc(pid)
@@ -114,7 +130,8 @@ def _maps(pid: int, needle: bytes, devices: Dict[bytes, int], scan: HolderScan) 
 
 
 def scan_holders(root: str = '/dev/shm', pids: Optional[Iterable[int]] = None) -> HolderScan:
-    """Find every process (or only ``pids``) holding a file of ``root``, in one pass.
+    """
+    Find every process (or only ``pids``) holding a file of ``root``, in one pass.
 
     Our own process is included: a caller holding a file is a holder like any other.
     """

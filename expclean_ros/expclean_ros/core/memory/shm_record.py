@@ -1,4 +1,19 @@
-"""What a shared-memory directory held before a run, and what the run was seen using.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+What a shared-memory directory held before a run, and what the run was seen using.
 
 - :class:`ShmRecord`: every entry of ``/dev/shm`` (name, inode, owner) at one
   instant, taken before a run starts. An entry is the run's candidate only
@@ -35,7 +50,8 @@ def default_root() -> str:
 
 @dataclass(frozen=True)
 class ShmEntry:
-    """One regular file of the directory (``lstat``: a symlink is never followed).
+    """
+    One regular file of the directory (``lstat``: a symlink is never followed).
 
     :param allocated: bytes tmpfs holds for it (``st_blocks * 512``).
     :param ctime: ``st_ctime``; the file was created at or before it (no call can set it back).
@@ -85,7 +101,8 @@ def list_entries(root: str = DEFAULT_ROOT) -> Dict[str, ShmEntry]:
 
 @dataclass(frozen=True)
 class ShmRecord:
-    """The directory's entries at one instant: ``name -> (st_dev, st_ino)``.
+    """
+    The directory's entries at one instant: ``name -> (st_dev, st_ino)``.
 
     ``reason`` is set (and ``entries`` empty) when the directory could not be
     read; a cleanup then skips with that reason.
@@ -110,7 +127,7 @@ class ShmRecord:
         return cls(root, {}, time.time(), reason)
 
     def existed(self, entry: ShmEntry) -> bool:
-        """Whether this very file (name and inode) was there when the record was taken."""
+        """Return whether this very file (name and inode) was there when the record was taken."""
         return self.entries.get(entry.name) == entry.key
 
     def as_dict(self) -> dict:
@@ -120,7 +137,8 @@ class ShmRecord:
 
 @dataclass
 class RunEvidence:
-    """What a run's processes were seen being and holding while it ran.
+    """
+    What a run's processes were seen being and holding while it ran.
 
     :param pids: pid -> start ticks of every process seen in the run.
     :param held: inodes ``(st_dev, st_ino)`` of the directory that they had open or mapped.
@@ -132,8 +150,11 @@ class RunEvidence:
     _last: Tuple[int, frozenset] = field(default=(0, frozenset()), repr=False)
 
     def observe(self, pids: Iterable[int]) -> None:
-        """Note the run's processes now and what they hold (only when something changed:
-        the directory's mtime, or the set of processes)."""
+        """
+        Note the run's processes now and what they hold.
+
+        Only when something changed: the directory's mtime, or the set of processes.
+        """
         live = {}
         for pid in pids:
             info = proctable.read_proc(pid)

@@ -1,4 +1,19 @@
-"""A cgroup v2 of its own for a run we start, where the machine lets us have one.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A cgroup v2 of its own for a run we start, where the machine lets us have one.
 
 ``cgroup.kill`` (Linux 5.14+) kills every process in a cgroup at once, and no
 process can leave a cgroup by forking, re-parenting or ``setsid``: the only
@@ -109,7 +124,7 @@ def join(path: str, pid: int) -> Optional[OSError]:
 
 
 def populated(path: str) -> bool:
-    """Whether any live process is still in the cgroup."""
+    """Return whether any live process is still in the cgroup."""
     try:
         with open(os.path.join(path, 'cgroup.events')) as f:
             for line in f:

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Mount table reading (``/proc/self/mountinfo``): which mount holds a path, cgroup2's mount."""
 
 import os
@@ -26,7 +40,7 @@ def mounts(mountinfo: str = '/proc/self/mountinfo') -> List[dict]:
 
 
 def mount_of(path: str, mountinfo: str = '/proc/self/mountinfo') -> Optional[dict]:
-    """The mount holding ``path`` (the longest mount point above it), or None."""
+    """Return the mount holding ``path`` (the longest mount point above it), or None."""
     path = os.path.realpath(path)
     best = None
     for mount in mounts(mountinfo):

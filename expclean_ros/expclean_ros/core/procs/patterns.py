@@ -1,4 +1,19 @@
-"""Regular expressions over command lines, each search bounded in time.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Regular expressions over command lines, each search bounded in time.
 
 A pattern may come from a peer on the ROS graph; Python's ``re`` cannot be
 interrupted, so a catastrophic expression such as ``(a|aa)+$`` would hang the
@@ -20,7 +35,8 @@ class PatternTimeout(ValueError):
 
 
 def compile_all(patterns: Sequence[str], what: str = 'patterns') -> Tuple['regex.Pattern', ...]:
-    """Compile every pattern; ``ValueError`` names the first that is empty or invalid.
+    """
+    Compile every pattern; ``ValueError`` names the first that is empty or invalid.
 
     >>> [p.pattern for p in compile_all(['ros2', 'bag_test'])]
     ['ros2', 'bag_test']
@@ -42,7 +58,8 @@ def compile_all(patterns: Sequence[str], what: str = 'patterns') -> Tuple['regex
 
 def first_match(compiled: Sequence['regex.Pattern'], text: str,
                 deadline: Optional[float] = None) -> Optional['regex.Pattern']:
-    """The first pattern found in ``text``, or None.
+    """
+    Return the first pattern found in ``text``, or None.
 
     :param deadline: ``time.monotonic()`` value after which matching stops
         with :class:`PatternTimeout`; None = no limit (trusted patterns).

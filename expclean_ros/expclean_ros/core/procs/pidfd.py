@@ -1,4 +1,19 @@
-"""Signal and reap a selected process without ever hitting a reused pid.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Signal and reap a selected process without ever hitting a reused pid.
 
 A process is pid + start time: it is signalled through a pidfd opened after
 checking its start time (or, without pidfd support, re-checked just before
@@ -76,8 +91,11 @@ HAVE_WAITID_PIDFD = hasattr(os, 'waitid') and hasattr(os, 'P_PIDFD')
 
 
 def reap_child(t: Tracked) -> None:
-    """Reap ``t`` if it is our exited child: through its pidfd, which cannot name another
-    process; without one, only after checking it is still the same (unreaped) process."""
+    """
+    Reap ``t`` if it is our exited child: through its pidfd, which cannot name another process.
+
+    Without one, only after checking it is still the same (unreaped) process.
+    """
     if t.pidfd is not None and HAVE_WAITID_PIDFD:
         try:
             res = os.waitid(os.P_PIDFD, t.pidfd, os.WEXITED | os.WNOHANG)
@@ -119,7 +137,8 @@ def gone(t: Tracked, reap: bool = True) -> bool:
 
 
 def threads_exiting(pid: int) -> bool:
-    """True while other threads of a zombie leader are still exiting.
+    """
+    Return True while other threads of a zombie leader are still exiting.
 
     The leader turns zombie first; the files it shared with its threads are
     closed only when the last thread exits. Until then, locks it held (e.g.
@@ -138,8 +157,11 @@ def close_pidfd(t: Tracked) -> None:
 
 
 def open_pidfd(pid: int) -> Optional[int]:
-    """A pidfd of ``pid`` (for an unreaped child of ours: its pid cannot be reused
-    meanwhile), or None: no pidfd support (kernel < 5.3), no fd left, or no such process."""
+    """
+    Return a pidfd of ``pid`` (for an unreaped child of ours: its pid cannot be reused meanwhile).
+
+    Or None: no pidfd support (kernel < 5.3), no fd left, or no such process.
+    """
     if not hasattr(os, 'pidfd_open'):
         return None
     try:
@@ -149,9 +171,12 @@ def open_pidfd(pid: int) -> Optional[int]:
 
 
 def wait_readable(fds, timeout: Optional[float]) -> Set[int]:
-    """Wait up to ``timeout`` seconds (None: as long as it takes) until one of ``fds`` is
-    readable, and return those that are: a pidfd turns readable the moment its process
-    exits (``poll``, not ``select``: no limit on an fd's number)."""
+    """
+    Wait up to ``timeout`` seconds (None: as long as it takes) until one of ``fds`` is readable.
+
+    And return those that are: a pidfd turns readable the moment its process exits (``poll``, not
+    ``select``: no limit on an fd's number).
+    """
     poller = select.poll()
     for fd in fds:
         poller.register(fd, select.POLLIN)

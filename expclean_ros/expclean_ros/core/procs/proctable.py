@@ -1,4 +1,19 @@
-"""Cheap reads of the Linux process table straight from ``/proc``.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Cheap reads of the Linux process table straight from ``/proc``.
 
 psutil builds a ``Process`` object and reads several files per process; the
 teardown engine scans the whole table several times per second, so this
@@ -59,7 +74,8 @@ def boot_time() -> float:
 
 
 class ProcInfo(NamedTuple):
-    """One process as read from ``/proc/PID/stat`` (and the owner of ``/proc/PID``).
+    """
+    One process as read from ``/proc/PID/stat`` (and the owner of ``/proc/PID``).
 
     An immutable named tuple rather than a frozen dataclass: the table is
     rebuilt several times a second and tuple construction is about 3x cheaper.
@@ -86,7 +102,8 @@ class ProcInfo(NamedTuple):
 
 
 def _read(path: str, size: int = 32768) -> bytes:
-    """Whole file via os.open/os.read (no buffered file object: about 2x cheaper).
+    """
+    Whole file via os.open/os.read (no buffered file object: about 2x cheaper).
 
     procfs hands over a whole small file in one read, so a short read is the end.
     ``size`` stays below glibc's 128 KiB mmap threshold, where a buffer can cost
@@ -108,7 +125,11 @@ def _read(path: str, size: int = 32768) -> bytes:
 
 
 def read_bytes(path: str) -> bytes:
-    """A whole ``/proc`` file (e.g. ``/proc/PID/maps``); raises ``OSError`` as ``open`` does."""
+    """
+    Return a whole ``/proc`` file (e.g. ``/proc/PID/maps``).
+
+    Raises ``OSError`` as ``open`` does.
+    """
     return _read(path)
 
 
@@ -150,7 +171,8 @@ def snapshot() -> Dict[int, ProcInfo]:
 
 
 def boot_ticks() -> int:
-    """Clock ticks since boot now: the clock of ``ProcInfo.start_ticks``.
+    """
+    Clock ticks since boot now: the clock of ``ProcInfo.start_ticks``.
 
     The kernel counts a start time as ``CLOCK_BOOTTIME`` nanoseconds cut down
     to ticks (in the reader's time namespace, as this reading is), so a
@@ -160,7 +182,8 @@ def boot_ticks() -> int:
 
 
 def environ_may_hold(needle: bytes) -> Dict[int, bytes]:
-    """The start-up environments that hold ``needle`` or read as empty, by pid.
+    """
+    Return the start-up environments that hold ``needle`` or read as empty, by pid.
 
     One read of ``/proc/PID/environ`` per process and nothing else: a cheap
     first pass before the exact checks, which read ``stat``. Empty (a kernel
@@ -181,7 +204,7 @@ def environ_may_hold(needle: bytes) -> Dict[int, bytes]:
 
 
 def read_cmdline(pid: int) -> str:
-    """The command line joined with spaces (what patterns match); ``''`` if unreadable."""
+    """Return the command line joined with spaces (what patterns match); ``''`` if unreadable."""
     try:
         data = _read(f'/proc/{pid}/cmdline')
     except OSError:
@@ -190,7 +213,8 @@ def read_cmdline(pid: int) -> str:
 
 
 def read_environ_var(pid: int, name: str) -> Tuple[str, Optional[str]]:
-    """Look up one variable in the start-up environment of ``pid``.
+    """
+    Look up one variable in the start-up environment of ``pid``.
 
     Returns ``(status, value)``; status is ``ok``, ``unset``, ``denied``
     (another user's process, or hidepid), ``gone``, or ``empty``: no
@@ -216,8 +240,12 @@ def read_environ_var(pid: int, name: str) -> Tuple[str, Optional[str]]:
 
 
 def environ_value(data: bytes, name: str) -> Tuple[str, Optional[str]]:
-    """``(ok, value)`` or ``(unset, None)``: variable ``name`` in the non-empty
-    contents of a ``/proc/PID/environ`` (its first occurrence, as getenv finds)."""
+    """
+    Return ``(ok, value)`` or ``(unset, None)`` for variable ``name`` in an environment.
+
+    ``data`` is the non-empty contents of a ``/proc/PID/environ``; the first occurrence counts,
+    as getenv finds it.
+    """
     key = name.encode() + b'='
     if data.startswith(key):
         start = len(key)
@@ -232,8 +260,10 @@ def environ_value(data: bytes, name: str) -> Tuple[str, Optional[str]]:
 
 
 def real_uid(pid: int) -> Optional[int]:
-    """The real uid of ``pid`` (the cheap owner of ``/proc/PID`` can be root for
-    non-dumpable processes); ``None`` when the process is gone.
+    """
+    Return the real uid of ``pid``, ``None`` when the process is gone.
+
+    The cheap owner of ``/proc/PID`` can be root for non-dumpable processes.
 
     Asks the kernel through a pidfd (``PIDFD_GET_INFO``, Linux 6.13 and later:
     about 4 us, where generating ``/proc/PID/status`` costs about 10 us); reads

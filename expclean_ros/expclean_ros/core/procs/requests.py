@@ -1,4 +1,19 @@
-"""What a request from a peer on the ROS graph may select: the rules for untrusted callers.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+What a request from a peer on the ROS graph may select: the rules for untrusted callers.
 
 ROS 2 has no authentication by default, so every field of a teardown request
 is treated as hostile. A request can name only experiment processes:
@@ -47,7 +62,8 @@ class RequestPolicy:
 
 
 def check_run_tag(tag: str, run_tag_format: str = RUN_TAG_FORMAT) -> None:
-    """Refuse a tag that does not look like a run tag (the whole tag must match the format).
+    """
+    Refuse a tag that does not look like a run tag (the whole tag must match the format).
 
     >>> check_run_tag('run-' + '0' * 32)
     >>> check_run_tag('/root')
@@ -97,7 +113,8 @@ def _check_root(root_pid: int, root_start_time: int) -> Optional[int]:
 def teardown_selection(policy: RequestPolicy, *, run_tag: str = '', root_pid: int = 0,
                        root_start_time: int = 0, patterns: Sequence[str] = (),
                        caller_pid: int = 0) -> Selection:
-    """A request's fields -> the Selection it may have; ``ValueError`` says why not.
+    """
+    Return a request's fields -> the Selection it may have; ``ValueError`` says why not.
 
     Checks that need the process table (a root of another user, a reused pid,
     the node's own ancestors) run again in the teardown itself, at its start.

@@ -1,4 +1,19 @@
-"""Run a :class:`~.selection.Selection` over the process table: which processes it chooses now.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Run a :class:`~.selection.Selection` over the process table: which processes it chooses now.
 
 :class:`Scanner` keeps environ reads and the pids it chose between rescans, so
 teardown can scan again and again cheaply; :func:`select` is one scan.
@@ -25,7 +40,7 @@ _log = logging.getLogger(__name__)
 
 
 def excluded_pids(table: Dict[int, ProcInfo], spare: Iterable[int] = ()) -> Set[int]:
-    """pid 0/1/2, this process, the ``spare`` processes, and all their ancestors."""
+    """Return pid 0/1/2, this process, the ``spare`` processes, and all their ancestors."""
     excluded = {0, 1, 2}
     for start in (os.getpid(), *spare):
         pid = start
@@ -94,8 +109,11 @@ class Scanner:
         return parsed is not None and parsed == self.sel.domain_id  # unparsable: spare it
 
     def _tag_needle(self) -> Optional[bytes]:
-        """``VAR=tag`` as bytes when only the tag (and a cgroup) select: every process
-        the tag chooses holds these bytes in its environment. None otherwise."""
+        """
+        ``VAR=tag`` as bytes when only the tag (and a cgroup) select.
+
+        Every process the tag chooses holds these bytes in its environment. None otherwise.
+        """
         sel = self.sel
         if not sel.tag or sel.root_pid is not None or sel.compiled_patterns \
                 or '\ufffd' in sel.tag:  # a value read as U+FFFD was not these bytes
@@ -106,8 +124,11 @@ class Scanner:
             return None
 
     def _table(self, in_cgroup: Set[int]) -> Dict[int, ProcInfo]:
-        """The process table the scan looks at: the whole of it, or, for a tag, only the
-        processes whose environment may hold the tag (and the cgroup's).
+        """
+        Return the process table the scan looks at.
+
+        The whole of it, or, for a tag, only the processes whose environment may hold the tag (and
+        the cgroup's).
 
         The first pass's reading of an environment stands for the process ``stat``
         shows only when that process started before the pass began: a pid reused
@@ -131,7 +152,7 @@ class Scanner:
         return table
 
     def scan(self) -> Dict[int, Candidate]:
-        """The processes selected now; :class:`PatternTimeout` past ``time_limit_s``."""
+        """Return the processes selected now; :class:`PatternTimeout` past ``time_limit_s``."""
         sel = self.sel
         deadline = (None if sel.time_limit_s is None
                     else time.monotonic() + sel.time_limit_s)
@@ -207,9 +228,11 @@ class Scanner:
 
 
 def check_root(selection: Selection) -> None:
-    """Refuse a ``root_pid`` that is this process or an ancestor, that has left no
-    trace, that started at another time than ``root_start_ticks`` says, or that
-    belongs to another user (unless ``allow_other_users``).
+    """
+    Refuse a ``root_pid`` that is this process or an ancestor, that has left no trace.
+
+    That started at another time than ``root_start_ticks`` says, or that belongs to another user
+    (unless ``allow_other_users``).
 
     A root that has exited is accepted while processes of its session or
     process group live on (the kernel does not reuse such a pid); with
@@ -242,7 +265,7 @@ def check_root(selection: Selection) -> None:
 
 
 def select(selection: Selection) -> list:
-    """The processes ``selection`` chooses now, each with its reason (sorted by pid)."""
+    """Return the processes ``selection`` chooses now, each with its reason (sorted by pid)."""
     check_root(selection)
     found = Scanner(selection).scan()
     return [found[pid] for pid in sorted(found)]

@@ -1,4 +1,19 @@
-"""Which processes belong to an experiment run: selection by tag, tree, pattern or cgroup.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Which processes belong to an experiment run: selection by tag, tree, pattern or cgroup.
 
 Every chosen process carries the reason it was chosen. Never chosen: pid 1,
 kernel threads, the calling process and its ancestors, processes of other
@@ -36,8 +51,12 @@ NO_SELECTION_MESSAGE = ('no selection given: pass a run tag, a root pid or a pat
 
 
 def _env_domain_id(needed: bool) -> Optional[int]:
-    """Our own domain; a value that is not a number is refused like ROS refuses it
-    (rcl does not start), but only when a pattern needs the domain."""
+    """
+    Our own domain.
+
+    A value that is not a number is refused like ROS refuses it (rcl does not start), but only when
+    a pattern needs the domain.
+    """
     raw = os.environ.get('ROS_DOMAIN_ID')
     value = parse_domain_id(raw)
     if value is None and needed:
@@ -48,7 +67,8 @@ def _env_domain_id(needed: bool) -> Optional[int]:
 
 @dataclass(frozen=True)
 class Selection:
-    """What to stop. At least one of ``tag``, ``root_pid``, ``patterns``, ``cgroup``.
+    """
+    What to stop. At least one of ``tag``, ``root_pid``, ``patterns``, ``cgroup``.
 
     :param tag: value of ``tag_variable`` carried by every process of the run.
     :param tag_variable: the environment variable holding the run tag.
@@ -119,7 +139,7 @@ class Selection:
 
     @property
     def mechanism(self) -> str:
-        """The selectors in use, e.g. ``'cgroup+tag'``."""
+        """Return the selectors in use, e.g. ``'cgroup+tag'``."""
         parts = [name for name, used in (('cgroup', self.cgroup), ('tag', self.tag),
                                          ('tree', self.root_pid is not None),
                                          ('pattern', self.patterns)) if used]

@@ -1,4 +1,19 @@
-"""Stop every process of a selection — and nothing else.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Stop every process of a selection — and nothing else.
 
 Escalates like ``ros2 launch`` does on shutdown, but for the whole run rather
 than only its direct children: SIGINT, wait, SIGTERM, wait, SIGKILL, wait.
@@ -58,7 +73,8 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
              presignalled: Optional[Callable[[proctable.ProcInfo], bool]] = None,
              reap: bool = True,
              owner_grace_s: float = DEFAULT_OWNER_GRACE_S) -> TeardownResult:
-    """Stop every process of ``selection``: SIGINT, wait, SIGTERM, wait, SIGKILL, wait.
+    """
+    Stop every process of ``selection``: SIGINT, wait, SIGTERM, wait, SIGKILL, wait.
 
     :param after_sigkill: called with the number of processes that needed
         SIGKILL, once, after the SIGKILL stage (only when one was needed), e.g.
@@ -205,8 +221,12 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
 
 
 def _interrupt(tracked, tops_only: bool) -> int:
-    """SIGINT, once each, to the live tracked processes that had none; with ``tops_only``,
-    only to those whose parent is not a live tracked process. Returns how many got one."""
+    """
+    SIGINT, once each, to the live tracked processes that had none.
+
+    With ``tops_only``, only to those whose parent is not a live tracked process. Returns how many
+    got one.
+    """
     live = {t.cand.pid: t.cand.start_ticks for t in tracked.values() if t.stage is None}
     sent = 0
     for t in tracked.values():
@@ -236,8 +256,12 @@ def _note_gone(tracked, stage: str, reap: bool) -> None:
 
 
 def is_shm_owner(cand) -> bool:
-    """torch's ``torch_shm_manager``: it unlinks its clients' shared memory once they are gone
-    (2 s after the last one), unless a signal ends it first."""
+    """
+    Tell whether a process is torch's ``torch_shm_manager``.
+
+    It unlinks its clients' shared memory once they are gone (2 s after the last one), unless a
+    signal ends it first.
+    """
     return cand.name == _SHM_MANAGER[:15] or \
         cand.cmdline.split(' ', 1)[0].rsplit('/', 1)[-1] == _SHM_MANAGER
 

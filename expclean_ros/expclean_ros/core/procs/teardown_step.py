@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Teardown as a cleanup step (a :class:`~expclean_ros.core.cleanup.results.StepResult`)."""
 
 from ..cleanup.results import FAILED, OK, StepResult
@@ -8,7 +22,8 @@ __all__ = ['teardown_step']
 
 
 def teardown_step(selection: Selection, name: str = 'teardown', **kwargs) -> StepResult:
-    """:func:`teardown` as a cleanup step: ``ok`` when nobody is left, else ``failed``.
+    """
+    :func:`teardown` as a cleanup step: ``ok`` when nobody is left, else ``failed``.
 
     ``data`` carries ``stopped``, ``left``, ``killed``, ``mechanism`` and
     ``processes`` (a list of dicts).

@@ -1,4 +1,19 @@
-"""A batch report from one or more ledgers: the runs, a summary, the verdicts.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A batch report from one or more ledgers: the runs, a summary, the verdicts.
 
 :func:`build_report` reads each ledger (read-only), turns every usable run
 line into a :class:`~.fields.RunView` and judges them. Nothing here renders:
@@ -21,7 +36,8 @@ _RESOURCE_ORDER = {'RAM': 0, '/dev/shm': 1, 'swap': 2}
 
 @dataclass(frozen=True)
 class Report:
-    """Everything a report shows; every figure comes from the ledgers' lines.
+    """
+    Everything a report shows; every figure comes from the ledgers' lines.
 
     :param missing: ledger field -> the runs (``label#number``) whose line lacks it.
     :param back: per run, (back at its level before the run: True, False or None for
@@ -70,7 +86,7 @@ def _resources(runs: Sequence[RunView]) -> Tuple[str, ...]:
 
 
 def _seed_wait_s(runs: Sequence[RunView], ledgers: Sequence[LedgerFile]) -> float:
-    """What the seed's fixed waits (its auto wait time, 10-30 s or 5-15 s) would have cost."""
+    """Return what the seed's fixed waits (auto wait time, 10-30 s or 5-15 s) would have cost."""
     from ..cleanup.plans import auto_cap
     totals = {f.label: f.header.get('total_runs') for f in ledgers}
     wait = 0.0
@@ -114,7 +130,8 @@ def _missing(runs: Sequence[RunView], several: bool) -> Dict[str, Tuple[str, ...
 def build_report(paths: Sequence[str], labels: Sequence[str] = (), *,
                  drift_tolerance: float = DEFAULT_DRIFT_TOLERANCE,
                  level_tolerance: float = DEFAULT_LEVEL_TOLERANCE) -> Report:
-    """Read ``paths`` (ledgers) and judge their runs; ``labels`` name them, in order.
+    """
+    Read ``paths`` (ledgers) and judge their runs; ``labels`` name them, in order.
 
     :raises ValueError: no ledger, more labels than ledgers, a file that is not a
         ledger, or no finished run in any of them.

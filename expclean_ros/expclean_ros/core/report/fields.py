@@ -1,4 +1,19 @@
-"""One run line of a ledger as the report reads it: every field through this one layer.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+One run line of a ledger as the report reads it: every field through this one layer.
 
 A field a ledger does not hold (an older runner, or one that died mid-run)
 reads as None and is named in :attr:`RunView.missing`; nothing here raises on
@@ -22,7 +37,7 @@ _EXPECTED = ('status', 'exit_code', 'duration_s', 'overhead_s', 'memory.before',
 
 
 def pick(record, path: str):
-    """The value at a dotted ``path`` of nested dicts, or None where any part is missing."""
+    """Return the value at a dotted ``path`` of nested dicts, or None where any part is missing."""
     node = record
     for part in path.split('.'):
         if not isinstance(node, dict) or part not in node:
@@ -32,7 +47,7 @@ def pick(record, path: str):
 
 
 def number(record, path: str) -> Optional[float]:
-    """A number at ``path`` (not a bool), else None."""
+    """Return a number at ``path`` (not a bool), else None."""
     value = pick(record, path)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
@@ -52,7 +67,8 @@ def _memory(snap) -> Dict[str, Optional[float]]:
 
 
 def process_label(proc: dict) -> str:
-    """What a person calls a process: ``helper.py --rate 5`` for a Python script, else argv.
+    """
+    Return what a person calls a process: ``helper.py --rate 5`` for a Python script, else argv.
 
     >>> process_label({'cmdline': '/usr/bin/python3 -u /x/pipeline.py helper', 'name': 'python3'})
     'pipeline.py helper'
@@ -112,7 +128,7 @@ def _back(record) -> Tuple[Optional[bool], str, bool]:
 
 
 def run_view(record: dict, ledger: str, host: str) -> RunView:
-    """A ledger ``run`` line (a dict with an int ``index``) as a :class:`RunView`."""
+    """Return a ledger ``run`` line (a dict with an int ``index``) as a :class:`RunView`."""
     memory = {}
     for key, _ in MOMENTS:
         for resource, value in _memory(pick(record, f'memory.{key}')).items():

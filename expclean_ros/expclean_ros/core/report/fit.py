@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """A straight line through the runs, with the 95 % interval of its slope; robust outliers."""
 
 import math
@@ -36,7 +50,8 @@ class Fit:
 
 
 def fit_line(xs: Sequence[float], ys: Sequence[float]) -> Optional[Fit]:
-    """Least squares through ``(xs, ys)``; None below 3 points or with one x only.
+    """
+    Least squares through ``(xs, ys)``; None below 3 points or with one x only.
 
     >>> f = fit_line([1, 2, 3, 4], [10, 12, 14, 16])
     >>> (f.slope, f.intercept, f.half_width)
@@ -64,8 +79,11 @@ def median(values: Sequence[float]) -> float:
 
 def outliers(values: Sequence[float], *, limit: float = 3.5, floor: float = 0.0
              ) -> Tuple[List[int], float, float]:
-    """Positions whose modified z-score (by the median absolute deviation) is above ``limit``
-    and which lie more than ``floor`` from the median; also the median and the MAD.
+    """
+    Return the outliers' positions, the median and the MAD.
+
+    An outlier's modified z-score (by the median absolute deviation) is above ``limit``, and it
+    lies more than ``floor`` from the median.
 
     >>> outliers([1.0, 1.1, 0.9, 1.0, 1.05, 9.0])[0]
     [5]

@@ -1,4 +1,19 @@
-"""Ledgers read for a report: read-only, every line it cannot use named with the reason.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Ledgers read for a report: read-only, every line it cannot use named with the reason.
 
 The sequencer's own reader (:func:`..runs.ledger.read_ledger`) resumes a batch;
 this one shows one to a person, so a line it cannot use is never fatal: it is
@@ -18,7 +33,8 @@ __all__ = ['LedgerFile', 'read_for_report']
 
 @dataclass(frozen=True)
 class LedgerFile:
-    """One ledger as read for a report.
+    """
+    One ledger as read for a report.
 
     :param runs: the usable ``run`` lines, the latest per run index, in index order.
     :param started_at: run index -> when its ``started`` line says it began.
@@ -121,7 +137,8 @@ class _Reader:
 
 
 def read_for_report(path: str, label: Optional[str] = None) -> LedgerFile:
-    """Read ``path`` for a report; ``label`` names its runs (default: the file name).
+    """
+    Read ``path`` for a report; ``label`` names its runs (default: the file name).
 
     :raises ValueError: a missing, empty or non-ledger file, with what to give instead.
     """

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Bytes and seconds as a person reads them (MiB below 10 GiB, GiB above)."""
 
 from typing import Optional
@@ -10,7 +24,8 @@ DASH = '\u2014'
 
 
 def size(n: Optional[float]) -> str:
-    """``1.5 GiB``, ``160 MiB``, ``0.3 MiB``; a missing figure is a dash.
+    """
+    ``1.5 GiB``, ``160 MiB``, ``0.3 MiB``; a missing figure is a dash.
 
     >>> size(160 * MIB), size(3 * GIB), size(None) == DASH
     ('160 MiB', '3.00 GiB', True)

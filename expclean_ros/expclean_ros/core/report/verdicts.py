@@ -1,4 +1,19 @@
-"""The report's verdicts, each a sentence with the numbers behind it.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The report's verdicts, each a sentence with the numbers behind it.
 
 Drift (a fitted slope of memory after cleanup per run, with its 95 % interval),
 runs not back at their level, processes that outlived their run's command, and
@@ -113,7 +128,7 @@ def _where(run: RunView, several: bool) -> str:
 
 
 def escaped(runs: Sequence[RunView], prefix: str = '') -> List[Verdict]:
-    """Processes still alive when their run's command had exited, named and counted."""
+    """Process still alive when their run's command had exited, named and counted."""
     ended = [r for r in runs if r.status in ('ok', 'failed')]
     groups: Dict[str, Dict[str, object]] = {}
     for r in ended:
@@ -143,7 +158,7 @@ def escaped(runs: Sequence[RunView], prefix: str = '') -> List[Verdict]:
 
 
 def slow_runs(runs: Sequence[RunView], several: bool = False) -> Verdict:
-    """Runs whose duration lies far from the others' (median absolute deviation)."""
+    """Run whose duration lies far from the others' (median absolute deviation)."""
     timed = [r for r in runs if r.duration_s is not None]
     values = [r.duration_s for r in timed]
     if len(values) < 5:

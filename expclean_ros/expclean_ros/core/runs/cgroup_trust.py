@@ -1,5 +1,23 @@
-"""Which cgroup a run owns: ``expclean-<run_id>`` next to ours, and never one a ledger names
-otherwise (a ledger is a file anyone could edit)."""
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Which cgroup a run owns.
+
+``expclean-<run_id>`` next to ours, and never one a ledger names otherwise (a ledger is a file
+anyone could edit).
+"""
 
 import logging
 import os
@@ -18,8 +36,11 @@ def expected_cgroup(run_id: str) -> Optional[str]:
 
 
 def trusted_cgroup(run_id: str, cgroup) -> Optional[str]:
-    """``cgroup`` from a ledger line if it is ``expclean-<run_id>`` under the cgroup v2
-    mount (a ledger is a file anyone could edit: never tear down another cgroup)."""
+    """
+    ``cgroup`` from a ledger line if it is ``expclean-<run_id>`` under the cgroup v2 mount.
+
+    A ledger is a file anyone could edit: never tear down another cgroup.
+    """
     mount = cgroups.unified_mount()
     if not cgroup or not isinstance(cgroup, str) or mount is None:
         return None

@@ -1,4 +1,19 @@
-"""What a launched run leaves on disk, so a launch killed by SIGKILL leaves nothing running.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+What a launched run leaves on disk, so a launch killed by SIGKILL leaves nothing running.
 
 A launch that makes a run tag records it (tag, variable, cgroup, launch pid and
 start time) in a small file under :func:`state_dir`, and removes it once its
@@ -31,8 +46,11 @@ STATE_DIR_VARIABLE = 'EXPCLEAN_STATE_DIR'
 
 
 def state_dir() -> str:
-    """``$EXPCLEAN_STATE_DIR``, else ``$XDG_RUNTIME_DIR/expclean/launches``, else
-    ``~/.cache/expclean/launches`` (the user's own, mode 0700)."""
+    """
+    ``$EXPCLEAN_STATE_DIR``, else ``$XDG_RUNTIME_DIR/expclean/launches``.
+
+    Else ``~/.cache/expclean/launches`` (the user's own, mode 0700).
+    """
     given = os.environ.get(STATE_DIR_VARIABLE, '').strip()
     if given:
         return given
@@ -84,7 +102,7 @@ def record(run_id: str, tag_variable: str, cgroup: Optional[str]) -> Optional[st
 
 
 def exists(run_id: str) -> bool:
-    """Whether ``run_id`` is still recorded."""
+    """Return whether ``run_id`` is still recorded."""
     return os.path.exists(_path(run_id))
 
 
@@ -140,8 +158,12 @@ def stop_stale(timeouts: Tuple[float, float, float] = (2.0, 2.0, 1.0)
 
 
 def finish(run_id: str, cgroup: Optional[str], result: Optional[TeardownResult]) -> bool:
-    """After a teardown of the run: when it left nothing, remove the run's cgroup and its
-    record (else the record stays, for the next run start to stop what is left)."""
+    """
+    After a teardown of the run.
+
+    When it left nothing, remove the run's cgroup and its record (else the record stays, for the
+    next run start to stop what is left).
+    """
     if result is None or result.left:
         return False
     close(run_id, cgroup)
@@ -149,7 +171,7 @@ def finish(run_id: str, cgroup: Optional[str], result: Optional[TeardownResult])
 
 
 def close(run_id: str, cgroup: Optional[str]) -> None:
-    """The run is over and nothing of it is left: remove its cgroup and its record."""
+    """Return the run is over and nothing of it is left: remove its cgroup and its record."""
     if cgroup:
         cgroups.remove(cgroup)
     forget(run_id)

@@ -1,4 +1,19 @@
-"""A cleanup node started by a launch never outlives it: when the launch dies, tear down its run.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A cleanup node started by a launch never outlives it: when the launch dies, tear down its run.
 
 The launch process (``ros2 launch``) is the node's parent. A pidfd of it turns
 readable the moment it exits, whatever ended it (SIGKILL included), so a
@@ -24,7 +39,8 @@ _log = logging.getLogger(__name__)
 
 
 class LaunchWatch:
-    """Watch the parent launch ``launch_pid``; once it is gone, stop the run ``run_id``.
+    """
+    Watch the parent launch ``launch_pid``; once it is gone, stop the run ``run_id``.
 
     :param launch_pid: the launch process (our parent).
     :param run_id: the run tag to stop (may be empty: then only ``on_done``).
@@ -48,7 +64,8 @@ class LaunchWatch:
         self._thread.start()
 
     def _open(self) -> Optional[int]:
-        """A pidfd of the launch, or None when it is gone already (-1: cannot watch).
+        """
+        Return a pidfd of the launch, or None when it is gone already (-1: cannot watch).
 
         Normally the launch is our parent. Should it not be (a wrapper that
         forked), the process is watched all the same: a pid reused since the

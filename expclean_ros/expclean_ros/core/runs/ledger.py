@@ -1,4 +1,19 @@
-"""The per-run memory ledger: a JSON-lines file, appended, flushed and fsync'd line by line.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The per-run memory ledger: a JSON-lines file, appended, flushed and fsync'd line by line.
 
 Lines, each a JSON object with a ``type``:
 
@@ -30,7 +45,8 @@ LEDGER_VERSION = 1
 
 @dataclass(frozen=True)
 class LedgerState:
-    """What a ledger file holds.
+    """
+    What a ledger file holds.
 
     :param header: the header line, or None for a new/empty ledger.
     :param finished: run index -> its last ``run`` record.
@@ -125,7 +141,7 @@ class Ledger:
 
 def header_record(table_path: str, fingerprint: str, total_runs: int,
                   template: List[str], columns: List[str]) -> dict:
-    """The first line of a new ledger."""
+    """Return the first line of a new ledger."""
     return {'type': 'header', 'version': LEDGER_VERSION, 'table': table_path,
             'fingerprint': fingerprint, 'total_runs': total_runs, 'columns': list(columns),
             'command': list(template), 'host': socket.gethostname()}

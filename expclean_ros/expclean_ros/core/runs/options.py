@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """How the sequencer runs each row (:class:`SequencerOptions`) and what a batch did."""
 
 import os
@@ -24,7 +38,8 @@ CleanupFn = Callable[..., dict]
 
 @dataclass(frozen=True)
 class SequencerOptions:
-    """How to run each row.
+    """
+    How to run each row.
 
     :param timeout_s: per-run limit; past it the run is torn down and recorded
         ``timed_out``. None: no limit.
@@ -83,7 +98,8 @@ class SequencerOptions:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What :func:`run_batch` did: ``records`` run now, ``skipped`` indexes already finished.
+    """
+    What :func:`run_batch` did: ``records`` run now, ``skipped`` indexes already finished.
 
     ``all_records`` is every finished run of the ledger, in index order.
     ``recovered`` holds the teardowns of runs an interrupted runner left behind.

@@ -1,3 +1,17 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """What a ledger line keeps of memory and of a cleanup, and the sequencer's cleanup callables."""
 
 import dataclasses
@@ -11,7 +25,7 @@ __all__ = ['memory_record', 'cleanup_record', 'report_record', 'in_process_clean
 
 
 def memory_record(snap: MemorySnapshot) -> dict:
-    """The compact memory fields a ledger line keeps of a snapshot."""
+    """Return the compact memory fields a ledger line keeps of a snapshot."""
     return {'ram_used_bytes': snap.ram_used_bytes, 'ram_total_bytes': snap.ram_total_bytes,
             'swap_used_bytes': snap.swap_used_bytes,
             'gpus': [{'index': g.index, 'name': g.name, 'used_bytes': g.used_bytes,
@@ -22,8 +36,11 @@ def memory_record(snap: MemorySnapshot) -> dict:
 def cleanup_record(*, plan: str, success: bool, skipped: bool, message: str, seconds: float,
                    settled: Optional[bool], settle_s: float, steps: Iterable[tuple] = (),
                    processes_stopped: int = 0, processes_left: int = 0) -> dict:
-    """The ledger's ``cleanup`` field, the same whether the cleanup ran in this process or
-    in a cleanup node; ``steps``: (name, status, detail, seconds) of each step.
+    """
+    Return the ledger's ``cleanup`` field.
+
+    The same whether the cleanup ran in this process or in a cleanup node; ``steps``: (name,
+    status, detail, seconds) of each step.
 
     >>> cleanup_record(plan='quick', success=True, skipped=False, message='ok', seconds=1,
     ...                settled=True, settle_s=0.5)['steps']
@@ -40,7 +57,11 @@ def cleanup_record(*, plan: str, success: bool, skipped: bool, message: str, sec
 
 
 def report_record(report) -> dict:
-    """A plans.CleanupReport as the ledger's ``cleanup`` field (same fields as via a node)."""
+    """
+    Return a plans.CleanupReport as the ledger's ``cleanup`` field.
+
+    (same fields as via a node).
+    """
     settle = report.settle
     return cleanup_record(
         plan=report.plan, success=report.success, skipped=report.skipped,
@@ -53,7 +74,8 @@ def report_record(report) -> dict:
 
 def in_process_cleanup(comprehensive: bool = True, wait_time: Optional[float] = None,
                        options=None) -> CleanupFn:
-    """A cleanup callable running :func:`plans.between_runs` in this process.
+    """
+    Return a cleanup callable running :func:`plans.between_runs` in this process.
 
     Given the ``baseline`` snapshot from before the run (the sequencer passes it once
     the run's processes are verified gone), settling ends as soon as RAM and GPU
@@ -77,7 +99,7 @@ def in_process_cleanup(comprehensive: bool = True, wait_time: Optional[float] = 
 
 
 def no_cleanup(run_index: int, total_runs: int, baseline=None) -> dict:
-    """A cleanup callable that does nothing (teardown of the run still happens)."""
+    """Return a cleanup callable that does nothing (teardown of the run still happens)."""
     return cleanup_record(plan='none', success=True, skipped=True,
                           message='no cleanup requested', seconds=0.0, settled=None,
                           settle_s=0.0)

@@ -1,4 +1,19 @@
-"""A table of experiment runs (CSV or YAML, one row per run) and the command template it fills.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A table of experiment runs (CSV or YAML, one row per run) and the command template it fills.
 
 The template is a list of arguments with ``{column}`` fields, e.g.
 ``['ros2', 'launch', 'my_pkg', 'exp.launch.py', 'bag:={bag}', 'model:={model}']``.
@@ -24,7 +39,8 @@ BUILTIN_FIELDS = ('run_index', 'run_number')
 
 @dataclass(frozen=True)
 class RunTable:
-    """The rows of a runs table, in order, with the columns and a fingerprint.
+    """
+    The rows of a runs table, in order, with the columns and a fingerprint.
 
     :param path: where it was read from.
     :param columns: column names (CSV header order; YAML: first-seen order).
@@ -96,7 +112,8 @@ def _read_yaml(path: str):
 
 
 def load_table(path: str) -> RunTable:
-    """Read a runs table: ``.csv`` (header line + one line per run) or ``.yaml``/``.yml``.
+    """
+    Read a runs table: ``.csv`` (header line + one line per run) or ``.yaml``/``.yml``.
 
     :raises ValueError: unknown extension, malformed or empty table.
     :raises OSError: the file cannot be read.
@@ -119,7 +136,8 @@ def load_table(path: str) -> RunTable:
 
 
 def template_fields(template: Sequence[str]) -> Tuple[str, ...]:
-    """The ``{field}`` names used by ``template``, in order of first use.
+    """
+    Return the ``{field}`` names used by ``template``, in order of first use.
 
     >>> template_fields(['play', 'bag:={bag}', '--rate', '{rate}', '{bag}'])
     ('bag', 'rate')
@@ -156,7 +174,8 @@ def check_template(template: Sequence[str], table: RunTable) -> None:
 
 
 def fill_template(template: Sequence[str], row: Dict[str, str], index: int) -> List[str]:
-    """The command of run ``index``: every argument formatted with the row's values.
+    """
+    Return the command of run ``index``: every argument formatted with the row's values.
 
     >>> fill_template(['echo', '{bag}', '#{run_number}'], {'bag': 'a.db3'}, 0)
     ['echo', 'a.db3', '#1']

@@ -1,4 +1,19 @@
-"""Run tags for processes started by a launch file: choose the tag, build the env, list.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Run tags for processes started by a launch file: choose the tag, build the env, list.
 
 The launch helpers are thin wrappers around these, so the rules are tested
 without launch installed. A launch started by ``expclean run`` already
@@ -17,7 +32,8 @@ __all__ = ['launch_run_id', 'tag_environment', 'tag_selection', 'tagged_tree']
 
 def launch_run_id(env: Optional[Mapping[str, str]] = None,
                   tag_variable: str = DEFAULT_TAG_VARIABLE) -> str:
-    """The run tag a launch should give its processes: the inherited one, else a fresh one.
+    """
+    Return the run tag a launch should give its processes: the inherited one, else a fresh one.
 
     >>> launch_run_id({'EXPCLEAN_RUN_ID': 'run-outer'})
     'run-outer'
@@ -29,7 +45,8 @@ def launch_run_id(env: Optional[Mapping[str, str]] = None,
 
 
 def tag_environment(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE) -> Dict[str, str]:
-    """The environment entries that tag a process (pass as ``additional_env``).
+    """
+    Return the environment entries that tag a process (pass as ``additional_env``).
 
     >>> tag_environment('run-1')
     {'EXPCLEAN_RUN_ID': 'run-1'}
@@ -42,8 +59,11 @@ def tag_environment(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE) -> Di
 
 def tag_selection(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE,
                   cgroup: Optional[str] = None, spare_pids: Tuple[int, ...] = ()) -> Selection:
-    """Every process carrying the tag, and every one in the run's ``cgroup`` (never the
-    caller or its ancestors, e.g. launch itself, nor the ``spare_pids``)."""
+    """
+    Every process carrying the tag, and every one in the run's ``cgroup``.
+
+    Never the caller or its ancestors, e.g. launch itself, nor the ``spare_pids``.
+    """
     return Selection(tag=run_id, tag_variable=tag_variable, cgroup=cgroup or None,
                      spare_pids=tuple(spare_pids))
 
@@ -51,5 +71,5 @@ def tag_selection(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE,
 def tagged_tree(run_id: str, tag_variable: str = DEFAULT_TAG_VARIABLE,
                 cgroup: Optional[str] = None,
                 spare_pids: Tuple[int, ...] = ()) -> Tuple[Candidate, ...]:
-    """The processes of the run now (take it on shutdown, while parents still live)."""
+    """Return the processes of the run now (take it on shutdown, while parents still live)."""
     return tuple(select(tag_selection(run_id, tag_variable, cgroup, spare_pids)))

@@ -1,4 +1,19 @@
-"""Run a table of experiment runs, one after another, cleaning up and recording between them.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Run a table of experiment runs, one after another, cleaning up and recording between them.
 
 Per run: a ``started`` line in the ledger (fsync'd), the command started as a
 tagged run in a new session (:func:`~expclean_ros.core.runs.tagged_start.start_tagged`),
@@ -56,7 +71,8 @@ def _leftovers(run_id: str, opts: SequencerOptions) -> List[dict]:
 
 
 def _wait_exit(popen: subprocess.Popen, pidfd: Optional[int], timeout_s: float) -> Optional[int]:
-    """The exit code once ``popen`` exits within ``timeout_s``, else None.
+    """
+    Return the exit code once ``popen`` exits within ``timeout_s``, else None.
 
     A pidfd turns readable the moment the child exits; ``Popen.wait(timeout)``
     polls with sleeps of up to 50 ms, which every run would pay.
@@ -72,8 +88,12 @@ def _wait_exit(popen: subprocess.Popen, pidfd: Optional[int], timeout_s: float) 
 
 def _wait_run(run, opts: SequencerOptions, peak: PeakSampler, t0: float,
               watch: Optional[ShmWatch]) -> Tuple[Optional[int], bool]:
-    """(exit code, timed out): wait for the run, sampling memory (and noting what its
-    processes hold in /dev/shm), up to its timeout."""
+    """
+    (exit code, timed out).
+
+    Wait for the run, sampling memory (and noting what its processes hold in /dev/shm), up to its
+    timeout.
+    """
     deadline = None if opts.timeout_s is None else t0 + opts.timeout_s
     pidfd = open_pidfd(run.popen.pid)
     try:
@@ -185,13 +205,16 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
 
 
 def run_log(log_dir: Optional[str], index: int) -> Optional[str]:
-    """The log file of the run at 0-based ``index``: named by its 1-based number, as progress
-    and the summary show it (``run-001.log`` holds run 1)."""
+    """
+    Return the log file of the run at 0-based ``index``.
+
+    Named by its 1-based number, as progress and the summary show it (``run-001.log`` holds run 1).
+    """
     return os.path.join(log_dir, f'run-{index + 1:03d}.log') if log_dir else None
 
 
 def _check_logs(log_dir: Optional[str], resume: bool) -> None:
-    """A new batch never writes into another batch's logs (``run-NNN.log``, ``run-NNN-ros``)."""
+    """Check that a new batch never writes into another batch's logs (``run-NNN.log``...)."""
     if not log_dir or resume or not os.path.isdir(log_dir):
         return
     old = sorted(n for n in os.listdir(log_dir)
@@ -203,7 +226,7 @@ def _check_logs(log_dir: Optional[str], resume: bool) -> None:
 
 
 def _ros_log_dir(opts: SequencerOptions, ledger_path: str, index: int) -> Optional[str]:
-    """The run's own ROS_LOG_DIR (made now), or None when runs share ``~/.ros/log``."""
+    """Return the run's own ROS_LOG_DIR (made now), or None when runs share ``~/.ros/log``."""
     if not opts.ros_logs:
         return None
     if opts.log_dir:
@@ -239,7 +262,8 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
               cleanup: Optional[CleanupFn] = None, shard: Optional[Shard] = None,
               on_start: Optional[Callable[[int, int, int], None]] = None,
               on_finish: Optional[Callable[[dict, int, int], None]] = None) -> BatchResult:
-    """Run every row of ``table`` with ``template``; record each run in ``ledger_path``.
+    """
+    Run every row of ``table`` with ``template``; record each run in ``ledger_path``.
 
     :param cleanup: ``cleanup(run_index, total_runs, baseline=None) -> dict`` between
         runs (see :func:`report_record` for the fields; ``baseline``: the memory

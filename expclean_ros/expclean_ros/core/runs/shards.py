@@ -1,4 +1,19 @@
-"""A batch split over machines: shard ``K/N`` runs rows K, K+N, K+2N, ... of the table.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A batch split over machines: shard ``K/N`` runs rows K, K+N, K+2N, ... of the table.
 
 Each shard writes an ordinary ledger of its own (the table's fingerprint, all of the
 table's runs counted), whose header also names the shard: ``"shard": {"index": K,
@@ -17,7 +32,8 @@ Shard = Tuple[int, int]
 
 
 def parse_shard(text: str) -> Shard:
-    """``'K/N'`` as (K, N).
+    """
+    ``'K/N'`` as (K, N).
 
     >>> parse_shard('1/3')
     (1, 3)
@@ -34,7 +50,8 @@ def parse_shard(text: str) -> Shard:
 
 
 def shard_rows(total: int, shard: Optional[Shard]) -> Tuple[int, ...]:
-    """The row indexes a shard runs: all rows without one.
+    """
+    Return the row indexes a shard runs: all rows without one.
 
     >>> shard_rows(7, (1, 3))
     (1, 4)
@@ -50,7 +67,7 @@ def shard_rows(total: int, shard: Optional[Shard]) -> Tuple[int, ...]:
 
 
 def shard_record(shard: Optional[Shard]) -> Optional[dict]:
-    """The header's ``shard`` field."""
+    """Return the header's ``shard`` field."""
     return None if shard is None else {'index': shard[0], 'count': shard[1]}
 
 

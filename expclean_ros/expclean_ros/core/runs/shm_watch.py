@@ -1,4 +1,19 @@
-"""One run's shared memory, from before it starts to the check after its cleanup.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+One run's shared memory, from before it starts to the check after its cleanup.
 
 :class:`ShmWatch` takes the record of ``/dev/shm`` before the run, notes the
 run's processes and what they hold while it runs (:meth:`observe`, cheap
@@ -24,7 +39,8 @@ DEFAULT_OBSERVE_INTERVAL_S = 0.5
 
 
 class ShmWatch:
-    """The record before a run, the evidence while it runs, the cleanup and check after it.
+    """
+    The record before a run, the evidence while it runs, the cleanup and check after it.
 
     Make it before the run starts (it takes the record), then :meth:`follow` the run.
     """
@@ -44,8 +60,11 @@ class ShmWatch:
         self._pids = pids
 
     def start_sampling(self) -> None:
-        """Observe from a daemon thread every ``interval_s`` until :meth:`stop_sampling`
-        (where no loop of the caller's samples the run, e.g. in launch)."""
+        """
+        Observe from a daemon thread every ``interval_s`` until :meth:`stop_sampling`.
+
+        Where no loop of the caller's samples the run, e.g. in launch.
+        """
         self._stop = threading.Event()
 
         def loop():
@@ -78,7 +97,7 @@ class ShmWatch:
 
     def verify(self, before, after,
                tolerance_bytes: int = DEFAULT_VERIFY_TOLERANCE_BYTES) -> Verification:
-        """Is the machine back at ``before`` (the snapshot taken with the record)?"""
+        """Tell whether the machine is back at ``before`` (the snapshot taken with the record)."""
         return verify(before, after, self.record, tolerance_bytes=tolerance_bytes,
                       since_ticks=self.started_ticks)
 

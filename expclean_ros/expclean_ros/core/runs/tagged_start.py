@@ -1,4 +1,19 @@
-"""Start a command as a tagged run that :func:`teardown` can stop completely.
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Start a command as a tagged run that :func:`teardown` can stop completely.
 
 The command starts in a new session with a fresh run tag in its environment
 (inherited by every descendant, even re-parented or ``setsid``'d ones) and,
@@ -28,7 +43,7 @@ _log = logging.getLogger(__name__)
 
 
 def new_run_id() -> str:
-    """A fresh run tag value, matching :data:`RUN_TAG_FORMAT`."""
+    """Return a fresh run tag value, matching :data:`RUN_TAG_FORMAT`."""
     return 'run-' + uuid.uuid4().hex
 
 
@@ -48,7 +63,7 @@ class TaggedRun:
         return self.popen.pid
 
     def selection(self, **kwargs) -> Selection:
-        """The selection of every process of this run (tag, plus cgroup when used)."""
+        """Return the selection of every process of this run (tag, plus cgroup when used)."""
         return Selection(tag=self.run_id, tag_variable=self.tag_variable, cgroup=self.cgroup,
                          **kwargs)
 
@@ -77,7 +92,8 @@ def start_tagged(cmd: Sequence[str], *, env: Optional[Mapping[str, str]] = None,
                  run_id: Optional[str] = None, tag_variable: str = DEFAULT_TAG_VARIABLE,
                  cwd: Optional[str] = None, stdin=subprocess.DEVNULL, stdout=None, stderr=None,
                  use_cgroup: bool = True, pass_fds: Sequence[int] = ()) -> TaggedRun:
-    """Start ``cmd`` in a new session, tagged ``tag_variable=run_id`` (fresh by default).
+    """
+    Start ``cmd`` in a new session, tagged ``tag_variable=run_id`` (fresh by default).
 
     :param env: the environment (default: ours); the tag is added to it.
     :param use_cgroup: try a cgroup of its own; falls back to the tag when
@@ -131,8 +147,11 @@ _JOIN_SCRIPT = 'echo 0 > "$1/cgroup.procs" || exit 126; shift; exec "$@"'
 
 
 def _join_wrapper(path: str, cmd: Sequence[str]) -> list:
-    """``cmd`` behind a shell that joins the cgroup ``path`` first (no ``preexec_fn``:
-    unsafe when the caller has threads, as with rclpy)."""
+    """
+    ``cmd`` behind a shell that joins the cgroup ``path`` first.
+
+    No ``preexec_fn``: unsafe when the caller has threads, as with rclpy.
+    """
     return ['/bin/sh', '-c', _JOIN_SCRIPT, 'expclean-join', path, *cmd]
 
 
