@@ -80,13 +80,17 @@ _OWN_STDOUT = []  # the descriptor sys.stdout writes to, once own_stdout has mad
 
 
 def own_stdout() -> None:
-    """Keep stdout for expclean's own output (``--json`` stays parseable): native
-    libraries write to descriptor 1 (Fast DDS logs its errors through ``std::cout``,
-    e.g. ``RTPS_TRANSPORT_SHM Error ... Failed init_port``), so descriptor 1 is pointed
-    at stderr and ``sys.stdout`` (line-buffered) gets a duplicate of the real stdout.
-    Called where a verb starts ROS (never where it starts children of its own, such as
-    ``expclean run``'s commands, which keep the real stdout). Once per process; a
-    ``sys.stdout`` with no descriptor 1 behind it (a test's capture) is left alone."""
+    """
+    Keep stdout for expclean's own output, so that ``--json`` stays parseable.
+
+    Native libraries write to descriptor 1 (Fast DDS logs its errors through
+    ``std::cout``, e.g. ``RTPS_TRANSPORT_SHM Error ... Failed init_port``), so
+    descriptor 1 is pointed at stderr and ``sys.stdout`` (line-buffered) gets a
+    duplicate of the real stdout. Called where a verb starts ROS (never where it
+    starts children of its own, such as ``expclean run``'s commands, which keep
+    the real stdout). Once per process; a ``sys.stdout`` with no descriptor 1
+    behind it (a test's capture) is left alone.
+    """
     if _OWN_STDOUT:
         return
     try:
