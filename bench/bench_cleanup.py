@@ -13,9 +13,9 @@
 # limitations under the License.
 
 """
-Quick / comprehensive cleanup wall time vs the seed's fixed sleeps, and settling delay.
+Quick / comprehensive cleanup wall time vs the original script's fixed sleeps, and settling delay.
 
-Baseline, measured in the same run: the seed's plans with their fixed sleeps,
+Baseline, measured in the same run: the original script's plans with their fixed sleeps,
 i.e. ``clear_gpu``'s 2 s plus ``wait_time`` (quick 5 s, comprehensive 10 s),
 around the same steps (``settle=False``). With ``--computed-baseline`` the
 sleeps are not run: the baseline is the same steps plus 7 s / 12 s added.
@@ -74,7 +74,7 @@ def _seed(plan, options, computed):
         took, _ = _timed(lambda: run(fixed, cap_s=0))
         return took + SEED_CLEAR_GPU_SLEEP_S + SEED_WAIT_S[plan]
     start = time.monotonic()
-    time.sleep(SEED_CLEAR_GPU_SLEEP_S)  # the seed's clear_gpu()
+    time.sleep(SEED_CLEAR_GPU_SLEEP_S)  # the original script's clear_gpu()
     run(fixed, cap_s=SEED_WAIT_S[plan])
     return time.monotonic() - start
 
@@ -103,7 +103,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--runs', type=int, default=3, help='repetitions (e.g. 3)')
     parser.add_argument('--computed-baseline', action='store_true',
-                        help='add the seed\'s sleeps instead of running them')
+                        help='add the original script\'s sleeps instead of running them')
     args = parser.parse_args(argv)
     options, what = _options()
     print(f'expclean cleanup benchmark ({what}; {args.runs} runs, median)', flush=True)
@@ -115,7 +115,7 @@ def main(argv=None):
             _timed(lambda: drop_in(verbose=False, options=options))[0] for _ in range(args.runs))
         rows.append((plan, seed, ours, seed / ours, target))
     kind = 'computed' if args.computed_baseline else 'measured'
-    seed = f'seed ({kind})'
+    seed = f'original script ({kind})'
     print(f'{"plan":<14} {seed:>18} {"expclean":>10} {"speed-up":>9} {"target":>7}')
     for plan, seed, ours, ratio, target in rows:
         flag = 'ok' if ratio >= target else 'MISSED'

@@ -29,7 +29,7 @@ adds to a bare DDS round trip / an idle rclpy process:
 4. under load, on a 10 Hz node: the largest gap between ``~/memory`` stamps and the
    ``~/get_memory`` round trip p50/p99 while a cleanup is held inside its hook, and
    while a burst of 200 refused teardown requests is answered, each against the same
-   node idle just before (the figures the tests no longer bound: they assert that
+   node idle just before (figures that tests do not bound: they assert that
    messages keep coming in order and that every caller is answered).
 
 Run: AMENT_PREFIX_PATH=$PWD/.venv-kilted ROS_DOMAIN_ID=47 \

@@ -44,7 +44,7 @@ from runs_option import parse_runs  # noqa: E402
 
 EXPERIMENT_S = 2.0
 GOAL_S = 0.5
-SEED_MIN_S, SEED_MAX_S = 10.0, 30.0  # seed: "adds 10-30 seconds between runs"
+SEED_MIN_S, SEED_MAX_S = 10.0, 30.0  # original script: "adds 10-30 seconds between runs"
 LAUNCH_FILE = f'''from launch import LaunchDescription
 from launch.actions import ExecuteProcess, Shutdown
 
@@ -114,7 +114,8 @@ def main(argv=None):
           f'{ours:.3f} s')
     print(f'  anchor, plain ros2 launch of the same file (median): {anchor:.3f} s; '
           f'ratio ours/anchor {ours / anchor:.2f}; ours minus anchor {ours - anchor:+.3f} s')
-    print(f'  seed between runs: {SEED_MIN_S:g}-{SEED_MAX_S:g} s, {SEED_MIN_S / ours:.0f}-'
+    print(f'  original script between runs: {SEED_MIN_S:g}-{SEED_MAX_S:g} s, '
+          f'{SEED_MIN_S / ours:.0f}-'
           f'{SEED_MAX_S / ours:.0f}x ours')
     print(f'  inside the batch (median per run): run {median(lambda r: r["duration_s"]):.3f} s, '
           f'sequencer overhead {median(lambda r: r["overhead_s"]):.3f} s, cleanup '

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Per-run overhead of ``expclean run``'s sequencer vs the seed's 10-30 s between runs.
+Per-run overhead of ``expclean run``'s sequencer vs the original script's 10-30 s between runs.
 
 Overhead = everything but the experiment: the started line, snapshots, memory
 sampling, teardown of the run's tag, the between-runs cleanup (settling, not
@@ -38,7 +38,7 @@ from expclean_ros.core.runs.records import in_process_cleanup
 from expclean_ros.core.runs.run_table import load_table
 from expclean_ros.core.runs.sequencer import run_batch
 
-SEED_MIN_S, SEED_MAX_S = 10.0, 30.0  # seed: "adds 10-30 seconds between runs"
+SEED_MIN_S, SEED_MAX_S = 10.0, 30.0  # original script: "adds 10-30 seconds between runs"
 LEAKER = ('import os, time\n'
           'if os.fork() == 0:\n'
           '    os.execvp("sleep", ["sleep", "1000"])\n'
@@ -76,7 +76,7 @@ def main(n=6):
                          statistics.median(r['teardown']['seconds'] for r in result.records)))
     print(f'runs per batch: {n}; bare subprocess.run of a 0.2 s command: {bare:.3f} s/run')
     print(f'{"batch":<38} {"overhead/run":>12} {"max":>7} {"cleanup":>8} {"teardown":>8} '
-          f'{"vs seed 10 s":>12} {"vs seed 30 s":>12}')
+          f'{"vs orig 10 s":>12} {"vs orig 30 s":>12}')
     for label, med, worst, clean, tdown in rows:
         print(f'{label:<38} {med:10.3f} s {worst:6.3f}s {clean:7.3f}s {tdown:7.3f}s '
               f'{SEED_MIN_S / med:11.0f}x {SEED_MAX_S / med:11.0f}x')

@@ -13,12 +13,12 @@
 # limitations under the License.
 
 """
-Benchmark the teardown engine against its bounds and the seed's kill by command-line pattern.
+Benchmark the teardown engine against its bounds and the original script's pattern kill.
 
 1. Trees of 10, 100 and 300 real processes, every tenth ignoring SIGINT:
    time until zero are left, against the escalation bound (sum of stage
    timeouts); target within bound + 0.3 s, zero left.
-2. The seed's approach on one experiment-like scene, WITHOUT signalling anything:
+2. The original script's approach on one experiment-like scene, WITHOUT signalling anything:
    which processes a command-line match of 'ros2', 'bag_test.py',
    'ms_test.py' over all processes would have signalled that it must not
    (collateral) and which run processes it would have missed (re-parented,
@@ -174,7 +174,7 @@ def seed_matches():
     """
     Return what a kill by command-line PATTERN would signal.
 
-    The seed's tool spares only itself.
+    The original script's tool spares only itself.
     """
     rx = [re.compile(p) for p in SEED_PATTERNS]
     hit = set()
@@ -272,7 +272,8 @@ def main(argv=None):
     print(_discovery_line('300-process tree of part 1', *tree_disc))
     print()
     cmp = bench_vs_seed()
-    print(f'seed pattern kill {SEED_PATTERNS} vs ours (tag) on one scene of {cmp["run"]} run '
+    print(f'the original script\'s pattern kill {SEED_PATTERNS} vs ours (tag) on one scene '
+          f'of {cmp["run"]} run '
           f'processes and {len(cmp["decoys"])} decoys:')
     print(f'{"":>8} {"collateral":>10} {"missed":>7}')
     print(f'{"seed":>8} {cmp["seed_collateral"]:>10} {cmp["seed_missed"]:>7}   '

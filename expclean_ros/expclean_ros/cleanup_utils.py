@@ -13,13 +13,13 @@
 # limitations under the License.
 
 """
-Drop-in replacement for the seed's ``cleanup_utils`` module, on top of expclean's core.
+Drop-in replacement for the original script's ``cleanup_utils`` module, on top of expclean's core.
 
 Switch an experiment script with one line::
 
     from expclean_ros.cleanup_utils import cleanup_between_runs
 
-The eleven functions keep the seed's names, arguments and defaults, and with
+The eleven functions keep the original script's names, arguments and defaults, and with
 ``verbose=True`` print each step, its success or failure, and memory before and
 after. What changed, on purpose:
 
@@ -31,12 +31,12 @@ after. What changed, on purpose:
   refused while any process holds the GPU.
 - ``wait_time`` of :func:`comprehensive_cleanup` and :func:`quick_cleanup` is
   a cap on settling (return as soon as memory stops moving), not a sleep; pass
-  ``settle=False`` for the seed's fixed sleep. In :func:`cleanup_between_runs`
-  an explicit ``wait_time`` keeps the seed's fixed sleep; ``None`` settles with
+  ``settle=False`` for the original script's fixed sleep. In :func:`cleanup_between_runs`
+  an explicit ``wait_time`` keeps the original script's fixed sleep; ``None`` settles with
   the automatic cap (10-30 s comprehensive, 5-15 s quick, see
   :func:`expclean_ros.core.cleanup.plans.auto_cap`).
 
-Return values (the seed did not define them): single steps return ``bool``
+Return values (the original script did not define them): single steps return ``bool``
 (True when the step did its job; a skipped step is False), ``get_memory_usage``
 a ``dict`` (:meth:`MemorySnapshot.as_dict`), the three plans a
 :class:`~expclean_ros.core.cleanup.plans.CleanupReport` (``.success``, ``.message``).
@@ -60,7 +60,7 @@ __all__ = ['clear_gpu', 'clear_gpu_memory', 'clear_python_memory', 'clear_system
 
 #: The ``ros2`` command (launch, run, bag, ...) and nodes started with ROS arguments.
 ROS2_PATTERNS = (r'(^|[\s/])ros2(\s|$)', r'(^|\s)--ros-args(\s|$)')
-#: The seed's experiment scripts.
+#: The original script's experiment scripts.
 EXPERIMENT_PATTERNS = (r'(^|[\s/])bag_test\.py(\s|$)', r'(^|[\s/])ms_test\.py(\s|$)')
 #: Never stopped: the ROS 2 daemon and expclean's own node and CLI.
 PROTECT = tuple(DEFAULT_PROTECT) + (r'cleanup_node', r'expclean_ros\.node',
@@ -79,7 +79,7 @@ def _report_step(result: StepResult, verbose: bool) -> bool:
 
 
 def _teardown(patterns: Sequence[str], force: bool = False) -> StepResult:
-    # An experiment script kills what it launched itself (the seed's use):
+    # An experiment script kills what it launched itself (the original script's use):
     # its own children are fair game here, unlike for a node called remotely.
     selection = Selection(patterns=tuple(patterns), protect=PROTECT, spare_own_children=False)
     if force:
@@ -91,14 +91,14 @@ def clear_gpu(*, verbose: bool = True) -> bool:
     """
     Empty torch's CUDA cache (synchronize, empty_cache, ipc_collect) and collect garbage.
 
-    Only acts on torch already imported by the caller. Unlike the seed, no 2 s sleep.
+    Only acts on torch already imported by the caller. Unlike the original script, no 2 s sleep.
     """
     return _report_step(steps.python_memory(), verbose)
 
 
 def clear_gpu_memory(*, verbose: bool = True, allow_reset: bool = False) -> bool:
     """
-    Clear GPU memory as the seed did, made safe: reset only if allowed and unused.
+    Clear GPU memory as the original script did, made safe: reset only if allowed and unused.
 
     ``nvidia-smi --gpu-reset`` runs only with ``allow_reset=True`` and never
     while a process holds the GPU; torch's cache is cleared in any case.
@@ -124,8 +124,8 @@ def kill_ros2_processes(*, verbose: bool = True) -> bool:
     """
     Stop ``ros2`` CLI processes and ``--ros-args`` nodes of this user on this ROS domain.
 
-    Safe replacement of the seed's kill of every ``ros2`` command line: see the module docstring.
-    True when none is left running.
+    The original script killed every ``ros2`` command line; this safe replacement is
+    described in the module docstring. True when none is left running.
     """
     return _report_step(steps.teardown_slot(lambda: _teardown(ROS2_PATTERNS)), verbose)
 
@@ -135,14 +135,14 @@ def kill_python_experiment_processes(*, verbose: bool = True,
     """
     Stop the experiment scripts (default ``bag_test.py``, ``ms_test.py``), safely.
 
-    Replaces the seed's kill by command-line pattern; scoped like :func:`kill_ros2_processes`.
+    Replaces the original script's pattern kill; scoped like :func:`kill_ros2_processes`.
     """
     return _report_step(steps.teardown_slot(lambda: _teardown(patterns)), verbose)
 
 
 def force_kill_processes(*, verbose: bool = True) -> bool:
     """
-    Run the seed's ``kill -9`` fallback.
+    Run the original script's ``kill -9`` fallback.
 
     Same selection as above, escalating to SIGKILL at once.
     """
@@ -210,7 +210,7 @@ def comprehensive_cleanup(wait_time=10, verbose=True, *, settle: bool = True,
     """
     Teardown, Python/torch memory, drop_caches, guarded GPU reset, then settle.
 
-    ``wait_time`` caps settling (``settle=False``: the seed's fixed sleep).
+    ``wait_time`` caps settling (``settle=False``: the original script's fixed sleep).
     """
     report = _ran(plans.comprehensive(_options(options, settle), cap_s=wait_time))
     return _show(report, verbose)
@@ -227,12 +227,14 @@ def cleanup_between_runs(run_index=None, total_runs=None, comprehensive=True, wa
                          verbose=True, *, options: Optional[plans.CleanupOptions] = None
                          ) -> plans.CleanupReport:
     """
-    Run the seed's between-runs cleanup: none after the last run, else quick or comprehensive.
+    Run the original script's between-runs cleanup: none after the last run, else one.
 
-    ``run_index`` is 0-based. Without it (the seed's own examples:
+    The cleanup is quick or comprehensive (``comprehensive``).
+
+    ``run_index`` is 0-based. Without it (the original script's own examples:
     ``cleanup_between_runs(wait_time=15)``, ``(comprehensive=False)``,
     ``(verbose=False)``) the run is not the last: the cleanup runs.
-    ``wait_time=None``: settle with the automatic cap; a number: the seed's
+    ``wait_time=None``: settle with the automatic cap; a number: the original script's
     fixed sleep of that many seconds.
 
     :raises ValueError: bad ``run_index``, ``total_runs`` or ``wait_time`` (the rule is stated).

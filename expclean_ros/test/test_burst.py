@@ -50,8 +50,8 @@ def test_100_callers_get_100_answers_while_a_cleanup_runs(start_node, client, tm
               for _ in range(CALLERS)]
     for c in [long_call, *quick, *memory]:
         assert c.wait_for_service(timeout_sec=30)
-    # A quick cleanup with the seed's fixed wait, the longest allowed (600 s): the node is
-    # busy throughout, from its hook on.
+    # A quick cleanup with the original script's fixed wait, the longest allowed (600 s): the
+    # node is busy throughout, from its hook on.
     running = long_call.call_async(CleanupBetweenRuns.Request(
         run_index=0, total_runs=2, comprehensive=False, wait_time_s=600.0))
     assert _spin_until(client, started.exists), 'the long call never began'

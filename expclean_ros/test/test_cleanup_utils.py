@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The seed's module as a drop-in: same eleven names and signatures, safe behaviour."""
+"""The original script's cleanup_utils as a drop-in: same eleven names and signatures, safe."""
 
 import inspect
 import os
@@ -31,7 +31,7 @@ SEED_SIGNATURES = {
     'force_kill_processes': [], 'get_memory_usage': [],
     'comprehensive_cleanup': [('wait_time', 10), ('verbose', True)],
     'quick_cleanup': [('wait_time', 5), ('verbose', True)],
-    # The seed documents run_index and total_runs without defaults, and calls it
+    # The original script documents run_index and total_runs without defaults, and calls it
     # without them in its Customization section: None = not the last run.
     'cleanup_between_runs': [('run_index', None), ('total_runs', None),
                              ('comprehensive', True), ('wait_time', None), ('verbose', True)],

@@ -56,7 +56,7 @@ def test_real_batch_figures_and_verdicts(batch):
     assert s['hosts'] == [hostname()]  # the header names the host now
     assert s['run_s'] == pytest.approx(sum(r['duration_s'] for r in runs))
     assert s['between_runs_s'] == pytest.approx(sum(r['overhead_s'] for r in runs))
-    assert s['seed_wait_s'] == pytest.approx(3 * 5.2)  # quick: 5-15 s, 3 runs -> 5.2 s each
+    assert s['fixed_waits_s'] == pytest.approx(3 * 5.2)  # quick: 5-15 s, 3 runs -> 5.2 s each
     for mine, line in zip(got['runs'], runs):
         for key, moment in (('before', 'before'), ('after', 'after'),
                             ('after_teardown', 'after_teardown'), ('peak', 'peak')):

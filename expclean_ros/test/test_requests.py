@@ -68,7 +68,7 @@ def _chosen(scene, **kwargs):
 
 def test_strict_domain_needs_proof_of_domain_0(scene):
     assert _chosen(scene, strict_domain=True) == ['explicit_0', 'tagged_unset']
-    # The lenient rule of a local script (the seed's drop-in): unset counts as 0.
+    # The lenient rule of a local script (the original script's drop-in): unset counts as 0.
     assert _chosen(scene) == ['explicit_0', 'tagged_unset', 'unset']
 
 

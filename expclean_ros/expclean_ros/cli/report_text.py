@@ -33,7 +33,7 @@ def summary_sentences(report):
              + ', '.join(s['hosts']),
              f'time: {seconds(s["wall_s"])} in all, {seconds(s["run_s"])} running, '
              f'{seconds(s["between_runs_s"])} between runs (teardown, cleanup, settling) where '
-             f'the seed\'s fixed waits would have cost {seconds(s["seed_wait_s"])}',
+             f'the original script\'s fixed waits would have cost {seconds(s["fixed_waits_s"])}',
              f'processes stopped after their run: {s["processes_stopped"]}, '
              f'left running: {s["processes_left"]}']
     if s['skipped_lines']:

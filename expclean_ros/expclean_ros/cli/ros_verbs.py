@@ -107,7 +107,7 @@ VERBS = {
     'call': ('run a quick or comprehensive cleanup on a node',
              "{prog} call /robot1/cleanup comprehensive; {prog} call quick --all --expect 3",
              add_call),
-    'between-runs': ("the seed's cleanup_between_runs(I, N) on a node",
+    'between-runs': ("the original script's cleanup_between_runs(I, N) on a node",
                      '{prog} between-runs /robot1/cleanup 3 10 --quick', add_between_runs),
     'memory': ('RAM, swap, GPU and DDS shared memory of a node (--all: of every node)',
                '{prog} memory /robot1/cleanup --watch; {prog} memory --all', add_memory),

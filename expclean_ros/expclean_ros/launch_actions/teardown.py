@@ -289,7 +289,7 @@ class Teardown(Action):
             if prepared is not None:
                 # The call's DDS participant goes first, and the node sees it go, before the
                 # node is stopped: Fast DDS 3.2 can deadlock deleting a participant while a
-                # remote one leaves (seen here: launch frozen in the client's close).
+                # remote one leaves (launch then freezes in the client's close).
                 await asyncio.wrap_future(prepared.close())
                 await asyncio.sleep(DEPARTURE_S)
             if watch is not None:

@@ -15,14 +15,14 @@
 """
 The cleanup node's own Fast DDS participant re-announces itself every 0.25 s (not 3 s).
 
-Measured here (README, "A fast first call"): a fresh participant that takes the
-participant id of one that has left finds a long-lived node at once in about two
-tries of three; otherwise only when the node next re-announces itself, which Fast
-DDS does every 3 s (0.6-2.5 s delays). Settings of the caller do not change it; the
-node's announcement period bounds it. The profile applies to the node's own
-participant only: it is set for ``rclpy.init`` and taken away again, so processes
-the node starts do not inherit it. A user's own profile (``FASTDDS_DEFAULT_PROFILES_FILE``
-or ``FASTRTPS_DEFAULT_PROFILES_FILE``) and other RMWs are left alone.
+Measured (docs/benchmarks.md, "First call from a fresh process"): a fresh participant
+that takes the participant id of one that has left finds a long-lived node at once in
+about two tries of three; otherwise only when the node next re-announces itself, which
+Fast DDS does every 3 s (0.6-2.5 s delays). Settings of the caller do not change it; the
+node's announcement period bounds it. The profile applies to the node's own participant
+only: it is set for ``rclpy.init`` and taken away again, so processes the node starts do
+not inherit it. A user's own profile (``FASTDDS_DEFAULT_PROFILES_FILE`` or
+``FASTRTPS_DEFAULT_PROFILES_FILE``) and other RMWs are left alone.
 """
 
 import os

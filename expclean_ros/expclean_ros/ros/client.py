@@ -31,7 +31,7 @@ GET_MEMORY_TYPE = 'expclean_interfaces/srv/GetMemoryUsage'
 POLL_S = 0.01
 #: Discovery of cleanup nodes ends when the graph has not changed for this long: longer
 #: than the period at which every DDS participant re-announces itself (Fast DDS: 3 s),
-#: since a participant can stay unseen until then. 1 s missed a node in 5 of 20 tries.
+#: since a participant can stay unseen until then (a shorter window misses nodes).
 QUIET_S = 3.5
 #: At most this many turns of the executor take what subscriptions hold before a wait.
 DRAIN_TURNS = 1000

@@ -78,7 +78,7 @@ class CallVerb(_Shared):
 
 
 class BetweenRunsVerb(_Shared):
-    """The seed's cleanup_between_runs(I, N) on a cleanup node."""
+    """The original script's cleanup_between_runs(I, N) on a cleanup node."""
 
 
 class MemoryVerb(_Shared):

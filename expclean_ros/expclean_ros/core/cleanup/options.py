@@ -56,7 +56,7 @@ class CleanupOptions:
     :param hooks_after: shell commands run last, after settling.
     :param hook_timeout_s: timeout of each hook; a hook that times out is ``failed``.
     :param settle: True: wait by settling, the plan's wait is a cap; False: the
-        seed's fixed sleep of the plan's wait.
+        original script's fixed sleep of the plan's wait.
     :param settle_tolerance_bytes: RAM movement allowed over the window (32 MiB).
     :param settle_window_s: quiet window; None: the plan's own (quick
         :data:`~.plans.QUICK_WINDOW_S` 0.15 s, comprehensive 0.3 s).

@@ -22,9 +22,9 @@ and reports memory before and after in a :class:`CleanupReport`.
 - quick: hooks before, teardown, Python/torch memory, settle, hooks after.
 - comprehensive: as quick, plus ``drop_caches`` (when allowed) and the guarded
   GPU reset (only when ``allow_gpu_reset``), before settling.
-- between_runs: the seed's ``cleanup_between_runs``; nothing to do after the
+- between_runs: the original script's ``cleanup_between_runs``; nothing to do after the
   last run. Without ``wait_time`` the cap is :func:`auto_cap`. An explicit
-  ``wait_time`` keeps the seed's fixed sleep of that many seconds (no
+  ``wait_time`` keeps the original script's fixed sleep of that many seconds (no
   settling), for callers who rely on it.
 """
 
@@ -189,14 +189,14 @@ def between_runs(run_index: Optional[int] = None, total_runs: Optional[int] = No
                  comprehensive: bool = True, wait_time: Optional[float] = None,
                  options: Optional[CleanupOptions] = None) -> CleanupReport:
     """
-    Run the seed's ``cleanup_between_runs``: clean up after run ``run_index`` (0-based).
+    Run the original script's ``cleanup_between_runs``: clean up after run ``run_index`` (0-based).
 
     After the last run (``run_index == total_runs - 1``) nothing is done and the
     report has ``skipped=True``. Without ``run_index`` or ``total_runs`` (the
-    seed's customization examples, e.g. ``cleanup_between_runs(wait_time=15)``)
+    original script's customization examples, e.g. ``cleanup_between_runs(wait_time=15)``)
     the run is not the last one: the cleanup runs, and the automatic cap is the
     one for a single run. ``wait_time=None``: settle with :func:`auto_cap` as the
-    cap. An explicit ``wait_time`` keeps the seed's semantics: a fixed sleep of
+    cap. An explicit ``wait_time`` keeps the original script's semantics: a fixed sleep of
     that many seconds, no settling.
 
     :raises ValueError: ``total_runs`` not an integer >= 1, ``run_index`` not an

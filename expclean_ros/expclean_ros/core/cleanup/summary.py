@@ -15,7 +15,7 @@
 """
 Readable one-line text for memory snapshots, steps and cleanup reports.
 
-Shared by the plans (a report's ``message``), the seed-compatible module's
+Shared by the plans (a report's ``message``), the drop-in ``cleanup_utils`` module's
 verbose output, the node and the CLI, so every front end says the same thing.
 """
 

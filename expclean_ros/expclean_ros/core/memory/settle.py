@@ -15,7 +15,7 @@
 """
 Settling: wait only as long as memory is still moving, up to a cap.
 
-Instead of the seed's fixed 10-30 s sleep, :func:`settle` samples RAM in use
+Instead of the original script's fixed 10-30 s sleep, :func:`settle` samples RAM in use
 (``total - available``) and GPU memory in use every ``interval_s`` and stops as
 soon as, over the last ``window_s`` seconds, RAM moved less than
 ``tolerance_bytes`` and GPU memory moved less than ``gpu_tolerance_bytes`` or
@@ -28,7 +28,7 @@ are gone, passes ``ram_baseline_bytes`` and ``gpu_baseline_bytes``: two readings
 in a row back at or below both (within the tolerances) settle at once, without
 waiting a whole window; the memory the run held has returned.
 
-:func:`fixed_wait` is the seed's plain sleep, kept for callers that ask for it.
+:func:`fixed_wait` is the original script's plain sleep, kept for callers that ask for it.
 """
 
 import logging
@@ -193,7 +193,7 @@ def _pause(stop: Optional[threading.Event], seconds: float) -> bool:
 
 def fixed_wait(seconds: float, stop: Optional[threading.Event] = None) -> SettleResult:
     """
-    Sleep exactly ``seconds`` (the seed's behaviour); reported as settled, 0 samples.
+    Sleep exactly ``seconds`` (the original script's behaviour); reported as settled, 0 samples.
 
     :param stop: when set, the wait ends at once and is reported as not settled.
     """

@@ -81,7 +81,7 @@ class Selection:
     :param protect: regular expressions; a matching command line is never selected.
     :param spare_own_children: never choose the caller's own descendants by
         pattern (a node's hook shells, a runner's helpers); a local script that
-        started what it stops by pattern (the seed's way) passes ``False``.
+        started what it stops by pattern (the original script's way) passes ``False``.
         Tag, cgroup and tree selection of our own children are always allowed.
     :param spare_pids: processes that are never selected, with their
         ancestors: e.g. the remote caller of a teardown service, whose own

@@ -85,8 +85,8 @@ def _resources(runs: Sequence[RunView]) -> Tuple[str, ...]:
     return tuple(sorted(found, key=lambda k: (_RESOURCE_ORDER.get(k, 3), k)))
 
 
-def _seed_wait_s(runs: Sequence[RunView], ledgers: Sequence[LedgerFile]) -> float:
-    """Return what the seed's fixed waits (auto wait time, 10-30 s or 5-15 s) would have cost."""
+def _fixed_waits_s(runs: Sequence[RunView], ledgers: Sequence[LedgerFile]) -> float:
+    """Return what the original script's fixed waits (10-30 s or 5-15 s) would have cost."""
     from ..cleanup.plans import auto_cap
     totals = {f.label: f.header.get('total_runs') for f in ledgers}
     wait = 0.0
@@ -111,7 +111,7 @@ def _summary(runs: Sequence[RunView], ledgers: Sequence[LedgerFile]) -> Dict[str
         'run_s': sum(r.duration_s for r in runs if r.duration_s is not None),
         'between_runs_s': sum(between),
         'wall_s': (max(ends) - min(starts)) if starts and ends else None,
-        'seed_wait_s': _seed_wait_s(runs, ledgers),
+        'fixed_waits_s': _fixed_waits_s(runs, ledgers),
         'processes_stopped': sum(n for r in runs for s, n in r.stages.items() if s != 'left'),
         'processes_left': sum(r.stages.get('left', 0) + len(r.leftovers) for r in runs),
         'skipped_lines': sum(len(f.skipped) for f in ledgers),
