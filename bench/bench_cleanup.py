@@ -43,7 +43,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'expclean_ros', 'test'))
 from expclean_ros import cleanup_utils  # noqa: E402
 from expclean_ros.core.cleanup import plans  # noqa: E402
 from expclean_ros.core.memory.settle import settle  # noqa: E402
-from test_settle import AllocChild  # noqa: E402
+from helpers.alloc_child import AllocChild  # noqa: E402
 
 SEED_CLEAR_GPU_SLEEP_S = 2.0
 SEED_WAIT_S = {'quick': 5.0, 'comprehensive': 10.0}

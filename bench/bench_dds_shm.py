@@ -35,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'expclean_ros', 'test'))
 
 from expclean_ros.core.memory.dds_shm import clean_stale_segments, shm_usage  # noqa: E402
-from test_dds_shm import PubSubNodes, group_files  # noqa: E402
+from helpers.dds_shm import PubSubNodes, group_files  # noqa: E402
 
 
 def _allocated(names):

@@ -32,6 +32,7 @@ from watchdog_plugin import pytest_runtest_protocol, pytest_unconfigure  # noqa:
 # .ci/run: a leg can run exactly what an earlier leg skipped (rerun_plugin.py).
 from rerun_plugin import (pytest_collection_modifyitems, pytest_collectreport,  # noqa: F401
                           pytest_runtest_logreport)
+from helpers.experiment import MARK, tagged_with_mark
 
 # Every process of the test run stays on this machine and on a domain of its own.
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
@@ -349,3 +350,20 @@ def alive(node):
     """``node``, after checking that an earlier test of the module did not end it."""
     assert node.popen.poll() is None, f'the shared node exited: {node.log()[-3000:]}'
     return node
+
+
+@pytest.fixture
+def mark(tmp_path, monkeypatch):
+    """
+    Return a value only this test's experiments carry (helpers/experiment.py).
+
+    Everything still carrying it is reaped.
+    """
+    value = f'{os.getpid()}-{tmp_path.name}'
+    monkeypatch.setenv(MARK, value)
+    yield value
+    for pid in tagged_with_mark(value):  # only our own tagged experiments, by pid
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

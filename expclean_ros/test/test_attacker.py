@@ -42,7 +42,7 @@ from expclean_interfaces.srv import CleanupBetweenRuns, GetMemoryUsage, Teardown
 from rcl_interfaces.srv import GetParameters  # noqa: E402
 from rclpy.qos import QoSProfile  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
-from test_node_services import _set  # noqa: E402
+from helpers.params import _set  # noqa: E402
 
 from expclean_ros.core.procs import proctable  # noqa: E402
 from expclean_ros.ros.qos import SERVICE_QOS  # noqa: E402

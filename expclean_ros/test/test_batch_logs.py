@@ -26,8 +26,8 @@ import sys
 import pytest
 
 from conftest import wait_for
-from test_run_cli import CLI, FAST, expclean
-from test_sequencer import TEMPLATE, mark, write_table  # noqa: F401
+from helpers.cli import CLI, FAST, expclean
+from helpers.experiment import TEMPLATE, write_table
 
 
 def _batch(tmp_path, rows, ledger, old_log=None):

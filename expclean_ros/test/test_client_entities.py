@@ -27,7 +27,7 @@ import time
 import pytest
 
 from conftest import ros_env, wait_for
-from test_launch_helpers import needs_launch
+from helpers.launching import needs_launch
 
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 from expclean_interfaces.msg import CleanupReport, MemoryUsage  # noqa: E402

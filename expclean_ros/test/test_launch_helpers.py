@@ -27,14 +27,12 @@ import sys
 
 import pytest
 
-import rosproc
 from conftest import PACKAGE_ROOT, reap_tagged, wait_for
 from expclean_ros import launch_helpers
 from expclean_ros.core.procs.teardown import teardown
 from expclean_ros.core.runs import run_tag as runtag
+from helpers.launching import needs_launch
 
-HAVE_LAUNCH = not rosproc.launch_missing_reason()
-needs_launch = pytest.mark.skipif(not HAVE_LAUNCH, reason=rosproc.launch_missing_reason())
 LAUNCH_DIR = os.path.join(PACKAGE_ROOT, 'launch')
 pytestmark = pytest.mark.launch
 
@@ -213,7 +211,7 @@ def test_cleanup_calls_close_their_client_before_launch_ends(tmp_path, start_nod
     assert wait_for(lambda: 'ready' in node.log(), 60), node.log()
     code, out = _launch_service(
         'from expclean_ros.launch_actions import CleanupCall, RunTag, Teardown\n'
-        'from test_dds_shm import held_lock_files\n',
+        'from helpers.dds_shm import held_lock_files\n',
         "[RunTag(), Teardown(on_shutdown='true', cleanup='quick'), CleanupCall(plan='quick')]",
         after=('for t in threading.enumerate():\n'
                "    if t.name == 'expclean_call':\n"

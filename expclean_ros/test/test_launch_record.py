@@ -30,7 +30,7 @@ import pytest
 from conftest import wait_for
 from expclean_ros.core.runs import launch_record
 from expclean_ros.core.runs.tagged_start import new_run_id
-from test_run_cli import expclean
+from helpers.cli import expclean
 
 # A stand-in for a launch: records its run, starts a tagged orphan in a session of its own,
 # prints the orphan's pid, then waits for a line on stdin (or its end) and exits.

@@ -26,8 +26,7 @@ from conftest import wait_for
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 from expclean_interfaces.msg import MemoryUsage  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
-from test_dds_shm import held_lock_files  # noqa: E402
-from test_node_dds_shm import stale  # noqa: E402
+from helpers.dds_shm import held_lock_files, stale  # noqa: E402
 
 MIB = 1024 ** 2
 

@@ -24,7 +24,7 @@ pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 from expclean_interfaces.srv import GetMemoryUsage, Teardown  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from conftest import start_ticks  # noqa: E402
-from test_dds_shm import PubSubNodes, group_files  # noqa: E402
+from helpers.dds_shm import PubSubNodes, group_files, stale  # noqa: E402
 
 
 @pytest.fixture
@@ -75,16 +75,3 @@ def test_teardown_cleans_shared_memory_after_sigkill(start_node, client, pubsub,
         assert ', dds_shm freed ' in response.message, response.message
         messages.append(response.message)
     assert not stale(ours), (stale(ours), messages)
-
-
-def stale(lock_names):
-    """
-    Return the data segments (and their locks) of these groups still in /dev/shm.
-
-    Data segments (``fastdds_<16 hex>``) have random names, one per
-    participant: those of killed nodes must be gone. Ports
-    (``fastdds_port<N>``) are numbered per domain and machine, and other
-    participants on the domain open, reclaim and reuse them at any moment, so
-    their fate is not asserted here (test_dds_shm.py covers ports on their own).
-    """
-    return {name for name in group_files(lock_names) if 'port' not in name}

@@ -30,27 +30,11 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from expclean_interfaces.msg import CleanupReport, MemoryUsage  # noqa: E402
 from expclean_interfaces.srv import (CleanupBetweenRuns, GetMemoryUsage,  # noqa: E402
                                      Teardown)
-from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue  # noqa: E402
-from rcl_interfaces.srv import SetParameters  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 
 from expclean_ros.ros.qos import LATCHED_QOS  # noqa: E402
 from expclean_ros.core.runs.tagged_start import new_run_id  # noqa: E402
-
-
-def _set(client, name, value, node='/cleanup'):
-    if isinstance(value, bool):
-        pv = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value)
-    elif isinstance(value, int):
-        pv = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
-    elif isinstance(value, float):
-        pv = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=value)
-    elif isinstance(value, list):
-        pv = ParameterValue(type=ParameterType.PARAMETER_STRING_ARRAY, string_array_value=value)
-    else:
-        pv = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value)
-    request = SetParameters.Request(parameters=[Parameter(name=name, value=pv)])
-    return client.call(SetParameters, f'{node}/set_parameters', request, wait_s=20).results[0]
+from helpers.params import _set  # noqa: E402
 
 
 @pytest.fixture(scope='module')

@@ -29,7 +29,7 @@ import sys
 import pytest
 
 from report_ledgers import expclean, real_batch
-from test_report_page import Page
+from helpers.report_page import Page
 
 CHROMIUM = shutil.which('chromium')
 

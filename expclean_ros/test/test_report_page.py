@@ -17,40 +17,11 @@
 import html
 import json
 import re
-from html.parser import HTMLParser
 
 import pytest
 
+from helpers.report_page import Page
 from report_ledgers import MIB, expclean, generated_ledger, real_batch
-
-URL_ATTRS = ('src', 'href', 'srcset', 'action', 'poster', 'data', 'xlink:href', 'formaction')
-
-
-class Page(HTMLParser):
-    """Tags, every URL-like attribute, the rows of the run table, and all text."""
-
-    def __init__(self, text):
-        super().__init__()
-        self.tags, self.urls, self.rows, self.text = [], [], [], []
-        self._in_rows = False
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        for name, value in attrs:
-            if name in URL_ATTRS:
-                self.urls.append(value or '')
-        if tag == 'tbody' and dict(attrs).get('id') == 'run-rows':
-            self._in_rows = True
-        elif tag == 'tr' and self._in_rows:
-            self.rows.append(dict(attrs).get('id'))
-
-    def handle_endtag(self, tag):
-        if tag == 'tbody':
-            self._in_rows = False
-
-    def handle_data(self, data):
-        self.text.append(data)
 
 
 def external_references(page_text):

@@ -109,7 +109,7 @@ def test_readme_constants_agree_with_ros2_interface_show():
 
 def test_ros2_cleanup_report_is_expclean_report(tmp_path):
     from report_ledgers import expclean, generated_ledger
-    from test_report_page import Page
+    from helpers.report_page import Page
     ledger = generated_ledger(tmp_path / 'l.jsonl', 5)
     proc = ros2('cleanup', 'report', ledger, '--json', timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -16,38 +16,12 @@
 
 import json
 import struct
-import subprocess
-import sys
 
 import pytest
 
 from conftest import ros_env, wait_for
-from test_sequencer import MARK, TEMPLATE, mark, tagged_with_mark, write_table  # noqa: F401
-
-CLI = [sys.executable, '-c', 'import sys; from expclean_ros.cli import main; sys.exit(main())']
-FAST = ['--quick', '--wait', '0', '--stop-timeouts', '1,1,1']
-
-
-def expclean(*args, timeout=120, **kw):
-    return subprocess.run([*CLI, *args], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=timeout, **kw)
-
-
-def start_runner(tmp_path, rows):
-    """
-    ``expclean run`` over ``rows`` as a subprocess in its own session.
-
-    Returns ``(out, table, ledger, log, runner)``; the caller closes ``log`` and reaps ``runner``.
-    """
-    out = tmp_path / 'out'
-    out.mkdir()
-    table = write_table(tmp_path / 'runs.csv', rows, out)
-    ledger = str(tmp_path / 'ledger.jsonl')
-    log = open(tmp_path / 'runner.log', 'wb')
-    runner = subprocess.Popen([*CLI, 'run', table, '--ledger', ledger, *FAST, '--', *TEMPLATE],
-                              stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    return out, table, ledger, log, runner
+from helpers.cli import FAST, expclean, start_runner
+from helpers.experiment import TEMPLATE, tagged_with_mark, write_table
 
 
 def runs(ledger):

@@ -12,102 +12,18 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""
-The batch sequencer on real process trees: teardown per run, ledger, timeouts, bad input.
-
-Run as a script (``python test_sequencer.py experiment OUT INDEX SECS CODE``),
-this file is also the experiment: it records which processes of *other* runs
-of this test are alive when it starts, starts a child with a grandchild, leaks
-a double-forked orphan (new session, re-parented to init), then sleeps
-``SECS`` (0 once ``OUT/fast`` exists) and exits with ``CODE``.
-"""
+"""The batch sequencer on real process trees: teardown per run, ledger, timeouts, bad input."""
 
 import json
-import os
-import signal
-import sys
-import time
 
 import pytest
 
-from expclean_ros.core.procs import proctable
 from expclean_ros.core.runs.ledger import read_ledger
 from expclean_ros.core.runs.run_table import load_table, template_fields
-from expclean_ros.core.procs.selection import DEFAULT_TAG_VARIABLE
 from expclean_ros.core.runs.options import SequencerOptions
 from expclean_ros.core.runs.records import in_process_cleanup
 from expclean_ros.core.runs.sequencer import run_batch
-
-HERE = os.path.abspath(__file__)
-MARK = 'EXPCLEAN_SEQ_TEST_MARK'
-TEMPLATE = [sys.executable, HERE, 'experiment', '{out}', '{run_index}', '{secs}', '{code}']
-
-
-def tagged_with_mark(mark):
-    """{pid: run id} of live (non-zombie) processes carrying ``MARK=mark`` and a run tag."""
-    found = {}
-    for pid, info in proctable.snapshot().items():
-        if info.state == 'Z':
-            continue
-        status, value = proctable.read_environ_var(pid, MARK)
-        if status != proctable.ENV_OK or value != mark:
-            continue
-        status, tag = proctable.read_environ_var(pid, DEFAULT_TAG_VARIABLE)
-        if status == proctable.ENV_OK and tag:
-            found[pid] = tag
-    return found
-
-
-def _experiment(out, index, secs, code):
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # die quietly on Ctrl-C, like a node
-    own = os.environ[DEFAULT_TAG_VARIABLE]
-    foreign = {pid: tag for pid, tag in tagged_with_mark(os.environ[MARK]).items() if tag != own}
-    child = os.fork()
-    if child == 0:  # child with a grandchild, both idle
-        if os.fork() == 0:
-            os.execvp('sleep', ['sleep', '1000'])
-        signal.pause()
-        os._exit(0)
-    mid = os.fork()
-    if mid == 0:  # double fork: the orphan ends up re-parented, in a session of its own
-        os.setsid()
-        if os.fork() == 0:
-            os.execvp('sleep', ['sleep', '1001'])
-        os._exit(0)
-    os.waitpid(mid, 0)
-    pids = [p for p, t in tagged_with_mark(os.environ[MARK]).items() if t == own]
-    path = os.path.join(out, f'start-{index}.json')
-    with open(path + '.part', 'w') as f:  # renamed whole: a reader never sees it half written
-        json.dump({'foreign': foreign, 'pids': pids, 'run_id': own}, f)
-    os.rename(path + '.part', path)
-    if not os.path.exists(os.path.join(out, 'fast')):
-        time.sleep(float(secs))
-    sys.exit(int(code))
-
-
-def write_table(path, rows, out):
-    with open(path, 'w') as f:
-        f.write('out,secs,code\n')
-        for secs, code in rows:
-            f.write(f'{out},{secs},{code}\n')
-    return str(path)
-
-
-@pytest.fixture
-def mark(tmp_path, monkeypatch):
-    """
-    Return a value only this test's experiments carry.
-
-    Everything still carrying it is reaped.
-    """
-    value = f'{os.getpid()}-{tmp_path.name}'
-    monkeypatch.setenv(MARK, value)
-    yield value
-    for pid in tagged_with_mark(value):  # only our own tagged experiments, by pid
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+from helpers.experiment import TEMPLATE, tagged_with_mark, write_table
 
 
 def quick_opts(**kw):
@@ -265,7 +181,3 @@ def test_cleanup_gets_the_memory_before_the_run_once_teardown_left_none(tmp_path
         assert baseline.ram_used_bytes == record['memory']['before']['ram_used_bytes']
         assert record['cleanup']['skipped'] or record['cleanup']['settled']
     assert tagged_with_mark(mark) == {}
-
-
-if __name__ == '__main__' and sys.argv[1:2] == ['experiment']:
-    _experiment(*sys.argv[2:6])

@@ -27,6 +27,7 @@ import sys
 import pytest
 
 from expclean_ros.core.memory.settle import SettleResult, fixed_wait, settle
+from helpers.alloc_child import close_child
 
 _MIB = 1024 * 1024
 _NO_LIMIT = 1 << 62  # a tolerance no machine's memory moves by
@@ -95,11 +96,7 @@ class StepChild:
         return sample, taken
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()  # our own child, by pid
-        self.proc.wait(10)
-        self.proc.stdin.close()
-        self.proc.stdout.close()
+        close_child(self.proc)
 
 
 @pytest.fixture

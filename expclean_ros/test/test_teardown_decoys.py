@@ -34,6 +34,7 @@ from expclean_ros.core.procs import proctable
 from expclean_ros.core.procs.scanner import select
 from expclean_ros.core.procs.selection import Selection
 from expclean_ros.core.procs.teardown import teardown
+from helpers.sibling import teardown_from_sibling
 
 TIMEOUTS = dict(sigint_timeout_s=1.0, sigterm_timeout_s=1.0, sigkill_timeout_s=1.0)
 NOBODY_UID = 65534
@@ -184,26 +185,6 @@ def test_runner_carrying_the_tag_spares_itself_and_its_parent(tmp_path):
     finally:
         os.killpg(shell.pid, signal.SIGKILL)  # its own session, started by us
         shell.wait(5)
-
-
-def teardown_from_sibling(selection: dict, dry_run=False, timeouts=(1.0, 1.0, 1.0)) -> dict:
-    """
-    Run a teardown in another process; return its TeardownResult as a dict.
-
-    That process is a sibling of what we started: our children are never chosen by pattern when
-    we are the caller.
-    """
-    code = ('import json, sys\n'
-            'from expclean_ros.core.procs.selection import Selection\n'
-            'from expclean_ros.core.procs.teardown import teardown\n'
-            'a = json.loads(sys.argv[1])\n'
-            'r = teardown(Selection(**a["sel"]), *a["t"], dry_run=a["dry"])\n'
-            'print(json.dumps(r.as_dict()))\n')
-    arg = json.dumps({'sel': selection, 't': list(timeouts), 'dry': dry_run})
-    done = subprocess.run([sys.executable, '-c', code, arg], env=proctree.scene_env(),
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 def test_pattern_selection_spares_other_ros_domains():

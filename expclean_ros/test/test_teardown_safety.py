@@ -38,9 +38,9 @@ from expclean_ros.core.runs.cgroup_trust import trusted_cgroup
 from expclean_ros.core.runs.options import SequencerOptions
 from expclean_ros.core.runs.sequencer import stop_tag
 from expclean_ros.core.procs.teardown import teardown
-from test_run_cli import start_runner
-from test_sequencer import TEMPLATE, mark, tagged_with_mark, write_table  # noqa: F401
-from test_teardown_decoys import teardown_from_sibling
+from helpers.cli import start_runner
+from helpers.experiment import tagged_with_mark
+from helpers.sibling import teardown_from_sibling
 
 TIMEOUTS = dict(sigint_timeout_s=0.5, sigterm_timeout_s=0.5, sigkill_timeout_s=1.0)
 
