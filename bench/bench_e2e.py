@@ -36,7 +36,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'expclean_ros', 'test'))
 
-import rosproc  # noqa: E402
+from helpers import rosproc  # noqa: E402
 from e2e_ledger import ModeLedger  # noqa: E402
 from runs_option import parse_runs  # noqa: E402
 

@@ -15,7 +15,7 @@
 """
 Fan-out over hosts: one caller calls the cleanup nodes of 1, 2, 4 and 8 hosts at once.
 
-Hosts are those of the test rig (``expclean_ros/test/hostrig.py``: network, PID, mount
+Hosts are those of the test rig (``expclean_ros/test/helpers/hostrig.py``: network, PID, mount
 and UTS namespaces joined by veths, DDS by ``ROS_STATIC_PEERS``); one cleanup node per
 host, the caller on a host of its own. One long-lived client (entities made up front)
 times each fan-out call, ``~/quick`` and ``~/between_runs`` (quick, no wait) on the
@@ -78,7 +78,7 @@ def quantiles(values):
 
 def main(argv=None):
     runs = parse_runs(argv, __doc__, default=10, quick=3, unit='rounds')
-    from hostrig import Rig, skip_reason
+    from helpers.hostrig import Rig, skip_reason
     why = skip_reason()
     if why:
         print(f'bench_fanout_hosts: skipped: {why}')

@@ -46,7 +46,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'expclean_ros', 'test'))
 
-import rosproc  # noqa: E402
+from helpers import rosproc  # noqa: E402
 from runs_option import parse_runs  # noqa: E402
 
 EXPERIMENT_S = 2.0

@@ -38,7 +38,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'expclean_ros', 'test'))
 
-from report_ledgers import MIB, generated_ledger  # noqa: E402
+from helpers.report_ledgers import MIB, generated_ledger  # noqa: E402
 from runs_option import parse_runs  # noqa: E402
 
 from expclean_ros.cli.report_html import render  # noqa: E402

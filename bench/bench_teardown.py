@@ -46,7 +46,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'expclean_ros', 'test'))
 
-import proctree  # noqa: E402
+from helpers import proctree  # noqa: E402
 from expclean_ros.core.procs import proctable  # noqa: E402
 from expclean_ros.core.procs.scanner import select  # noqa: E402
 from expclean_ros.core.procs.selection import Selection  # noqa: E402

@@ -15,7 +15,7 @@
 """
 What a crashing PyTorch + ROS 2 run leaves behind: a plain loop, `expclean run`, the wrapper.
 
-The run (``expclean_ros/test/torch_pipeline.py``): a DataLoader with two
+The run (``expclean_ros/test/helpers/torch_pipeline.py``): a DataLoader with two
 workers (``file_system`` or the default ``file_descriptor`` strategy), 6
 batches of 4 x 4 MiB, a 32 MiB ``multiprocessing.shared_memory`` segment, an
 rclpy node; then SIGKILL. Three ways, ``runs`` times each per strategy:
@@ -51,14 +51,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TEST = os.path.join(os.path.dirname(HERE), 'expclean_ros', 'test')
 sys.path.insert(0, TEST)
 
-import rosproc  # noqa: E402
+from helpers import rosproc  # noqa: E402
 from expclean_ros.core.memory.run_shm import clean_run_shm  # noqa: E402
 from expclean_ros.core.memory.shm_record import RunEvidence, ShmRecord  # noqa: E402
 from expclean_ros.core.procs import proctable  # noqa: E402
 from expclean_ros.core.procs.teardown import teardown  # noqa: E402
 from expclean_ros.core.runs import run_tag  # noqa: E402
 
-PIPELINE = os.path.join(TEST, 'torch_pipeline.py')
+PIPELINE = os.path.join(TEST, 'helpers', 'torch_pipeline.py')
 CLI = [sys.executable, '-c', 'import sys; from expclean_ros.cli import main; sys.exit(main())']
 SHM = '/dev/shm'
 MIB = 2**20

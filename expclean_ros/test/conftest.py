@@ -27,11 +27,11 @@ import time
 
 import pytest
 
-# Every test runs under a limit that holds even inside a C call (watchdog.py).
-from watchdog_plugin import pytest_runtest_protocol, pytest_unconfigure  # noqa: F401
-# .ci/run: a leg can run exactly what an earlier leg skipped (rerun_plugin.py).
-from rerun_plugin import (pytest_collection_modifyitems, pytest_collectreport,  # noqa: F401
-                          pytest_runtest_logreport)
+# Every test runs under a limit that holds even inside a C call (helpers/watchdog.py).
+from helpers.watchdog_plugin import pytest_runtest_protocol, pytest_unconfigure  # noqa: F401
+# .ci/run: a leg can run exactly what an earlier leg skipped (helpers/rerun_plugin.py).
+from helpers.rerun_plugin import (pytest_collection_modifyitems,  # noqa: F401
+                                  pytest_collectreport, pytest_runtest_logreport)
 from helpers.experiment import MARK, tagged_with_mark
 
 # Every process of the test run stays on this machine and on a domain of its own.
@@ -91,11 +91,11 @@ def _private_shm_root():
 @pytest.fixture
 def made():
     """
-    ``(paths, procs)`` a shared-memory test fills (see shmscene.py).
+    ``(paths, procs)`` a shared-memory test fills (see helpers/shmscene.py).
 
     Its files are removed and its children stopped afterwards, nothing else.
     """
-    from shmscene import remove
+    from helpers.shmscene import remove
     paths, procs = [], []
     yield paths, procs
     for proc in procs:

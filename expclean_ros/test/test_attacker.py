@@ -33,7 +33,7 @@ import time
 
 import pytest
 
-import rosproc
+from helpers import rosproc
 from conftest import alive, serve_node, start_ticks, wait_execed
 
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')

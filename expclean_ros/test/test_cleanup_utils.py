@@ -186,7 +186,7 @@ def test_between_runs_without_an_index_still_checks_what_is_given():
 
 
 def test_a_cleanup_says_not_back_when_shm_stays_above_the_previous_cleanup(made):
-    from shmscene import Proc, token, write
+    from helpers.shmscene import Proc, token, write
 
     from expclean_ros.core.cleanup.plans import CleanupOptions
     from expclean_ros.core.memory.shm_record import default_root

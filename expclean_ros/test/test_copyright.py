@@ -17,9 +17,9 @@
 import os
 
 from conftest import REPO_ROOT
-from lint_targets import PYTHON_DIRS
+from helpers.lint_targets import PYTHON_DIRS
 import pytest
-import rosproc
+from helpers import rosproc
 
 pytestmark = [
     pytest.mark.skipif(not rosproc.installed('ament_copyright'),

@@ -30,7 +30,7 @@ import pytest
 
 import expclean_ros
 import expclean_ros.core
-import rosproc
+from helpers import rosproc
 
 PACKAGE_DIR = os.path.dirname(expclean_ros.__file__)
 CORE_MODULES = sorted(m.name for m in pkgutil.walk_packages(expclean_ros.core.__path__,

@@ -25,7 +25,7 @@ import sys
 
 import pytest
 
-import rosproc
+from helpers import rosproc
 from conftest import wait_for
 
 pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')

@@ -21,7 +21,7 @@ launch leaves the double-forked helper behind; the wrapper leaves nothing.
 
 import pytest
 
-import rosproc
+from helpers import rosproc
 
 pytestmark = [pytest.mark.launch,
               pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason())]

@@ -16,7 +16,7 @@
 
 from ament_flake8.main import main_with_errors
 from conftest import REPO_ROOT
-from lint_targets import FLAKE8_CONFIG, PYTHON_DIRS
+from helpers.lint_targets import FLAKE8_CONFIG, PYTHON_DIRS
 import pytest
 
 

@@ -26,9 +26,9 @@ import sys
 
 import pytest
 
-import rosproc
+from helpers import rosproc
 from conftest import ros_env, wait_for
-from shmscene import token
+from helpers.shmscene import token
 
 pytestmark = pytest.mark.skipif(bool(rosproc.missing_reason()),
                                 reason=rosproc.missing_reason() or 'ros2cli present')

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Several hosts (hostrig.py).
+Several hosts (helpers/hostrig.py).
 
 A call across hosts, and a batch whose runs span three hosts, each host's part torn down by that
 host's own cleanup node.
@@ -27,14 +27,14 @@ import sys
 import pytest
 
 from conftest import NODE_COMMAND, wait_for
-from hostrig import Rig, skip_reason
+from helpers.hostrig import Rig, skip_reason
 
 pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 _WHY = skip_reason()
 pytestmark = pytest.mark.skipif(_WHY is not None, reason=str(_WHY))
 
 EXPCLEAN = os.path.join(os.path.dirname(sys.executable), 'expclean')
-REMOTE = [sys.executable, os.path.join(os.path.dirname(__file__), 'remote_exec.py')]
+REMOTE = [sys.executable, os.path.join(os.path.dirname(__file__), 'helpers', 'remote_exec.py')]
 PORT = 7100
 HOSTS = ('a', 'b', 'c')
 
@@ -121,7 +121,7 @@ def run_cmd(sleep):
 
 
 def rig_address(index):
-    from hostrig import SUBNET
+    from helpers.hostrig import SUBNET
     return f'{SUBNET}.{index + 1}'
 
 

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-import proctree
+from helpers import proctree
 from conftest import wait_for
 
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')

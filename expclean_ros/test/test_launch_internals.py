@@ -34,7 +34,7 @@ import sys
 
 import pytest
 
-import rosproc
+from helpers import rosproc
 
 pytestmark = [pytest.mark.launch,
               pytest.mark.skipif(bool(rosproc.launch_missing_reason()),

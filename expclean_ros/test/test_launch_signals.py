@@ -28,7 +28,7 @@ import subprocess
 
 import pytest
 
-import rosproc
+from helpers import rosproc
 from conftest import wait_for
 from expclean_ros.core.doctor.check import WORKS
 from expclean_ros.core.doctor.system_checks import check_cgroups

@@ -28,7 +28,7 @@ from expclean_ros.core.procs.escalation import DEFAULT_STOP_TIMEOUTS_S
 from expclean_ros.core.ros_domain import domain_id, safe_domain
 from expclean_ros.core.runs.options import SequencerOptions
 from expclean_ros.ros import parameters
-import rosproc
+from helpers import rosproc
 
 
 @pytest.mark.parametrize('text,name', [

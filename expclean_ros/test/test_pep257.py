@@ -15,7 +15,7 @@
 """ament_pep257 over the repository's docstrings, with ament's default ignore list."""
 
 from ament_pep257.main import main
-from lint_targets import PYTHON_DIRS
+from helpers.lint_targets import PYTHON_DIRS
 import pytest
 
 

@@ -25,8 +25,8 @@ import os
 import numpy
 import pytest
 
-from report_ledgers import (GIB, MIB, expclean, generated_ledger, hostname, real_batch,
-                            run_record)
+from helpers.report_ledgers import (GIB, MIB, expclean, generated_ledger, hostname,
+                                    real_batch, run_record)
 
 
 @pytest.fixture(scope='module')

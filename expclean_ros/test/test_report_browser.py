@@ -28,7 +28,7 @@ import sys
 
 import pytest
 
-from report_ledgers import expclean, real_batch
+from helpers.report_ledgers import expclean, real_batch
 from helpers.report_page import Page
 
 CHROMIUM = shutil.which('chromium')

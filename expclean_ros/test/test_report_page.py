@@ -21,7 +21,7 @@ import re
 import pytest
 
 from helpers.report_page import Page
-from report_ledgers import MIB, expclean, generated_ledger, real_batch
+from helpers.report_ledgers import MIB, expclean, generated_ledger, real_batch
 
 
 def external_references(page_text):

@@ -21,7 +21,7 @@ import sys
 
 import pytest
 
-import rosproc
+from helpers import rosproc
 from conftest import ros_env
 
 pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
@@ -108,7 +108,7 @@ def test_readme_constants_agree_with_ros2_interface_show():
 
 
 def test_ros2_cleanup_report_is_expclean_report(tmp_path):
-    from report_ledgers import expclean, generated_ledger
+    from helpers.report_ledgers import expclean, generated_ledger
     from helpers.report_page import Page
     ledger = generated_ledger(tmp_path / 'l.jsonl', 5)
     proc = ros2('cleanup', 'report', ledger, '--json', timeout=60)

@@ -20,8 +20,8 @@ import subprocess
 
 import pytest
 
-import proctree
-import rosproc
+from helpers import proctree
+from helpers import rosproc
 from conftest import wait_for
 from expclean_ros.core.procs import proctable
 

@@ -35,7 +35,7 @@ from expclean_ros.core.memory import run_shm
 from expclean_ros.core.memory.shm_record import RunEvidence, ShmRecord
 
 from conftest import NOBODY
-from shmscene import Proc, spawn_with_pid, token, write
+from helpers.shmscene import Proc, spawn_with_pid, token, write
 
 SHM = '/dev/shm'
 pytestmark = pytest.mark.skipif(not os.path.isdir(SHM), reason='no /dev/shm on this machine')

@@ -23,7 +23,7 @@ import subprocess
 
 import pytest
 
-import proctree
+from helpers import proctree
 from expclean_ros.core.procs import cgroups, proctable
 from expclean_ros.core.runs.tagged_start import new_run_id, start_tagged
 

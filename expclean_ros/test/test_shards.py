@@ -25,7 +25,7 @@ import sys
 import pytest
 
 from expclean_ros.core.runs.shards import parse_shard, shard_rows
-from slurmrig import Slurm, skip_reason
+from helpers.slurmrig import Slurm, skip_reason
 
 EXPCLEAN = os.path.join(os.path.dirname(sys.executable), 'expclean')
 ROWS = 7

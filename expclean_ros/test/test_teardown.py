@@ -20,7 +20,7 @@ import uuid
 
 import pytest
 
-import proctree
+from helpers import proctree
 from expclean_ros.core.procs import proctable
 from expclean_ros.core.cleanup.results import OK
 from expclean_ros.core.procs.pidfd import open_checked

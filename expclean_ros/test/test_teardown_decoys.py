@@ -29,7 +29,7 @@ import uuid
 
 import pytest
 
-import proctree
+from helpers import proctree
 from expclean_ros.core.procs import proctable
 from expclean_ros.core.procs.scanner import select
 from expclean_ros.core.procs.selection import Selection

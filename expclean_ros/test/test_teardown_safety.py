@@ -28,7 +28,7 @@ import uuid
 
 import pytest
 
-import proctree
+from helpers import proctree
 from conftest import wait_for
 from expclean_ros.core.procs import cgroups, proctable
 from expclean_ros.core.runs.tagged_start import start_tagged

@@ -32,13 +32,13 @@ import sys
 
 import pytest
 
-import rosproc
+from helpers import rosproc
 from conftest import NOBODY, ros_env, wait_for
 from expclean_ros.core.memory.shm_holders import scan_holders
-from shmscene import Proc, token, write
+from helpers.shmscene import Proc, token, write
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PIPELINE = os.path.join(HERE, 'torch_pipeline.py')
+PIPELINE = os.path.join(HERE, 'helpers', 'torch_pipeline.py')
 CLI = [sys.executable, '-c', 'import sys; from expclean_ros.cli import main; sys.exit(main())']
 SHM = '/dev/shm'
 MIB = 2**20

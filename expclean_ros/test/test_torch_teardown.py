@@ -37,7 +37,7 @@ from expclean_ros.core.runs.tagged_start import start_tagged
 from conftest import wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PIPELINE = os.path.join(HERE, 'torch_pipeline.py')
+PIPELINE = os.path.join(HERE, 'helpers', 'torch_pipeline.py')
 pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec('torch') is None,
                        reason='torch not installed (pip install torch==2.13.0, the CPU wheel)'),

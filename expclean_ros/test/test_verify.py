@@ -20,7 +20,7 @@ from expclean_ros.core.cleanup.verify import verify
 from expclean_ros.core.memory.probes import take_snapshot
 from expclean_ros.core.memory.shm_record import ShmRecord
 
-from shmscene import Proc, token, write
+from helpers.shmscene import Proc, token, write
 
 MIB = 2**20
 

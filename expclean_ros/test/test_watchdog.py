@@ -16,7 +16,7 @@
 The test run's guard.
 
 A test blocked in a C call that holds the GIL ends as a failure of that one test, with the stacks
-of every thread, and the run goes on (watchdog.py).
+of every thread, and the run goes on (helpers/watchdog.py).
 """
 
 import os
@@ -32,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CONFTEST = f'''
 import sys
 sys.path.insert(0, {HERE!r})
-from watchdog_plugin import pytest_runtest_protocol, pytest_unconfigure  # noqa: F401
+from helpers.watchdog_plugin import pytest_runtest_protocol, pytest_unconfigure  # noqa: F401
 '''
 
 BLOCKING_TESTS = '''

@@ -23,7 +23,7 @@ import re
 
 import pytest
 
-import rosproc
+from helpers import rosproc
 from expclean_ros.core.runs.cgroup_trust import expected_cgroup
 
 pytestmark = [pytest.mark.launch,

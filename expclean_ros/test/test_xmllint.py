@@ -20,9 +20,9 @@ import subprocess
 
 from catkin_pkg.changelog import get_changelog_from_path
 from catkin_pkg.package import parse_package
-from lint_targets import MANIFESTS, XML_FILES
+from helpers.lint_targets import MANIFESTS, XML_FILES
 import pytest
-import rosproc
+from helpers import rosproc
 
 # package.xml names its schema by URL (REP 149): xmllint fetches it, unless a catalog has it.
 SCHEMA_URL = 'http://download.ros.org/schema/package_format3.xsd'

@@ -16,7 +16,7 @@
 
 import pytest
 
-import rosproc
+from helpers import rosproc
 
 HAVE_LAUNCH = not rosproc.launch_missing_reason()
 needs_launch = pytest.mark.skipif(not HAVE_LAUNCH, reason=rosproc.launch_missing_reason())

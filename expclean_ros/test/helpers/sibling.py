@@ -18,7 +18,7 @@ import json
 import subprocess
 import sys
 
-import proctree
+from helpers import proctree
 
 
 def teardown_from_sibling(selection: dict, dry_run=False, timeouts=(1.0, 1.0, 1.0)) -> dict:

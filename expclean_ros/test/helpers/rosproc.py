@@ -36,7 +36,7 @@ from expclean_ros.core.procs.teardown import teardown
 from expclean_ros.core.runs import run_tag
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PIPELINE_LAUNCH = os.path.join(HERE, 'e2e', 'pipeline.launch.py')
+PIPELINE_LAUNCH = os.path.join(os.path.dirname(HERE), 'e2e', 'pipeline.launch.py')
 ROS2 = os.path.join(os.path.dirname(sys.executable), 'ros2')
 MARK = 'EXPCLEAN_TEST_MARK'  # every process a test starts carries its own value of it
 
