@@ -26,7 +26,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import wait_for
+from helpers.nodes import wait_for
 
 announce = pytest.importorskip('expclean_ros.ros.announce', reason='expclean_ros not installed')
 
@@ -89,7 +89,7 @@ def test_the_real_node_re_announces_far_more_often_than_fast_dds_default(start_n
     default.write_text(open(announce.PROFILE).read().replace(
         '<sec>0</sec>', '<sec>3</sec>').replace('<nanosec>250000000</nanosec>',
                                                 '<nanosec>0</nanosec>'))
-    from conftest import ros_env
+    from helpers.nodes import ros_env
     for env in (None, ros_env(**{announce.profile_variable(): str(default)})):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

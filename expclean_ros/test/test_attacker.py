@@ -34,7 +34,7 @@ import time
 import pytest
 
 from helpers import rosproc
-from conftest import alive, serve_node, start_ticks, wait_execed
+from helpers.nodes import alive, serve_node, start_ticks, wait_execed
 
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 from expclean_interfaces.msg import MemoryUsage  # noqa: E402

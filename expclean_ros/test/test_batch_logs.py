@@ -25,7 +25,7 @@ import sys
 
 import pytest
 
-from conftest import wait_for
+from helpers.nodes import wait_for
 from helpers.cli import CLI, FAST, expclean
 from helpers.experiment import TEMPLATE, write_table
 
@@ -97,7 +97,7 @@ def test_the_readmes_example_batch_runs_as_written_and_makes_its_log_dir(tmp_pat
     Examples/runs.csv and examples/experiment.py, the log directory not there yet; each run's
     double-forked orphan is stopped.
     """
-    from conftest import REPO_ROOT
+    from helpers.paths import REPO_ROOT
     logs = tmp_path / 'logs'
     done = subprocess.run(
         [*CLI, 'run', 'examples/runs.csv', '--ledger', str(tmp_path / 'runs.jsonl'), '--quick',

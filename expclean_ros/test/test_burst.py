@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import hook_args
+from helpers.nodes import hook_args
 
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 from expclean_interfaces.srv import CleanupBetweenRuns, GetMemoryUsage  # noqa: E402

@@ -21,7 +21,7 @@ import sys
 
 import pytest
 
-from conftest import hook_args, ros_env, wait_execed, wait_for_path
+from helpers.nodes import hook_args, ros_env, wait_execed, wait_for_path
 
 pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 

@@ -26,7 +26,7 @@ import time
 
 import pytest
 
-from conftest import ros_env, wait_for
+from helpers.nodes import ros_env, wait_for
 from helpers.launching import needs_launch
 
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')

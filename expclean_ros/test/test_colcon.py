@@ -22,7 +22,8 @@ import sys
 
 import pytest
 
-from conftest import REPO_ROOT, ros_env
+from helpers.nodes import ros_env
+from helpers.paths import REPO_ROOT
 
 pytest.importorskip('colcon_core', reason='colcon is not installed in this environment')
 from std_srvs.srv import Trigger  # noqa: E402

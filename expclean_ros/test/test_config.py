@@ -19,7 +19,7 @@ import os
 import pytest
 import yaml
 
-from conftest import PACKAGE_ROOT
+from helpers.paths import PACKAGE_ROOT
 
 from expclean_ros.ros import parameters
 

@@ -16,7 +16,7 @@
 
 import os
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 from helpers.lint_targets import PYTHON_DIRS
 import pytest
 from helpers import rosproc

@@ -23,7 +23,7 @@ import os
 import re
 import sys
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 
 LINK = re.compile(r'!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)')
 

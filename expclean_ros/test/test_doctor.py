@@ -24,7 +24,7 @@ import uuid
 
 import pytest
 
-from conftest import ros_env
+from helpers.nodes import ros_env
 from expclean_ros.core.cleanup.steps import DROP_CACHES_PATH
 from expclean_ros.core.doctor import diagnose as doctor
 from expclean_ros.core.doctor.check import DEGRADED, UNAVAILABLE, WORKS, Check

@@ -26,7 +26,7 @@ import sys
 import pytest
 
 from helpers import rosproc
-from conftest import wait_for
+from helpers.nodes import wait_for
 
 pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 

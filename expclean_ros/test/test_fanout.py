@@ -28,7 +28,7 @@ import sys
 
 import pytest
 
-from conftest import NodeProcess, ros_env, wait_for
+from helpers.nodes import NodeProcess, ros_env, wait_for
 
 pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 

@@ -35,7 +35,7 @@ import time
 
 import pytest
 
-from conftest import ros_env, wait_for
+from helpers.nodes import ros_env, wait_for
 
 pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 

@@ -15,7 +15,7 @@
 """ament_flake8 over the repository, configured by ``.flake8`` (99 columns, as ROS 2 code)."""
 
 from ament_flake8.main import main_with_errors
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 from helpers.lint_targets import FLAKE8_CONFIG, PYTHON_DIRS
 import pytest
 

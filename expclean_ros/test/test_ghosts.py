@@ -27,7 +27,7 @@ import sys
 import pytest
 
 from helpers import rosproc
-from conftest import ros_env, wait_for
+from helpers.nodes import ros_env, wait_for
 from helpers.shmscene import token
 
 pytestmark = pytest.mark.skipif(bool(rosproc.missing_reason()),

@@ -26,7 +26,7 @@ import sys
 
 import pytest
 
-from conftest import NODE_COMMAND, wait_for
+from helpers.nodes import NODE_COMMAND, wait_for
 from helpers.hostrig import Rig, skip_reason
 
 pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')

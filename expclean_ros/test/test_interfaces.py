@@ -20,7 +20,7 @@ import time
 import pytest
 
 from helpers import proctree
-from conftest import wait_for
+from helpers.nodes import wait_for
 
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402

@@ -27,7 +27,8 @@ import sys
 
 import pytest
 
-from conftest import PACKAGE_ROOT, reap_tagged, wait_for
+from helpers.nodes import reap_tagged, wait_for
+from helpers.paths import PACKAGE_ROOT
 from expclean_ros import launch_helpers
 from expclean_ros.core.procs.teardown import teardown
 from expclean_ros.core.runs import run_tag as runtag

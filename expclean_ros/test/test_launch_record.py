@@ -27,7 +27,7 @@ import sys
 
 import pytest
 
-from conftest import wait_for
+from helpers.nodes import wait_for
 from expclean_ros.core.runs import launch_record
 from expclean_ros.core.runs.tagged_start import new_run_id
 from helpers.cli import expclean

@@ -29,7 +29,7 @@ import subprocess
 import pytest
 
 from helpers import rosproc
-from conftest import wait_for
+from helpers.nodes import wait_for
 from expclean_ros.core.doctor.check import WORKS
 from expclean_ros.core.doctor.system_checks import check_cgroups
 from expclean_ros.core.runs.tagged_start import new_run_id

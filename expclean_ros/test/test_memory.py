@@ -23,7 +23,7 @@ import sys
 import psutil
 import pytest
 
-from conftest import wait_for_path
+from helpers.nodes import wait_for_path
 from expclean_ros.core.memory import gpu
 from expclean_ros.core.memory.gpu import GpuInfo, read_gpus
 from expclean_ros.core.memory.probes import MemorySnapshot, take_snapshot

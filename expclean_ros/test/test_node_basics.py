@@ -21,7 +21,7 @@ import time
 import psutil
 import pytest
 
-from conftest import wait_for
+from helpers.nodes import wait_for
 
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 from expclean_interfaces.msg import MemoryUsage  # noqa: E402

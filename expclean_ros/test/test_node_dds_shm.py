@@ -23,7 +23,7 @@ import pytest
 pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 from expclean_interfaces.srv import GetMemoryUsage, Teardown  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
-from conftest import start_ticks  # noqa: E402
+from helpers.nodes import start_ticks  # noqa: E402
 from helpers.dds_shm import PubSubNodes, group_files, stale  # noqa: E402
 
 

@@ -22,8 +22,8 @@ import time
 
 import pytest
 
-from conftest import (HOOKS_AS_ROOT, alive, held_hook, hook_args, ros_env, serve_node,
-                      wait_execed, wait_for)
+from helpers.nodes import (HOOKS_AS_ROOT, alive, held_hook, hook_args, ros_env, serve_node,
+                           wait_execed, wait_for)
 
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402

@@ -31,7 +31,7 @@ from expclean_interfaces.msg import CleanupReport  # noqa: E402
 from expclean_interfaces.srv import CleanupBetweenRuns  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 
-from conftest import ros_env  # noqa: E402
+from helpers.nodes import ros_env  # noqa: E402
 from helpers.shmscene import Proc, token, write  # noqa: E402
 
 MIB = 2**20

@@ -24,7 +24,7 @@ import uuid
 
 import pytest
 
-from conftest import wait_execed
+from helpers.nodes import wait_execed
 from expclean_ros.core.cleanup import plans
 from expclean_ros.core.cleanup.plans import CleanupOptions, auto_cap, between_runs
 from expclean_ros.core.cleanup.results import StepResult

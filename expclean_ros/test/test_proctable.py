@@ -17,7 +17,7 @@
 import os
 import subprocess
 
-from conftest import wait_for
+from helpers.nodes import wait_for
 from expclean_ros.core.procs import proctable
 
 

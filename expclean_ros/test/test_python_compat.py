@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 
 
 def test_nothing_newer_than_python_3_10():

@@ -23,7 +23,8 @@ import os
 import re
 import subprocess
 
-from conftest import REPO_ROOT, start_ticks
+from helpers.nodes import start_ticks
+from helpers.paths import REPO_ROOT
 from expclean_ros.core.procs import outcome
 from expclean_ros.core.procs.scanner import ROOT_GIVEN
 from expclean_ros.core.procs.selection import Selection

@@ -27,7 +27,7 @@ import threading
 
 import pytest
 
-from conftest import start_ticks, wait_execed
+from helpers.nodes import start_ticks, wait_execed
 from expclean_ros.core.procs import requests
 from expclean_ros.core.procs.patterns import PatternTimeout
 from expclean_ros.core.procs.scanner import select

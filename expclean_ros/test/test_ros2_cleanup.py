@@ -22,7 +22,7 @@ import sys
 import pytest
 
 from helpers import rosproc
-from conftest import ros_env
+from helpers.nodes import ros_env
 
 pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 pytest.importorskip('ros2cli', reason=rosproc.not_installed('ros2cli'))
@@ -90,7 +90,7 @@ def test_readme_constants_agree_with_ros2_interface_show():
     The table is in docs/interface.md.
     """
     import re
-    from conftest import REPO_ROOT
+    from helpers.paths import REPO_ROOT
     with open(os.path.join(REPO_ROOT, 'docs', 'interface.md')) as f:
         rows = re.findall(r'^\| `(\w+)\.(\w+)` \| (.*) \|$', f.read(), flags=re.M)
     assert {r[0] for r in rows} == {'CleanupReport', 'StepResult', 'ProcessInfo', 'Teardown',

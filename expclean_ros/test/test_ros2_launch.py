@@ -22,7 +22,7 @@ import pytest
 
 from helpers import proctree
 from helpers import rosproc
-from conftest import wait_for
+from helpers.nodes import wait_for
 from expclean_ros.core.procs import proctable
 
 pytestmark = [pytest.mark.launch,

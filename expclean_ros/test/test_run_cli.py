@@ -19,7 +19,7 @@ import struct
 
 import pytest
 
-from conftest import ros_env, wait_for
+from helpers.nodes import ros_env, wait_for
 from helpers.cli import FAST, expclean, start_runner
 from helpers.experiment import TEMPLATE, tagged_with_mark, write_table
 

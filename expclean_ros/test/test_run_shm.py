@@ -34,7 +34,7 @@ import pytest
 from expclean_ros.core.memory import run_shm
 from expclean_ros.core.memory.shm_record import RunEvidence, ShmRecord
 
-from conftest import NOBODY
+from helpers.nodes import NOBODY
 from helpers.shmscene import Proc, spawn_with_pid, token, write
 
 SHM = '/dev/shm'

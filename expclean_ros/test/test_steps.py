@@ -22,7 +22,7 @@ import sys
 
 import pytest
 
-from conftest import wait_for
+from helpers.nodes import wait_for
 from expclean_ros.core.cleanup import steps
 from expclean_ros.core.memory.gpu import read_gpus
 from expclean_ros.core.cleanup.results import StepResult

@@ -26,7 +26,7 @@ import sys
 
 import pytest
 
-from conftest import wait_for
+from helpers.nodes import wait_for
 from expclean_ros.core.cleanup.plans import CleanupReport
 from expclean_ros.core.cleanup.results import StepResult
 from expclean_ros.core.cleanup.summary import report_line

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import uuid
 
-from conftest import reap_tagged, wait_for
+from helpers.nodes import reap_tagged, wait_for
 from expclean_ros.core.runs import run_tag
 from expclean_ros.core.procs.selection import Selection
 from expclean_ros.core.procs.teardown import teardown

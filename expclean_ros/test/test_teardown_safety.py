@@ -29,7 +29,7 @@ import uuid
 import pytest
 
 from helpers import proctree
-from conftest import wait_for
+from helpers.nodes import wait_for
 from expclean_ros.core.procs import cgroups, proctable
 from expclean_ros.core.runs.tagged_start import start_tagged
 from expclean_ros.core.procs.scanner import select

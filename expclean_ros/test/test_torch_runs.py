@@ -33,7 +33,7 @@ import sys
 import pytest
 
 from helpers import rosproc
-from conftest import NOBODY, ros_env, wait_for
+from helpers.nodes import NOBODY, ros_env, wait_for
 from expclean_ros.core.memory.shm_holders import scan_holders
 from helpers.shmscene import Proc, token, write
 

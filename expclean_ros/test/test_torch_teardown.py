@@ -34,7 +34,7 @@ from expclean_ros.core.procs.scanner import select
 from expclean_ros.core.procs.teardown import is_shm_owner, teardown
 from expclean_ros.core.runs.tagged_start import start_tagged
 
-from conftest import wait_for
+from helpers.nodes import wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PIPELINE = os.path.join(HERE, 'helpers', 'torch_pipeline.py')

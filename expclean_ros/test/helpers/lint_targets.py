@@ -17,7 +17,7 @@
 import glob
 import os
 
-from conftest import PACKAGE_ROOT, REPO_ROOT
+from helpers.paths import PACKAGE_ROOT, REPO_ROOT
 
 # Every Python source of the repository: both packages' code and tests, benches, scripts.
 PYTHON_DIRS = tuple(os.path.join(REPO_ROOT, d)
