@@ -150,3 +150,25 @@ def test_a_peers_teardown_of_a_run_frees_its_shm_and_restarts_the_daemon(
     nothing = client.call(Teardown, '/cleanup/teardown', Teardown.Request(
         run_tag=new_run_id()), timeout_s=60)
     assert nothing.success and nothing.stopped == 0 and 'ros2_daemon' not in nothing.message
+    # A peer may switch the restart off with `ros2 param set` (ghosts then stay listed for
+    # the DDS lease, nothing more), and nothing but a boolean.
+    def param_set(value):
+        return subprocess.run([rosproc.ros2(), 'param', 'set', '/cleanup', 'restart_daemon',
+                               value], env=ros_env(), capture_output=True, text=True,
+                              timeout=60, stdin=subprocess.DEVNULL)
+    refused = param_set('maybe')
+    assert 'Setting parameter failed' in refused.stdout + refused.stderr, refused
+    assert 'successful' in param_set('false').stdout
+    tag = new_run_id()
+    run = subprocess.Popen([sys.executable, '-c', RUN_NODE, name, str(up) + '2', str(root)],
+                           env=ros_env(EXPCLEAN_RUN_ID=tag), stdin=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: os.path.exists(str(up) + '2'), 60)
+        kept = client.call(Teardown, '/cleanup/teardown', Teardown.Request(
+            run_tag=tag, sigint_timeout_s=0.5, sigterm_timeout_s=0.5), timeout_s=90)
+        assert kept.success and kept.stopped == 1, kept.message
+        assert 'run_shm freed 1 files' in kept.message and 'ros2_daemon' not in kept.message
+    finally:
+        if run.poll() is None:
+            run.kill()  # our own child
+        run.wait(10)
