@@ -152,6 +152,7 @@ def test_a_peers_teardown_of_a_run_frees_its_shm_and_restarts_the_daemon(
     assert nothing.success and nothing.stopped == 0 and 'ros2_daemon' not in nothing.message
     # A peer may switch the restart off with `ros2 param set` (ghosts then stay listed for
     # the DDS lease, nothing more), and nothing but a boolean.
+
     def param_set(value):
         return subprocess.run([rosproc.ros2(), 'param', 'set', '/cleanup', 'restart_daemon',
                                value], env=ros_env(), capture_output=True, text=True,
