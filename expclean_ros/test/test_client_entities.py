@@ -71,6 +71,9 @@ def stop(node, how):
 def come_and_go(start_node, client):
     """Start another node (an experiment's peer), see it on the graph, stop it."""
     other = start_node('--ros-args', '-r', '__ns:=/experiment', '-p', 'publish_rate:=0.0')
+    # This round's node, by its own log: the graph can still list the last round's node of
+    # the same name, and a SIGINT before the new one is up would kill it half started.
+    assert wait_for(lambda: 'ready: /experiment/cleanup/' in other.log(), 60), other.log()
     assert wait_for(lambda: ('cleanup', '/experiment') in
                     client.node.get_node_names_and_namespaces(), 60)
     stop(other, 'sigint')
