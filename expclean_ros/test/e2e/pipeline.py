@@ -100,6 +100,12 @@ def main(role):
         print(f'e2e_{role} got {len(senders)} SIGINT (from pid {senders})', flush=True)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        # rclpy's SIGTERM handler shut the context down while spin_once built its
+        # wait set: that race raises RCLError ("the given context is not valid")
+        # instead of ExternalShutdownException. A stop like any other.
+        if rclpy.ok():
+            raise
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
