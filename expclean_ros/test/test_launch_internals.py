@@ -21,8 +21,8 @@ in a launch test.
 Internals (private, or documented nowhere): AsyncSafeSignalManager's name-mangled ``__current``
 and ``handle`` (shutdown_signals.py); ``ExecuteLocal._shutdown_process(context, *, send_sigint)``
 (CleanupNodeAction overrides it); ``context.locals.event`` during an event handler (Teardown's
-``_presignalled``); launch globals read through ``context.locals`` (run_state.py, run_tag.py,
-CleanupNodeAction); ``Node.parse`` reading ``pkg`` and ``exec`` through ``Entity.get_attr``
+``presignalled_by``, presignalled.py); launch globals read through ``context.locals``
+(run_session.py: the LaunchSession that RunTag, Teardown and CleanupNodeAction share); ``Node.parse`` reading ``pkg`` and ``exec`` through ``Entity.get_attr``
 (CleanupNodeAction's parse); ``ExecuteProcess.parse(..., ignore=[...])`` (Experiment's parse).
 That launch copies ``context.environment`` for the process inside ``execute`` (the node's
 environment without the tag) is behaviour, proven by test_ros2_launch.py's wrapper test.
@@ -90,14 +90,14 @@ def test_event_and_globals_in_context_locals():
     EventHandler(matcher=lambda e: True, entities=[]).handle(event, context)
     assert getattr(context.locals, 'event', None) is event, _changed(
         "the event in context.locals.event while a handler's entities run",
-        'Teardown (_presignalled: which processes got a SIGINT at this shutdown)')
+        'Teardown (presignalled_by: which processes got a SIGINT at this shutdown)')
     assert event.due_to_sigint and context.noninteractive, _changed(
-        'Shutdown.due_to_sigint or LaunchContext.noninteractive', 'Teardown (_presignalled)')
+        'Shutdown.due_to_sigint or LaunchContext.noninteractive', 'Teardown (presignalled_by)')
     context.extend_globals({'expclean_probe': 1})
     context.extend_locals({'other': 2})
     assert getattr(context.locals, 'expclean_probe', None) == 1, _changed(
         'launch globals read through context.locals',
-        'run_state.py, run_tag.py, CleanupNodeAction (TEARDOWN_PENDING)')
+        'run_session.py (the LaunchSession RunTag, Teardown and CleanupNodeAction share)')
 
 
 def test_node_parse_reads_pkg_and_exec_through_the_entity():

@@ -31,8 +31,8 @@ import sys
 from expclean_ros.cli.main import CliError
 from expclean_ros.cli.memory_format import memory_dict
 
-__all__ = ['NO_ANSWER', 'hosts_cleanup', 'wait_for_nodes', 'unanswered', 'NoAnswer',
-           'check_nodes', 'service_cleanup', 'on_finish']
+__all__ = ['NO_ANSWER', 'HostsCleanup', 'hosts_cleanup', 'wait_for_nodes', 'unanswered',
+           'NoAnswer', 'check_nodes', 'service_cleanup', 'on_finish']
 
 NO_ANSWER = 'NO ANSWER'
 #: How long the batch's clients wait for each service before the first run.
@@ -115,39 +115,82 @@ def unanswered(record):
     return [h['node'] for h in cleanup.get('hosts', ()) if h['status'] == NO_ANSWER]
 
 
-def hosts_cleanup(client, prefixes, comprehensive, wait_time, timeout_s):
+class HostsCleanup:
     """
-    Return a sequencer cleanup callable.
+    The between-runs cleanup on every node at once, and the run's teardown there as an end step.
 
-    Per run, ``~/teardown`` of the run tag on every node at once, then ``~/between_runs`` on every
-    node at once.
-
-    Every service client is made now, before the first run, and reused.
+    Calling it (``cleanup(run_index, total_runs, baseline=None)``) asks ``~/between_runs`` of
+    every node; :meth:`teardown_step` (``SequencerOptions.end_steps``) stops the run's tag on
+    every node first, through ``~/teardown``, and the next call records what each one stopped.
+    ``baseline`` is not sent: memory in use before a run is a figure a service request could
+    not prove to a node. Every service client is made at once, before the first run, and reused.
     """
-    from expclean_interfaces.srv import CleanupBetweenRuns, Teardown
-    prefixes = list(prefixes)
-    for prefix in prefixes:
-        client.prepare(Teardown, f'{prefix}/teardown', PREPARE_S)
-        client.prepare(CleanupBetweenRuns, f'{prefix}/between_runs', PREPARE_S)
-    plan = 'comprehensive' if comprehensive else 'quick'
 
-    def cleanup(run_index, total_runs, baseline=None, run_id=''):
+    def __init__(self, client, prefixes, comprehensive, wait_time, timeout_s):
+        from expclean_interfaces.srv import CleanupBetweenRuns, Teardown
+        self._client, self._prefixes = client, list(prefixes)
+        self._comprehensive, self._wait_time, self._timeout_s = (
+            comprehensive, wait_time, timeout_s)
+        for prefix in self._prefixes:
+            client.prepare(Teardown, f'{prefix}/teardown', PREPARE_S)
+            client.prepare(CleanupBetweenRuns, f'{prefix}/between_runs', PREPARE_S)
+        self._torn = None  # the last teardown step's answers, for the next cleanup's record
+
+    def teardown_step(self, run_id):
+        """Return the end step that stops ``run_id`` on every node (after the local teardown)."""
+        return _HostsTeardown(self, run_id)
+
+    def _teardown(self, run_id):
+        from expclean_interfaces.srv import Teardown
         # caller_pid 0: the node spares no pid of ours (on another host it is another process)
-        torn = dict.fromkeys((f'{p}/teardown' for p in prefixes), None)  # no tag: not asked
-        if run_id:
-            torn = client.call_many(Teardown, list(torn), lambda: Teardown.Request(run_tag=run_id),
-                                    timeout_s=timeout_s)
-        cleaned = client.call_many(
-            CleanupBetweenRuns, [f'{p}/between_runs' for p in prefixes],
+        self._torn = self._client.call_many(
+            Teardown, [f'{p}/teardown' for p in self._prefixes],
+            lambda: Teardown.Request(run_tag=run_id), timeout_s=self._timeout_s)
+        return self._torn
+
+    def __call__(self, run_index, total_runs, baseline=None):
+        from expclean_interfaces.srv import CleanupBetweenRuns
+        torn, self._torn = self._torn, None
+        if torn is None:  # no tag: not asked
+            torn = dict.fromkeys((f'{p}/teardown' for p in self._prefixes), None)
+        wait = -1.0 if self._wait_time is None else float(self._wait_time)
+        cleaned = self._client.call_many(
+            CleanupBetweenRuns, [f'{p}/between_runs' for p in self._prefixes],
             lambda: CleanupBetweenRuns.Request(
-                run_index=run_index, total_runs=total_runs, comprehensive=comprehensive,
-                wait_time_s=-1.0 if wait_time is None else float(wait_time), verbose=False,
-                caller_pid=os.getpid()), timeout_s=timeout_s)
+                run_index=run_index, total_runs=total_runs, comprehensive=self._comprehensive,
+                wait_time_s=wait, verbose=False, caller_pid=os.getpid()),
+            timeout_s=self._timeout_s)
         hosts = [_host_record(p, torn[f'{p}/teardown'], cleaned[f'{p}/between_runs'])
-                 for p in prefixes]
-        return _summary(hosts, plan)
-    cleanup.takes_run_id = True
-    return cleanup
+                 for p in self._prefixes]
+        return _summary(hosts, 'comprehensive' if self._comprehensive else 'quick')
+
+
+class _HostsTeardown:
+    """The end step of one run: its tag stopped on every node (see :class:`HostsCleanup`)."""
+
+    name = 'hosts_teardown'
+
+    def __init__(self, hosts, run_id):
+        self._hosts, self._run_id = hosts, run_id
+
+    def settle(self):
+        from expclean_ros.core.cleanup.results import FAILED, OK, StepResult
+        from expclean_ros.ros.client import ClientError
+        torn = self._hosts._teardown(self._run_id)
+        lost = [name for name, answer in torn.items() if isinstance(answer, ClientError)]
+        done = [a for a in torn.values() if not isinstance(a, ClientError)]
+        stopped = sum(int(a.stopped) for a in done)
+        left = sum(int(a.left) for a in done)
+        detail = (f'{len(done)} of {len(torn)} nodes answered: stopped {stopped}, left {left}'
+                  + (f'; {NO_ANSWER}: {", ".join(lost)}' if lost else ''))
+        ok = not lost and all(a.success for a in done)
+        return StepResult(self.name, OK if ok else FAILED, detail,
+                          data={'stopped': stopped, 'left': left, 'no_answer': lost})
+
+
+def hosts_cleanup(client, prefixes, comprehensive, wait_time, timeout_s):
+    """Return a sequencer cleanup over every node: a :class:`HostsCleanup`."""
+    return HostsCleanup(client, prefixes, comprehensive, wait_time, timeout_s)
 
 
 def check_nodes(args):

@@ -15,6 +15,7 @@
 """``expclean run``: a table of experiment runs with verified cleanup between them."""
 
 import argparse
+import dataclasses
 import json
 import shlex
 import sys
@@ -196,9 +197,10 @@ def summary_lines(records):
     return lines + notes
 
 
-def _ghost_watch():
+def _ghost_watch(run_id):
+    """Return the daemon's node list before a run, restarted after it when it lists ghosts."""
     from expclean_ros.ros.ghosts import GhostWatch
-    return GhostWatch
+    return GhostWatch()
 
 
 def run(args):
@@ -215,6 +217,7 @@ def run(args):
     if args.wait is not None and args.wait < 0:
         raise CliError(f'--wait must be zero or more seconds, got {args.wait:g}')
     sigint, sigterm, sigkill = _timeouts(args.stop_timeouts)
+    steps = () if args.keep_daemon else (_ghost_watch,)
     check_nodes(args)
     shard = None if args.shard is None else parse_shard(args.shard)
     table = load_table(args.table)
@@ -222,8 +225,7 @@ def run(args):
     options = SequencerOptions(
         timeout_s=args.timeout, sigint_timeout_s=sigint, sigterm_timeout_s=sigterm,
         sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir,
-        shm_cleanup=not args.keep_shm, ghost_watch=None if args.keep_daemon else _ghost_watch(),
-        ros_logs=not args.shared_ros_logs)
+        shm_cleanup=not args.keep_shm, end_steps=steps, ros_logs=not args.shared_ros_logs)
     comprehensive = not args.quick
     progress = Progress(len(table))
     client = None
@@ -232,6 +234,8 @@ def run(args):
             cleanup = records.no_cleanup
         elif args.via_service:
             client, cleanup = service_cleanup(args, comprehensive)
+            options = dataclasses.replace(  # the run's tag stopped on every node, after ours
+                options, end_steps=options.end_steps + (cleanup.teardown_step,))
         else:
             cleanup = records.in_process_cleanup(comprehensive, args.wait)
         result = sequencer.run_batch(table, template, args.ledger, options, resume=args.resume,

@@ -31,7 +31,7 @@ from .events import CleanupDone
 from .prepared_call import PreparedCall
 from .shutdown_signals import handle_shutdown_signals
 
-__all__ = ['CleanupCall', 'answer', 'check_plan', 'full_node_name', 'PLANS']
+__all__ = ['CleanupCall', 'answer', 'cleanup_done', 'check_plan', 'full_node_name', 'PLANS']
 
 
 def check_plan(node: str, plan: str) -> None:
@@ -47,7 +47,11 @@ def check_plan(node: str, plan: str) -> None:
 
 async def answer(prepared: PreparedCall) -> CleanupDone:
     """Make the prepared call, log its answer and return it as a :class:`CleanupDone`."""
-    ok, message = await prepared.call()
+    return cleanup_done(prepared, *await prepared.call())
+
+
+def cleanup_done(prepared: PreparedCall, ok: bool, message: str) -> CleanupDone:
+    """Log the answer of the prepared call and return it as a :class:`CleanupDone`."""
     node, plan = prepared.node, prepared.plan
     get_logger('expclean').info(f'{node} {plan}: {"ok" if ok else "FAILED"}: {message}')
     return CleanupDone(node=node, plan=plan, success=ok, message=message)

@@ -29,15 +29,11 @@ from launch_ros.parameter_descriptions import ParameterValue
 
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
 from .events import TeardownDone
-from .run_state import node_starting
+from .run_session import LaunchSession
 from .run_tag import CGROUP_CONFIG, RUN_ID_CONFIG, TAG_VARIABLE_CONFIG
 from .shutdown_signals import handle_shutdown_signals
 
-__all__ = ['CleanupNodeAction', 'TEARDOWN_PENDING']
-
-#: A launch global set by a Teardown that waits for shutdown: the node then outlives launch's
-#: Ctrl-C until that teardown (and its cleanup call) is done.
-TEARDOWN_PENDING = 'expclean_teardown_pending'
+__all__ = ['CleanupNodeAction']
 #: The launch configuration holding launch's pid for the node's ``launch.pid``.
 LAUNCH_PID_CONFIG = 'expclean_launch_pid'
 #: What launch_ros's ``<node>`` takes as ``pkg`` and ``exec``; fixed for this tag.
@@ -136,7 +132,7 @@ class CleanupNodeAction(Node):
         context.register_event_handler(EventHandler(
             matcher=lambda event: isinstance(event, TeardownDone),
             entities=OpaqueFunction(function=self.__after_teardown)))
-        node_starting(context, self)  # in the run's cgroup, not of the run
+        LaunchSession.of(context).node_starting(context, self)  # in the run's cgroup, not of it
         context.launch_configurations[LAUNCH_PID_CONFIG] = str(os.getpid())
         env = context.environment
         names = {self.__tag_variable,
@@ -154,7 +150,7 @@ class CleanupNodeAction(Node):
         Always with a SIGINT (in its own session, a terminal's Ctrl-C never reached it); while a
         teardown waits for shutdown, after that teardown.
         """
-        if getattr(context.locals, TEARDOWN_PENDING, False):
+        if LaunchSession.of(context).teardown_pending:
             self.__deferred = True
             return None
         return super()._shutdown_process(context, send_sigint=True)

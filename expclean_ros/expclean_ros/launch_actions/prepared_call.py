@@ -85,6 +85,13 @@ class PreparedCall:
         self._wanted.set()
         return await asyncio.wrap_future(self._submit(self._call))
 
+    def call_sync(self) -> Tuple[bool, str]:
+        """:meth:`call` from a thread other than the worker's: blocks until the answer."""
+        if self._closed is not None:
+            return False, 'the cleanup call was closed before it was made'
+        self._wanted.set()
+        return self._submit(self._call).result()
+
     def close(self) -> concurrent.futures.Future:
         """
         Destroy the client and end the worker, after any call already asked for.

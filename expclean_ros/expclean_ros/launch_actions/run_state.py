@@ -12,19 +12,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""
-A launched run's cgroup and record, made by RunTag and ended by Teardown.
+"""A launched run's cgroup and record, made by RunTag and ended by Teardown."""
 
-The cleanup nodes in that cgroup, which the teardown spares.
-"""
-
-import asyncio
 import atexit
 import os
-from typing import Optional, Tuple
+from typing import Optional
 
-from launch.event_handlers import OnProcessExit, OnProcessStart
-from launch.launch_context import LaunchContext
 from launch.logging import get_logger
 
 from ..core.procs import cgroups
@@ -32,12 +25,7 @@ from ..core.runs import launch_record
 from ..core.runs.cgroup_trust import trusted_cgroup
 from ..core.runs.run_tag import tagged_tree
 
-__all__ = ['start_run', 'end_run', 'run_cgroup', 'node_starting', 'spared']
-
-#: A launch global: one future per cleanup node this launch starts, its pid once started.
-STARTING = 'expclean_starting_nodes'
-#: How long a teardown waits for a starting cleanup node's pid.
-START_WAIT_S = 10.0
+__all__ = ['start_run', 'finish_run', 'run_cgroup']
 
 
 def start_run(run_id: str, tag_variable: str) -> str:
@@ -87,31 +75,6 @@ def run_cgroup(run_id: str, path: str) -> Optional[str]:
     return trusted_cgroup(run_id, path) if path else None
 
 
-def end_run(run_id: str, cgroup: Optional[str], result) -> None:
+def finish_run(run_id: str, cgroup: Optional[str], result) -> None:
     """After a teardown that left nothing: remove the run's cgroup and its record."""
     launch_record.finish(run_id, cgroup, result)
-
-
-def node_starting(context: LaunchContext, action) -> None:
-    """
-    Record that ``action`` (a CleanupNodeAction) is starting its node.
-
-    This launch's teardown waits until the node's pid is known and spares it (the node is in the
-    run's cgroup, not of the run).
-    """
-    future = context.asyncio_loop.create_future()
-    context.extend_globals({STARTING: tuple(getattr(context.locals, STARTING, ())) + (future,)})
-
-    def known(event, ctx):
-        if not future.done():
-            future.set_result(event.pid)
-    context.register_event_handler(OnProcessStart(target_action=action, on_start=known))
-    context.register_event_handler(OnProcessExit(target_action=action, on_exit=known))
-
-
-async def spared(context: LaunchContext, timeout_s: float = START_WAIT_S) -> Tuple[int, ...]:
-    """Return the pids of the cleanup nodes this launch started, once they are known."""
-    futures = tuple(getattr(context.locals, STARTING, ()))
-    if futures:
-        await asyncio.wait(futures, timeout=timeout_s)
-    return tuple(f.result() for f in futures if f.done() and f.result())

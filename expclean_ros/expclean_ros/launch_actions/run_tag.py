@@ -24,24 +24,22 @@ from launch.logging import get_logger
 from launch.some_substitutions_type import SomeSubstitutionsType
 from launch.utilities import normalize_to_list_of_substitutions, perform_substitutions
 
-from ..core.memory.probes import take_snapshot
 from ..core.runs import run_tag
-from ..core.runs.shm_watch import ShmWatch, run_pids
+from ..core.runs.end_of_run import RunStart
+from ..core.runs.shm_watch import run_pids
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
 from .arguments import parse_attributes, typed_argument, typed_value
+from .run_session import LaunchSession
 from .run_state import start_run
 from .shutdown_signals import handle_shutdown_signals
 
-__all__ = ['RunTag', 'RUN_ID_CONFIG', 'TAG_VARIABLE_CONFIG', 'CGROUP_CONFIG', 'SHM_WATCHES']
+__all__ = ['RunTag', 'RUN_ID_CONFIG', 'TAG_VARIABLE_CONFIG', 'CGROUP_CONFIG']
 
 #: Launch configurations that hold the tag once a RunTag has run.
 RUN_ID_CONFIG = 'expclean_run_id'
 TAG_VARIABLE_CONFIG = 'expclean_tag_variable'
 #: The run's cgroup (a path), or '' where it has none.
 CGROUP_CONFIG = 'expclean_cgroup'
-#: context.locals entry: run tag -> (ShmWatch or None, memory before the run, GhostWatch or
-#: None), for the Teardown action.
-SHM_WATCHES = 'expclean_shm_watches'
 #: Its XML/YAML attributes, named as its keyword arguments.
 _ATTRIBUTES = ('run_id', 'tag_variable', 'shm_cleanup', 'restart_daemon', 'ros_log_dir')
 
@@ -116,15 +114,17 @@ class RunTag(Action):
             os.makedirs(logs, exist_ok=True)
             context.environment['ROS_LOG_DIR'] = logs
             get_logger('expclean').info(f'run {run_id}: ROS logs in {logs}')
-        watch = ghosts = None
-        if typed_value(context, self.__shm_cleanup, bool, 'expclean_run_tag shm_cleanup'):
-            watch = ShmWatch()  # /dev/shm before the run: its files are the run's candidates
-            watch.follow(run_pids(run_tag.tag_selection(run_id, variable)))
-            watch.start_sampling()
+        steps = []
         if typed_value(context, self.__restart_daemon, bool, 'expclean_run_tag restart_daemon'):
             from ..ros.ghosts import GhostWatch
-            ghosts = GhostWatch()  # the daemon's nodes before the run
-        watches = dict(getattr(context.locals, SHM_WATCHES, {}))
-        watches[run_id] = (watch, take_snapshot(), ghosts)
-        context.extend_globals({SHM_WATCHES: watches})
+            steps.append(GhostWatch())  # the daemon's nodes before the run
+        # memory and /dev/shm before the run: its files are the run's candidates; the watch
+        # follows the tagged processes, not the cgroup (launch and the cleanup node are in it)
+        selection = run_tag.tag_selection(run_id, variable)
+        run = RunStart.begin(selection, steps=steps, pids=run_pids(selection),
+                             shm_cleanup=typed_value(context, self.__shm_cleanup, bool,
+                                                     'expclean_run_tag shm_cleanup'))
+        if run.shm is not None:
+            run.shm.start_sampling()
+        LaunchSession.of(context).add_run(run)
         return None

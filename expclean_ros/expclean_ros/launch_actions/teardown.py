@@ -16,33 +16,30 @@
 
 import asyncio
 import functools
-import json
-import os
 from typing import Optional, Union
 
 from launch.action import Action
 from launch.event_handlers import OnShutdown
-from launch.events import Shutdown
 from launch.frontend import Entity, Parser, expose_action
 from launch.launch_context import LaunchContext
-from launch.logging import get_logger
 from launch.some_substitutions_type import SomeSubstitutionsType
 from launch.substitutions import LaunchConfiguration
 from launch.utilities import normalize_to_list_of_substitutions, perform_substitutions
 
-from ..core.memory.probes import take_snapshot
-from ..core.procs.scanner import select
-from ..core.runs.run_tag import tag_selection
+from ..core.procs.escalation import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
+                                     DEFAULT_SIGTERM_TIMEOUT_S, StopTimeouts)
 from ..core.procs.selection import DEFAULT_TAG_VARIABLE
-from ..core.procs.teardown import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
-                                   DEFAULT_SIGTERM_TIMEOUT_S, teardown)
+from ..core.runs.end_of_run import RunStart, end_run
+from ..core.runs.run_tag import tag_selection
 from .arguments import parse_attributes, typed_argument, typed_value
-from .cleanup_call import answer, check_plan, full_node_name
-from .cleanup_node_action import TEARDOWN_PENDING
+from .cleanup_call import check_plan, cleanup_done, full_node_name
+from .end_log import log_stage, log_tree
 from .events import TeardownDone
 from .prepared_call import PreparedCall
-from .run_state import end_run, run_cgroup, spared
-from .run_tag import CGROUP_CONFIG, RUN_ID_CONFIG, SHM_WATCHES, TAG_VARIABLE_CONFIG
+from .presignalled import presignalled_by
+from .run_session import LaunchSession
+from .run_state import finish_run, run_cgroup
+from .run_tag import CGROUP_CONFIG, RUN_ID_CONFIG, TAG_VARIABLE_CONFIG
 from .shutdown_signals import handle_shutdown_signals
 
 __all__ = ['Teardown']
@@ -178,7 +175,7 @@ class Teardown(Action):
     def _wait_for_shutdown(self, context):
         """Run as a new Teardown at launch's shutdown; its cleanup call is prepared now."""
         prepared = self._prepare(context)  # a bad plan or node name is refused here, at once
-        context.extend_globals({TEARDOWN_PENDING: True})
+        LaunchSession.of(context).teardown_pending = True
         # the tag and the call as they are now: a configuration may be out of scope then
         text = functools.partial(self._text, context)
         now = dict(run_id=text(self.__run_id), tag_variable=text(self.__tag_variable),
@@ -226,65 +223,48 @@ class Teardown(Action):
                 raise ValueError('expclean_teardown: no run tag; put an expclean_run_tag '
                                  'action before it or pass run_id')
             variable = self._text(context, self.__tag_variable)
-            timeouts = tuple(self._seconds(context, value, name) for name, value in zip(
-                ('sigint_timeout', 'sigterm_timeout', 'sigkill_timeout'), self.timeouts))
+            timeouts = StopTimeouts(*(self._seconds(context, value, name) for name, value in zip(
+                ('sigint_timeout', 'sigterm_timeout', 'sigkill_timeout'), self.timeouts)))
             cgroup = run_cgroup(run_id, self._text(context, self.__cgroup))
             snapshot = self._text(context, self.__snapshot)
         except Exception:
             if prepared is not None:
                 prepared.close()
             raise
-        presignalled = _presignalled(context, getattr(context.locals, 'event', None))
+        presignalled = presignalled_by(context, getattr(context.locals, 'event', None))
         self.__future = context.asyncio_loop.create_task(self._run(
             context, (run_id, variable, cgroup), snapshot, timeouts, presignalled, prepared))
 
-    @staticmethod
-    def _snapshot(selection, path):
-        run_id = selection.tag
-        tree = tuple(select(selection))
-        lines = [f'run {run_id}: {len(tree)} tagged processes before teardown']
-        lines += [f'  {c.pid} (ppid {c.ppid}) {c.cmdline[:120]}' for c in tree]
-        get_logger('expclean').info('\n'.join(lines))
-        if path:
-            with open(path, 'w') as f:
-                json.dump({'run_id': run_id, 'processes': [c.as_dict() for c in tree]}, f)
-
     async def _run(self, context, run, snapshot, timeouts, presignalled, prepared):
         loop = asyncio.get_running_loop()
-        log = get_logger('expclean')
-        run_id = run[0]
-        result = done = shm = checked = None
-        watch, before, ghosts = getattr(context.locals, SHM_WATCHES, {}).get(
-            run_id, (None, None, None))
+        run_id, variable, cgroup = run
+        session = LaunchSession.of(context)
+        # the records RunTag took before the run (none for a tag given from outside)
+        start = session.run(run_id)
+        end = done = None
         try:
             if prepared is not None:
                 # The call's entities exist before any process stops: Fast DDS 3.2 can
                 # deadlock a participant that creates one while a matched peer leaves.
                 await asyncio.wrap_future(prepared.made())
-            selection = tag_selection(*run, await spared(context))
-            self._snapshot(selection, snapshot)
-            if watch is not None:  # what the run's processes hold as the teardown begins
-                await loop.run_in_executor(None, lambda: watch.observe(force=True))
-            if ghosts is not None:  # the run's nodes as the daemon lists them now
-                await loop.run_in_executor(None, ghosts.observe)
+            selection = tag_selection(run_id, variable, cgroup, await session.spared())
+            log_tree(selection, snapshot)
+            if start is None:
+                start = RunStart(selection)
+            start.selection = selection
+            start.on_stopped = functools.partial(finish_run, run_id, selection.cgroup)
+            calls = []
+
+            def call(given):  # in the worker thread: the prepared call, its answer an event
+                calls.append(cleanup_done(prepared, *prepared.call_sync()))
+                asyncio.run_coroutine_threadsafe(context.emit_event(calls[0]), loop).result()
+                return calls[0]
             # reap=False: launch's child watcher waits for its own children, not us
-            result = await loop.run_in_executor(None, lambda: teardown(
-                selection, *timeouts, presignalled=presignalled, reap=False))
-            log.info(f'run {run_id}: {result.summary()}')
-            end_run(run_id, selection.cgroup, result)
-            if watch is not None:
-                shm = await loop.run_in_executor(None, watch.clean)
-                log.info(f'run {run_id}: {shm.name} {shm.status}: {shm.detail}')
-            if ghosts is not None:
-                daemon = await loop.run_in_executor(None, ghosts.settle)
-                log.info(f'run {run_id}: {daemon.name} {daemon.status}: {daemon.detail}')
-            if prepared is not None:
-                done = await answer(prepared)
-                await context.emit_event(done)
-            if watch is not None:
-                checked = await loop.run_in_executor(
-                    None, lambda: watch.verify(before, take_snapshot()))
-                (log.info if checked.clean else log.warning)(f'run {run_id}: {checked.line}')
+            end = await loop.run_in_executor(None, lambda: end_run(
+                start, timeouts=timeouts, presignalled=presignalled, reap=False,
+                cleanup=call if prepared is not None else None,
+                progress=functools.partial(log_stage, run_id)))
+            done = end.cleanup
         finally:  # a cleanup node waiting for this teardown is stopped whatever happened
             if prepared is not None:
                 # The call's DDS participant goes first, and the node sees it go, before the
@@ -292,38 +272,11 @@ class Teardown(Action):
                 # remote one leaves (launch then freezes in the client's close).
                 await asyncio.wrap_future(prepared.close())
                 await asyncio.sleep(DEPARTURE_S)
-            if watch is not None:
-                watch.stop_sampling()
-            await context.emit_event(TeardownDone(run_id=run_id, result=result, cleanup=done,
-                                                  shm=shm, verification=checked))
+            if start is not None:
+                start.close()
+            await context.emit_event(TeardownDone(
+                run_id=run_id, result=end and end.teardown, cleanup=done,
+                shm=end and end.shm, verification=end and end.verification))
 
     def get_asyncio_future(self) -> Optional[asyncio.Future]:
         return self.__future
-
-
-def _foreground() -> bool:
-    """
-    Return whether launch's process group is the foreground group of its terminal.
-
-    (then a Ctrl-C there reached every process of the group).
-    """
-    for fd in (0, 1, 2):
-        try:
-            if os.isatty(fd):
-                return os.tcgetpgrp(fd) == os.getpgrp()
-        except OSError:
-            continue
-    return False
-
-
-def _presignalled(context, event):
-    """Which processes got their SIGINT from launch or the terminal at this shutdown."""
-    if not isinstance(event, Shutdown):
-        return None
-    if not event.due_to_sigint or context.noninteractive:
-        me = os.getpid()
-        return lambda info: info.ppid == me  # launch interrupts its own children
-    if _foreground():
-        group = os.getpgrp()
-        return lambda info: info.pgid == group
-    return None  # SIGINT to launch's pid only: nobody has interrupted them yet

@@ -39,10 +39,11 @@ import time
 from typing import Counter, Optional
 
 from expclean_ros.core.cleanup.results import OK, SKIPPED, StepResult
+from expclean_ros.core.runs.end_of_run import DAEMON_STEP
 
 __all__ = ['GhostWatch', 'STEP_NAME', 'missing_reason']
 
-STEP_NAME = 'ros2_daemon'
+STEP_NAME = DAEMON_STEP
 STOP_TIMEOUT_S = 10.0
 
 
@@ -76,6 +77,8 @@ class GhostWatch:
 
     :meth:`settle` after it.
     """
+
+    name = STEP_NAME
 
     def __init__(self):
         self.reason = missing_reason()

@@ -41,19 +41,17 @@ from rclpy.signals import SignalHandlerOptions
 from std_srvs.srv import Trigger
 
 from expclean_ros.core.cleanup import plans, summary
-from expclean_ros.core.cleanup.results import run_step
-from expclean_ros.core.memory import dds_shm, probes, run_shm
+from expclean_ros.core.memory import probes
 from expclean_ros.core.memory.shm_record import ShmRecord
-from expclean_ros.core.procs import teardown
 from expclean_ros.ros import announce, messages, parameters, rclpy_compat
 from expclean_ros.ros.busy import BusyGuard
 from expclean_ros.ros.duplicate_watch import DuplicateWatch
-from expclean_ros.ros.ghosts import GhostWatch
 from expclean_ros.ros.launch_parent import watch_launch
 from expclean_ros.ros.monitor import Monitor
 from expclean_ros.ros.qos import LATCHED_QOS, SERVICE_QOS
 from expclean_ros.ros.replies import ReplyRetrier
 from expclean_ros.ros.signals import leave, spin_until_stopped, stop_on_signals
+from expclean_ros.ros.teardown_service import serve_teardown
 
 __all__ = ['CleanupNode', 'main', 'run']
 
@@ -181,50 +179,8 @@ class CleanupNode(Node):
 
     @_never_raises
     def _on_teardown(self, request, response):
-        try:
-            selection = messages.selection(request, self.values)
-        except ValueError as exc:
-            response.success, response.message = False, f'refused: {exc}'
-            return response
-        timeouts = messages.timeouts(request, self.values)
-        dry_run = request.dry_run or self.values['dry_run']
-        busy = self._busy.try_begin('teardown')
-        if busy:
-            response.success, response.message = False, busy
-            return response
-        shm = []
-        after_sigkill = (lambda n: shm.append(dds_shm.clean_stale_segments())
-                         if self.values['dds_shm_cleanup'] else None)
-        try:
-            daemon = None if dry_run or not self.values['restart_daemon'] else GhostWatch()
-            result = teardown.teardown(selection, dry_run=dry_run, after_sigkill=after_sigkill,
-                                       **timeouts)
-            if result.stopped and not dry_run:
-                shm += self._after_teardown(daemon)
-        except ValueError as exc:
-            response.success, response.message = False, f'refused: {exc}'
-            return response
-        except Exception as exc:  # a callback never raises
-            response.success, response.message = False, f'teardown failed: {exc}'
-            return response
-        finally:
-            self._busy.end()
-        messages.fill_teardown(response, result, ''.join(f', {r.name} {r.detail}' for r in shm))
-        self.get_logger().info(response.message)
-        return response
-
-    def _after_teardown(self, daemon):
-        """
-        Return what a run's end leaves, once ~/teardown has stopped its processes.
-
-        /dev/shm files of provably gone creators, and the daemon's ghost nodes.
-        """
-        done = []
-        if self.values['shm_cleanup']:
-            done.append(run_step(run_shm.STEP_NAME, run_shm.clean_run_shm))
-        if daemon is not None:
-            done.append(daemon.settle())
-        return done
+        return serve_teardown(self.values, self._busy, request, response,
+                              self.get_logger().info)
 
     def _trigger(self, response, plan, work):
         self._run(plan, work, response)

@@ -13,26 +13,89 @@
 # limitations under the License.
 
 """
-The teardown's default waits after SIGINT, SIGTERM and SIGKILL: one place for all callers.
+The teardown's waits after SIGINT, SIGTERM and SIGKILL: one type and one default for all callers.
 
 Shorter than ``ros2 launch``'s 5 s + 5 s, meant for between-run use, where a
 node that needs more than 2 s to handle Ctrl-C is stopped with SIGTERM. The
 core teardown, the sequencer's options, the node's parameters, the launch
-actions and the CLI all take their defaults from here. Imports nothing.
+actions and the CLI all carry them as :class:`StopTimeouts` and take their
+defaults from here. Imports nothing of expclean.
 
 >>> DEFAULT_STOP_TIMEOUTS_S
-(2.0, 2.0, 1.0)
+StopTimeouts(sigint_s=2.0, sigterm_s=2.0, sigkill_s=1.0)
+>>> DEFAULT_STOP_TIMEOUTS_S == (2.0, 2.0, 1.0)
+True
 """
 
+from typing import Mapping, NamedTuple
+
 __all__ = ['DEFAULT_SIGINT_TIMEOUT_S', 'DEFAULT_SIGTERM_TIMEOUT_S', 'DEFAULT_SIGKILL_TIMEOUT_S',
-           'DEFAULT_STOP_TIMEOUTS_S', 'stop_timeouts_text']
+           'DEFAULT_STOP_TIMEOUTS_S', 'StopTimeouts', 'stop_timeouts_text']
 
 DEFAULT_SIGINT_TIMEOUT_S = 2.0
 DEFAULT_SIGTERM_TIMEOUT_S = 2.0
 DEFAULT_SIGKILL_TIMEOUT_S = 1.0
+#: The stages, in order: each field of :class:`StopTimeouts` is ``<stage>_s``.
+STAGES = ('sigint', 'sigterm', 'sigkill')
+
+
+class StopTimeouts(NamedTuple):
+    """
+    Seconds to wait after SIGINT, after SIGTERM and after SIGKILL; a tuple of three.
+
+    >>> StopTimeouts.parse('1,0.5,1').keywords()
+    {'sigint_timeout_s': 1.0, 'sigterm_timeout_s': 0.5, 'sigkill_timeout_s': 1.0}
+    >>> StopTimeouts(1, -1, 1).check()
+    Traceback (most recent call last):
+    ...
+    ValueError: sigterm_timeout_s must be zero or more, got -1
+    """
+
+    sigint_s: float = DEFAULT_SIGINT_TIMEOUT_S
+    sigterm_s: float = DEFAULT_SIGTERM_TIMEOUT_S
+    sigkill_s: float = DEFAULT_SIGKILL_TIMEOUT_S
+
+    def check(self) -> 'StopTimeouts':
+        """Return these timeouts, or raise ValueError naming the first that is below zero."""
+        for stage, value in zip(STAGES, self):
+            if not value >= 0:
+                raise ValueError(f'{stage}_timeout_s must be zero or more, got {value}')
+        return self
+
+    def keywords(self) -> dict:
+        """Return them as :func:`~.teardown.teardown`'s keywords (``sigint_timeout_s``...)."""
+        return {f'{stage}_timeout_s': float(value) for stage, value in zip(STAGES, self)}
+
+    def text(self) -> str:
+        """Return them as the command line writes them (``2,2,1``)."""
+        return ','.join(f'{t:g}' for t in self)
+
+    @classmethod
+    def of(cls, values: Mapping, prefix: str = '') -> 'StopTimeouts':
+        """
+        Return the timeouts held by a mapping under ``<prefix><stage>_timeout_s``.
+
+        >>> StopTimeouts.of({'teardown.sigint_timeout_s': 1, 'teardown.sigterm_timeout_s': 2,
+        ...                  'teardown.sigkill_timeout_s': 3}, 'teardown.')
+        StopTimeouts(sigint_s=1.0, sigterm_s=2.0, sigkill_s=3.0)
+        """
+        return cls(*(float(values[f'{prefix}{stage}_timeout_s']) for stage in STAGES))
+
+    @classmethod
+    def parse(cls, text: str) -> 'StopTimeouts':
+        """Return the timeouts written ``INT,TERM,KILL``; ValueError saying what is expected."""
+        try:
+            values = [float(v) for v in text.split(',')]
+        except ValueError:
+            values = []
+        if len(values) != 3 or any(not v >= 0 for v in values):
+            raise ValueError(f'stop timeouts must be three seconds >= 0 like '
+                             f'{DEFAULT_STOP_TIMEOUTS_S.text()}, got {text!r}')
+        return cls(*values)
+
+
 #: (SIGINT, SIGTERM, SIGKILL) waits, seconds.
-DEFAULT_STOP_TIMEOUTS_S = (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGTERM_TIMEOUT_S,
-                           DEFAULT_SIGKILL_TIMEOUT_S)
+DEFAULT_STOP_TIMEOUTS_S = StopTimeouts()
 
 
 def stop_timeouts_text(timeouts=DEFAULT_STOP_TIMEOUTS_S) -> str:
@@ -42,4 +105,4 @@ def stop_timeouts_text(timeouts=DEFAULT_STOP_TIMEOUTS_S) -> str:
     >>> stop_timeouts_text()
     '2,2,1'
     """
-    return ','.join(f'{t:g}' for t in timeouts)
+    return StopTimeouts(*timeouts).text()

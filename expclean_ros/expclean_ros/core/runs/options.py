@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Tuple
 
 from ..procs.escalation import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
-                                DEFAULT_SIGTERM_TIMEOUT_S)
+                                DEFAULT_SIGTERM_TIMEOUT_S, StopTimeouts)
 from ..procs.selection import DEFAULT_TAG_VARIABLE
 
 __all__ = ['SequencerOptions', 'BatchResult', 'CleanupFn', 'STATUS_OK', 'STATUS_FAILED',
@@ -57,11 +57,12 @@ class SequencerOptions:
         (files new since a record taken before it, tied to it, held by nobody).
     :param verify_tolerance_bytes: memory above its level before the run by more
         than this is reported (``verify`` in the ledger): the run is not ``back``.
-    :param ghost_watch: called before each run; what it returns has ``observe()``
-        (called once the run is over, before its teardown) and ``settle()``, called
-        after the teardown and returning a StepResult (e.g. ROS plumbing's
-        ``ghosts.GhostWatch``: a ROS 2 daemon still listing the run's nodes is
-        restarted). None: not done.
+    :param end_steps: steps plugged into the end of every run
+        (:class:`~.end_of_run.EndStep`): each is called with the run's tag before the
+        run starts and returns a step with ``observe()`` (called once the run is over,
+        before its teardown) and ``settle()`` (after the teardown, in order, returning a
+        StepResult), e.g. ROS plumbing's ``ghosts.GhostWatch`` (a ROS 2 daemon still
+        listing the run's nodes is restarted) or the teardown on other hosts.
     :param ros_logs: give each run its own ``ROS_LOG_DIR``: ``log_dir/run-NNN-ros``, or
         beside the ledger in ``<ledger name>-ros-logs/run-NNN`` (recorded as ``ros_log_dir``).
     """
@@ -78,15 +79,13 @@ class SequencerOptions:
     cwd: Optional[str] = None
     shm_cleanup: bool = True
     verify_tolerance_bytes: int = 32 * 2**20
-    ghost_watch: Optional[Callable[[], object]] = None
+    end_steps: Tuple[Callable[[str], object], ...] = ()
     ros_logs: bool = True
 
     def __post_init__(self):
         if self.timeout_s is not None and not self.timeout_s > 0:
             raise ValueError(f'timeout must be greater than zero seconds, got {self.timeout_s}')
-        for name in ('sigint_timeout_s', 'sigterm_timeout_s', 'sigkill_timeout_s'):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f'{name} must be zero or more, got {getattr(self, name)}')
+        self.timeouts.check()
         if not self.sample_interval_s > 0:
             raise ValueError('sample_interval_s must be greater than zero')
         if self.log_dir is not None and not os.path.isdir(self.log_dir):
@@ -94,6 +93,12 @@ class SequencerOptions:
             if os.path.exists(self.log_dir) or not os.path.isdir(parent):
                 raise ValueError(f'log directory {self.log_dir}: not a directory, and not '
                                  f'one that can be made in an existing directory')
+
+    @property
+    def timeouts(self) -> StopTimeouts:
+        """Return the teardown's waits after SIGINT, SIGTERM and SIGKILL."""
+        return StopTimeouts(self.sigint_timeout_s, self.sigterm_timeout_s,
+                            self.sigkill_timeout_s)
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,6 @@ import subprocess
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..cleanup.verify import verify
-from ..memory.probes import take_snapshot
 from ..procs import cgroups
 from ..procs.pidfd import open_pidfd, wait_readable
 from ..procs.scanner import select
@@ -48,8 +46,9 @@ from .peak import PeakSampler
 from .records import in_process_cleanup, memory_record
 from .run_table import RunTable, check_template, fill_template
 from .shards import Shard, check_ledger_shard, shard_record, shard_rows
-from .shm_watch import ShmWatch, run_pids
-from .tagged_start import new_run_id, start_tagged
+from .end_of_run import DAEMON_STEP, RunStart, end_run
+from .shm_watch import run_pids
+from .tagged_start import TaggedRun, new_run_id, start_tagged
 
 __all__ = ['run_batch', 'stop_tag', 'run_log']
 
@@ -60,7 +59,7 @@ def stop_tag(run_id: str, cgroup: Optional[str], opts: SequencerOptions) -> dict
     """Tear down every process still carrying ``run_id`` (and its cgroup, if it exists)."""
     cgroup = trusted_cgroup(run_id, cgroup)
     result = teardown(Selection(tag=run_id, tag_variable=opts.tag_variable, cgroup=cgroup),
-                      opts.sigint_timeout_s, opts.sigterm_timeout_s, opts.sigkill_timeout_s)
+                      *opts.timeouts)
     if cgroup:
         cgroups.remove(cgroup)
     return result.as_dict()
@@ -86,8 +85,8 @@ def _wait_exit(popen: subprocess.Popen, pidfd: Optional[int], timeout_s: float) 
     return popen.poll()
 
 
-def _wait_run(run, opts: SequencerOptions, peak: PeakSampler, t0: float,
-              watch: Optional[ShmWatch]) -> Tuple[Optional[int], bool]:
+def _wait_run(tagged, opts: SequencerOptions, peak: PeakSampler, t0: float,
+              run: RunStart) -> Tuple[Optional[int], bool]:
     """
     (exit code, timed out).
 
@@ -95,16 +94,15 @@ def _wait_run(run, opts: SequencerOptions, peak: PeakSampler, t0: float,
     timeout.
     """
     deadline = None if opts.timeout_s is None else t0 + opts.timeout_s
-    pidfd = open_pidfd(run.popen.pid)
+    pidfd = open_pidfd(tagged.popen.pid)
     try:
         while True:
             peak.sample()
-            if watch is not None:
-                watch.observe()
+            run.observe()
             wait = opts.sample_interval_s
             if deadline is not None:
                 wait = min(wait, max(0.0, deadline - time.monotonic()))
-            code = _wait_exit(run.popen, pidfd, wait)
+            code = _wait_exit(tagged.popen, pidfd, wait)
             if code is not None:
                 return code, False
             if deadline is not None and time.monotonic() >= deadline:
@@ -114,6 +112,22 @@ def _wait_run(run, opts: SequencerOptions, peak: PeakSampler, t0: float,
             os.close(pidfd)
 
 
+def _start(index: int, total: int, cmd: List[str], opts: SequencerOptions, run_id: str,
+           env: dict, out) -> Tuple[Optional[TaggedRun], str]:
+    """Return the run started (None, and why, when it could not start)."""
+    if out is not None:  # a resumed run's log holds its earlier try: say where this one begins
+        out.write(f'=== expclean run {index + 1} of {total}, run tag {run_id}, started '
+                  f'{time.strftime("%Y-%m-%d %H:%M:%S")} ===\n'.encode())
+        out.flush()
+    try:
+        return start_tagged(cmd, env=env, run_id=run_id, tag_variable=opts.tag_variable,
+                            cwd=opts.cwd, stdout=out,
+                            stderr=subprocess.STDOUT if out else None,
+                            use_cgroup=opts.use_cgroup), ''
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f'could not start {cmd[0]!r}: {getattr(exc, "strerror", None) or exc}'
+
+
 def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
              opts: SequencerOptions, cleanup: CleanupFn, recovered: Optional[dict]) -> dict:
     begin = time.monotonic()
@@ -121,80 +135,61 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     ledger.append({'type': 'started', 'index': index, 'run_id': run_id,
                    'tag_variable': opts.tag_variable, 'cgroup': expected_cgroup(run_id),
                    'started_at': time.time()})
-    before = take_snapshot()
-    watch = ShmWatch() if opts.shm_cleanup else None  # the record of /dev/shm before it
-    ghosts = opts.ghost_watch() if opts.ghost_watch is not None else None
+    # the records before it: memory, /dev/shm, the plugged steps' (the daemon's node list)
+    run = RunStart.begin(Selection(tag=run_id, tag_variable=opts.tag_variable),
+                         shm_cleanup=opts.shm_cleanup,
+                         steps=[make(run_id) for make in opts.end_steps])
     peak = PeakSampler()
     log_path = run_log(opts.log_dir, index)
-    out = open(log_path, 'ab') if log_path else None
-    if out is not None:  # a resumed run's log holds its earlier try: say where this one begins
-        out.write(f'=== expclean run {index + 1} of {total}, run tag {run_id}, started '
-                  f'{time.strftime("%Y-%m-%d %H:%M:%S")} ===\n'.encode())
-        out.flush()
     ros_logs = _ros_log_dir(opts, ledger.path, index)
     env = dict(os.environ if opts.env is None else opts.env)
     if ros_logs:
         env['ROS_LOG_DIR'] = ros_logs
     record = {'type': 'run', 'index': index, 'row': dict(row), 'run_id': run_id,
               'command': cmd, 'log': log_path, 'ros_log_dir': ros_logs}
-    exit_code, status, detail, duration = None, STATUS_ERROR, '', 0.0
-    tdown = None
+    exit_code, status, duration, timed_out = None, STATUS_ERROR, 0.0, False
+    out = open(log_path, 'ab') if log_path else None
     try:
         t0 = time.monotonic()
-        try:
-            run = start_tagged(cmd, env=env, run_id=run_id, tag_variable=opts.tag_variable,
-                               cwd=opts.cwd, stdout=out, stderr=subprocess.STDOUT if out else None,
-                               use_cgroup=opts.use_cgroup)
-        except (OSError, subprocess.SubprocessError) as exc:
-            detail = f'could not start {cmd[0]!r}: {getattr(exc, "strerror", None) or exc}'
-        else:
-            if watch is not None:
-                watch.follow(run_pids(run.selection(), run.cgroup))
+        tagged, detail = _start(index, total, cmd, opts, run_id, env, out)
+        if tagged is not None:
+            run.selection, run.on_stopped = tagged.selection(), tagged.finish
+            if run.shm is not None:
+                run.shm.follow(run_pids(tagged.selection(), tagged.cgroup))
             try:
-                exit_code, timed_out = _wait_run(run, opts, peak, t0, watch)
-                if watch is not None:
-                    watch.observe(force=True)  # what its processes hold as teardown begins
-                if ghosts is not None and hasattr(ghosts, 'observe'):
-                    ghosts.observe()  # its nodes, as the daemon lists them now
+                exit_code, timed_out = _wait_run(tagged, opts, peak, t0, run)
             except BaseException:  # Ctrl-C / SIGTERM: never leave the run behind
                 _log.warning('interrupted: stopping run %d (%s)', index + 1, run_id)
-                run.stop(opts.sigint_timeout_s, opts.sigterm_timeout_s, opts.sigkill_timeout_s)
+                tagged.stop(*opts.timeouts)
                 raise
             duration = time.monotonic() - t0
-            result = run.stop(opts.sigint_timeout_s, opts.sigterm_timeout_s,
-                              opts.sigkill_timeout_s)
-            tdown = result.as_dict()
-            if timed_out:
-                exit_code = run.popen.returncode
-                status = STATUS_TIMED_OUT
-                detail = f'timed out after {opts.timeout_s:g} s; torn down'
-            else:
-                status = STATUS_OK if exit_code == 0 else STATUS_FAILED
-                detail = f'exited with {exit_code}'
-            record['mechanism'] = run.mechanism
+            record['mechanism'] = tagged.mechanism
     finally:
         if out is not None:
             out.close()
-    if tdown is None:  # never started: nothing can carry the tag, but make sure
-        tdown = stop_tag(run_id, None, opts)
-    shm = watch.clean() if watch is not None else None  # what the run left in /dev/shm
-    daemon = ghosts.settle() if ghosts is not None else None  # its nodes, still listed
-    after_teardown = take_snapshot()
-    # the run's processes verified gone: memory back at `before` is the run's returned
-    tag = {'run_id': run_id} if getattr(cleanup, 'takes_run_id', False) else {}  # hosts.py
-    cleaned = cleanup(index, total, baseline=before if tdown.get('left') == 0 else None, **tag)
-    after = take_snapshot()
-    checked = (watch.verify(before, after, opts.verify_tolerance_bytes) if watch is not None
-               else verify(before, after, tolerance_bytes=opts.verify_tolerance_bytes))
+    # never started: nothing can carry the tag, but the same end makes sure
+    end = end_run(run, timeouts=opts.timeouts, tolerance_bytes=opts.verify_tolerance_bytes,
+                  cleanup=lambda given: cleanup(index, total, baseline=given.baseline))
+    if tagged is not None:
+        if timed_out:
+            exit_code = tagged.popen.returncode
+            status = STATUS_TIMED_OUT
+            detail = f'timed out after {opts.timeout_s:g} s; torn down'
+        else:
+            status = STATUS_OK if exit_code == 0 else STATUS_FAILED
+            detail = f'exited with {exit_code}'
+    daemon = next((s for s in end.steps if s.name == DAEMON_STEP), None)
     record.update({
         'status': status, 'exit_code': exit_code, 'detail': detail,
         'duration_s': duration,
-        'memory': {'before': memory_record(before), 'peak': peak.as_dict(),
-                   'after_teardown': memory_record(after_teardown),
-                   'after': memory_record(after)},
-        'teardown': tdown, 'shm': shm.as_dict() if shm is not None else None,
+        'memory': {'before': memory_record(run.before), 'peak': peak.as_dict(),
+                   'after_teardown': memory_record(end.after_teardown),
+                   'after': memory_record(end.after)},
+        'teardown': end.teardown.as_dict(),
+        'shm': end.shm.as_dict() if end.shm is not None else None,
         'ros2_daemon': daemon.as_dict() if daemon is not None else None,
-        'cleanup': cleaned, 'verify': checked.as_dict(),
+        'end_steps': [step.as_dict() for step in end.steps],
+        'cleanup': end.cleanup, 'verify': end.verification.as_dict(),
         'leftovers': _leftovers(run_id, opts),
         'recovered': recovered,
         'finished_at': time.time(),
@@ -268,9 +263,8 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
     :param cleanup: ``cleanup(run_index, total_runs, baseline=None) -> dict`` between
         runs (see :func:`report_record` for the fields; ``baseline``: the memory
         snapshot before the run, passed when teardown left none of its processes);
-        default: the in-process comprehensive between-runs plan. A callable with
-        ``takes_run_id = True`` also gets ``run_id=`` (the run's tag), e.g. to have
-        the run torn down on other hosts.
+        default: the in-process comprehensive between-runs plan. Work that needs the
+        run's tag (a teardown on other hosts) is an end step (``options.end_steps``).
     :param on_start: ``on_start(index, position, count)`` before each run
         (position 0-based among the ``count`` runs to do now).
     :param on_finish: ``on_finish(record, position, count)`` after each run.
@@ -295,8 +289,7 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
             if shard is not None:
                 header['shard'] = shard_record(shard)
             ledger.append(header)
-        for rec, found in launch_record.stop_stale(
-                (opts.sigint_timeout_s, opts.sigterm_timeout_s, opts.sigkill_timeout_s)):
+        for rec, found in launch_record.stop_stale(opts.timeouts):
             _log.warning('run %s of launch pid %d, which is gone: %s', rec.run_id,
                          rec.launch_pid, found.summary())
         recovered: Dict[int, dict] = {}

@@ -74,18 +74,22 @@ class TaggedRun:
         """Tear down everything of this run; reaps the Popen; removes the cgroup."""
         result = teardown(self.selection(), sigint_timeout_s, sigterm_timeout_s,
                           sigkill_timeout_s, dry_run=dry_run, after_sigkill=after_sigkill)
-        if dry_run:
-            return result
+        if not dry_run:
+            self.finish(result, sigkill_timeout_s)
+        return result
+
+    def finish(self, result: TeardownResult,
+               wait_s: float = DEFAULT_SIGKILL_TIMEOUT_S) -> None:
+        """After the teardown of this run: reap the Popen (its exit code) and remove the cgroup."""
         for outcome in result.processes:
             if outcome.pid == self.popen.pid and outcome.exit_code is not None:
                 self.popen.returncode = outcome.exit_code  # we reaped it for the Popen
         try:
-            self.popen.wait(timeout=max(1.0, sigkill_timeout_s))
+            self.popen.wait(timeout=max(1.0, wait_s))
         except subprocess.TimeoutExpired:
             _log.warning('run %s: pid %d did not exit', self.run_id, self.popen.pid)
         if self.cgroup and not cgroups.remove(self.cgroup):
             _log.warning('run %s: cgroup %s is left behind', self.run_id, self.cgroup)
-        return result
 
 
 def start_tagged(cmd: Sequence[str], *, env: Optional[Mapping[str, str]] = None,
