@@ -97,7 +97,7 @@ def test_dry_run_lists_the_run_and_stops_nothing():
     try:
         end = end_run(run, timeouts=FAST, dry_run=True, cleanup=lambda what: 1 / 0)
         assert all(scene.alive(role) for role in scene.pids)
-        assert {o.pid for o in end.teardown.processes} == set(scene.pids.values())
+        assert set(scene.pids.values()) <= {o.pid for o in end.teardown.processes}
         assert end.steps == () and end.cleanup is None and end.verification is None
         assert [name for name, _ in said] == ['step.observe']
     finally:
