@@ -46,7 +46,7 @@ class Step:
 
 
 def _decoy():
-    """The scene's own command, without the tag: it must outlive the end of the run."""
+    """Start the scene's own command without the tag: it must outlive the end of the run."""
     env = {k: v for k, v in os.environ.items() if k != 'EXPCLEAN_RUN_ID'}
     return subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], env=env,
                             stdin=subprocess.DEVNULL, start_new_session=True)

@@ -22,8 +22,9 @@ Internals (private, or documented nowhere): AsyncSafeSignalManager's name-mangle
 and ``handle`` (shutdown_signals.py); ``ExecuteLocal._shutdown_process(context, *, send_sigint)``
 (CleanupNodeAction overrides it); ``context.locals.event`` during an event handler (Teardown's
 ``presignalled_by``, presignalled.py); launch globals read through ``context.locals``
-(run_session.py: the LaunchSession that RunTag, Teardown and CleanupNodeAction share); ``Node.parse`` reading ``pkg`` and ``exec`` through ``Entity.get_attr``
-(CleanupNodeAction's parse); ``ExecuteProcess.parse(..., ignore=[...])`` (Experiment's parse).
+(run_session.py: the LaunchSession that RunTag, Teardown and CleanupNodeAction share);
+``Node.parse`` reading ``pkg`` and ``exec`` through ``Entity.get_attr`` (CleanupNodeAction's
+parse); ``ExecuteProcess.parse(..., ignore=[...])`` (Experiment's parse).
 That launch copies ``context.environment`` for the process inside ``execute`` (the node's
 environment without the tag) is behaviour, proven by test_ros2_launch.py's wrapper test.
 """

@@ -19,8 +19,8 @@ import signal
 from typing import Optional
 
 from ..core.memory import dds_shm
+from ..core.procs.escalation import StopTimeouts
 from ..core.runs.launch_watch import LaunchWatch
-from .parameters import teardown_timeouts
 from .signals import defer_sigterm
 
 #: Longest a node started by launch stays after a SIGTERM while its launch runs.
@@ -53,8 +53,6 @@ def watch_launch(node) -> Optional[LaunchWatch]:
 
     launch_pid = values['launch.pid']
     defer_sigterm(lambda: os.getppid() == launch_pid, SIGTERM_DEFER_S, log.warning)
-    timeouts = teardown_timeouts(values)
     return LaunchWatch(values['launch.pid'], values['launch.run_tag'],
                        values['teardown.tag_variable'], values['launch.cgroup'],
-                       (timeouts['sigint_timeout_s'], timeouts['sigterm_timeout_s'],
-                        timeouts['sigkill_timeout_s']), done)
+                       StopTimeouts.of(values, 'teardown.'), done)

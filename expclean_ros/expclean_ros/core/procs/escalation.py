@@ -63,7 +63,7 @@ class StopTimeouts(NamedTuple):
         return self
 
     def keywords(self) -> dict:
-        """Return them as :func:`~.teardown.teardown`'s keywords (``sigint_timeout_s``...)."""
+        """Return them by the teardown function's names: ``sigint_timeout_s`` and so on."""
         return {f'{stage}_timeout_s': float(value) for stage, value in zip(STAGES, self)}
 
     def text(self) -> str:

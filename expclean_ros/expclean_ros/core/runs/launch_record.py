@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 from ..procs import cgroups, proctable
+from ..procs.escalation import DEFAULT_STOP_TIMEOUTS_S, StopTimeouts
 from ..procs.outcome import TeardownResult
 from ..procs.requests import check_run_tag
 from ..procs.selection import Selection
@@ -142,7 +143,7 @@ def records() -> List[LaunchRecord]:
     return sorted(found, key=lambda r: r.started_at)
 
 
-def stop_stale(timeouts: Tuple[float, float, float] = (2.0, 2.0, 1.0)
+def stop_stale(timeouts: StopTimeouts = DEFAULT_STOP_TIMEOUTS_S
                ) -> List[Tuple[LaunchRecord, TeardownResult]]:
     """Stop every recorded run whose launch is gone; forget those left with nothing."""
     done = []

@@ -27,6 +27,7 @@ import threading
 from typing import Callable, Optional
 
 from . import launch_record
+from ..procs.escalation import StopTimeouts
 from ..procs.outcome import TeardownResult
 from ..procs.pidfd import wait_readable
 from ..procs.selection import Selection
@@ -56,7 +57,7 @@ class LaunchWatch:
         self.run_id = run_id
         self.tag_variable = tag_variable
         self.cgroup = trusted_cgroup(run_id, cgroup) if run_id and cgroup else None
-        self.timeouts = tuple(timeouts)
+        self.timeouts = StopTimeouts(*timeouts)
         self._on_done = on_done
         self._wake_r, self._wake_w = os.pipe()
         self._pidfd = self._open()
