@@ -13,12 +13,15 @@
 # limitations under the License.
 
 """
-When each phase after the experiment's end happened, read from ``ros2 launch``'s output.
+When each phase of a launched run happened, read from ``ros2 launch``'s output.
 
 Every line of launch's output is stamped (monotonic) as it arrives; a phase is
-the first line matching its pattern. Times are seconds after launch reported
-the experiment's exit. Launch's own lines are written by the process that acts
-(the Teardown action logs as it goes), so no product code is needed for timing.
+the first line matching its pattern. Phases before the experiment are seconds
+after ``ros2 launch`` was started; those after it, seconds after launch
+reported the experiment's exit. The cleanup node's answer adds its own
+figures (how long the plan ran, how long it settled). Launch's own lines are
+written by the code that acts (the Teardown action logs as it goes), so no
+product code is needed for timing.
 """
 
 import re
