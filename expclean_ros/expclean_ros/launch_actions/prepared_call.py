@@ -28,6 +28,8 @@ __all__ = ['PreparedCall']
 
 #: One look for the service waits this long, then checks whether the call is wanted now.
 _LOOK_S = 0.2
+#: While it looks, the worker sees a wanted call within this time (the call waits for it).
+_WAKE_S = 0.02
 #: After the service is found, how long to look for a second node of the same name.
 _DUPLICATE_LOOK_S = 5.0
 _NUMBERS = itertools.count(1)  # one ROS node name per client in this process
@@ -127,8 +129,11 @@ class PreparedCall:
         try:
             from std_srvs.srv import Trigger
 
+            from ..ros.announce import own_participant
             from ..ros.client import CleanupClient
-            self._client = CleanupClient(name=self._name, args=[])  # not launch's argv
+            # made before the node: the node finds it when it re-announces itself
+            with own_participant():
+                self._client = CleanupClient(name=self._name, args=[])  # not launch's argv
             self._client.prepare(Trigger, self._service, 0.0)
         except Exception as exc:  # rclpy failing: the call reports it
             self._error = f'{type(exc).__name__}: {exc}'
@@ -140,7 +145,7 @@ class PreparedCall:
         try:
             from std_srvs.srv import Trigger
             while not self._wanted.is_set():
-                if self._client.prepare(Trigger, self._service, _LOOK_S):
+                if self._client.prepare(Trigger, self._service, _WAKE_S):
                     get_logger('expclean').info(f'cleanup call {self._service} ready')
                     self._say_duplicates()
                     return
@@ -161,7 +166,13 @@ class PreparedCall:
                 get_logger('expclean').warning(
                     f'{count} nodes named {self.node} are on the graph: {DUPLICATE_HINT}')
                 return
-            self._client.spin_for(_LOOK_S)
+            self._spin_until_wanted(_LOOK_S)
+
+    def _spin_until_wanted(self, seconds):
+        """Spin the client for ``seconds`` in short slices; return once the call is wanted."""
+        end = time.monotonic() + seconds
+        while not self._wanted.is_set() and time.monotonic() < end:
+            self._client.spin_for(_WAKE_S)
 
     def _call(self) -> Tuple[bool, str]:
         if self._client is None:
