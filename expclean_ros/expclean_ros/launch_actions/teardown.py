@@ -16,6 +16,7 @@
 
 import asyncio
 import functools
+import time
 from typing import Optional, Union
 
 from launch.action import Action
@@ -242,6 +243,7 @@ class Teardown(Action):
         # the records RunTag took before the run (none for a tag given from outside)
         start = session.run(run_id)
         end = done = None
+        closing = []
         try:
             if prepared is not None:
                 # The call's entities exist before any process stops: Fast DDS 3.2 can
@@ -257,6 +259,9 @@ class Teardown(Action):
 
             def call(given):  # in the worker thread: the prepared call, its answer an event
                 calls.append(cleanup_done(prepared, *prepared.call_sync()))
+                # its client goes now, while the machine is verified (the finally awaits it)
+                prepared.close()
+                closing.append(time.monotonic())
                 asyncio.run_coroutine_threadsafe(context.emit_event(calls[0]), loop).result()
                 return calls[0]
             # reap=False: launch's child watcher waits for its own children, not us
@@ -271,7 +276,8 @@ class Teardown(Action):
                 # node is stopped: Fast DDS 3.2 can deadlock deleting a participant while a
                 # remote one leaves (launch then freezes in the client's close).
                 await asyncio.wrap_future(prepared.close())
-                await asyncio.sleep(DEPARTURE_S)
+                since = time.monotonic() - closing[0] if closing else 0.0
+                await asyncio.sleep(max(0.0, DEPARTURE_S - since))  # from the close's start
             if start is not None:
                 start.close()
             await context.emit_event(TeardownDone(
