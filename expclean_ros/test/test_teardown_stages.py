@@ -266,12 +266,12 @@ def test_verify_reports_who_is_left_and_why(run):
 
 def test_release_owners_after_their_clients_grace_then_stages(run):
     proc, log = run.child('client')
-    quits = run.owner(1.5)  # exits by itself within its grace
+    quits = run.owner(2.0)  # exits by itself within its grace
     stays = run.owner(60)   # does not: the stages follow
     with selected(run, timeouts=(3.0, 3.0, 3.0), owner_grace_s=5.0) as e:
         e.escalate()
         assert by_pid(e, proc.pid).stage == 'sigint'
-        assert quits.poll() is None and stays.poll() is None  # no signal while held
+        assert stays.poll() is None  # a sleep: no signal while held
         assert e.killed == 0
         e.release_owners()
         assert not e.holding and not e.held
