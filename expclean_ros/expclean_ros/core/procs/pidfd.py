@@ -26,15 +26,15 @@ import select
 import signal
 import time
 from dataclasses import dataclass
-from typing import Optional, Set, Tuple
+from typing import List, Optional, Set, Tuple
 
 from . import proctable
 from .outcome import ZOMBIE_NOT_OURS
 from .selection import Candidate
 
-__all__ = ['Tracked', 'HAVE_PIDFD', 'same_process', 'open_checked', 'send_signal', 'reap_child',
-           'gone', 'threads_exiting', 'close_pidfd', 'wait_for_exit', 'open_pidfd',
-           'wait_readable']
+__all__ = ['Tracked', 'HAVE_PIDFD', 'SIGNAL_VIA', 'same_process', 'open_checked', 'send_signal',
+           'reap_child', 'gone', 'alive', 'note_gone', 'threads_exiting', 'close_pidfd',
+           'wait_for_exit', 'open_pidfd', 'wait_readable']
 
 
 @dataclass
@@ -49,6 +49,8 @@ class Tracked:
 
 
 HAVE_PIDFD = hasattr(os, 'pidfd_open') and hasattr(signal, 'pidfd_send_signal')
+#: How a teardown signals here: through a ``pidfd``, or ``kill`` after a start time check.
+SIGNAL_VIA = 'pidfd' if HAVE_PIDFD else 'kill'
 
 
 def same_process(cand: Candidate) -> Optional[proctable.ProcInfo]:
@@ -134,6 +136,19 @@ def gone(t: Tracked, reap: bool = True) -> bool:
         t.why = ZOMBIE_NOT_OURS
         return True
     return False
+
+
+def alive(tracked) -> List[Tracked]:
+    """Return those of ``tracked`` not yet seen gone, and not out of our reach (denied)."""
+    return [t for t in tracked if t.stage is None and not t.denied]
+
+
+def note_gone(tracked, stage: str, reap: bool) -> None:
+    """Set ``stage`` on those of ``tracked`` gone since the last look, and close their pidfds."""
+    for t in tracked:
+        if t.stage is None and gone(t, reap):
+            t.stage = stage
+            close_pidfd(t)
 
 
 def threads_exiting(pid: int) -> bool:
