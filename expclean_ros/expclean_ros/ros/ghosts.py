@@ -38,7 +38,7 @@ import importlib.util
 import time
 from typing import Counter, Optional
 
-from expclean_ros.core.cleanup.results import OK, SKIPPED, StepResult
+from expclean_ros.core.step_result import OK, SKIPPED, StepResult
 
 __all__ = ['GhostWatch', 'STEP_NAME', 'missing_reason']
 

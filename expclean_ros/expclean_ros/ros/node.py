@@ -41,7 +41,7 @@ from rclpy.signals import SignalHandlerOptions
 from std_srvs.srv import Trigger
 
 from expclean_ros.core.cleanup import plans, summary
-from expclean_ros.core.cleanup.results import run_step
+from expclean_ros.core.step_result import run_step
 from expclean_ros.core.memory import dds_shm, probes, run_shm
 from expclean_ros.core.memory.shm_record import ShmRecord
 from expclean_ros.core.procs import teardown
