@@ -39,8 +39,8 @@ sys.path.insert(0, os.path.join(HERE, '..', 'expclean_ros', 'test'))
 from helpers import rosproc  # noqa: E402
 from e2e_ledger import ModeLedger  # noqa: E402
 from runs_option import parse_runs  # noqa: E402
+from expclean_ros.core.units import MIB  # noqa: E402
 
-MIB = 1024 * 1024
 HELPER_SHM_MIB = 32
 
 

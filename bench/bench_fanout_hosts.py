@@ -41,7 +41,7 @@ CALLER = """
 import json, sys, time
 from expclean_interfaces.srv import CleanupBetweenRuns
 from std_srvs.srv import Trigger
-from expclean_ros.client import CleanupClient
+from expclean_ros.ros.client import CleanupClient
 runs, nodes = int(sys.argv[1]), sys.argv[2:]
 counts = (1, 2, 4, 8)
 with CleanupClient(name='bench_fanout') as client:

@@ -57,11 +57,11 @@ from expclean_ros.core.memory.shm_record import RunEvidence, ShmRecord  # noqa: 
 from expclean_ros.core.procs import proctable  # noqa: E402
 from expclean_ros.core.procs.teardown import teardown  # noqa: E402
 from expclean_ros.core.runs import run_tag  # noqa: E402
+from expclean_ros.core.units import MIB  # noqa: E402
 
 PIPELINE = os.path.join(TEST, 'helpers', 'torch_pipeline.py')
 CLI = [sys.executable, '-c', 'import sys; from expclean_ros.cli import main; sys.exit(main())']
 SHM = '/dev/shm'
-MIB = 2**20
 NODE = '/torch_pipeline'
 
 

@@ -47,7 +47,7 @@ from typing import Optional, Sequence
 
 from .core.cleanup import plans, steps
 from .core.memory.probes import take_snapshot
-from .core.cleanup.results import OK, FAILED, StepResult
+from .core.step_result import OK, FAILED, StepResult
 from .core.cleanup.summary import memory_line, step_line
 from .core.memory.shm_record import ShmRecord
 from .core.procs.selection import DEFAULT_PROTECT, Selection

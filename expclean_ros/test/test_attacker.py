@@ -367,7 +367,7 @@ def test_a_burst_of_hostile_calls_leaves_the_node_serving(node_10hz, client, dec
 CALLER = """
 import os, sys
 from expclean_interfaces.srv import CleanupBetweenRuns
-from expclean_ros.client import CleanupClient
+from expclean_ros.ros.client import CleanupClient
 with CleanupClient() as client:
     response = client.call(CleanupBetweenRuns, '/cleanup/between_runs', CleanupBetweenRuns.Request(
         run_index=0, total_runs=3, comprehensive=False, caller_pid=os.getpid()), wait_s=20,

@@ -189,11 +189,11 @@ def test_a_cleanup_says_not_back_when_shm_stays_above_the_previous_cleanup(made)
     from helpers.shmscene import Proc, token, write
 
     from expclean_ros.core.cleanup.plans import CleanupOptions
-    from expclean_ros.core.memory.shm_record import default_root
+    from expclean_ros.core.memory.shm_root import shm_root
     paths, procs = made
     quiet = CleanupOptions(settle=False)  # nothing torn down: only the comparison is tested
     assert cu.quick_cleanup(0, False, options=quiet).success  # the level to compare with
-    held = write(f'{default_root()}/psm_{token()}', 48 * 2**20)
+    held = write(f'{shm_root()}/psm_{token()}', 48 * 2**20)
     paths.append(held)
     holder = Proc(held, 'open')
     procs.append(holder)

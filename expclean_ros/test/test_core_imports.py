@@ -35,13 +35,11 @@ from helpers import rosproc
 PACKAGE_DIR = os.path.dirname(expclean_ros.__file__)
 CORE_MODULES = sorted(m.name for m in pkgutil.walk_packages(expclean_ros.core.__path__,
                                                             'expclean_ros.core.'))
-PUBLIC_PATHS = ['expclean_ros.cleanup_utils', 'expclean_ros.client',
-                'expclean_ros.launch_helpers', 'expclean_ros.launch_actions']
 
 
 def test_core_modules_listed():
     for name in ('procs.teardown', 'procs.selection', 'memory.probes', 'memory.settle',
-                 'cleanup.steps', 'cleanup.plans', 'cleanup.results', 'runs.sequencer',
+                 'cleanup.steps', 'cleanup.plans', 'step_result', 'runs.sequencer',
                  'doctor.diagnose'):
         assert f'expclean_ros.core.{name}' in CORE_MODULES
     for package in ('procs', 'memory', 'cleanup', 'runs', 'doctor', 'report'):
@@ -69,10 +67,16 @@ def test_importing_core_and_cleanup_utils_does_not_import_rclpy_or_launch():
     assert _imported_after(CORE_MODULES + ['expclean_ros.cleanup_utils']) == []
 
 
-def test_public_import_paths_still_work():
-    code = ('from expclean_ros.cleanup_utils import cleanup_between_runs\n'
-            'from expclean_ros.client import CleanupClient, ClientError\n'
-            'from expclean_ros.launch_helpers import cleanup_node, run_tag, tagged_process\n'
+def test_public_import_paths_work_and_the_removed_shims_are_gone():
+    code = ('import importlib\n'
+            'from expclean_ros.cleanup_utils import cleanup_between_runs\n'
+            'from expclean_ros.ros.client import CleanupClient, ClientError\n'
+            'for gone in ("expclean_ros.client", "expclean_ros.launch_helpers"):\n'
+            '    try:\n'
+            '        importlib.import_module(gone)\n'
+            '    except ModuleNotFoundError:\n'
+            '        continue\n'
+            '    raise SystemExit(gone + " still imports")\n'
             'print("imported")\n')
     assert _fresh_python(code).strip() == 'imported'
 
@@ -80,9 +84,10 @@ def test_public_import_paths_still_work():
 @pytest.mark.launch
 @pytest.mark.skipif(bool(rosproc.launch_missing_reason()), reason=rosproc.launch_missing_reason())
 def test_launch_actions_import_path_works():
-    code = ('from expclean_ros.launch_actions import CleanupCall, CleanupNode, RunTag, Teardown\n'
+    code = ('import expclean_ros.launch_actions as actions\n'
+            'from expclean_ros.launch_actions import CleanupCall, RunTag, Teardown\n'
             'from expclean_ros.launch_actions import CleanupNodeAction, Experiment\n'
-            'assert CleanupNode is CleanupNodeAction  # the old name, kept\n'
+            'assert not hasattr(actions, "CleanupNode")  # the old alias is gone (0.2.0)\n'
             'print("imported")\n')
     assert _fresh_python(code).strip() == 'imported'
 

@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 
-from expclean_ros.core.cleanup.results import FAILED, OK, StepResult
+from expclean_ros.core.step_result import FAILED, OK, StepResult
 from expclean_ros.core.procs.escalation import StopTimeouts
 from expclean_ros.core.procs.scanner import select
 from expclean_ros.core.procs.selection import Selection

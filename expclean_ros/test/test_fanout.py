@@ -60,7 +60,7 @@ def three_nodes(tmp_path_factory):
 
 _TRIES = """
 import json, sys
-from expclean_ros.client import CleanupClient
+from expclean_ros.ros.client import CleanupClient
 for _ in range(int(sys.argv[1])):
     with CleanupClient(name='expclean_fanout') as client:
         print(json.dumps(client.find_cleanup_nodes(timeout_s=60, expect=3)), flush=True)

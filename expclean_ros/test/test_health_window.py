@@ -19,8 +19,7 @@ from dataclasses import replace
 from expclean_ros.ros import diagnostics as health
 from expclean_ros.core.memory.gpu import GpuInfo
 from expclean_ros.core.memory.probes import take_snapshot
-
-GIB = 1024 ** 3
+from expclean_ros.core.units import GIB
 
 
 def test_window_judges_the_mean_of_the_last_readings():

@@ -81,7 +81,7 @@ def test_a_node_in_b_answers_a_call_from_a_and_a_never_sees_b(rig):
 _DIAGNOSTICS = """
 import json
 from diagnostic_msgs.msg import DiagnosticArray
-from expclean_ros.client import CleanupClient
+from expclean_ros.ros.client import CleanupClient
 with CleanupClient(name='expclean_diag') as client:
     client.subscribe(DiagnosticArray, '/diagnostics')
     got = client.collect(DiagnosticArray, '/diagnostics', duration_s=8)

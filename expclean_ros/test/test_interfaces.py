@@ -31,7 +31,8 @@ from std_srvs.srv import Trigger  # noqa: E402
 
 from expclean_ros.ros.qos import LATCHED_QOS  # noqa: E402
 from expclean_ros.core.memory import gpu  # noqa: E402
-from expclean_ros.core.cleanup import plans, results  # noqa: E402
+from expclean_ros.core import step_result as results  # noqa: E402
+from expclean_ros.core.cleanup import plans  # noqa: E402
 from expclean_ros.core.procs import outcome, selection  # noqa: E402
 from expclean_ros.core.runs.tagged_start import new_run_id  # noqa: E402
 

@@ -27,8 +27,7 @@ from helpers.nodes import wait_for_path
 from expclean_ros.core.memory import gpu
 from expclean_ros.core.memory.gpu import GpuInfo, read_gpus
 from expclean_ros.core.memory.probes import MemorySnapshot, take_snapshot
-
-_MIB = 1024 * 1024
+from expclean_ros.core.units import MIB as _MIB
 
 
 def process_rss(pids):

@@ -27,8 +27,7 @@ rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed'
 from expclean_interfaces.msg import MemoryUsage  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from helpers.dds_shm import held_lock_files, stale  # noqa: E402
-
-MIB = 1024 ** 2
+from expclean_ros.core.units import MIB  # noqa: E402
 
 
 def test_quick_and_comprehensive_answer_with_one_line(start_node, client):

@@ -33,8 +33,7 @@ from std_srvs.srv import Trigger  # noqa: E402
 
 from helpers.nodes import ros_env  # noqa: E402
 from helpers.shmscene import Proc, token, write  # noqa: E402
-
-MIB = 2**20
+from expclean_ros.core.units import MIB  # noqa: E402
 
 
 def test_a_peers_quick_frees_only_the_provably_stale_and_reports_growth(

@@ -27,7 +27,7 @@ import pytest
 from helpers.nodes import wait_execed
 from expclean_ros.core.cleanup import plans
 from expclean_ros.core.cleanup.plans import CleanupOptions, auto_cap, between_runs
-from expclean_ros.core.cleanup.results import StepResult
+from expclean_ros.core.step_result import StepResult
 from expclean_ros.core.procs.selection import Selection
 from expclean_ros.core.procs.teardown_step import teardown_step
 

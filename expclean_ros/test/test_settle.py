@@ -27,9 +27,9 @@ import sys
 import pytest
 
 from expclean_ros.core.memory.settle import SettleResult, fixed_wait, settle
+from expclean_ros.core.units import MIB as _MIB
 from helpers.alloc_child import close_child
 
-_MIB = 1024 * 1024
 _NO_LIMIT = 1 << 62  # a tolerance no machine's memory moves by
 
 # A child that allocates (``a``) or frees (``f``) one chunk of STEP MiB per byte it reads

@@ -25,7 +25,7 @@ import pytest
 from helpers.nodes import wait_for
 from expclean_ros.core.cleanup import steps
 from expclean_ros.core.memory.gpu import read_gpus
-from expclean_ros.core.cleanup.results import StepResult
+from expclean_ros.core.step_result import StepResult
 
 
 def test_python_memory_collects_real_garbage():

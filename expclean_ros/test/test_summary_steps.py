@@ -28,7 +28,7 @@ import pytest
 
 from helpers.nodes import wait_for
 from expclean_ros.core.cleanup.plans import CleanupReport
-from expclean_ros.core.cleanup.results import StepResult
+from expclean_ros.core.step_result import StepResult
 from expclean_ros.core.cleanup.summary import report_line
 
 CLI = [sys.executable, '-c', 'import sys; from expclean_ros.cli import main; sys.exit(main())']

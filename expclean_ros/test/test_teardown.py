@@ -22,7 +22,7 @@ import pytest
 
 from helpers import proctree
 from expclean_ros.core.procs import proctable
-from expclean_ros.core.cleanup.results import OK
+from expclean_ros.core.step_result import OK
 from expclean_ros.core.procs.pidfd import open_checked
 from expclean_ros.core.procs.scanner import select
 from expclean_ros.core.procs.selection import Candidate, NO_SELECTION_MESSAGE, Selection

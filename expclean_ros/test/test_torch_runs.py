@@ -35,13 +35,13 @@ import pytest
 from helpers import rosproc
 from helpers.nodes import NOBODY, ros_env, wait_for
 from expclean_ros.core.memory.shm_holders import scan_holders
+from expclean_ros.core.units import MIB
 from helpers.shmscene import Proc, token, write
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PIPELINE = os.path.join(HERE, 'helpers', 'torch_pipeline.py')
 CLI = [sys.executable, '-c', 'import sys; from expclean_ros.cli import main; sys.exit(main())']
 SHM = '/dev/shm'
-MIB = 2**20
 pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec('torch') is None,
                        reason='torch not installed (pip install torch==2.13.0, the CPU wheel)'),

@@ -19,10 +19,9 @@ import os
 from expclean_ros.core.cleanup.verify import verify
 from expclean_ros.core.memory.probes import take_snapshot
 from expclean_ros.core.memory.shm_record import ShmRecord
+from expclean_ros.core.units import MIB
 
 from helpers.shmscene import Proc, token, write
-
-MIB = 2**20
 
 
 def test_a_file_a_decoy_holds_keeps_the_machine_not_back(tmp_path, made):

@@ -174,7 +174,7 @@ class _HostsTeardown:
         self._hosts, self._run_id = hosts, run_id
 
     def settle(self):
-        from expclean_ros.core.cleanup.results import FAILED, OK, StepResult
+        from expclean_ros.core.step_result import FAILED, OK, StepResult
         from expclean_ros.ros.client import ClientError
         torn = self._hosts._teardown(self._run_id)
         lost = [name for name, answer in torn.items() if isinstance(answer, ClientError)]

@@ -18,7 +18,8 @@ import json
 import time
 
 from expclean_ros.cli.main import CliError
-from expclean_ros.cli.memory_format import GIB, MIB, memory_dict
+from expclean_ros.cli.memory_format import memory_dict
+from expclean_ros.core.units import GIB, MIB
 
 __all__ = ['memory_line', 'memory_all']
 

@@ -14,10 +14,9 @@
 
 """A node's MemoryUsage as a plain dict (``--json``) or a readable table."""
 
-__all__ = ['memory_dict', 'memory_table']
+from expclean_ros.core.units import GIB, MIB
 
-GIB = 1024 ** 3
-MIB = 1024 ** 2
+__all__ = ['memory_dict', 'memory_table']
 
 
 def memory_dict(msg):

@@ -23,6 +23,7 @@ and after the cleanup of each run. Several ledgers merge as in the report.
 import os
 
 from expclean_ros.cli.main import CliError
+from expclean_ros.core.units import GIB
 
 __all__ = ['add_arguments', 'plot', 'draw_memory_plot']
 
@@ -54,7 +55,7 @@ def draw_memory_plot(report, output, *, width=8.0, height=4.5, dpi=100):
         for ax, resource in zip(axes[:, 0], report.resources):
             series = report.series(resource)
             for (key, label), style in zip(MOMENTS, ('-o', '--^', ':s', '-.D')):
-                points = [(x, v / 2**30) for x, v in zip(xs, series[key]) if v is not None]
+                points = [(x, v / GIB) for x, v in zip(xs, series[key]) if v is not None]
                 if points:
                     ax.plot([p[0] for p in points], [p[1] for p in points], style,
                             label=label, markersize=3)

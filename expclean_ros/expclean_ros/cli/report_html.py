@@ -27,7 +27,7 @@ from expclean_ros.cli.report_table import run_details, run_table
 from expclean_ros.cli.report_text import summary_sentences
 from expclean_ros.cli.svg_chart import bar_chart, line_chart
 from expclean_ros.core.report.fields import MOMENTS, STOP_STAGES
-from expclean_ros.core.report.units import GIB, MIB, size
+from expclean_ros.core.units import GIB, MIB, size
 
 __all__ = ['render']
 

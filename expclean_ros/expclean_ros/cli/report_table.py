@@ -17,7 +17,7 @@
 from html import escape
 
 from expclean_ros.core.report.fields import MOMENTS
-from expclean_ros.core.report.units import DASH, seconds, size
+from expclean_ros.core.units import DASH, seconds, size
 
 __all__ = ['run_table', 'run_details']
 

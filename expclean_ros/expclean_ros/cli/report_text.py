@@ -14,7 +14,7 @@
 
 """A batch report's summary and verdicts as lines for a terminal (``expclean report --text``)."""
 
-from expclean_ros.core.report.units import seconds
+from expclean_ros.core.units import seconds
 
 __all__ = ['summary_sentences', 'text_lines']
 

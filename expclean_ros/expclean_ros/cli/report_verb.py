@@ -19,10 +19,9 @@ import os
 import sys
 
 from expclean_ros.cli.main import CliError
+from expclean_ros.core.units import MIB
 
 __all__ = ['add_arguments', 'add_report', 'report']
-
-MIB = 2 ** 20
 
 
 def add_report(p):

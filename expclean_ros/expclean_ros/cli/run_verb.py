@@ -23,10 +23,9 @@ import time
 
 from expclean_ros.cli.main import CliError
 from expclean_ros.core.procs.escalation import stop_timeouts_text
+from expclean_ros.core.units import GIB, clock as _fmt_s
 
 __all__ = ['add_arguments', 'run', 'summary_lines', 'Progress', 'resume_command']
-
-GIB = 1024 ** 3
 
 
 class _CommandAfterDashes(argparse.ArgumentParser):
@@ -118,11 +117,6 @@ def _timeouts(text):
         raise CliError(f'--stop-timeouts must be three seconds >= 0 like '
                        f'{stop_timeouts_text()}, got {text!r}')
     return values
-
-
-def _fmt_s(seconds):
-    seconds = int(round(seconds))
-    return f'{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}'
 
 
 class Progress:

@@ -17,8 +17,10 @@ expclean core: plain Python, no rclpy or launch.
 
 Grouped by what flows through it: ``procs`` (which processes, and stopping
 them), ``memory`` (probes, GPUs, settling, DDS shared memory), ``cleanup``
-(steps and plans, each step a :class:`~.cleanup.results.StepResult`), ``runs``
+(steps and plans, each step a :class:`~.step_result.StepResult`), ``runs``
 (run tags, tagged starts, the sequencer and its ledger), ``report`` (a batch
-report from ledgers: figures and verdicts) and ``doctor``.
-Nothing here prints.
+report from ledgers: figures and verdicts) and ``doctor``. Below them, importing
+nothing of ours: ``step_result`` (the result of every step) and ``units`` (bytes and
+durations as written). No module or package here imports another in a circle (a test
+checks). Nothing here prints.
 """

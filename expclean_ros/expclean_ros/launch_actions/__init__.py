@@ -21,8 +21,8 @@ point group ``launch.frontend.launch_extension``; importing it registers the
 XML/YAML tags:
 
 - ``expclean_run_tag`` (:class:`RunTag`): the run tag for everything launched after it.
-- ``expclean_cleanup_node`` (:class:`CleanupNodeAction`; ``CleanupNode`` is its old name,
-  kept): the cleanup node, never carrying the tag.
+- ``expclean_cleanup_node`` (:class:`CleanupNodeAction`): the cleanup node, never carrying
+  the tag.
 - ``expclean_teardown`` (:class:`Teardown`): stop the tagged processes (now or on
   shutdown), then optionally a cleanup call; emits :class:`TeardownDone`.
 - ``expclean_cleanup`` (:class:`CleanupCall`): call quick/comprehensive on a node;
@@ -31,11 +31,13 @@ XML/YAML tags:
   (``<executable on_exit="shutdown">``, which Humble's front ends do not accept).
 """
 
+#: What the ImportError says where launch is missing (pip cannot install it).
+LAUNCH_MISSING = 'launch/launch_ros not installed (not on the package index)'
+
 try:
     import launch.action  # noqa: F401
     import launch_ros.actions  # noqa: F401
 except ImportError as exc:
-    from expclean_ros.launch_helpers import LAUNCH_MISSING
     raise ImportError(f'{LAUNCH_MISSING}: install ROS 2 (source /opt/ros/<distro>/setup.bash) '
                       f'to use expclean_ros.launch_actions ({exc})') from None
 
@@ -46,8 +48,5 @@ from .experiment import Experiment  # noqa: E402
 from .run_tag import RunTag  # noqa: E402
 from .teardown import Teardown  # noqa: E402
 
-#: The old name of :class:`CleanupNodeAction` (launch files that import it keep working).
-CleanupNode = CleanupNodeAction
-
-__all__ = ['RunTag', 'CleanupNodeAction', 'CleanupNode', 'Teardown', 'CleanupCall', 'Experiment',
+__all__ = ['RunTag', 'CleanupNodeAction', 'Teardown', 'CleanupCall', 'Experiment',
            'TeardownDone', 'CleanupDone']

@@ -56,7 +56,7 @@ class CleanupNodeAction(Node):
     any signal (SIGKILL included), the node stops that run and exits.
 
     The launch action, not the rclpy node class
-    (:class:`expclean_ros.ros.node.CleanupNode`); ``CleanupNode`` is its old name, kept.
+    (:class:`expclean_ros.ros.node.CleanupNode`).
     XML and YAML read it as launch_ros's ``<node>`` without ``pkg`` and ``exec``
     (``<param>``, ``<remap>``, ``<env>``, ``args``, ``ros_args`` included), plus
     ``params_file`` and ``tag_variable``:

@@ -18,11 +18,12 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import Tuple
 
+from expclean_ros.core.units import GIB
+
 __all__ = ['OK', 'WARN', 'ERROR', 'Health', 'Window', 'assess']
 
 OK, WARN, ERROR = 0, 1, 2
 _WORDS = {OK: 'OK', WARN: 'high', ERROR: 'critical'}
-GIB = 1024 ** 3
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,8 @@ import threading
 import time
 from typing import Counter, Optional
 
-from expclean_ros.core.cleanup.results import OK, SKIPPED, StepResult
 from expclean_ros.core.runs.end_of_run import DAEMON_STEP
+from expclean_ros.core.step_result import OK, SKIPPED, StepResult
 
 __all__ = ['GhostWatch', 'STEP_NAME', 'missing_reason']
 

@@ -23,7 +23,7 @@ only once something was stopped. A node has no record from before the run, so
 nothing is verified against one here; ``~/between_runs`` does that.
 """
 
-from expclean_ros.core.cleanup.results import run_step
+from expclean_ros.core.step_result import run_step
 from expclean_ros.core.memory import dds_shm, run_shm
 from expclean_ros.core.procs.escalation import StopTimeouts
 from expclean_ros.core.runs.end_of_run import RunStart, end_run

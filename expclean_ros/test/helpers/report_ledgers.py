@@ -28,9 +28,8 @@ import subprocess
 import sys
 
 from expclean_ros.core.cleanup.verify import Verification
+from expclean_ros.core.units import GIB, MIB
 
-MIB = 2 ** 20
-GIB = 2 ** 30
 CLI = [sys.executable, '-c', 'import sys; from expclean_ros.cli import main; sys.exit(main())']
 # sleeps {secs}, leaves a double-forked `sleep 37` in a session of its own, exits {code}
 EXPERIMENT = ('import os, sys, time\n'

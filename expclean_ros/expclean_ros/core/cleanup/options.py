@@ -23,7 +23,7 @@ from typing import Callable, Optional, Tuple
 from ..memory.probes import MemorySnapshot
 from ..memory.settle import DEFAULT_INTERVAL_S, DEFAULT_TOLERANCE_BYTES
 from ..memory.shm_record import ShmRecord
-from .results import StepResult
+from ..step_result import StepResult
 from .verify import DEFAULT_VERIFY_TOLERANCE_BYTES
 
 __all__ = ['CleanupOptions', 'check_seconds', 'check_int']

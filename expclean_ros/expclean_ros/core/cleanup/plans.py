@@ -38,7 +38,7 @@ from . import PLANS
 from ..memory import dds_shm, run_shm
 from . import steps as _steps
 from ..memory.probes import MemorySnapshot, take_snapshot
-from .results import FAILED, SKIPPED, StepResult, run_step
+from ..step_result import FAILED, SKIPPED, StepResult, run_step
 from ..memory.settle import DEFAULT_WINDOW_S, SettleResult, fixed_wait, settle
 from .summary import processes_from_steps, report_line
 from .options import CleanupOptions, check_int, check_seconds

@@ -37,7 +37,8 @@ import sys
 import time
 from typing import Callable, Optional, Sequence
 
-from .results import FAILED, OK, SKIPPED, StepResult, run_step
+from ..step_result import FAILED, OK, SKIPPED, StepResult, run_step
+from ..units import MIB
 
 __all__ = ['DROP_CACHES_PATH', 'python_memory', 'system_caches', 'gpu_reset', 'run_hook',
            'teardown_slot', 'output_tail']
@@ -45,7 +46,6 @@ __all__ = ['DROP_CACHES_PATH', 'python_memory', 'system_caches', 'gpu_reset', 'r
 _log = logging.getLogger(__name__)
 
 DROP_CACHES_PATH = '/proc/sys/vm/drop_caches'
-_MIB = 1024 * 1024
 _SKIP_ERRNOS = {errno.EACCES: 'not permitted', errno.EPERM: 'not permitted',
                 errno.EROFS: 'read-only', errno.ENOENT: 'missing'}
 
@@ -91,7 +91,7 @@ def _python_memory() -> StepResult:
     data['torch_freed_bytes'] = max(0, before - after)
     return StepResult('python_memory', OK,
                       f'gc collected {collected} objects; torch CUDA cache freed '
-                      f'{data["torch_freed_bytes"] / _MIB:.1f} MiB', data=data)
+                      f'{data["torch_freed_bytes"] / MIB:.1f} MiB', data=data)
 
 
 def python_memory() -> StepResult:
@@ -134,7 +134,7 @@ def _system_caches(path: str, sync: Callable[[], None]) -> StepResult:
     after = _cached_bytes()
     freed = max(0, before - after)
     return StepResult(name, OK, f'synced and dropped page cache, dentries and inodes '
-                      f'({freed / _MIB:.0f} MiB of cache freed)',
+                      f'({freed / MIB:.0f} MiB of cache freed)',
                       data={'cached_before_bytes': before, 'cached_after_bytes': after,
                             'freed_bytes': freed})
 

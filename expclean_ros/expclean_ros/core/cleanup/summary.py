@@ -19,17 +19,12 @@ Shared by the plans (a report's ``message``), the drop-in ``cleanup_utils`` modu
 verbose output, the node and the CLI, so every front end says the same thing.
 """
 
-__all__ = ['gib', 'memory_line', 'step_line', 'report_line', 'processes_from_steps']
+__all__ = ['memory_line', 'step_line', 'report_line', 'processes_from_steps']
 
 from ..procs.outcome import processes
+from ..units import MIB, gib, mib
 
-_GIB = 1024 ** 3
 _SHORT = 60
-
-
-def gib(n: int) -> str:
-    """Format bytes as GiB with one decimal: 3 GiB is ``'3.0'``."""
-    return f'{n / _GIB:.1f}'
 
 
 def memory_line(snap) -> str:
@@ -42,7 +37,7 @@ def memory_line(snap) -> str:
     else:
         parts.append(f'no GPU ({snap.gpu_status})' if snap.gpu_status else 'no GPU')
     if snap.dds_shm_files:
-        parts.append(f'DDS shm {snap.dds_shm_files} files {snap.dds_shm_bytes / 2**20:.1f} MiB')
+        parts.append(f'DDS shm {snap.dds_shm_files} files {mib(snap.dds_shm_bytes)}')
     return ', '.join(parts)
 
 
@@ -129,9 +124,9 @@ def _changed(step) -> str:
     data = step.data if isinstance(step.data, dict) else {}
     if step.name in ('dds_shm', 'run_shm') and data.get('files'):
         what = 'DDS shm' if step.name == 'dds_shm' else '/dev/shm'
-        return f"{what} freed {data['files']} files {data.get('bytes', 0) / 2**20:.1f} MiB"
+        return f"{what} freed {data['files']} files {mib(data.get('bytes', 0))}"
     if step.name == 'drop_caches':  # machine-wide: always said
-        return f"drop_caches ok ({data.get('freed_bytes', 0) / 2**20:.0f} MiB of cache freed)"
+        return f"drop_caches ok ({data.get('freed_bytes', 0) / MIB:.0f} MiB of cache freed)"
     if step.name == 'gpu_reset':
         return f'gpu_reset ok ({step.detail})'
     if step.name.startswith('hook'):

@@ -30,15 +30,16 @@ import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from ..memory.run_shm import family, mib
+from ..memory.run_shm import family
 from ..memory.shm_holders import process_label, scan_holders
 from ..memory.shm_record import ShmRecord, list_entries
 from ..procs import proctable
+from ..units import MIB, mib
 
 __all__ = ['Verification', 'verify', 'DEFAULT_VERIFY_TOLERANCE_BYTES']
 
 #: Above the noise of a busy machine (the settling tolerance).
-DEFAULT_VERIFY_TOLERANCE_BYTES = 32 * 2**20
+DEFAULT_VERIFY_TOLERANCE_BYTES = 32 * MIB
 _TOP = 3
 _PAGE = os.sysconf('SC_PAGE_SIZE')
 

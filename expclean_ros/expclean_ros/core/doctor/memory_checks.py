@@ -28,11 +28,10 @@ from typing import Sequence, Tuple
 
 from ..cleanup.steps import output_tail
 from ..procs import proctable
+from ..units import GIB
 from .check import DEGRADED, UNAVAILABLE, WORKS, Check
 
 __all__ = ['check_memory', 'check_gpus', 'check_torch', 'check_nvidia_smi', 'check_gpu_reset']
-
-_GIB = 1024 ** 3
 
 
 def check_memory() -> Check:
@@ -48,9 +47,9 @@ def check_memory() -> Check:
         return Check('memory', UNAVAILABLE, f'psutil failed: {type(exc).__name__}: {exc}',
                      'check that /proc is mounted and readable')
     used = vm.total - vm.available
-    return Check('memory', WORKS, f'psutil {psutil.__version__}: RAM {used / _GIB:.1f}/'
-                 f'{vm.total / _GIB:.1f} GiB, swap {swap.used / _GIB:.1f}/'
-                 f'{swap.total / _GIB:.1f} GiB',
+    return Check('memory', WORKS, f'psutil {psutil.__version__}: RAM {used / GIB:.1f}/'
+                 f'{vm.total / GIB:.1f} GiB, swap {swap.used / GIB:.1f}/'
+                 f'{swap.total / GIB:.1f} GiB',
                  data={'ram_used_bytes': int(used), 'ram_total_bytes': int(vm.total),
                        'swap_used_bytes': int(swap.used), 'own_rss_bytes': int(rss)})
 
@@ -75,11 +74,11 @@ def check_gpus() -> Tuple[Check, ...]:
                       'check CUDA_VISIBLE_DEVICES / the container GPU options'),)
     checks = [Check('nvml', WORKS, f'{len(gpus)} GPU(s)', data={'count': len(gpus)})]
     for gpu in gpus:
-        held = ', '.join(f'pid {p.pid} {_proc_name(p.pid)} ({p.used_bytes / _GIB:.1f} GiB)'
+        held = ', '.join(f'pid {p.pid} {_proc_name(p.pid)} ({p.used_bytes / GIB:.1f} GiB)'
                          for p in gpu.processes)
         checks.append(Check(f'gpu{gpu.index}', WORKS,
-                            f'{gpu.name}: {gpu.used_bytes / _GIB:.1f}/'
-                            f'{gpu.total_bytes / _GIB:.1f} GiB used; '
+                            f'{gpu.name}: {gpu.used_bytes / GIB:.1f}/'
+                            f'{gpu.total_bytes / GIB:.1f} GiB used; '
                             + (f'held by {held}' if held else 'no process holds it'),
                             data=gpu.as_dict()))
     return tuple(checks)

@@ -24,8 +24,10 @@ from typing import Iterable, Mapping, Optional, Tuple
 
 from ..cleanup.steps import DROP_CACHES_PATH
 from ..procs import cgroups, proctable
+from ..memory.shm_root import DDS_SHM_ROOT
 from ..procs.mounts import mount_of
 from ..ros_domain import domain_id, safe_domain, safe_ranges_text
+from ..units import mib
 from .check import DEGRADED, UNAVAILABLE, WORKS, Check
 
 __all__ = ['check_drop_caches', 'check_process_table', 'check_cgroups', 'check_dds_shm',
@@ -126,7 +128,7 @@ def check_cgroups() -> Check:
     return Check('cgroups', WORKS, f'runs get a cgroup under {parent} (cgroup.kill)', data=data)
 
 
-def check_dds_shm(root: str = '/dev/shm') -> Check:
+def check_dds_shm(root: str = DDS_SHM_ROOT) -> Check:
     """``root`` usable, and Fast DDS files and stale segments present now."""
     from ..memory.dds_shm import shm_usage
     if not os.path.isdir(root):
@@ -134,8 +136,8 @@ def check_dds_shm(root: str = '/dev/shm') -> Check:
                      'Fast DDS falls back to UDP; nothing to clean')
     usage = shm_usage(root, check_stale=True)
     data = usage.as_dict()
-    text = (f'{root}: {usage.files} Fast DDS files ({usage.bytes / 1024 ** 2:.1f} MiB), '
-            f'{usage.stale_files} stale ({usage.stale_bytes / 1024 ** 2:.1f} MiB)')
+    text = (f'{root}: {usage.files} Fast DDS files ({mib(usage.bytes)}), '
+            f'{usage.stale_files} stale ({mib(usage.stale_bytes)})')
     if not os.access(root, os.W_OK | os.X_OK):
         return Check('dds_shm', DEGRADED, text + f'; {root} not writable',
                      'stale segments cannot be removed by this user', data)

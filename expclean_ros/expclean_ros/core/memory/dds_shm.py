@@ -44,14 +44,15 @@ import time
 from dataclasses import dataclass
 from typing import Collection, Dict, List, Optional, Tuple
 
-from ..cleanup.results import FAILED, OK, SKIPPED, StepResult
+from ..step_result import FAILED, OK, SKIPPED, StepResult
+from ..units import small_size
+from .shm_root import DDS_SHM_ROOT
 
-__all__ = ['DEFAULT_ROOT', 'ShmUsage', 'is_dds_shm_name', 'shm_usage',
+__all__ = ['ShmUsage', 'is_dds_shm_name', 'shm_usage',
            'clean_stale_segments']
 
 _log = logging.getLogger(__name__)
 
-DEFAULT_ROOT = '/dev/shm'
 STEP_NAME = 'dds_shm'
 
 _D = r'(?:fastdds|fastrtps)'
@@ -172,7 +173,7 @@ def _is_stale(root: str, key: str, files: List[_File]) -> bool:
     return taken
 
 
-def shm_usage(root: str = DEFAULT_ROOT, *, check_stale: bool = False) -> ShmUsage:
+def shm_usage(root: str = DDS_SHM_ROOT, *, check_stale: bool = False) -> ShmUsage:
     """
     Count Fast DDS files and their allocated bytes in ``root``.
 
@@ -216,7 +217,7 @@ def _remove_group(root: str, key: str, group: List[_File], fds: List[int]) -> Tu
     return removed, freed
 
 
-def clean_stale_segments(root: str = DEFAULT_ROOT, *,
+def clean_stale_segments(root: str = DDS_SHM_ROOT, *,
                          only: Optional[Collection[str]] = None) -> StepResult:
     """
     Remove Fast DDS shared-memory files whose lock shows no live owner.
@@ -269,7 +270,7 @@ def clean_stale_segments(root: str = DEFAULT_ROOT, *,
         _log.debug('removed stale %s (%d files, %d bytes)', key, n, b)
     data = {'files': files, 'bytes': freed, 'kept_live': kept_live,
             'kept_foreign': kept_foreign, 'kept_unlocked': kept_unlocked}
-    detail = (f'freed {files} files, {_human(freed)} of stale Fast DDS shared memory; '
+    detail = (f'freed {files} files, {small_size(freed)} of stale Fast DDS shared memory; '
               f'kept {kept_live} live')
     if kept_foreign:
         detail += f', {kept_foreign} of other users'
@@ -280,9 +281,3 @@ def clean_stale_segments(root: str = DEFAULT_ROOT, *,
         status = FAILED
         detail += '; could not remove ' + ', '.join(errors)
     return StepResult(STEP_NAME, status, detail, time.monotonic() - start, data)
-
-
-def _human(n: int) -> str:
-    if n < 1024 * 1024:
-        return f'{n / 1024:.1f} KiB'
-    return f'{n / (1024 * 1024):.1f} MiB'

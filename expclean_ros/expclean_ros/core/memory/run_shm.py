@@ -42,12 +42,13 @@ import re
 import time
 from typing import Dict, List, Optional, Tuple
 
-from ..cleanup.results import FAILED, OK, SKIPPED, StepResult
 from ..procs import proctable
+from ..step_result import FAILED, OK, SKIPPED, StepResult
+from ..units import mib
 from .dds_shm import is_dds_shm_name
 from .shm_holders import HolderScan, process_label, scan_holders
-from .shm_record import (RunEvidence, ShmEntry, ShmRecord, default_root, list_entries,
-                         unavailable_reason)
+from .shm_record import RunEvidence, ShmEntry, ShmRecord, list_entries, unavailable_reason
+from .shm_root import shm_root
 
 __all__ = ['STEP_NAME', 'clean_run_shm', 'creator_pid', 'family', 'mib', 'LIST_LIMIT']
 
@@ -86,10 +87,6 @@ def family(name: str) -> str:
     """
     match = _FAMILY.match(name)
     return match.group(1) + '*' if match else name
-
-
-def mib(n: int) -> str:
-    return f'{n / 2**20:.1f} MiB'
 
 
 def _creator_alive(pid: int, ctime_ticks: float) -> Optional[proctable.ProcInfo]:
@@ -165,7 +162,7 @@ def clean_run_shm(record: Optional[ShmRecord] = None, evidence: Optional[RunEvid
     ``mode`` (``record`` or ``no record``), ``scanned`` (processes looked at).
     """
     start = time.monotonic()
-    root = root or (record.root if record is not None else default_root())
+    root = root or (record.root if record is not None else shm_root())
     mode = 'record' if record is not None else 'no record'
     data = {'files': 0, 'bytes': 0, 'removed': [], 'kept': [], 'kept_bytes': 0,
             'foreign': 0, 'foreign_bytes': 0, 'mode': mode, 'scanned': 0}

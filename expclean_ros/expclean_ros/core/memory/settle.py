@@ -39,6 +39,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
+from ..units import MIB
 from .gpu import gpu_used_bytes
 from .probes import ram_used_bytes
 
@@ -47,9 +48,8 @@ __all__ = ['SettleResult', 'settle', 'fixed_wait', 'DEFAULT_TOLERANCE_BYTES',
 
 _log = logging.getLogger(__name__)
 
-_MIB = 1024 * 1024
-DEFAULT_TOLERANCE_BYTES = 32 * _MIB  # above the noise of a busy 2-core machine
-DEFAULT_GPU_TOLERANCE_BYTES = 16 * _MIB
+DEFAULT_TOLERANCE_BYTES = 32 * MIB  # above the noise of a busy 2-core machine
+DEFAULT_GPU_TOLERANCE_BYTES = 16 * MIB
 DEFAULT_WINDOW_S = 0.3
 DEFAULT_INTERVAL_S = 0.025
 
@@ -170,7 +170,7 @@ def settle(cap_s: float = 10.0, *, tolerance_bytes: int = DEFAULT_TOLERANCE_BYTE
             waited = now - start
             return SettleResult(False, waited, count, rate,
                                 f'not settled after the {cap_s:g} s cap '
-                                f'(RAM moving {rate / _MIB:+.1f} MiB/s)', ram, gpu)
+                                f'(RAM moving {rate / MIB:+.1f} MiB/s)', ram, gpu)
         if _pause(stop, max(0.0, min(interval_s, deadline - time.monotonic()))):
             waited = time.monotonic() - start
             return SettleResult(False, waited, count, rate,

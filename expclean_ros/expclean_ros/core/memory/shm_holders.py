@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from ..procs import proctable
+from .shm_root import shm_root
 
 __all__ = ['HolderScan', 'scan_holders', 'process_label']
 
@@ -129,13 +130,15 @@ def _maps(pid: int, needle: bytes, devices: Dict[bytes, int], scan: HolderScan) 
             continue
 
 
-def scan_holders(root: str = '/dev/shm', pids: Optional[Iterable[int]] = None) -> HolderScan:
+def scan_holders(root: Optional[str] = None, pids: Optional[Iterable[int]] = None) -> HolderScan:
     """
     Find every process (or only ``pids``) holding a file of ``root``, in one pass.
 
+    ``root`` defaults to :func:`.shm_root.shm_root`.
+
     Our own process is included: a caller holding a file is a holder like any other.
     """
-    real = os.path.realpath(root)
+    real = os.path.realpath(root or shm_root())
     prefix = real.rstrip('/') + '/'
     needle = (' ' + prefix).encode()
     devices: Dict[bytes, int] = {}

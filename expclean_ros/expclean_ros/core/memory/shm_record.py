@@ -33,19 +33,9 @@ from typing import Dict, Iterable, Optional, Set, Tuple
 
 from ..procs import proctable
 from .shm_holders import scan_holders
+from .shm_root import shm_root
 
-__all__ = ['DEFAULT_ROOT', 'ROOT_VARIABLE', 'default_root', 'ShmEntry', 'ShmRecord',
-           'RunEvidence', 'list_entries',
-           'unavailable_reason']
-
-DEFAULT_ROOT = '/dev/shm'
-#: Where shared memory lives instead, set in the environment at start-up (containers, tests).
-ROOT_VARIABLE = 'EXPCLEAN_SHM_ROOT'
-
-
-def default_root() -> str:
-    """``$EXPCLEAN_SHM_ROOT`` when set, else ``/dev/shm``."""
-    return os.environ.get(ROOT_VARIABLE) or DEFAULT_ROOT
+__all__ = ['ShmEntry', 'ShmRecord', 'RunEvidence', 'list_entries', 'unavailable_reason']
 
 
 @dataclass(frozen=True)
@@ -70,8 +60,13 @@ class ShmEntry:
         return self.dev, self.ino
 
 
-def unavailable_reason(root: str = DEFAULT_ROOT) -> Optional[str]:
-    """Why ``root`` cannot be cleaned (missing, not a directory, unreadable), else None."""
+def unavailable_reason(root: Optional[str] = None) -> Optional[str]:
+    """
+    Why ``root`` (default :func:`.shm_root.shm_root`) cannot be cleaned, else None.
+
+    Missing, not a directory, unreadable.
+    """
+    root = root or shm_root()
     try:
         st = os.stat(root)
     except FileNotFoundError:
@@ -85,8 +80,13 @@ def unavailable_reason(root: str = DEFAULT_ROOT) -> Optional[str]:
     return None
 
 
-def list_entries(root: str = DEFAULT_ROOT) -> Dict[str, ShmEntry]:
-    """Every regular file of ``root`` by name; raises ``OSError`` when it cannot be listed."""
+def list_entries(root: Optional[str] = None) -> Dict[str, ShmEntry]:
+    """
+    Every regular file of ``root`` (default :func:`.shm_root.shm_root`) by name.
+
+    Raises ``OSError`` when it cannot be listed.
+    """
+    root = root or shm_root()
     entries = {}
     for name in os.listdir(root):
         try:
@@ -115,7 +115,7 @@ class ShmRecord:
 
     @classmethod
     def take(cls, root: Optional[str] = None) -> 'ShmRecord':
-        root = root or default_root()
+        root = root or shm_root()
         reason = unavailable_reason(root)
         if reason is None:
             try:
@@ -144,7 +144,7 @@ class RunEvidence:
     :param held: inodes ``(st_dev, st_ino)`` of the directory that they had open or mapped.
     """
 
-    root: str = field(default_factory=default_root)
+    root: str = field(default_factory=shm_root)
     pids: Dict[int, int] = field(default_factory=dict)
     held: Set[Tuple[int, int]] = field(default_factory=set)
     _last: Tuple[int, frozenset] = field(default=(0, frozenset()), repr=False)

@@ -12,9 +12,9 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Teardown as a cleanup step (a :class:`~expclean_ros.core.cleanup.results.StepResult`)."""
+"""Teardown as a cleanup step (a :class:`~expclean_ros.core.step_result.StepResult`)."""
 
-from ..cleanup.results import FAILED, OK, StepResult
+from ..step_result import FAILED, OK, StepResult
 from .selection import Selection
 from .teardown import teardown
 

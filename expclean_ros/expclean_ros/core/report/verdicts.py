@@ -25,7 +25,7 @@ from typing import Dict, List, Sequence
 
 from .fields import RunView
 from .fit import fit_line, median, outliers
-from .units import MIB, seconds, signed_size, size
+from ..units import MIB, seconds, signed_size, size
 
 __all__ = ['Verdict', 'drift', 'not_back', 'escaped', 'slow_runs', 'excess', 'judged',
            'DEFAULT_DRIFT_TOLERANCE', 'DEFAULT_LEVEL_TOLERANCE']

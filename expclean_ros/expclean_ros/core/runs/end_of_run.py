@@ -36,7 +36,7 @@ import dataclasses
 import time
 from typing import Any, Callable, Optional, Sequence, Tuple
 
-from ..cleanup.results import SKIPPED, StepResult, run_step
+from ..step_result import SKIPPED, StepResult, run_step
 from ..cleanup.verify import DEFAULT_VERIFY_TOLERANCE_BYTES, Verification, verify
 from ..memory.probes import MemorySnapshot, take_snapshot
 from ..procs import proctable

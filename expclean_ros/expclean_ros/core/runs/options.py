@@ -21,6 +21,7 @@ from typing import Callable, Mapping, Optional, Tuple
 from ..procs.escalation import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
                                 DEFAULT_SIGTERM_TIMEOUT_S, StopTimeouts)
 from ..procs.selection import DEFAULT_TAG_VARIABLE
+from ..units import MIB
 
 __all__ = ['SequencerOptions', 'BatchResult', 'CleanupFn', 'STATUS_OK', 'STATUS_FAILED',
            'STATUS_TIMED_OUT', 'STATUS_ERROR']
@@ -78,7 +79,7 @@ class SequencerOptions:
     env: Optional[Mapping[str, str]] = None
     cwd: Optional[str] = None
     shm_cleanup: bool = True
-    verify_tolerance_bytes: int = 32 * 2**20
+    verify_tolerance_bytes: int = 32 * MIB
     end_steps: Tuple[Callable[[str], object], ...] = ()
     ros_logs: bool = True
 

@@ -27,7 +27,7 @@ import threading
 import time
 from typing import Callable, Iterable, Optional
 
-from ..cleanup.results import StepResult, run_step
+from ..step_result import StepResult, run_step
 from ..cleanup.verify import DEFAULT_VERIFY_TOLERANCE_BYTES, Verification, verify
 from ..memory.run_shm import STEP_NAME, clean_run_shm
 from ..memory.shm_record import RunEvidence, ShmRecord

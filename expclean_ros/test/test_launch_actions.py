@@ -13,13 +13,12 @@
 # limitations under the License.
 
 """
-Launch helpers and actions: the run-tag rules on real processes.
+Launch actions: the run-tag rules on real processes.
 
 The actions under a real LaunchService; every shipped launch file parsed by its front end (Python,
 XML, YAML).
 """
 
-import doctest
 import os
 import signal
 import subprocess
@@ -29,7 +28,6 @@ import pytest
 
 from helpers.nodes import reap_tagged, wait_for
 from helpers.paths import PACKAGE_ROOT
-from expclean_ros import launch_helpers
 from expclean_ros.core.procs.teardown import teardown
 from expclean_ros.core.runs import run_tag as runtag
 from helpers.launching import needs_launch
@@ -47,10 +45,6 @@ TREE = ('import os, time\n'
         '        os.execvp("sleep", ["sleep", "1001"])\n'
         '    os._exit(0)\n'
         'time.sleep(1000)\n')
-
-
-def test_runtag_doctests():
-    assert doctest.testmod(runtag).failed == 0
 
 
 def test_inherited_tag_is_kept_and_bad_tags_refused():
@@ -85,29 +79,14 @@ def test_tagged_tree_then_stop_finds_orphans_after_the_parent_died():
         reap_tagged(parent, run_id)
 
 
-def test_package_imports_without_launch_and_the_helpers_say_why():
+def test_package_imports_without_launch_and_the_actions_say_why():
     code = ('import sys; sys.modules["launch"] = None; sys.modules["launch_ros"] = None\n'
-            'import expclean_ros.launch_helpers as h, expclean_ros.ros.node, expclean_ros.cli\n'
-            'for call in (h.cleanup_node, h.run_tag, lambda: h.tagged_process(["true"], "r")):\n'
-            '    try:\n        call()\n    except ImportError as exc:\n'
-            '        assert "not on the package index" in str(exc), exc\n'
-            '    else:\n        raise SystemExit("no ImportError")\n'
-            'try:\n    import expclean_ros.launch_actions\nexcept ImportError:\n    print("ok")\n')
+            'import expclean_ros.ros.node, expclean_ros.cli\n'
+            'try:\n    import expclean_ros.launch_actions\nexcept ImportError as exc:\n'
+            '    assert "not on the package index" in str(exc), exc\n'
+            '    print("ok")\n')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == 'ok', out.stdout + out.stderr
-
-
-@needs_launch
-def test_helpers_are_thin_wrappers_over_the_actions():
-    from launch.actions import ExecuteProcess, RegisterEventHandler
-    from expclean_ros.launch_actions import CleanupNode, RunTag
-    run_id, actions = launch_helpers.run_tag('run-fixed')
-    assert run_id == 'run-fixed' and isinstance(actions[0], RunTag)
-    proc = launch_helpers.tagged_process(['true'], run_id, name='exp')
-    assert isinstance(proc, ExecuteProcess)
-    assert isinstance(launch_helpers.on_exit_cleanup(proc, run_id), RegisterEventHandler)
-    assert isinstance(launch_helpers.cleanup_node(namespace='robot1',
-                                                  parameters={'publish_rate': 0.0}), CleanupNode)
 
 
 @needs_launch
@@ -175,23 +154,38 @@ def _launch_service(setup, actions, after='', timeout_s=120):
     return proc.returncode, out
 
 
+# on the experiment's exit: a Teardown of the tag, then launch's shutdown once it is done
+ON_EXIT_TEARDOWN = (
+    'from launch.actions import EmitEvent, ExecuteProcess, RegisterEventHandler\n'
+    'from launch.event_handler import EventHandler\n'
+    'from launch.event_handlers import OnProcessExit\n'
+    'from launch.events import Shutdown\n'
+    'from expclean_ros.launch_actions import RunTag, Teardown, TeardownDone\n'
+    'def on_exit_teardown(exp, run_id):\n'
+    '    done = RegisterEventHandler(EventHandler(\n'
+    '        matcher=lambda e: isinstance(e, TeardownDone) and e.run_id == run_id,\n'
+    '        entities=EmitEvent(event=Shutdown(reason="experiment done"))))\n'
+    '    return RegisterEventHandler(OnProcessExit(target_action=exp, on_exit=[\n'
+    '        done, Teardown(run_id=run_id, cleanup="none")]))\n')
+
+
 @needs_launch
-def test_on_exit_cleanup_tears_down_the_tag_and_shuts_launch_down(tmp_path):
+def test_on_exit_teardown_tears_down_the_tag_and_shuts_launch_down(tmp_path):
     """
     A real LaunchService in a subprocess.
 
-    The helper's Teardown stops the experiment's child and its orphan once the experiment exits,
-    then launch shuts down.
+    A Teardown on the experiment's exit stops the experiment's child and its orphan (tagged by
+    the RunTag), then launch shuts down.
     """
     run_id = runtag.launch_run_id({})
     script = tmp_path / 'experiment.py'
     script.write_text(EXPERIMENT)
     try:
         code, out = _launch_service(
-            'from expclean_ros.launch_helpers import on_exit_cleanup, run_tag, tagged_process\n'
-            f'run_id, tag = run_tag({run_id!r})\n'
-            f'exp = tagged_process([sys.executable, {str(script)!r}], run_id, name="exp")\n',
-            '[*tag, exp, on_exit_cleanup(exp, run_id, cleanup=None)]', timeout_s=90)
+            ON_EXIT_TEARDOWN + f'run_id = {run_id!r}\n'
+            f'exp = ExecuteProcess(cmd=[sys.executable, {str(script)!r}], name="exp", '
+            'output="screen")\n',
+            '[RunTag(run_id=run_id), exp, on_exit_teardown(exp, run_id)]', timeout_s=90)
     finally:
         for c in runtag.tagged_tree(run_id):
             os.kill(c.pid, signal.SIGKILL)
