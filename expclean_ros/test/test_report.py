@@ -188,11 +188,11 @@ def test_lines_it_cannot_use_are_skipped_with_the_reason(tmp_path):
     assert fingerprint(path) == before
     newer = tmp_path / 'v2.jsonl'
     head, *rest = open(generated_ledger(newer, 3)).read().splitlines(True)
-    newer.write_text(head.replace('"version": 1', '"version": 2') + ''.join(rest))
+    newer.write_text(head.replace('"version": 1', '"version": 3') + ''.join(rest))
     got = report_json(str(newer))
     assert got['summary']['runs'] == 3
-    assert got['ledgers'][0]['notes'][0].startswith('ledger format version 2; this expclean '
-                                                    'reads version 1')
+    assert got['ledgers'][0]['notes'][0].startswith('ledger format version 3; this expclean '
+                                                    'reads version 2')
 
 
 def test_fields_of_newer_runners_are_shown(tmp_path):

@@ -24,7 +24,10 @@ Lines, each a JSON object with a ``type``:
   id (the tag value), tag variable and cgroup. A ``started`` line with no
   ``run`` line after it marks a run interrupted with the runner, whose
   processes ``--resume`` tears down by that tag before running it again.
-- ``run``: the finished run's record (see :mod:`expclean_ros.core.runs.sequencer`).
+- ``run``: the finished run's record (:class:`.run_record.RunRecord`).
+
+The header's ``version`` (:data:`.run_record.LEDGER_VERSION`) says which fields the lines
+hold; docs/batches.md describes them.
 
 A torn last line (the runner killed while writing) is ignored on reading.
 """
@@ -36,11 +39,11 @@ import socket
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from .run_record import LEDGER_VERSION, HeaderRecord
+
 __all__ = ['Ledger', 'LedgerState', 'read_ledger', 'header_record', 'LEDGER_VERSION']
 
 _log = logging.getLogger(__name__)
-
-LEDGER_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,6 @@ class Ledger:
 def header_record(table_path: str, fingerprint: str, total_runs: int,
                   template: List[str], columns: List[str]) -> dict:
     """Return the first line of a new ledger."""
-    return {'type': 'header', 'version': LEDGER_VERSION, 'table': table_path,
-            'fingerprint': fingerprint, 'total_runs': total_runs, 'columns': list(columns),
-            'command': list(template), 'host': socket.gethostname()}
+    return HeaderRecord(version=LEDGER_VERSION, table=table_path, fingerprint=fingerprint,
+                        total_runs=total_runs, columns=tuple(columns), command=tuple(template),
+                        host=socket.gethostname()).as_dict()

@@ -45,7 +45,7 @@ from .ledger import Ledger, header_record, read_ledger
 from .options import (STATUS_ERROR, STATUS_FAILED, STATUS_OK, STATUS_TIMED_OUT, BatchResult,
                       CleanupFn, SequencerOptions)
 from .peak import PeakSampler
-from .records import in_process_cleanup, memory_record
+from .records import in_process_cleanup, run_record
 from .run_table import RunTable, check_template, fill_template
 from .shards import Shard, check_ledger_shard, shard_record, shard_rows
 from .shm_watch import ShmWatch, run_pids
@@ -135,9 +135,8 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     env = dict(os.environ if opts.env is None else opts.env)
     if ros_logs:
         env['ROS_LOG_DIR'] = ros_logs
-    record = {'type': 'run', 'index': index, 'row': dict(row), 'run_id': run_id,
-              'command': cmd, 'log': log_path, 'ros_log_dir': ros_logs}
     exit_code, status, detail, duration = None, STATUS_ERROR, '', 0.0
+    mechanism = None
     tdown = None
     try:
         t0 = time.monotonic()
@@ -171,7 +170,7 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
             else:
                 status = STATUS_OK if exit_code == 0 else STATUS_FAILED
                 detail = f'exited with {exit_code}'
-            record['mechanism'] = run.mechanism
+            mechanism = run.mechanism
     finally:
         if out is not None:
             out.close()
@@ -186,20 +185,13 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     after = take_snapshot()
     checked = (watch.verify(before, after, opts.verify_tolerance_bytes) if watch is not None
                else verify(before, after, tolerance_bytes=opts.verify_tolerance_bytes))
-    record.update({
-        'status': status, 'exit_code': exit_code, 'detail': detail,
-        'duration_s': duration,
-        'memory': {'before': memory_record(before), 'peak': peak.as_dict(),
-                   'after_teardown': memory_record(after_teardown),
-                   'after': memory_record(after)},
-        'teardown': tdown, 'shm': shm.as_dict() if shm is not None else None,
-        'ros2_daemon': daemon.as_dict() if daemon is not None else None,
-        'cleanup': cleaned, 'verify': checked.as_dict(),
-        'leftovers': _leftovers(run_id, opts),
-        'recovered': recovered,
-        'finished_at': time.time(),
-    })
-    record['overhead_s'] = time.monotonic() - begin - duration
+    record = run_record(
+        index=index, row=row, run_id=run_id, command=cmd, log=log_path, ros_log_dir=ros_logs,
+        mechanism=mechanism, status=status, exit_code=exit_code, detail=detail,
+        duration_s=duration, before=before, peak=peak, after_teardown=after_teardown,
+        after=after, teardown=tdown, shm=shm, daemon=daemon, cleanup=cleaned, verify=checked,
+        leftovers=_leftovers(run_id, opts), recovered=recovered,
+        overhead_s=time.monotonic() - begin - duration).as_dict()
     ledger.append(record)
     return record
 
