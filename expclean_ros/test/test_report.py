@@ -68,7 +68,7 @@ def test_real_batch_figures_and_verdicts(batch):
     assert escaped[0]['numbers']['runs'] == 3 and escaped[0]['numbers']['of'] == 3
     assert escaped[0]['text'].startswith("`sleep 37` outlived its run's command in 3 of 3 runs")
     drift = [v for v in got['verdicts'] if v['kind'] == 'drift']
-    assert [v['numbers']['resource'] for v in drift] == ['RAM']
+    assert [v['numbers']['resource'] for v in drift] == ['RAM', '/dev/shm']  # ledger v2
     xs = [1, 2, 3]
     ys = [line['memory']['after']['ram_used_bytes'] for line in runs]
     assert drift[0]['numbers']['slope_bytes_per_run'] == pytest.approx(
@@ -229,7 +229,8 @@ def test_several_ledgers_merge_with_labels(tmp_path, batch):
     assert sorted(got['summary']['hosts']) == sorted([hostname(), 'machine-b'])
     drift = [v['text'] for v in got['verdicts'] if v['kind'] == 'drift']
     assert drift[0].startswith(f'here ({hostname()}): RAM after cleanup')
-    assert drift[1].startswith('shard2 (machine-b): RAM after cleanup rises 50')
+    assert drift[1].startswith(f'here ({hostname()}): /dev/shm after cleanup')  # ledger v2
+    assert drift[2].startswith('shard2 (machine-b): RAM after cleanup rises 50')
     escaped = [v['text'] for v in got['verdicts'] if v['kind'] == 'escaped']
     assert escaped == [f"here ({hostname()}): `sleep 37` outlived its run's command in 3 of 3 "
                        'runs; stopped at SIGINT (3)',
