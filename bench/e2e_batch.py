@@ -18,9 +18,9 @@ The leaky e2e pipeline as two real ``expclean run`` batches, their report and it
 The pipeline of ``bench_e2e.py`` (its talker's double-forked helper holds a shared-memory
 buffer of 32 MiB) runs forever, so each run ends by ``--timeout``; the batch's teardown
 stops everything carrying the run's tag. ``keep-shm`` runs with ``--keep-shm`` (the
-helpers' buffers stay), ``default`` removes what each run left in /dev/shm. Both in a
-/dev/shm directory of their own (``EXPCLEAN_SHM_ROOT``), so other programs' files on a
-shared machine stay out of the figures; it is removed at the end.
+helpers' buffers stay), ``default`` removes what each run left in /dev/shm. Each batch in
+a /dev/shm directory of its own (``EXPCLEAN_SHM_ROOT``), empty at its start, so other
+programs' files on a shared machine stay out of the figures; it is removed at its end.
 
 Run: ``python bench/e2e_batch.py DIR [--runs N] [--png PATH]`` (the project venv and ROS env):
 writes ``DIR/keep-shm.jsonl``, ``DIR/default.jsonl``, ``DIR/report.html`` and, with
@@ -55,7 +55,7 @@ def batch(folder, name, options, runs, env):
 
 
 def screenshot(page, png):
-    """Draw ``page`` with headless Chromium into ``png`` (1200 px wide)."""
+    """Draw ``page`` with headless Chromium into ``png`` (1200 px wide, 64 colours)."""
     with tempfile.TemporaryDirectory() as profile:
         cmd = [shutil.which('chromium') or 'chromium', '--headless', '--disable-gpu',
                f'--user-data-dir={profile}', '--no-first-run', '--hide-scrollbars',
@@ -66,6 +66,8 @@ def screenshot(page, png):
             cmd.insert(1, '--no-sandbox')  # Chromium refuses to run as root with its sandbox
         subprocess.run(cmd, check=True, capture_output=True, timeout=120,
                        stdin=subprocess.DEVNULL)
+    from PIL import Image  # installed with matplotlib
+    Image.open(png).convert('RGB').quantize(colors=64).save(png, optimize=True)  # small
 
 
 def main(argv=None):
@@ -76,12 +78,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not os.path.isdir(args.folder) or args.runs < 3:
         parser.error('give an existing folder and at least 3 runs (a drift needs 3)')
-    shm = tempfile.mkdtemp(prefix='expclean-e2e-shm-')
-    env = dict(os.environ, E2E_HELPER_SHM_MIB='32', EXPCLEAN_SHM_ROOT=shm)
-    try:
-        ledgers = [batch(args.folder, name, options, args.runs, env) for name, options in MODES]
-    finally:
-        shutil.rmtree(shm, ignore_errors=True)
+    ledgers = []
+    for name, options in MODES:  # each batch its own /dev/shm directory, empty at its start
+        shm = tempfile.mkdtemp(prefix='expclean-e2e-shm-')
+        env = dict(os.environ, E2E_HELPER_SHM_MIB='32', EXPCLEAN_SHM_ROOT=shm)
+        try:
+            ledgers.append(batch(args.folder, name, options, args.runs, env))
+        finally:
+            shutil.rmtree(shm, ignore_errors=True)
     page = os.path.join(args.folder, 'report.html')
     labels = [arg for name, _ in MODES for arg in ('--label', f'expclean run ({name})')]
     subprocess.run([*CLI, 'report', *ledgers, *labels, '-o', page], check=True)
