@@ -24,6 +24,8 @@ import json
 import os
 import sys
 
+import pytest
+
 from expclean_ros.cli.run_verb import summary_lines
 from expclean_ros.core.report.build import build_report
 from expclean_ros.core.runs.ledger import read_ledger
@@ -101,6 +103,20 @@ def test_a_ledger_of_version_1_still_reads():
     table = summary_lines(runs)
     assert len(table) == 3 and table[1].split()[:3] == ['1', 'ok', '0']
     assert table[1].split()[-1] == 'yes'
+
+
+def test_a_newer_ledger_is_not_resumed(tmp_path):
+    newer = tmp_path / 'v3.jsonl'
+    header, *rest = open(V1).read().splitlines(True)
+    newer.write_text(header.replace('"version": 1', '"version": 3') + ''.join(rest))
+    before = newer.read_bytes()
+    with pytest.raises(ValueError, match='format version 3; this expclean writes version 2'):
+        read_ledger(str(newer))
+    table = tmp_path / 'runs.csv'
+    table.write_text('size_kib\n256\n512\n')
+    done = expclean('run', str(table), '--ledger', str(newer), '--resume', '--', 'true')
+    assert done.returncode == 1 and 'format version 3' in done.stderr, done.stderr
+    assert newer.read_bytes() == before
 
 
 def test_fields_missing_or_mistyped_read_as_absent():

@@ -65,7 +65,12 @@ class LedgerState:
 
 
 def read_ledger(path: str) -> LedgerState:
-    """Read a ledger; a missing or empty file is a new ledger."""
+    """
+    Read a ledger; a missing or empty file is a new ledger.
+
+    :raises ValueError: a directory, a file without a header, a format version this code does
+        not read (a newer one).
+    """
     if os.path.isdir(path):
         raise ValueError(f'cannot write ledger {path}: it is a directory; give a file path')
     if not os.path.exists(path) or os.path.getsize(path) == 0:
@@ -97,6 +102,10 @@ def read_ledger(path: str) -> LedgerState:
     if header is None:
         raise ValueError(f'{path} is not an expclean ledger (no header line); '
                          f'give another --ledger path')
+    if not HeaderRecord.from_dict(header).readable:
+        raise ValueError(f'{path} is a ledger of format version {header.get("version")!r}; this '
+                         f'expclean writes version {LEDGER_VERSION}: continue it with the '
+                         f'expclean that wrote it, or give a new --ledger path')
     interrupted = tuple(started[i] for i in sorted(started))
     return LedgerState(header, finished, interrupted, torn)
 
