@@ -20,12 +20,15 @@ missing or mistyped field: that field reads as None (never zero), and keys it do
 not model are kept in ``rest`` and written back unchanged.
 """
 
-import numbers
 from dataclasses import dataclass, field, fields
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-__all__ = ['Record', 'dicts', 'number', 'pick', 'GpuReading', 'MemoryReading', 'RunMemory',
-           'StepRecord', 'TeardownSummary', 'VerifyRecord', 'CleanupRecord', 'MOMENTS']
+__all__ = ['NUMBER', 'Record', 'dicts', 'number', 'pick', 'GpuReading', 'MemoryReading',
+           'RunMemory', 'StepRecord', 'TeardownSummary', 'VerifyRecord', 'CleanupRecord',
+           'MOMENTS']
+
+#: A number as JSON gives it (``numbers.Real`` would check through its ABC, slower).
+NUMBER = (int, float)
 #: The four memory readings of a run, in the ledger's words and the report's.
 MOMENTS = (('before', 'before'), ('peak', 'peak'), ('after_teardown', 'after teardown'),
            ('after', 'after cleanup'))
@@ -44,7 +47,7 @@ def pick(record, path: str):
 def number(record, path: str) -> Optional[float]:
     """Return a number at ``path`` (not a bool), else None."""
     value = pick(record, path)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, bool) or not isinstance(value, NUMBER):
         return None
     return value
 
@@ -69,11 +72,21 @@ class Record:
     _OPTIONAL: Tuple[str, ...] = ()  # fields written only when known (others: null)
 
     @classmethod
+    def _names(cls) -> Tuple[str, ...]:
+        """Return the fields written (all but ``rest``), found once per class."""
+        names = cls.__dict__.get('_FIELD_NAMES')
+        if names is None:
+            names = tuple(f.name for f in fields(cls) if f.name != 'rest')
+            cls._FIELD_NAMES = names
+            cls._FIELD_SET = frozenset(names)
+        return names
+
+    @classmethod
     def from_dict(cls, data):
         """Return the record of ``data``, or None when it is not a dict."""
         if not isinstance(data, dict):
             return None
-        names = [f.name for f in fields(cls) if f.name != 'rest']
+        names = cls._names()
         values = {}
         for name in names:
             if name in cls._NESTED:
@@ -82,8 +95,8 @@ class Record:
                 values[name] = _of(cls._TYPES[name], data.get(name))
             elif name in data:
                 values[name] = cls._read(name, data[name])
-        rest = {k: v for k, v in data.items() if k not in names}
-        return cls(**values, rest=rest)
+        known = cls._FIELD_SET
+        return cls(**values, rest={k: v for k, v in data.items() if k not in known})
 
     @classmethod
     def _read(cls, name, value):
@@ -92,11 +105,11 @@ class Record:
     def as_dict(self) -> dict:
         """Return the JSON written: every field (not an unknown optional one), then ``rest``."""
         out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == 'rest' or (value is None and f.name in self._OPTIONAL):
+        for name in self._names():
+            value = getattr(self, name)
+            if value is None and name in self._OPTIONAL:
                 continue
-            out[f.name] = self._write(value)
+            out[name] = self._write(value)
         out.update(self.rest)
         return out
 
@@ -118,8 +131,8 @@ class GpuReading(Record):
     used_bytes: Optional[int] = None
     total_bytes: Optional[int] = None
     rest: Mapping[str, Any] = field(default_factory=dict)
-    _TYPES = {'index': int, 'name': str, 'used_bytes': numbers.Real,
-              'total_bytes': numbers.Real}
+    _TYPES = {'index': int, 'name': str, 'used_bytes': NUMBER,
+              'total_bytes': NUMBER}
     _OPTIONAL = ('name', 'total_bytes')
 
 
@@ -134,8 +147,8 @@ class MemoryReading(Record):
     gpus: Tuple[GpuReading, ...] = ()
     gpu_status: Optional[str] = None
     rest: Mapping[str, Any] = field(default_factory=dict)
-    _TYPES = {'ram_used_bytes': numbers.Real, 'ram_total_bytes': numbers.Real,
-              'swap_used_bytes': numbers.Real, 'shm_used_bytes': numbers.Real,
+    _TYPES = {'ram_used_bytes': NUMBER, 'ram_total_bytes': NUMBER,
+              'swap_used_bytes': NUMBER, 'shm_used_bytes': NUMBER,
               'gpu_status': str}
     _OPTIONAL = ('ram_total_bytes', 'swap_used_bytes', 'shm_used_bytes', 'gpu_status')
 
@@ -177,7 +190,7 @@ class StepRecord(Record):
     seconds: Optional[float] = None
     data: Optional[Mapping[str, Any]] = None
     rest: Mapping[str, Any] = field(default_factory=dict)
-    _TYPES = {'name': str, 'status': str, 'detail': str, 'seconds': numbers.Real, 'data': dict}
+    _TYPES = {'name': str, 'status': str, 'detail': str, 'seconds': NUMBER, 'data': dict}
 
 
 @dataclass(frozen=True)
@@ -192,7 +205,7 @@ class TeardownSummary(Record):
     processes: Optional[Tuple[dict, ...]] = None
     rest: Mapping[str, Any] = field(default_factory=dict)
     _TYPES = {'stopped': int, 'left': int, 'killed': int, 'mechanism': str,
-              'seconds': numbers.Real}
+              'seconds': NUMBER}
 
     @classmethod
     def _read(cls, name, value):
@@ -208,8 +221,8 @@ class VerifyRecord(Record):
     line: Optional[str] = None
     shm_excess_bytes: Optional[float] = None
     rest: Mapping[str, Any] = field(default_factory=dict)
-    _TYPES = {'clean': bool, 'excess_bytes': numbers.Real, 'line': str,
-              'shm_excess_bytes': numbers.Real}
+    _TYPES = {'clean': bool, 'excess_bytes': NUMBER, 'line': str,
+              'shm_excess_bytes': NUMBER}
 
 
 @dataclass(frozen=True)
@@ -225,7 +238,7 @@ class CleanupRecord(Record):
     hosts: Optional[Tuple[dict, ...]] = None
     rest: Mapping[str, Any] = field(default_factory=dict)
     _TYPES = {'plan': str, 'success': bool, 'skipped': bool, 'message': str,
-              'seconds': numbers.Real, 'clean': bool}
+              'seconds': NUMBER, 'clean': bool}
     _OPTIONAL = ('clean', 'hosts')
 
     @classmethod

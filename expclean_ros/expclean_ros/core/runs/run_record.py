@@ -20,11 +20,10 @@ version or of version 1 (no ``shm_used_bytes``; no ``version`` at all before it)
 never raising on a missing or mistyped field (see :mod:`.record_parts`).
 """
 
-import numbers
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Tuple
 
-from .record_parts import (CleanupRecord, MemoryReading, Record, RunMemory, StepRecord,
+from .record_parts import (NUMBER, CleanupRecord, MemoryReading, Record, RunMemory, StepRecord,
                            TeardownSummary, VerifyRecord, dicts)
 
 __all__ = ['LEDGER_VERSION', 'READ_VERSIONS', 'Back', 'HeaderRecord', 'RunRecord']
@@ -117,8 +116,8 @@ class RunRecord(Record):
     rest: Mapping[str, Any] = field(default_factory=dict)
     _TYPES = {'type': str, 'index': int, 'row': dict, 'run_id': str, 'log': str,
               'ros_log_dir': str, 'mechanism': str, 'status': str, 'exit_code': int,
-              'detail': str, 'duration_s': numbers.Real, 'recovered': dict,
-              'finished_at': numbers.Real, 'overhead_s': numbers.Real}
+              'detail': str, 'duration_s': NUMBER, 'recovered': dict,
+              'finished_at': NUMBER, 'overhead_s': NUMBER}
     _NESTED = {'memory': RunMemory, 'teardown': TeardownSummary, 'shm': StepRecord,
                'ros2_daemon': StepRecord, 'cleanup': CleanupRecord, 'verify': VerifyRecord}
     _OPTIONAL = ('mechanism',)
