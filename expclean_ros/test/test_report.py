@@ -68,7 +68,7 @@ def test_real_batch_figures_and_verdicts(batch):
     assert escaped[0]['numbers']['runs'] == 3 and escaped[0]['numbers']['of'] == 3
     assert escaped[0]['text'].startswith("`sleep 37` outlived its run's command in 3 of 3 runs")
     drift = [v for v in got['verdicts'] if v['kind'] == 'drift']
-    assert [v['numbers']['resource'] for v in drift] == ['RAM']
+    assert [v['numbers']['resource'] for v in drift] == ['RAM', '/dev/shm']  # ledger v2
     xs = [1, 2, 3]
     ys = [line['memory']['after']['ram_used_bytes'] for line in runs]
     assert drift[0]['numbers']['slope_bytes_per_run'] == pytest.approx(
@@ -188,11 +188,11 @@ def test_lines_it_cannot_use_are_skipped_with_the_reason(tmp_path):
     assert fingerprint(path) == before
     newer = tmp_path / 'v2.jsonl'
     head, *rest = open(generated_ledger(newer, 3)).read().splitlines(True)
-    newer.write_text(head.replace('"version": 1', '"version": 2') + ''.join(rest))
+    newer.write_text(head.replace('"version": 1', '"version": 3') + ''.join(rest))
     got = report_json(str(newer))
     assert got['summary']['runs'] == 3
-    assert got['ledgers'][0]['notes'][0].startswith('ledger format version 2; this expclean '
-                                                    'reads version 1')
+    assert got['ledgers'][0]['notes'][0].startswith('ledger format version 3; this expclean '
+                                                    'reads version 2')
 
 
 def test_fields_of_newer_runners_are_shown(tmp_path):
@@ -229,7 +229,8 @@ def test_several_ledgers_merge_with_labels(tmp_path, batch):
     assert sorted(got['summary']['hosts']) == sorted([hostname(), 'machine-b'])
     drift = [v['text'] for v in got['verdicts'] if v['kind'] == 'drift']
     assert drift[0].startswith(f'here ({hostname()}): RAM after cleanup')
-    assert drift[1].startswith('shard2 (machine-b): RAM after cleanup rises 50')
+    assert drift[1].startswith(f'here ({hostname()}): /dev/shm after cleanup')  # ledger v2
+    assert drift[2].startswith('shard2 (machine-b): RAM after cleanup rises 50')
     escaped = [v['text'] for v in got['verdicts'] if v['kind'] == 'escaped']
     assert escaped == [f"here ({hostname()}): `sleep 37` outlived its run's command in 3 of 3 "
                        'runs; stopped at SIGINT (3)',

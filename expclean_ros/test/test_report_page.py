@@ -52,7 +52,7 @@ def test_one_row_per_run_and_the_verdicts(batch, tmp_path):
     body = ' '.join(page.text)
     for v in verdicts:
         assert v['text'] in body
-    assert page.tags.count('svg') == 3  # RAM, times, processes by stage
+    assert page.tags.count('svg') == 4  # RAM, /dev/shm, times, processes by stage
     assert external_references(text) == []
 
 
@@ -96,4 +96,4 @@ def test_merged_ledgers_label_every_row(batch, tmp_path):
     rows = re.findall(r'<tr id="r\d+"[^>]*>(.*?)</tr>', text)
     labels = [re.findall(r'<td class="l">(.*?)</td>', row)[0] for row in rows]
     assert labels == ['here'] * 3 + ['machine-b'] * 4
-    assert text.count('class="band"') == 2 * 3  # each chart marks where each ledger begins
+    assert text.count('class="band"') == 2 * 4  # each chart marks where each ledger begins

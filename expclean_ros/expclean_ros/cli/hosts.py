@@ -30,6 +30,7 @@ import sys
 
 from expclean_ros.cli.main import CliError
 from expclean_ros.cli.memory_format import memory_dict
+from expclean_ros.core.runs.run_record import RunRecord
 
 __all__ = ['NO_ANSWER', 'HostsCleanup', 'hosts_cleanup', 'wait_for_nodes', 'unanswered',
            'NoAnswer', 'check_nodes', 'service_cleanup', 'on_finish']
@@ -110,9 +111,10 @@ def _summary(hosts, plan):
 
 
 def unanswered(record):
-    """Return the nodes of a finished run's record that did not answer."""
-    cleanup = record.get('cleanup') or {}
-    return [h['node'] for h in cleanup.get('hosts', ()) if h['status'] == NO_ANSWER]
+    """Return the nodes of a finished run's record (a ledger ``run`` line) that did not answer."""
+    cleanup = RunRecord.from_dict(record).cleanup
+    hosts = cleanup.hosts if cleanup is not None else None
+    return [h.get('node') for h in hosts or () if h.get('status') == NO_ANSWER]
 
 
 class HostsCleanup:
@@ -234,11 +236,11 @@ def on_finish(progress, on_no_answer):
     def finished(record, position, count):
         progress.on_finish(record, position, count)
         lost = unanswered(record)
+        number = RunRecord.from_dict(record).index + 1
         if lost:
-            print(f'run {record["index"] + 1}: NO ANSWER from {", ".join(lost)}',
-                  file=sys.stderr)
+            print(f'run {number}: NO ANSWER from {", ".join(lost)}', file=sys.stderr)
             if on_no_answer == 'stop':
-                raise NoAnswer(f'stopped after run {record["index"] + 1} (--on-no-answer '
+                raise NoAnswer(f'stopped after run {number} (--on-no-answer '
                                f'stop): no answer from {", ".join(lost)}; the ledger has it, '
                                f'--resume goes on')
     return finished

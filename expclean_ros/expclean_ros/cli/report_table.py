@@ -17,6 +17,7 @@
 from html import escape
 
 from expclean_ros.core.report.fields import MOMENTS
+from expclean_ros.core.runs.run_record import Back
 from expclean_ros.core.units import DASH, seconds, size
 
 __all__ = ['run_table', 'run_details']
@@ -29,12 +30,6 @@ _MOMENT_HEAD = {'before': 'before', 'peak': 'peak', 'after_teardown': 'after td'
 def _stopped(run):
     parts = [f'{n} {_SHORT[s]}' for s, n in run.stages.items() if n and s != 'left']
     return ', '.join(parts) if parts else ('0' if run.stages or run.processes == () else DASH)
-
-
-def _back(back, why):
-    if back is None:
-        return DASH
-    return 'yes' if back else 'no: ' + why
 
 
 def _has_details(run, back):
@@ -62,7 +57,7 @@ def run_table(report):
             cells += [size(points.get(k)) for k, _ in MOMENTS]
         left = run.stages.get('left', 0) + len(run.leftovers)
         cells += [_stopped(run), str(left) if run.stages or run.leftovers else DASH,
-                  escape(_back(back, why))]
+                  escape(Back(back, why).text(DASH))]
         bad = run.status != 'ok' or left or back is False
         tds = ''.join(f'<td class="l">{c}</td>' if h in left_cols else f'<td>{c}</td>'
                       for h, c in zip(head, cells))
@@ -87,7 +82,7 @@ def run_details(report):
         if back is not None:
             source = 'verified by the runner' if run.verified else "from the ledger's figures"
             items.append(f'<li>back at its level before the run: '
-                         f'{escape(_back(back, why))} ({source})</li>')
+                         f'{escape(Back(back, why).text(DASH))} ({source})</li>')
         out.append(f'<details id="d{pos}"><summary>run {pos}: {escape(run.ledger)} run '
                    f'{run.number}, {escape(run.status)} '
                    f'(<a href="#r{pos}">row</a>)</summary><ul>{"".join(items)}</ul></details>')

@@ -23,6 +23,8 @@ import time
 
 from expclean_ros.cli.main import CliError
 from expclean_ros.core.procs.escalation import stop_timeouts_text
+from expclean_ros.core.runs.record_parts import VerifyRecord
+from expclean_ros.core.runs.run_record import RunRecord
 from expclean_ros.core.units import GIB, clock as _fmt_s
 
 __all__ = ['add_arguments', 'run', 'summary_lines', 'Progress', 'resume_command']
@@ -138,9 +140,9 @@ class Progress:
 
     def on_finish(self, record, position, count):
         self.done += 1
-        self.stream.write(f'[{position + 1}/{count}] run {record["index"] + 1}: '
-                          f'{record["status"]} ({record["detail"]}) in '
-                          f'{record["duration_s"]:.1f} s + {record["overhead_s"]:.2f} s cleanup\n')
+        r = RunRecord.from_dict(record)
+        self.stream.write(f'[{position + 1}/{count}] run {r.index + 1}: {r.status} ({r.detail}) '
+                          f'in {r.duration_s:.1f} s + {r.overhead_s:.2f} s cleanup\n')
         self.stream.flush()
 
 
@@ -159,15 +161,14 @@ def resume_command(argv):
 
 
 def _shm_freed(r):
-    shm = r.get('shm') or {}
-    return f'{(shm.get("data") or {}).get("bytes", 0) / 2**20:7.1f}' if shm else f'{"-":>7}'
+    data = r.shm.data if r.shm is not None else None
+    return f'{((data or {}).get("bytes") or 0) / 2**20:7.1f}' if r.shm is not None \
+        else f'{"-":>7}'
 
 
-def _back(r):
-    checked = r.get('verify')
-    if not checked:
-        return '-'
-    return 'yes' if checked['clean'] else f'+{checked["excess_bytes"] / 2**20:.0f} MiB'
+def _gib(reading):
+    used = reading.ram_used_bytes if reading is not None else None
+    return f'{used / GIB:7.2f} GiB' if used is not None else f'{"-":>11}'
 
 
 def summary_lines(records):
@@ -176,18 +177,15 @@ def summary_lines(records):
              f'{"RAM before":>10} {"RAM after":>10} {"stopped":>7} {"left":>4} '
              f'{"shm MiB":>7} {"back":>8}']
     notes = []
-    for r in records:
-        mem = r['memory']
-        left = len(r['leftovers']) + int(r['teardown'].get('left', 0))
-        lines.append(f'{r["index"] + 1:>4}  {r["status"]:<9} {str(r["exit_code"]):>5} '
-                     f'{r["duration_s"]:8.1f} {r["overhead_s"]:8.2f} '
-                     f'{mem["before"]["ram_used_bytes"] / GIB:7.2f} GiB '
-                     f'{mem["after"]["ram_used_bytes"] / GIB:7.2f} GiB '
-                     f'{r["teardown"].get("stopped", 0):>7} {left:>4} '
-                     f'{_shm_freed(r)} {_back(r):>8}')
-        checked = r.get('verify')
-        if checked and not checked['clean']:
-            notes.append(f'run {r["index"] + 1}: {checked["line"]}')
+    for r in map(RunRecord.from_dict, records):
+        stopped = r.teardown.stopped if r.teardown is not None else None
+        lines.append(f'{r.index + 1:>4}  {r.status:<9} {str(r.exit_code):>5} '
+                     f'{r.duration_s:8.1f} {r.overhead_s:8.2f} '
+                     f'{_gib(r.reading("before"))} {_gib(r.reading("after"))} '
+                     f'{stopped or 0:>7} {r.left:>4} '
+                     f'{_shm_freed(r)} {r.back.text(dash="-", short=True):>8}')
+        if r.back.back is False:
+            notes.append(f'run {r.index + 1}: {r.back.why}')
     return lines + notes
 
 
@@ -246,12 +244,12 @@ def run(args):
         print(f'resumed: {len(result.skipped)} runs already finished, '
               f'{len(result.recovered)} interrupted run(s) torn down', file=sys.stderr)
     if args.json:
-        for r in result.all_records:
-            line = {k: r[k] for k in ('index', 'run_id', 'status', 'exit_code', 'duration_s',
-                                      'overhead_s')}
-            checked = r.get('verify') or {}
-            line.update(clean=checked.get('clean'), excess_bytes=checked.get('excess_bytes'))
-            print(json.dumps(line))
+        for r in map(RunRecord.from_dict, result.all_records):
+            checked = r.verify or VerifyRecord()
+            print(json.dumps({'index': r.index, 'run_id': r.run_id, 'status': r.status,
+                              'exit_code': r.exit_code, 'duration_s': r.duration_s,
+                              'overhead_s': r.overhead_s, 'clean': checked.clean,
+                              'excess_bytes': checked.excess_bytes}))
     else:
         for line in summary_lines(result.all_records):
             print(line)

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Memory probes: RAM, swap, NVIDIA GPUs (see :mod:`.gpu`) and Fast DDS shared memory.
+Memory probes: RAM, swap, NVIDIA GPUs (see :mod:`.gpu`), /dev/shm and Fast DDS shared memory.
 
 One cheap snapshot type, :class:`MemorySnapshot`. GPU figures come from NVML
 only; when they cannot be read the GPU list is empty and ``gpu_status`` says
@@ -24,13 +24,13 @@ import logging
 import socket
 import time
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Optional, Tuple
 
 import psutil
 
 from .gpu import GpuInfo, read_gpus
 
-__all__ = ['MemorySnapshot', 'take_snapshot', 'ram_used_bytes']
+__all__ = ['MemorySnapshot', 'take_snapshot', 'ram_used_bytes', 'shm_used_bytes']
 
 _log = logging.getLogger(__name__)
 
@@ -38,13 +38,14 @@ _log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class MemorySnapshot:
     """
-    RAM, swap, GPUs and Fast DDS shared memory at one instant.
+    RAM, swap, GPUs, /dev/shm and Fast DDS shared memory at one instant.
 
     ``ram_used_bytes`` is ``total - available`` (memory the kernel cannot
     reclaim without swapping), which is what cleanup is meant to bring down.
     ``gpu_status`` is ``'ok'`` when GPUs were read, else the reason the list
     is empty (e.g. ``'NVML: NVML Shared Library Not Found
-    (NVMLError_LibraryNotFound)'``).
+    (NVMLError_LibraryNotFound)'``). ``shm_used_bytes``: :func:`shm_used_bytes`, None when
+    not read.
     """
 
     timestamp: float
@@ -60,6 +61,7 @@ class MemorySnapshot:
     gpu_status: str = ''
     dds_shm_files: int = 0
     dds_shm_bytes: int = 0
+    shm_used_bytes: Optional[int] = None
 
     @property
     def gpu_used_bytes(self) -> int:
@@ -76,13 +78,29 @@ class MemorySnapshot:
                 'swap_used_bytes': self.swap_used_bytes,
                 'swap_percent': self.swap_percent,
                 'gpus': [g.as_dict() for g in self.gpus], 'gpu_status': self.gpu_status,
-                'dds_shm_files': self.dds_shm_files, 'dds_shm_bytes': self.dds_shm_bytes}
+                'dds_shm_files': self.dds_shm_files, 'dds_shm_bytes': self.dds_shm_bytes,
+                'shm_used_bytes': self.shm_used_bytes}
 
 
 def ram_used_bytes() -> int:
     """RAM in use (``total - available``), the quantity settling watches."""
     vm = psutil.virtual_memory()
     return int(vm.total - vm.available)
+
+
+def shm_used_bytes() -> Optional[int]:
+    """
+    Return the bytes tmpfs holds for the files of /dev/shm (or ``$EXPCLEAN_SHM_ROOT``).
+
+    Every regular file, whoever made it (``st_blocks * 512``); None when it cannot be listed.
+    """
+    from .shm_record import list_entries
+    from .shm_root import shm_root
+    try:
+        return sum(e.allocated for e in list_entries(shm_root()).values())
+    except OSError as exc:
+        _log.debug('/dev/shm in use unavailable: %s', exc)
+        return None
 
 
 def _dds_shm() -> Tuple[int, int]:
@@ -99,7 +117,7 @@ def _dds_shm() -> Tuple[int, int]:
 
 
 def take_snapshot(*, include_dds_shm: bool = True) -> MemorySnapshot:
-    """Read RAM, swap, GPUs and (optionally) Fast DDS shared memory. Never raises for GPUs."""
+    """Read RAM, swap, GPUs and (optionally) /dev/shm and Fast DDS files. Never raises for GPUs."""
     vm = psutil.virtual_memory()
     swap = psutil.swap_memory()
     gpus, status = read_gpus()
@@ -111,4 +129,5 @@ def take_snapshot(*, include_dds_shm: bool = True) -> MemorySnapshot:
         ram_available_bytes=int(vm.available), ram_percent=float(vm.percent),
         swap_total_bytes=int(swap.total), swap_used_bytes=int(swap.used),
         swap_percent=float(swap.percent), gpus=gpus, gpu_status=status,
-        dds_shm_files=shm_files, dds_shm_bytes=shm_bytes)
+        dds_shm_files=shm_files, dds_shm_bytes=shm_bytes,
+        shm_used_bytes=shm_used_bytes() if include_dds_shm else None)

@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from ..runs.ledger import LEDGER_VERSION
+from ..runs.run_record import LEDGER_VERSION, HeaderRecord
 
 __all__ = ['LedgerFile', 'read_for_report']
 
@@ -159,7 +159,7 @@ def read_for_report(path: str, label: Optional[str] = None) -> LedgerFile:
         reader.add(i + 1, record)
     notes = []
     version = header.get('version')
-    if version != LEDGER_VERSION:
+    if not HeaderRecord.from_dict(header).readable:
         notes.append(f'ledger format version {version!r}; this expclean reads version '
                      f'{LEDGER_VERSION}: fields it does not know are not shown, fields it '
                      f'misses show as \u2014')

@@ -24,7 +24,10 @@ Lines, each a JSON object with a ``type``:
   id (the tag value), tag variable and cgroup. A ``started`` line with no
   ``run`` line after it marks a run interrupted with the runner, whose
   processes ``--resume`` tears down by that tag before running it again.
-- ``run``: the finished run's record (see :mod:`expclean_ros.core.runs.sequencer`).
+- ``run``: the finished run's record (:class:`.run_record.RunRecord`).
+
+The header's ``version`` (:data:`.run_record.LEDGER_VERSION`) says which fields the lines
+hold; docs/batches.md describes them.
 
 A torn last line (the runner killed while writing) is ignored on reading.
 """
@@ -36,11 +39,11 @@ import socket
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from .run_record import LEDGER_VERSION, HeaderRecord
+
 __all__ = ['Ledger', 'LedgerState', 'read_ledger', 'header_record', 'LEDGER_VERSION']
 
 _log = logging.getLogger(__name__)
-
-LEDGER_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,12 @@ class LedgerState:
 
 
 def read_ledger(path: str) -> LedgerState:
-    """Read a ledger; a missing or empty file is a new ledger."""
+    """
+    Read a ledger; a missing or empty file is a new ledger.
+
+    :raises ValueError: a directory, a file without a header, a format version this code does
+        not read (a newer one).
+    """
     if os.path.isdir(path):
         raise ValueError(f'cannot write ledger {path}: it is a directory; give a file path')
     if not os.path.exists(path) or os.path.getsize(path) == 0:
@@ -94,6 +102,10 @@ def read_ledger(path: str) -> LedgerState:
     if header is None:
         raise ValueError(f'{path} is not an expclean ledger (no header line); '
                          f'give another --ledger path')
+    if not HeaderRecord.from_dict(header).readable:
+        raise ValueError(f'{path} is a ledger of format version {header.get("version")!r}; this '
+                         f'expclean writes version {LEDGER_VERSION}: continue it with the '
+                         f'expclean that wrote it, or give a new --ledger path')
     interrupted = tuple(started[i] for i in sorted(started))
     return LedgerState(header, finished, interrupted, torn)
 
@@ -142,6 +154,6 @@ class Ledger:
 def header_record(table_path: str, fingerprint: str, total_runs: int,
                   template: List[str], columns: List[str]) -> dict:
     """Return the first line of a new ledger."""
-    return {'type': 'header', 'version': LEDGER_VERSION, 'table': table_path,
-            'fingerprint': fingerprint, 'total_runs': total_runs, 'columns': list(columns),
-            'command': list(template), 'host': socket.gethostname()}
+    return HeaderRecord(version=LEDGER_VERSION, table=table_path, fingerprint=fingerprint,
+                        total_runs=total_runs, columns=tuple(columns), command=tuple(template),
+                        host=socket.gethostname()).as_dict()

@@ -14,26 +14,30 @@
 
 """The peak memory of a run while it lives."""
 
-from typing import Dict
+from typing import Dict, Optional
 
 from ..memory.gpu import read_gpus
-from ..memory.probes import ram_used_bytes
+from ..memory.probes import ram_used_bytes, shm_used_bytes
 
 __all__ = ['PeakSampler']
 
 
 class PeakSampler:
-    """Largest RAM and per-GPU use seen while a run lives."""
+    """Largest RAM, /dev/shm and per-GPU use seen while a run lives."""
 
     def __init__(self):
         self.ram = 0
+        self.shm: Optional[int] = None
         self.gpus: Dict[int, int] = {}
 
     def sample(self) -> None:
         self.ram = max(self.ram, ram_used_bytes())
+        shm = shm_used_bytes()
+        if shm is not None:
+            self.shm = shm if self.shm is None else max(self.shm, shm)
         for g in read_gpus()[0]:
             self.gpus[g.index] = max(self.gpus.get(g.index, 0), g.used_bytes)
 
     def as_dict(self) -> dict:
-        return {'ram_used_bytes': self.ram,
+        return {'ram_used_bytes': self.ram, 'shm_used_bytes': self.shm,
                 'gpus': [{'index': i, 'used_bytes': b} for i, b in sorted(self.gpus.items())]}

@@ -12,25 +12,69 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What a ledger line keeps of memory and of a cleanup, and the sequencer's cleanup callables."""
+"""
+What a ledger line keeps of a run, of memory and of a cleanup; the sequencer's cleanup callables.
+
+:func:`run_record` assembles the typed ``run`` line (:class:`.run_record.RunRecord`) from
+what the sequencer has at the end of a run.
+"""
 
 import dataclasses
-from typing import Iterable, Optional
+import time
+from typing import Iterable, List, Optional
 
 from ..memory.probes import MemorySnapshot
 from .options import CleanupFn
+from .record_parts import (CleanupRecord, GpuReading, MemoryReading, RunMemory, StepRecord,
+                           TeardownSummary, VerifyRecord)
+from .run_record import RunRecord
 
-__all__ = ['memory_record', 'cleanup_record', 'report_record', 'in_process_cleanup',
-           'no_cleanup']
+__all__ = ['memory_reading', 'memory_record', 'cleanup_record', 'report_record',
+           'in_process_cleanup', 'no_cleanup', 'run_record']
+
+
+def memory_reading(snap: MemorySnapshot) -> MemoryReading:
+    """Return what a ledger line keeps of a snapshot (with /dev/shm in use)."""
+    return MemoryReading(
+        ram_used_bytes=snap.ram_used_bytes, ram_total_bytes=snap.ram_total_bytes,
+        swap_used_bytes=snap.swap_used_bytes, shm_used_bytes=snap.shm_used_bytes,
+        gpus=tuple(GpuReading(index=g.index, name=g.name, used_bytes=g.used_bytes,
+                              total_bytes=g.total_bytes) for g in snap.gpus),
+        gpu_status=snap.gpu_status)
 
 
 def memory_record(snap: MemorySnapshot) -> dict:
-    """Return the compact memory fields a ledger line keeps of a snapshot."""
-    return {'ram_used_bytes': snap.ram_used_bytes, 'ram_total_bytes': snap.ram_total_bytes,
-            'swap_used_bytes': snap.swap_used_bytes,
-            'gpus': [{'index': g.index, 'name': g.name, 'used_bytes': g.used_bytes,
-                      'total_bytes': g.total_bytes} for g in snap.gpus],
-            'gpu_status': snap.gpu_status}
+    """Return the compact memory fields a ledger line keeps of a snapshot, as written."""
+    return memory_reading(snap).as_dict()
+
+
+def _step(result) -> Optional[StepRecord]:
+    return StepRecord.from_dict(result.as_dict()) if result is not None else None
+
+
+def run_record(*, index: int, row: dict, run_id: str, command: List[str], log: Optional[str],
+               ros_log_dir: Optional[str], mechanism: Optional[str], status: str,
+               exit_code: Optional[int], detail: str, duration_s: float,
+               before: MemorySnapshot, peak, after_teardown: MemorySnapshot,
+               after: MemorySnapshot, teardown: dict, shm, daemon, cleanup: dict, verify,
+               leftovers: List[dict], recovered: Optional[dict], overhead_s: float) -> RunRecord:
+    """
+    Return the ledger's ``run`` line of a finished run, from what the sequencer holds.
+
+    :param peak: a :class:`.peak.PeakSampler`; ``shm``, ``daemon``: the /dev/shm and ROS 2
+        daemon steps' results (or None: not done); ``verify``: the check's result.
+    """
+    memory = RunMemory(
+        before=memory_reading(before), peak=MemoryReading.from_dict(peak.as_dict()),
+        after_teardown=memory_reading(after_teardown), after=memory_reading(after))
+    return RunRecord(
+        index=index, row=dict(row), run_id=run_id, command=tuple(command), log=log,
+        ros_log_dir=ros_log_dir, mechanism=mechanism, status=status, exit_code=exit_code,
+        detail=detail, duration_s=duration_s, memory=memory,
+        teardown=TeardownSummary.from_dict(teardown), shm=_step(shm), ros2_daemon=_step(daemon),
+        cleanup=CleanupRecord.from_dict(cleanup), verify=VerifyRecord.from_dict(verify.as_dict()),
+        leftovers=tuple(leftovers), recovered=recovered, finished_at=time.time(),
+        overhead_s=overhead_s)
 
 
 def cleanup_record(*, plan: str, success: bool, skipped: bool, message: str, seconds: float,

@@ -43,7 +43,8 @@ from .ledger import Ledger, header_record, read_ledger
 from .options import (STATUS_ERROR, STATUS_FAILED, STATUS_OK, STATUS_TIMED_OUT, BatchResult,
                       CleanupFn, SequencerOptions)
 from .peak import PeakSampler
-from .records import in_process_cleanup, memory_record
+from .records import in_process_cleanup, run_record
+from .run_logs import check_logs, ros_log_dir, run_log
 from .run_table import RunTable, check_template, fill_template
 from .shards import Shard, check_ledger_shard, shard_record, shard_rows
 from .end_of_run import DAEMON_STEP, RunStart, end_run
@@ -141,13 +142,12 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
                          steps=[make(run_id) for make in opts.end_steps])
     peak = PeakSampler()
     log_path = run_log(opts.log_dir, index)
-    ros_logs = _ros_log_dir(opts, ledger.path, index)
+    ros_logs = ros_log_dir(opts, ledger.path, index)
     env = dict(os.environ if opts.env is None else opts.env)
     if ros_logs:
         env['ROS_LOG_DIR'] = ros_logs
-    record = {'type': 'run', 'index': index, 'row': dict(row), 'run_id': run_id,
-              'command': cmd, 'log': log_path, 'ros_log_dir': ros_logs}
     exit_code, status, duration, timed_out = None, STATUS_ERROR, 0.0, False
+    mechanism = None
     out = open(log_path, 'ab') if log_path else None
     try:
         t0 = time.monotonic()
@@ -163,7 +163,7 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
                 tagged.stop(*opts.timeouts)
                 raise
             duration = time.monotonic() - t0
-            record['mechanism'] = tagged.mechanism
+            mechanism = tagged.mechanism
     finally:
         if out is not None:
             out.close()
@@ -178,59 +178,16 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
         else:
             status = STATUS_OK if exit_code == 0 else STATUS_FAILED
             detail = f'exited with {exit_code}'
-    daemon = next((s for s in end.steps if s.name == DAEMON_STEP), None)
-    record.update({
-        'status': status, 'exit_code': exit_code, 'detail': detail,
-        'duration_s': duration,
-        'memory': {'before': memory_record(run.before), 'peak': peak.as_dict(),
-                   'after_teardown': memory_record(end.after_teardown),
-                   'after': memory_record(end.after)},
-        'teardown': end.teardown.as_dict(),
-        'shm': end.shm.as_dict() if end.shm is not None else None,
-        'ros2_daemon': daemon.as_dict() if daemon is not None else None,
-        'end_steps': [step.as_dict() for step in end.steps],
-        'cleanup': end.cleanup, 'verify': end.verification.as_dict(),
-        'leftovers': _leftovers(run_id, opts),
-        'recovered': recovered,
-        'finished_at': time.time(),
-    })
-    record['overhead_s'] = time.monotonic() - begin - duration
+    record = run_record(
+        index=index, row=row, run_id=run_id, command=cmd, log=log_path, ros_log_dir=ros_logs,
+        mechanism=mechanism, status=status, exit_code=exit_code, detail=detail,
+        duration_s=duration, before=run.before, peak=peak, after_teardown=end.after_teardown,
+        after=end.after, teardown=end.teardown.as_dict(), shm=end.shm,
+        daemon=next((s for s in end.steps if s.name == DAEMON_STEP), None),
+        cleanup=end.cleanup, verify=end.verification, leftovers=_leftovers(run_id, opts),
+        recovered=recovered, overhead_s=time.monotonic() - begin - duration).as_dict()
     ledger.append(record)
     return record
-
-
-def run_log(log_dir: Optional[str], index: int) -> Optional[str]:
-    """
-    Return the log file of the run at 0-based ``index``.
-
-    Named by its 1-based number, as progress and the summary show it (``run-001.log`` holds run 1).
-    """
-    return os.path.join(log_dir, f'run-{index + 1:03d}.log') if log_dir else None
-
-
-def _check_logs(log_dir: Optional[str], resume: bool) -> None:
-    """Check that a new batch never writes into another batch's logs (``run-NNN.log``...)."""
-    if not log_dir or resume or not os.path.isdir(log_dir):
-        return
-    old = sorted(n for n in os.listdir(log_dir)
-                 if n.startswith('run-') and n.endswith(('.log', '-ros')))
-    if old:
-        raise ValueError(f'log directory {log_dir} already holds run logs ({old[0]}'
-                         f'{", ..." if len(old) > 1 else ""}) of another batch: give a new '
-                         f'--log-dir, or --resume to continue that batch')
-
-
-def _ros_log_dir(opts: SequencerOptions, ledger_path: str, index: int) -> Optional[str]:
-    """Return the run's own ROS_LOG_DIR (made now), or None when runs share ``~/.ros/log``."""
-    if not opts.ros_logs:
-        return None
-    if opts.log_dir:
-        path = os.path.join(os.path.abspath(opts.log_dir), f'run-{index + 1:03d}-ros')
-    else:
-        base = os.path.splitext(os.path.abspath(ledger_path))[0]
-        path = os.path.join(f'{base}-ros-logs', f'run-{index + 1:03d}')
-    os.makedirs(path, exist_ok=True)
-    return path
 
 
 def _prepare(table: RunTable, template: Sequence[str], ledger_path: str, resume: bool,
@@ -277,7 +234,7 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
     cleanup = cleanup or in_process_cleanup()
     start = time.monotonic()
     commands, state = _prepare(table, template, ledger_path, resume, shard)
-    _check_logs(opts.log_dir, resume and state.header is not None)
+    check_logs(opts.log_dir, resume and state.header is not None)
     if opts.log_dir:
         os.makedirs(opts.log_dir, exist_ok=True)
     total = len(table)
