@@ -137,7 +137,8 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
                    'started_at': time.time()})
     # the records before it: memory, /dev/shm, the plugged steps' (the daemon's node list)
     run = RunStart.begin(Selection(tag=run_id, tag_variable=opts.tag_variable),
-                         shm_cleanup=opts.shm_cleanup,
+                         shm_cleanup=opts.shm_cleanup, thresholds=opts.thresholds,
+                         pressure_root=opts.pressure_root,
                          steps=[make(run_id) for make in opts.end_steps])
     peak = PeakSampler()
     log_path = run_log(opts.log_dir, index)
@@ -190,6 +191,7 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
         'ros2_daemon': daemon.as_dict() if daemon is not None else None,
         'end_steps': [step.as_dict() for step in end.steps],
         'cleanup': end.cleanup, 'verify': end.verification.as_dict(),
+        'disturbance': end.disturbance.as_dict() if end.disturbance is not None else None,
         'leftovers': _leftovers(run_id, opts),
         'recovered': recovered,
         'finished_at': time.time(),

@@ -1,0 +1,132 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Verdicts on a shared machine, with real processes: what the run left versus what others did.
+
+The other user is ``nobody`` where the tests run as root, else an untagged process of this
+user named ``foreign-grower`` / ``foreign-burner``. A foreign process that grows during a
+clean run leaves the run back, and is named; a leftover the run's teardown did not stop, or
+a ``/dev/shm`` file of the run a live decoy holds, makes it not back, blamed on the run.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from expclean_ros.core.memory.attribution import user_name
+from expclean_ros.core.memory.probes import take_snapshot
+from expclean_ros.core.procs.selection import Selection
+from expclean_ros.core.runs.accounting import Accounting
+from expclean_ros.core.runs.end_of_run import RunStart, end_run
+from expclean_ros.core.runs.shm_watch import ShmWatch
+from expclean_ros.core.runs.tagged_start import new_run_id
+
+from helpers.nodes import NOBODY
+from helpers.shmscene import Proc, token, write
+
+MIB = 2**20
+AS_ROOT = os.geteuid() == 0
+OTHER = 'nobody' if AS_ROOT else user_name(os.getuid())
+# nobody cannot enter the venv under /root: the system's interpreter runs its code (stdlib only)
+OTHER_PYTHON = (shutil.which('python3', path='/usr/bin:/bin') or sys.executable) if AS_ROOT \
+    else sys.executable
+# Waits for a line on stdin, then holds ``argv[1]`` MiB of touched memory and says so.
+# This machine's RAM figures move by up to ~150 MiB a second with other sessions' work:
+# the runs here hold 1 GiB and judge with a 256 MiB tolerance, which 1 GiB is far above.
+TOLERANCE = 256 * MIB
+GROWER = ('import sys\nsys.stdin.readline()\n'
+          'held = bytearray(int(sys.argv[1]) * 2**20)\n'
+          'held[::4096] = b"x" * len(held[::4096])\n'
+          'print("grown", flush=True)\nsys.stdin.readline()\n')
+
+
+def other_user(code: str, *args: str, env=None) -> subprocess.Popen:
+    """Start ``code`` as the other user (untagged), with pipes to talk to it."""
+    prefix = NOBODY if AS_ROOT else []
+    return subprocess.Popen(prefix + [OTHER_PYTHON, '-c', code, *args], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+@pytest.fixture
+def started():
+    procs = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+def grow(proc: subprocess.Popen) -> None:
+    proc.stdin.write('go\n')
+    proc.stdin.flush()
+    assert proc.stdout.readline().strip() == 'grown'
+
+
+def test_a_foreign_process_that_grows_during_a_clean_run_is_named_and_the_run_is_back(
+        started):
+    grower = other_user(GROWER, '1024', env={'PATH': os.environ.get('PATH', '')})
+    started.append(grower)
+    run = RunStart.begin(Selection(tag=new_run_id()), shm_cleanup=False)
+    grow(grower)
+    end = end_run(run, tolerance_bytes=TOLERANCE)
+    check = end.verification
+    assert check.clean, check.line
+    assert check.line.startswith('back at the level before the run; +')
+    assert f'(pid {grower.pid}, user {OTHER}) +' in check.line
+    assert check.attribution.foreign_bytes > 1024 * MIB - TOLERANCE
+    named = {p: n for p, _, _, n in check.attribution.foreign}
+    assert named[grower.pid] >= 1000 * MIB
+    assert check.as_dict()['attribution']['foreign'][0]['pid'] == grower.pid
+    assert check.as_dict()['elsewhere'] == check.elsewhere
+
+
+def test_a_tagged_leftover_the_teardown_did_not_stop_is_the_run_s(started):
+    """The leftover carries the run's tag; the run spares it, so its teardown leaves it."""
+    run_id = new_run_id()
+    run = RunStart.begin(Selection(tag=run_id), shm_cleanup=False)
+    leftover = subprocess.Popen([sys.executable, '-c', GROWER, '1024'], text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                env=dict(os.environ, EXPCLEAN_RUN_ID=run_id))
+    started.append(leftover)
+    run.selection = Selection(tag=run_id, spare_pids=(leftover.pid,))
+    grow(leftover)
+    end = end_run(run, tolerance_bytes=TOLERANCE)
+    check = end.verification
+    assert not check.clean, (check, end.teardown.summary())
+    assert check.line.startswith('not back: RAM +')
+    assert check.attribution.run_bytes > TOLERANCE
+    assert leftover.pid not in [p for p, _, _, _ in check.attribution.foreign]
+    assert leftover.poll() is None  # the teardown spared it: it is still there
+
+
+def test_a_run_s_shm_file_a_live_decoy_holds_is_blamed_on_the_run(made):
+    paths, procs = made
+    # the tests' /dev/shm steps work in a private root; this one needs tmpfs: /dev/shm itself
+    run = RunStart(Selection(tag=new_run_id()), take_snapshot(), ShmWatch('/dev/shm'),
+                   accounting=Accounting())
+    held = write(f'/dev/shm/psm_{token()}', 64 * MIB)
+    paths.append(held)
+    holder = Proc(held, 'open')
+    procs.append(holder)
+    end = end_run(run, tolerance_bytes=32 * MIB)  # files are judged exactly
+    check = end.verification
+    assert not check.clean, check.line
+    assert ('/dev/shm', check.shm_excess_bytes) in check.excess
+    assert f'held by pid {holder.pid} (' in check.line
+    assert check.line.startswith('not back: ')
