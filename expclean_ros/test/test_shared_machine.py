@@ -32,7 +32,13 @@ from expclean_ros.core.memory.attribution import user_name
 from expclean_ros.core.memory.probes import take_snapshot
 from expclean_ros.core.procs.selection import Selection
 from expclean_ros.core.runs.accounting import Accounting
+from expclean_ros.core.runs.disturbance import Pressure
 from expclean_ros.core.runs.end_of_run import RunStart, end_run
+from expclean_ros.core.runs.ledger import read_ledger
+from expclean_ros.core.runs.options import SequencerOptions
+from expclean_ros.core.runs.records import in_process_cleanup
+from expclean_ros.core.runs.run_table import load_table
+from expclean_ros.core.runs.sequencer import run_batch
 from expclean_ros.core.runs.shm_watch import ShmWatch
 from expclean_ros.core.runs.tagged_start import new_run_id
 
@@ -130,3 +136,65 @@ def test_a_run_s_shm_file_a_live_decoy_holds_is_blamed_on_the_run(made):
     assert ('/dev/shm', check.shm_excess_bytes) in check.excess
     assert f'held by pid {holder.pid} (' in check.line
     assert check.line.startswith('not back: ')
+
+
+BURN = 'import sys\nprint("burning", flush=True)\nwhile True:\n    pass\n'
+
+
+def test_a_foreign_cpu_burner_during_one_run_flags_that_run_naming_it(tmp_path, started):
+    """
+    Three runs; a burner of the other user spins during the second only.
+
+    Other sessions of this machine may disturb any run: the first and third are never
+    flagged for the burner, nor name it; the second is flagged and names it.
+    """
+    (tmp_path / 'runs.csv').write_text('secs\n2\n2\n2\n')
+    burners = {}
+
+    def on_start(index, position, count):
+        if index == 1:
+            burner = other_user(BURN)
+            started.append(burner)
+            assert burner.stdout.readline().strip() == 'burning'
+            burners[index] = burner
+
+    def on_finish(record, position, count):
+        burner = burners.get(record['index'])
+        if burner is not None:
+            burner.kill()  # our own child, by its pid
+            burner.wait()
+
+    opts = SequencerOptions(sigint_timeout_s=1.0, sigterm_timeout_s=1.0,
+                            disturbed_stall_share=1.0, disturbed_foreign_cpu=0.3)
+    result = run_batch(load_table(str(tmp_path / 'runs.csv')),
+                       [sys.executable, '-c', 'import time; time.sleep({secs})'],
+                       str(tmp_path / 'ledger.jsonl'), opts,
+                       cleanup=in_process_cleanup(comprehensive=False, wait_time=0.0),
+                       on_start=on_start, on_finish=on_finish)
+    burner = burners[1]
+    named = f'(pid {burner.pid}, user {OTHER})'
+    runs = {r['index']: r['disturbance'] for r in result.records}
+    assert runs[1]['disturbed'] and named in runs[1]['cause'], runs[1]
+    assert burner.pid in [c['pid'] for c in runs[1]['foreign']]
+    assert next(c for c in runs[1]['foreign'] if c['pid'] == burner.pid)['cpu_s'] > 0.3
+    for index in (0, 2):
+        assert named not in runs[index]['cause'], runs[index]
+        assert burner.pid not in [c['pid'] for c in runs[index]['foreign']], runs[index]
+    ledger = read_ledger(str(tmp_path / 'ledger.jsonl'))
+    assert ledger.finished[1]['disturbance'] == runs[1]
+
+
+def test_without_pressure_files_the_stalls_come_from_proc_stat_with_the_reason(tmp_path):
+    missing = str(tmp_path / 'no-pressure')
+    run = RunStart.begin(Selection(tag=new_run_id()), shm_cleanup=False, pressure_root=missing)
+    end = end_run(run)
+    seen = end.disturbance
+    assert seen.source == 'proc/stat'
+    assert seen.reason.startswith(f'{missing} unreadable (')
+    assert 'stalls from /proc/stat' in seen.reason
+    assert seen.stall['memory'] is None
+    assert 0.0 <= seen.stall['cpu'] <= 1.0 and 0.0 <= seen.stall['io'] <= 1.0
+    assert end.disturbance.as_dict()['source'] == 'proc/stat'
+    unreadable = tmp_path / 'a-file'
+    unreadable.write_text('')
+    assert Pressure.read(str(unreadable)).source == 'proc/stat'
