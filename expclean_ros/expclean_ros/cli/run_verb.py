@@ -23,6 +23,7 @@ import time
 
 from expclean_ros.cli.main import CliError
 from expclean_ros.core.procs.escalation import stop_timeouts_text
+from expclean_ros.core.runs.disturbance import Thresholds
 
 __all__ = ['add_arguments', 'run', 'summary_lines', 'Progress', 'resume_command']
 
@@ -100,6 +101,14 @@ def add_arguments(sub):
     p.add_argument('--keep-shm', action='store_true',
                    help="leave what a run left in /dev/shm (default: remove the files it "
                         "created that nobody holds)")
+    p.add_argument('--disturbed-stall-share', type=float, default=Thresholds.stall_share,
+                   metavar='SHARE',
+                   help='flag a run disturbed when some task stalled on cpu, io or memory '
+                        'for more than this share of its time (default: %(default)s)')
+    p.add_argument('--disturbed-foreign-cpu', type=float, default=Thresholds.foreign_cpu,
+                   metavar='CORES',
+                   help='... or when processes outside it used more than this many cores '
+                        'on average (default: %(default)s)')
     p.add_argument('--json', action='store_true', help='print the summary as JSON lines')
     p.set_defaults(func=run, command=[])
     p.usage = '%(prog)s TABLE --ledger LEDGER [options] -- COMMAND TEMPLATE...'
@@ -146,7 +155,8 @@ class Progress:
         self.done += 1
         self.stream.write(f'[{position + 1}/{count}] run {record["index"] + 1}: '
                           f'{record["status"]} ({record["detail"]}) in '
-                          f'{record["duration_s"]:.1f} s + {record["overhead_s"]:.2f} s cleanup\n')
+                          f'{record["duration_s"]:.1f} s + {record["overhead_s"]:.2f} s cleanup'
+                          f'{_disturbed_note(record)}\n')
         self.stream.flush()
 
 
@@ -176,11 +186,21 @@ def _back(r):
     return 'yes' if checked['clean'] else f'+{checked["excess_bytes"] / 2**20:.0f} MiB'
 
 
+def _disturbed(r):
+    seen = r.get('disturbance')
+    return '-' if not seen else ('yes' if seen['disturbed'] else 'no')
+
+
+def _disturbed_note(r):
+    seen = r.get('disturbance')
+    return f'; disturbed: {seen["cause"]}' if seen and seen['disturbed'] else ''
+
+
 def summary_lines(records):
     """Return a readable table of finished runs; below it, what kept each run not back, named."""
     lines = [f'{"run":>4}  {"status":<9} {"exit":>5} {"time s":>8} {"clean s":>8} '
              f'{"RAM before":>10} {"RAM after":>10} {"stopped":>7} {"left":>4} '
-             f'{"shm MiB":>7} {"back":>8}']
+             f'{"shm MiB":>7} {"back":>8} {"disturbed":>9}']
     notes = []
     for r in records:
         mem = r['memory']
@@ -190,10 +210,12 @@ def summary_lines(records):
                      f'{mem["before"]["ram_used_bytes"] / GIB:7.2f} GiB '
                      f'{mem["after"]["ram_used_bytes"] / GIB:7.2f} GiB '
                      f'{r["teardown"].get("stopped", 0):>7} {left:>4} '
-                     f'{_shm_freed(r)} {_back(r):>8}')
+                     f'{_shm_freed(r)} {_back(r):>8} {_disturbed(r):>9}')
         checked = r.get('verify')
-        if checked and not checked['clean']:
+        if checked and (not checked['clean'] or checked.get('elsewhere')):
             notes.append(f'run {r["index"] + 1}: {checked["line"]}')
+        if _disturbed_note(r):
+            notes.append(f'run {r["index"] + 1}{_disturbed_note(r)}')
     return lines + notes
 
 
@@ -225,7 +247,9 @@ def run(args):
     options = SequencerOptions(
         timeout_s=args.timeout, sigint_timeout_s=sigint, sigterm_timeout_s=sigterm,
         sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir,
-        shm_cleanup=not args.keep_shm, end_steps=steps, ros_logs=not args.shared_ros_logs)
+        shm_cleanup=not args.keep_shm, end_steps=steps, ros_logs=not args.shared_ros_logs,
+        disturbed_stall_share=args.disturbed_stall_share,
+        disturbed_foreign_cpu=args.disturbed_foreign_cpu)
     comprehensive = not args.quick
     progress = Progress(len(table))
     client = None
@@ -256,7 +280,9 @@ def run(args):
             line = {k: r[k] for k in ('index', 'run_id', 'status', 'exit_code', 'duration_s',
                                       'overhead_s')}
             checked = r.get('verify') or {}
-            line.update(clean=checked.get('clean'), excess_bytes=checked.get('excess_bytes'))
+            line.update(clean=checked.get('clean'), excess_bytes=checked.get('excess_bytes'),
+                        elsewhere=checked.get('elsewhere'),
+                        disturbed=(r.get('disturbance') or {}).get('disturbed'))
             print(json.dumps(line))
     else:
         for line in summary_lines(result.all_records):
