@@ -16,22 +16,22 @@
 Whose is the RAM that grew: the run's, other processes', or the kernel's.
 
 :class:`Baseline` is a cheap table of every process (pid, start ticks, uid, name,
-anonymous resident memory, CPU ticks: one read of ``stat`` and one of ``statm``
-each) and one read of ``/proc/meminfo``, taken before a run and again after its
-cleanup. :func:`attribute` accounts the growth of RAM in use (``MemTotal -
-MemAvailable``, as the verdict counts it) between the two, from the kernel's own
-totals, which stay exact where per-process figures are not (a forked child
+resident memory, CPU ticks: the one read of ``stat`` a plain scan makes) and one
+read of ``/proc/meminfo``, taken before a run and again after its cleanup.
+:func:`attribute` accounts the growth of RAM in use (``MemTotal - MemAvailable``,
+as the verdict counts it) between the two, from the kernel's own totals, which stay exact where per-process figures are not (a forked child
 shares its parent's pages; a process that exits is not seen again):
 
 - the kernel: unreclaimable slab, stacks, page tables, per-cpu (:data:`KERNEL_FIELDS`);
 - processes outside the run: the growth of all anonymous memory (``AnonPages``)
-  less what the run's live processes hold; the processes that grew most are named;
+  less what the run's live processes hold (their anonymous memory, from ``statm``);
+  the processes whose resident memory grew most are named;
 - the run: the rest (its live processes, its shared memory, what no process holds).
 
 Unique memory (``Pss_Anon`` in ``smaps_rollup``) costs about 25 times as much
 per process as ``statm`` (see ``bench/bench_attribution.py``): it is read only for
-a new process holding more than :data:`UNIQUE_ABOVE` bytes, whose anonymous pages
-may still be shared with the process it was forked from.
+a process of the run holding more than :data:`UNIQUE_ABOVE` bytes, whose anonymous
+pages may still be shared with the process it was forked from.
 """
 
 import os
@@ -57,28 +57,26 @@ _users: Dict[int, str] = {}
 
 
 class ProcRow(NamedTuple):
-    """One process: who it is, its anonymous resident bytes and its CPU ticks so far."""
+    """One process: who it is, its resident bytes and its CPU ticks so far."""
 
     pid: int
     start_ticks: int
     uid: int
     name: str
-    anon_bytes: int
+    rss_bytes: int
     cpu_ticks: int
 
 
 def _row(root: str, pid: str) -> Optional[ProcRow]:
     try:
         uid, data = proctable.read_stat(f'{root}/{pid}/stat')
-        statm = proctable.read_bytes(f'{root}/{pid}/statm').split()
         rpar = data.rindex(b')')
         fields = data[rpar + 2:].split()
         if int(fields[6]) & 0x00200000:  # a kernel thread: its memory is the kernel's
             return None
-        anon = (int(statm[1]) - int(statm[2])) * _PAGE
         return ProcRow(int(pid), int(fields[19]), uid,
                        data[data.index(b'(') + 1:rpar].decode('utf-8', 'replace'),
-                       anon, int(fields[11]) + int(fields[12]))
+                       int(fields[21]) * _PAGE, int(fields[11]) + int(fields[12]))
     except (OSError, ValueError, IndexError):
         return None
 
@@ -94,16 +92,21 @@ def read_table(root: str = '/proc') -> Dict[int, ProcRow]:
     return table
 
 
-def _unique(row: ProcRow) -> int:
-    """Anonymous bytes of a new process, its share of pages shared with others counted once."""
-    if row.anon_bytes <= UNIQUE_ABOVE:
-        return row.anon_bytes
+def _unique(pid: int) -> int:
+    """Anonymous bytes of a process of the run, pages it shares with others counted in part."""
     try:
-        data = proctable.read_bytes(f'/proc/{row.pid}/smaps_rollup')
+        statm = proctable.read_bytes(f'/proc/{pid}/statm').split()
+        anon = (int(statm[1]) - int(statm[2])) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+    if anon <= UNIQUE_ABOVE:
+        return anon
+    try:
+        data = proctable.read_bytes(f'/proc/{pid}/smaps_rollup')
         at = data.index(b'\nPss_Anon:')
         return int(data[at + 10:data.index(b'\n', at + 10)].split()[0]) * 1024
     except (OSError, ValueError):
-        return row.anon_bytes
+        return anon
 
 
 def read_kernel(path: str = '/proc/meminfo') -> Dict[str, int]:
@@ -200,11 +203,11 @@ def attribute(before: Baseline, after: Baseline, is_run: Callable[[ProcRow], boo
     for pid, row in after.table.items():
         old = before.table.get(pid)
         if old is not None and old.start_ticks == row.start_ticks:
-            grew[pid] = row.anon_bytes - old.anon_bytes
+            grew[pid] = row.rss_bytes - old.rss_bytes
         elif pid in left or is_run(row):
-            run_anon += _unique(row)
+            run_anon += _unique(pid)
         else:
-            grew[pid] = _unique(row)
+            grew[pid] = row.rss_bytes
     anon = after.kernel.get('AnonPages', 0) - before.kernel.get('AnonPages', 0)
     kernel = sum(after.kernel.get(k, 0) - before.kernel.get(k, 0) for k in KERNEL_FIELDS)
     ram = _used(after) - _used(before)
