@@ -19,8 +19,9 @@ Whose is the RAM that grew: the run's, other processes', or the kernel's.
 resident memory, CPU ticks: the one read of ``stat`` a plain scan makes) and one
 read of ``/proc/meminfo``, taken before a run and again after its cleanup.
 :func:`attribute` accounts the growth of RAM in use (``MemTotal - MemAvailable``,
-as the verdict counts it) between the two, from the kernel's own totals, which stay exact where per-process figures are not (a forked child
-shares its parent's pages; a process that exits is not seen again):
+as the verdict counts it) between the two, from the kernel's own totals, which
+stay exact where per-process figures are not (a forked child shares its parent's
+pages; a process that exits is not seen again):
 
 - the kernel: unreclaimable slab, stacks, page tables, per-cpu (:data:`KERNEL_FIELDS`);
 - processes outside the run: the growth of all anonymous memory (``AnonPages``)
