@@ -22,14 +22,15 @@ a ``/dev/shm`` file of the run a live decoy holds, makes it not back, blamed on 
 """
 
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from expclean_ros.core.memory.attribution import user_name
-from expclean_ros.core.memory.probes import take_snapshot
+from expclean_ros.core.cleanup import plans
+from expclean_ros.core.cleanup.options import CleanupOptions
+from expclean_ros.core.memory.probes import take_snapshot, writeback_bytes
+from expclean_ros.core.memory.settle import settle
 from expclean_ros.core.procs.selection import Selection
 from expclean_ros.core.runs.accounting import Accounting
 from expclean_ros.core.runs.disturbance import Pressure
@@ -42,46 +43,20 @@ from expclean_ros.core.runs.sequencer import run_batch
 from expclean_ros.core.runs.shm_watch import ShmWatch
 from expclean_ros.core.runs.tagged_start import new_run_id
 
-from helpers.nodes import NOBODY
+from helpers.foreign import BURN, GROWER, OTHER, grow, other_user, stop
 from helpers.shmscene import Proc, token, write
 
 MIB = 2**20
-AS_ROOT = os.geteuid() == 0
-OTHER = 'nobody' if AS_ROOT else user_name(os.getuid())
-# nobody cannot enter the venv under /root: the system's interpreter runs its code (stdlib only)
-OTHER_PYTHON = (shutil.which('python3', path='/usr/bin:/bin') or sys.executable) if AS_ROOT \
-    else sys.executable
-# Waits for a line on stdin, then holds ``argv[1]`` MiB of touched memory and says so.
 # This machine's RAM figures move by up to ~150 MiB a second with other sessions' work:
 # the runs here hold 1 GiB and judge with a 256 MiB tolerance, which 1 GiB is far above.
 TOLERANCE = 256 * MIB
-GROWER = ('import sys\nsys.stdin.readline()\n'
-          'held = bytearray(int(sys.argv[1]) * 2**20)\n'
-          'held[::4096] = b"x" * len(held[::4096])\n'
-          'print("grown", flush=True)\nsys.stdin.readline()\n')
-
-
-def other_user(code: str, *args: str, env=None) -> subprocess.Popen:
-    """Start ``code`` as the other user (untagged), with pipes to talk to it."""
-    prefix = NOBODY if AS_ROOT else []
-    return subprocess.Popen(prefix + [OTHER_PYTHON, '-c', code, *args], env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
 @pytest.fixture
 def started():
     procs = []
     yield procs
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-
-
-def grow(proc: subprocess.Popen) -> None:
-    proc.stdin.write('go\n')
-    proc.stdin.flush()
-    assert proc.stdout.readline().strip() == 'grown'
+    stop(procs)
 
 
 def test_a_foreign_process_that_grows_during_a_clean_run_is_named_and_the_run_is_back(
@@ -94,7 +69,7 @@ def test_a_foreign_process_that_grows_during_a_clean_run_is_named_and_the_run_is
     check = end.verification
     assert check.clean, check.line
     assert check.line.startswith('back at the level before the run; +')
-    assert f'(pid {grower.pid}, user {OTHER}) +' in check.line
+    assert f'foreign-grower (pid {grower.pid}, user {OTHER}) +' in check.line
     assert check.attribution.foreign_bytes > 1024 * MIB - TOLERANCE
     named = {p: n for p, _, _, n in check.attribution.foreign}
     assert named[grower.pid] >= 1000 * MIB
@@ -138,9 +113,6 @@ def test_a_run_s_shm_file_a_live_decoy_holds_is_blamed_on_the_run(made):
     assert check.line.startswith('not back: ')
 
 
-BURN = 'import sys\nprint("burning", flush=True)\nwhile True:\n    pass\n'
-
-
 def test_a_foreign_cpu_burner_during_one_run_flags_that_run_naming_it(tmp_path, started):
     """
     Three runs; a burner of the other user spins during the second only.
@@ -172,7 +144,7 @@ def test_a_foreign_cpu_burner_during_one_run_flags_that_run_naming_it(tmp_path, 
                        cleanup=in_process_cleanup(comprehensive=False, wait_time=0.0),
                        on_start=on_start, on_finish=on_finish)
     burner = burners[1]
-    named = f'(pid {burner.pid}, user {OTHER})'
+    named = f'foreign-burner (pid {burner.pid}, user {OTHER})'
     runs = {r['index']: r['disturbance'] for r in result.records}
     assert runs[1]['disturbed'] and named in runs[1]['cause'], runs[1]
     assert burner.pid in [c['pid'] for c in runs[1]['foreign']]
@@ -198,3 +170,28 @@ def test_without_pressure_files_the_stalls_come_from_proc_stat_with_the_reason(t
     unreadable = tmp_path / 'a-file'
     unreadable.write_text('')
     assert Pressure.read(str(unreadable)).source == 'proc/stat'
+
+
+def test_quick_settling_waits_for_the_run_s_writeback(tmp_path):
+    """A run wrote 512 MiB without fsync: quick settling waits until it is written back."""
+    level = writeback_bytes()
+    with open(tmp_path / 'bag.db3', 'wb') as f:
+        for _ in range(512):
+            f.write(b'\1' * MIB)
+    assert writeback_bytes() > level + 64 * MIB  # the run's data is not on disk yet
+    report = plans.quick(CleanupOptions(writeback_baseline_bytes=level, settle_window_s=0.05,
+                                        dds_shm_cleanup=False, shm_cleanup=False), cap_s=120)
+    waited = report.settle
+    assert waited.settled, waited.reason
+    assert waited.writeback_wait_s > 0 and 'for writeback (Dirty+Writeback ' in waited.reason
+    assert waited.writeback_bytes <= level + 32 * MIB
+    assert waited.as_dict()['writeback_wait_s'] == waited.writeback_wait_s
+    assert f'{waited.writeback_wait_s:.2f} s of it for writeback' in report.message
+
+
+def test_settling_without_a_writeback_level_does_not_watch_it(tmp_path):
+    with open(tmp_path / 'bag.db3', 'wb') as f:
+        f.write(b'\1' * 256 * MIB)
+    waited = settle(30, window_s=0.05)
+    assert waited.settled and waited.writeback_wait_s == 0 and waited.writeback_bytes == 0
+    assert 'writeback' not in waited.reason

@@ -165,7 +165,7 @@ def verify(before=None, after=None, record: Optional[ShmRecord] = None, *,
     if shm_bytes > tolerance_bytes:
         excess.append(('/dev/shm', shm_bytes))
         named += [text for _, text in shm_lines[:_TOP]]
-    elsewhere = _elsewhere(attribution, tolerance_bytes)
+    elsewhere = _elsewhere(attribution, tolerance_bytes, since, before is not None)
     tail = f'; {elsewhere}' if elsewhere else ''
     if not excess:
         return Verification(True, 0, (), (), f'back at the level {since}{tail}', shm_bytes,
@@ -180,10 +180,19 @@ def verify(before=None, after=None, record: Optional[ShmRecord] = None, *,
                         attribution, elsewhere)
 
 
-def _elsewhere(attribution: Optional[Attribution], tolerance_bytes: int) -> str:
-    """Name what grew outside the run, when it passed the tolerance or the RAM growth did."""
+def _elsewhere(attribution: Optional[Attribution], tolerance_bytes: int, since: str,
+               judged: bool) -> str:
+    """
+    Name what grew outside the run, when it passed the tolerance or the RAM growth did.
+
+    Where no run is told apart (``judged`` False: a node's cleanup, no memory before a
+    run), what grew is named as RAM grown since the level, not as elsewhere.
+    """
     if attribution is None or attribution.elsewhere_bytes <= 0:
         return ''
-    if attribution.elsewhere_bytes > tolerance_bytes or attribution.ram_bytes > tolerance_bytes:
-        return attribution.elsewhere()
-    return ''
+    if attribution.elsewhere_bytes <= tolerance_bytes and attribution.ram_bytes <= tolerance_bytes:
+        return ''
+    if not judged:
+        return attribution.named(f'RAM +{mib(attribution.ram_bytes)} '
+                                 f'{since.replace("at ", "since ", 1)}')
+    return attribution.elsewhere()

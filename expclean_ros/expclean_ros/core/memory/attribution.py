@@ -172,12 +172,15 @@ class Attribution:
 
     def elsewhere(self) -> str:
         """``+70.0 MiB elsewhere: python3 (pid 8891, user nobody) +60.0 MiB, kernel +2.0 MiB``."""
+        return self.named(f'+{run_shm.mib(self.elsewhere_bytes)} elsewhere')
+
+    def named(self, head: str) -> str:
+        """Return ``head``, then the processes that grew most and the kernel's growth."""
         parts = [f'{cmd} (pid {pid}, user {user}) +{run_shm.mib(n)}'
                  for pid, user, cmd, n in self.foreign if n > 0]
         if self.kernel_bytes > 0:
             parts.append(f'kernel +{run_shm.mib(self.kernel_bytes)}')
-        return f'+{run_shm.mib(self.elsewhere_bytes)} elsewhere' + (
-            ': ' + ', '.join(parts) if parts else '')
+        return head + (': ' + ', '.join(parts) if parts else '')
 
     def as_dict(self) -> dict:
         return {'ram_bytes': self.ram_bytes, 'run_bytes': self.run_bytes,

@@ -30,7 +30,7 @@ import psutil
 
 from .gpu import GpuInfo, read_gpus
 
-__all__ = ['MemorySnapshot', 'take_snapshot', 'ram_used_bytes']
+__all__ = ['MemorySnapshot', 'take_snapshot', 'ram_used_bytes', 'writeback_bytes']
 
 _log = logging.getLogger(__name__)
 
@@ -44,7 +44,8 @@ class MemorySnapshot:
     reclaim without swapping), which is what cleanup is meant to bring down.
     ``gpu_status`` is ``'ok'`` when GPUs were read, else the reason the list
     is empty (e.g. ``'NVML: NVML Shared Library Not Found
-    (NVMLError_LibraryNotFound)'``).
+    (NVMLError_LibraryNotFound)'``). ``writeback_bytes`` is Dirty + Writeback: written
+    data not yet on disk.
     """
 
     timestamp: float
@@ -60,6 +61,7 @@ class MemorySnapshot:
     gpu_status: str = ''
     dds_shm_files: int = 0
     dds_shm_bytes: int = 0
+    writeback_bytes: int = 0
 
     @property
     def gpu_used_bytes(self) -> int:
@@ -76,13 +78,27 @@ class MemorySnapshot:
                 'swap_used_bytes': self.swap_used_bytes,
                 'swap_percent': self.swap_percent,
                 'gpus': [g.as_dict() for g in self.gpus], 'gpu_status': self.gpu_status,
-                'dds_shm_files': self.dds_shm_files, 'dds_shm_bytes': self.dds_shm_bytes}
+                'dds_shm_files': self.dds_shm_files, 'dds_shm_bytes': self.dds_shm_bytes,
+                'writeback_bytes': self.writeback_bytes}
 
 
 def ram_used_bytes() -> int:
     """RAM in use (``total - available``), the quantity settling watches."""
     vm = psutil.virtual_memory()
     return int(vm.total - vm.available)
+
+
+def writeback_bytes(path: str = '/proc/meminfo') -> int:
+    """Return Dirty + Writeback from ``path``: data written but not yet on disk (0: unknown)."""
+    total = 0
+    try:
+        with open(path, 'rb') as f:
+            for line in f:
+                if line.startswith((b'Dirty:', b'Writeback:')):
+                    total += int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return 0
+    return total
 
 
 def _dds_shm() -> Tuple[int, int]:
@@ -111,4 +127,4 @@ def take_snapshot(*, include_dds_shm: bool = True) -> MemorySnapshot:
         ram_available_bytes=int(vm.available), ram_percent=float(vm.percent),
         swap_total_bytes=int(swap.total), swap_used_bytes=int(swap.used),
         swap_percent=float(swap.percent), gpus=gpus, gpu_status=status,
-        dds_shm_files=shm_files, dds_shm_bytes=shm_bytes)
+        dds_shm_files=shm_files, dds_shm_bytes=shm_bytes, writeback_bytes=writeback_bytes())
