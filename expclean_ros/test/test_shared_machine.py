@@ -33,10 +33,11 @@ from expclean_ros.core.memory.probes import take_snapshot, writeback_bytes
 from expclean_ros.core.memory.settle import settle
 from expclean_ros.core.procs.selection import Selection
 from expclean_ros.core.runs.accounting import Accounting
-from expclean_ros.core.runs.disturbance import Pressure
+from expclean_ros.core.runs.disturbance import Pressure, Thresholds
 from expclean_ros.core.runs.end_of_run import RunStart, end_run
 from expclean_ros.core.runs.ledger import read_ledger
 from expclean_ros.core.runs.options import SequencerOptions
+from expclean_ros.core.runs.quiet_start import wait_quiet
 from expclean_ros.core.runs.records import in_process_cleanup
 from expclean_ros.core.runs.run_table import load_table
 from expclean_ros.core.runs.sequencer import run_batch
@@ -195,3 +196,21 @@ def test_settling_without_a_writeback_level_does_not_watch_it(tmp_path):
     waited = settle(30, window_s=0.05)
     assert waited.settled and waited.writeback_wait_s == 0 and waited.writeback_bytes == 0
     assert 'writeback' not in waited.reason
+
+
+def test_a_quiet_start_waits_out_a_burner_and_says_when_it_gave_up(started):
+    burner = other_user(BURN)
+    started.append(burner)
+    assert burner.stdout.readline().strip() == 'burning'
+    busy = Thresholds(stall_share=1.0, foreign_cpu=0.05)
+    waited = wait_quiet(1.0, busy, window_s=0.25)
+    assert not waited.quiet and waited.waited_s >= 1.0 and waited.windows >= 2
+    assert 'CPU s outside the run: ' in waited.cause
+    assert f'foreign-burner (pid {burner.pid}, user {OTHER})' in waited.cause
+    stop(started)
+    calm = Thresholds(stall_share=1.0, foreign_cpu=1000.0)  # nothing here uses 1000 cores
+    waited = wait_quiet(30.0, calm, window_s=0.25)
+    assert waited.quiet and waited.windows == 1 and waited.cause == ''
+    assert waited.as_dict()['quiet'] is True
+    with pytest.raises(ValueError, match='quiet start must be a number of seconds'):
+        SequencerOptions(quiet_start_s=-1)

@@ -109,6 +109,10 @@ def add_arguments(sub):
                    metavar='CORES',
                    help='... or when processes outside it used more than this many cores '
                         'on average (default: %(default)s)')
+    p.add_argument('--quiet-start', type=float, default=None, metavar='S',
+                   help='before each run wait up to S seconds until the pressure and the CPU '
+                        'use of other processes are under the thresholds above (default: '
+                        'start at once; other users\' jobs may never stop)')
     p.add_argument('--json', action='store_true', help='print the summary as JSON lines')
     p.set_defaults(func=run, command=[])
     p.usage = '%(prog)s TABLE --ledger LEDGER [options] -- COMMAND TEMPLATE...'
@@ -249,7 +253,7 @@ def run(args):
         sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir,
         shm_cleanup=not args.keep_shm, end_steps=steps, ros_logs=not args.shared_ros_logs,
         disturbed_stall_share=args.disturbed_stall_share,
-        disturbed_foreign_cpu=args.disturbed_foreign_cpu)
+        disturbed_foreign_cpu=args.disturbed_foreign_cpu, quiet_start_s=args.quiet_start)
     comprehensive = not args.quick
     progress = Progress(len(table))
     client = None

@@ -22,6 +22,7 @@ from ..procs.escalation import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOU
                                 DEFAULT_SIGTERM_TIMEOUT_S, StopTimeouts)
 from ..procs.selection import DEFAULT_TAG_VARIABLE
 from .disturbance import PSI_ROOT, Thresholds
+from .quiet_start import check_quiet_start
 
 __all__ = ['SequencerOptions', 'BatchResult', 'CleanupFn', 'STATUS_OK', 'STATUS_FAILED',
            'STATUS_TIMED_OUT', 'STATUS_ERROR']
@@ -71,6 +72,9 @@ class SequencerOptions:
     :param disturbed_foreign_cpu: ... or when processes outside it used more CPU than this
         many cores on average.
     :param pressure_root: where the pressure stall files are (``/proc/pressure``).
+    :param quiet_start_s: before each run wait up to this many seconds until the pressure
+        and the CPU use of other processes are under the thresholds (ledger field
+        ``quiet_start``); None: start at once.
     """
 
     timeout_s: Optional[float] = None
@@ -90,12 +94,14 @@ class SequencerOptions:
     disturbed_stall_share: float = Thresholds.stall_share
     disturbed_foreign_cpu: float = Thresholds.foreign_cpu
     pressure_root: str = PSI_ROOT
+    quiet_start_s: Optional[float] = None
 
     def __post_init__(self):
         if self.timeout_s is not None and not self.timeout_s > 0:
             raise ValueError(f'timeout must be greater than zero seconds, got {self.timeout_s}')
         self.timeouts.check()
         self.thresholds  # raises ValueError for a bad threshold
+        check_quiet_start(self.quiet_start_s)
         if not self.sample_interval_s > 0:
             raise ValueError('sample_interval_s must be greater than zero')
         if self.log_dir is not None and not os.path.isdir(self.log_dir):

@@ -44,9 +44,11 @@ from .options import (STATUS_ERROR, STATUS_FAILED, STATUS_OK, STATUS_TIMED_OUT, 
                       CleanupFn, SequencerOptions)
 from .peak import PeakSampler
 from .records import in_process_cleanup, memory_record
+from .run_logs import check_logs, ros_log_dir, run_log
 from .run_table import RunTable, check_template, fill_template
 from .shards import Shard, check_ledger_shard, shard_record, shard_rows
 from .end_of_run import DAEMON_STEP, RunStart, end_run
+from .quiet_start import wait_quiet
 from .shm_watch import run_pids
 from .tagged_start import TaggedRun, new_run_id, start_tagged
 
@@ -130,6 +132,8 @@ def _start(index: int, total: int, cmd: List[str], opts: SequencerOptions, run_i
 
 def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
              opts: SequencerOptions, cleanup: CleanupFn, recovered: Optional[dict]) -> dict:
+    quiet = (wait_quiet(opts.quiet_start_s, opts.thresholds, opts.pressure_root)
+             if opts.quiet_start_s else None)
     begin = time.monotonic()
     run_id = new_run_id()
     ledger.append({'type': 'started', 'index': index, 'run_id': run_id,
@@ -142,7 +146,7 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
                          steps=[make(run_id) for make in opts.end_steps])
     peak = PeakSampler()
     log_path = run_log(opts.log_dir, index)
-    ros_logs = _ros_log_dir(opts, ledger.path, index)
+    ros_logs = ros_log_dir(opts, ledger.path, index)
     env = dict(os.environ if opts.env is None else opts.env)
     if ros_logs:
         env['ROS_LOG_DIR'] = ros_logs
@@ -192,6 +196,7 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
         'end_steps': [step.as_dict() for step in end.steps],
         'cleanup': end.cleanup, 'verify': end.verification.as_dict(),
         'disturbance': end.disturbance.as_dict() if end.disturbance is not None else None,
+        'quiet_start': quiet.as_dict() if quiet is not None else None,
         'leftovers': _leftovers(run_id, opts),
         'recovered': recovered,
         'finished_at': time.time(),
@@ -199,40 +204,6 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     record['overhead_s'] = time.monotonic() - begin - duration
     ledger.append(record)
     return record
-
-
-def run_log(log_dir: Optional[str], index: int) -> Optional[str]:
-    """
-    Return the log file of the run at 0-based ``index``.
-
-    Named by its 1-based number, as progress and the summary show it (``run-001.log`` holds run 1).
-    """
-    return os.path.join(log_dir, f'run-{index + 1:03d}.log') if log_dir else None
-
-
-def _check_logs(log_dir: Optional[str], resume: bool) -> None:
-    """Check that a new batch never writes into another batch's logs (``run-NNN.log``...)."""
-    if not log_dir or resume or not os.path.isdir(log_dir):
-        return
-    old = sorted(n for n in os.listdir(log_dir)
-                 if n.startswith('run-') and n.endswith(('.log', '-ros')))
-    if old:
-        raise ValueError(f'log directory {log_dir} already holds run logs ({old[0]}'
-                         f'{", ..." if len(old) > 1 else ""}) of another batch: give a new '
-                         f'--log-dir, or --resume to continue that batch')
-
-
-def _ros_log_dir(opts: SequencerOptions, ledger_path: str, index: int) -> Optional[str]:
-    """Return the run's own ROS_LOG_DIR (made now), or None when runs share ``~/.ros/log``."""
-    if not opts.ros_logs:
-        return None
-    if opts.log_dir:
-        path = os.path.join(os.path.abspath(opts.log_dir), f'run-{index + 1:03d}-ros')
-    else:
-        base = os.path.splitext(os.path.abspath(ledger_path))[0]
-        path = os.path.join(f'{base}-ros-logs', f'run-{index + 1:03d}')
-    os.makedirs(path, exist_ok=True)
-    return path
 
 
 def _prepare(table: RunTable, template: Sequence[str], ledger_path: str, resume: bool,
@@ -279,7 +250,7 @@ def run_batch(table: RunTable, template: Sequence[str], ledger_path: str,
     cleanup = cleanup or in_process_cleanup()
     start = time.monotonic()
     commands, state = _prepare(table, template, ledger_path, resume, shard)
-    _check_logs(opts.log_dir, resume and state.header is not None)
+    check_logs(opts.log_dir, resume and state.header is not None)
     if opts.log_dir:
         os.makedirs(opts.log_dir, exist_ok=True)
     total = len(table)
