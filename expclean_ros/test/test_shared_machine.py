@@ -93,6 +93,8 @@ def test_a_tagged_leftover_the_teardown_did_not_stop_is_the_run_s(started):
     assert not check.clean, (check, end.teardown.summary())
     assert check.line.startswith('not back: RAM +')
     assert check.attribution.run_bytes > TOLERANCE
+    assert f'pid {leftover.pid} (' in check.line and 'anonymous, of the run' in check.line
+    assert check.attribution.run[0][0] == leftover.pid
     assert leftover.pid not in [p for p, _, _, _ in check.attribution.foreign]
     assert leftover.poll() is None  # the teardown spared it: it is still there
 

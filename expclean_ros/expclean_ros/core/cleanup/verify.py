@@ -124,6 +124,12 @@ def _new_processes(since_ticks: Optional[int]) -> List[Tuple[int, str]]:
     return sorted(out, reverse=True)[:_TOP]
 
 
+def _run_processes(attribution: Attribution) -> List[Tuple[int, str]]:
+    """Return the run's live processes that hold most: what its RAM excess is made of."""
+    return [(n, f'{process_label(pid)} {mib(n)} anonymous, of the run')
+            for pid, n in attribution.run]
+
+
 def verify(before=None, after=None, record: Optional[ShmRecord] = None, *,
            tolerance_bytes: int = DEFAULT_VERIFY_TOLERANCE_BYTES,
            since_ticks: Optional[int] = None, since: str = 'before the run',
@@ -150,7 +156,8 @@ def verify(before=None, after=None, record: Optional[ShmRecord] = None, *,
             ram = attribution.run_bytes
         if ram > tolerance_bytes:
             excess.append(('RAM', ram))
-            procs = _new_processes(since_ticks)
+            procs = (_run_processes(attribution) if attribution is not None
+                     else _new_processes(since_ticks))
         swap = after.swap_used_bytes - before.swap_used_bytes
         if swap > tolerance_bytes:
             excess.append(('swap', swap))

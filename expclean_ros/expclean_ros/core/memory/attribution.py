@@ -158,6 +158,7 @@ class Attribution:
 
     :param foreign: the processes outside the run that grew most, ``(pid, user, command,
         bytes)``, biggest first.
+    :param run: the run's live processes that hold most anonymous memory, ``(pid, bytes)``.
     """
 
     ram_bytes: int
@@ -165,6 +166,7 @@ class Attribution:
     foreign_bytes: int
     kernel_bytes: int
     foreign: Tuple[Tuple[int, str, str, int], ...] = ()
+    run: Tuple[Tuple[int, int], ...] = ()
 
     @property
     def elsewhere_bytes(self) -> int:
@@ -186,7 +188,8 @@ class Attribution:
         return {'ram_bytes': self.ram_bytes, 'run_bytes': self.run_bytes,
                 'foreign_bytes': self.foreign_bytes, 'kernel_bytes': self.kernel_bytes,
                 'foreign': [{'pid': p, 'user': u, 'command': c, 'bytes': n}
-                            for p, u, c, n in self.foreign]}
+                            for p, u, c, n in self.foreign],
+                'run': [{'pid': p, 'bytes': n} for p, n in self.run]}
 
 
 def _used(base: Baseline) -> int:
@@ -203,13 +206,13 @@ def attribute(before: Baseline, after: Baseline, is_run: Callable[[ProcRow], boo
     """
     left = set(left)
     grew: Dict[int, int] = {}
-    run_anon = 0
+    held: Dict[int, int] = {}
     for pid, row in after.table.items():
         old = before.table.get(pid)
         if old is not None and old.start_ticks == row.start_ticks:
             grew[pid] = row.rss_bytes - old.rss_bytes
         elif pid in left or is_run(row):
-            run_anon += _unique(pid)
+            held[pid] = _unique(pid)
         else:
             grew[pid] = row.rss_bytes
     anon = after.kernel.get('AnonPages', 0) - before.kernel.get('AnonPages', 0)
@@ -218,5 +221,7 @@ def attribute(before: Baseline, after: Baseline, is_run: Callable[[ProcRow], boo
     top = sorted(((n, pid) for pid, n in grew.items() if n > 0), reverse=True)[:_TOP]
     named = tuple((pid, user_name(after.table[pid].uid), after.table[pid].name, n)
                   for n, pid in top)
-    foreign = anon - run_anon
-    return Attribution(ram, ram - foreign - kernel, foreign, kernel, named)
+    foreign = anon - sum(held.values())
+    run = tuple(sorted(((pid, n) for pid, n in held.items() if n > 0),
+                       key=lambda item: -item[1])[:_TOP])
+    return Attribution(ram, ram - foreign - kernel, foreign, kernel, named, run)
