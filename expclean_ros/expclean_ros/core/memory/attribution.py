@@ -29,7 +29,7 @@ pages; a process that exits is not seen again):
   the processes whose resident memory grew most are named;
 - the run: the rest (its live processes, its shared memory, what no process holds).
 
-Unique memory (``Pss_Anon`` in ``smaps_rollup``) costs about 25 times as much
+Unique memory (``Pss_Anon`` in ``smaps_rollup``) costs 20 to 30 times as much
 per process as ``statm`` (see ``bench/bench_attribution.py``): it is read only for
 a process of the run holding more than :data:`UNIQUE_ABOVE` bytes, whose anonymous
 pages may still be shared with the process it was forked from.
