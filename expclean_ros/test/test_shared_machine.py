@@ -21,6 +21,7 @@ clean run leaves the run back, and is named; a leftover the run's teardown did n
 a ``/dev/shm`` file of the run a live decoy holds, makes it not back, blamed on the run.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -44,6 +45,7 @@ from expclean_ros.core.runs.sequencer import run_batch
 from expclean_ros.core.runs.shm_watch import ShmWatch
 from expclean_ros.core.runs.tagged_start import new_run_id
 
+from helpers.cli import FAST, expclean
 from helpers.foreign import BURN, GROWER, OTHER, grow, other_user, stop
 from helpers.shmscene import Proc, token, write
 
@@ -216,3 +218,27 @@ def test_a_quiet_start_waits_out_a_burner_and_says_when_it_gave_up(started):
     assert waited.as_dict()['quiet'] is True
     with pytest.raises(ValueError, match='quiet start must be a number of seconds'):
         SequencerOptions(quiet_start_s=-1)
+
+
+def test_expclean_run_shows_the_disturbed_run_and_its_cause(tmp_path, started):
+    burner = other_user(BURN)
+    started.append(burner)
+    assert burner.stdout.readline().strip() == 'burning'
+    (tmp_path / 'runs.csv').write_text('secs\n1\n')
+    ledger = str(tmp_path / 'ledger.jsonl')
+    done = expclean('run', str(tmp_path / 'runs.csv'), '--ledger', ledger, *FAST,
+                    '--keep-daemon', '--disturbed-stall-share', '1', '--disturbed-foreign-cpu',
+                    '0.05', '--', 'sleep', '{secs}')
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.splitlines()[:2]
+    assert header.split()[-1] == 'disturbed' and row.split()[-1] == 'yes', done.stdout
+    assert 'run 1; disturbed: ' in done.stdout
+    assert f'foreign-burner (pid {burner.pid}, user {OTHER})' in done.stdout
+    assert f'foreign-burner (pid {burner.pid}' in done.stderr  # the progress line too
+    again = expclean('run', str(tmp_path / 'runs.csv'), '--ledger', ledger, '--resume',
+                     '--json', '--', 'sleep', '{secs}')
+    assert json.loads(again.stdout.splitlines()[0])['disturbed'] is True
+    bad = expclean('run', str(tmp_path / 'runs.csv'), '--ledger', str(tmp_path / 'l2.jsonl'),
+                   '--quiet-start', '0', '--', 'true')
+    assert bad.returncode == 1 and 'quiet start must be a number of seconds' in bad.stderr
+    assert not os.path.exists(tmp_path / 'l2.jsonl')
