@@ -23,6 +23,7 @@ import time
 
 from expclean_ros.cli.main import CliError
 from expclean_ros.core.procs.escalation import stop_timeouts_text
+from expclean_ros.core.runs.disturbance import Thresholds
 from expclean_ros.core.runs.record_parts import VerifyRecord
 from expclean_ros.core.runs.run_record import RunRecord
 from expclean_ros.core.units import GIB, clock as _fmt_s
@@ -101,6 +102,18 @@ def add_arguments(sub):
     p.add_argument('--keep-shm', action='store_true',
                    help="leave what a run left in /dev/shm (default: remove the files it "
                         "created that nobody holds)")
+    p.add_argument('--disturbed-stall-share', type=float, default=Thresholds.stall_share,
+                   metavar='SHARE',
+                   help='flag a run disturbed when some task stalled on cpu, io or memory '
+                        'for more than this share of its time (default: %(default)s)')
+    p.add_argument('--disturbed-foreign-cpu', type=float, default=Thresholds.foreign_cpu,
+                   metavar='CORES',
+                   help='... or when processes outside it used more than this many cores '
+                        'on average (default: %(default)s)')
+    p.add_argument('--quiet-start', type=float, default=None, metavar='S',
+                   help='before each run wait up to S seconds until the pressure and the CPU '
+                        'use of other processes are under the thresholds above (default: '
+                        'start at once; other users\' jobs may never stop)')
     p.add_argument('--json', action='store_true', help='print the summary as JSON lines')
     p.set_defaults(func=run, command=[])
     p.usage = '%(prog)s TABLE --ledger LEDGER [options] -- COMMAND TEMPLATE...'
@@ -142,7 +155,8 @@ class Progress:
         self.done += 1
         r = RunRecord.from_dict(record)
         self.stream.write(f'[{position + 1}/{count}] run {r.index + 1}: {r.status} ({r.detail}) '
-                          f'in {r.duration_s:.1f} s + {r.overhead_s:.2f} s cleanup\n')
+                          f'in {r.duration_s:.1f} s + {r.overhead_s:.2f} s cleanup'
+                          f'{_disturbed_note(record)}\n')
         self.stream.flush()
 
 
@@ -171,21 +185,38 @@ def _gib(reading):
     return f'{used / GIB:7.2f} GiB' if used is not None else f'{"-":>11}'
 
 
+def _disturbed(r):
+    seen = r.get('disturbance')
+    return '-' if not seen else ('yes' if seen['disturbed'] else 'no')
+
+
+def _disturbed_note(r):
+    seen = r.get('disturbance')
+    return f'; disturbed: {seen["cause"]}' if seen and seen['disturbed'] else ''
+
+
 def summary_lines(records):
     """Return a readable table of finished runs; below it, what kept each run not back, named."""
     lines = [f'{"run":>4}  {"status":<9} {"exit":>5} {"time s":>8} {"clean s":>8} '
              f'{"RAM before":>10} {"RAM after":>10} {"stopped":>7} {"left":>4} '
-             f'{"shm MiB":>7} {"back":>8}']
+             f'{"shm MiB":>7} {"back":>8} {"disturbed":>9}']
     notes = []
-    for r in map(RunRecord.from_dict, records):
+    for raw in records:
+        r = RunRecord.from_dict(raw)
         stopped = r.teardown.stopped if r.teardown is not None else None
         lines.append(f'{r.index + 1:>4}  {r.status:<9} {str(r.exit_code):>5} '
                      f'{r.duration_s:8.1f} {r.overhead_s:8.2f} '
                      f'{_gib(r.reading("before"))} {_gib(r.reading("after"))} '
                      f'{stopped or 0:>7} {r.left:>4} '
-                     f'{_shm_freed(r)} {r.back.text(dash="-", short=True):>8}')
+                     f'{_shm_freed(r)} {r.back.text(dash="-", short=True):>8} '
+                     f'{_disturbed(raw):>9}')
+        elsewhere = (raw.get('verify') or {}).get('elsewhere')
         if r.back.back is False:
             notes.append(f'run {r.index + 1}: {r.back.why}')
+        elif elsewhere and r.verify is not None and r.verify.line:
+            notes.append(f'run {r.index + 1}: {r.verify.line}')
+        if _disturbed_note(raw):
+            notes.append(f'run {r.index + 1}{_disturbed_note(raw)}')
     return lines + notes
 
 
@@ -217,7 +248,9 @@ def run(args):
     options = SequencerOptions(
         timeout_s=args.timeout, sigint_timeout_s=sigint, sigterm_timeout_s=sigterm,
         sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir,
-        shm_cleanup=not args.keep_shm, end_steps=steps, ros_logs=not args.shared_ros_logs)
+        shm_cleanup=not args.keep_shm, end_steps=steps, ros_logs=not args.shared_ros_logs,
+        disturbed_stall_share=args.disturbed_stall_share,
+        disturbed_foreign_cpu=args.disturbed_foreign_cpu, quiet_start_s=args.quiet_start)
     comprehensive = not args.quick
     progress = Progress(len(table))
     client = None
@@ -244,12 +277,15 @@ def run(args):
         print(f'resumed: {len(result.skipped)} runs already finished, '
               f'{len(result.recovered)} interrupted run(s) torn down', file=sys.stderr)
     if args.json:
-        for r in map(RunRecord.from_dict, result.all_records):
+        for raw in result.all_records:
+            r = RunRecord.from_dict(raw)
             checked = r.verify or VerifyRecord()
             print(json.dumps({'index': r.index, 'run_id': r.run_id, 'status': r.status,
                               'exit_code': r.exit_code, 'duration_s': r.duration_s,
                               'overhead_s': r.overhead_s, 'clean': checked.clean,
-                              'excess_bytes': checked.excess_bytes}))
+                              'excess_bytes': checked.excess_bytes,
+                              'elsewhere': (raw.get('verify') or {}).get('elsewhere'),
+                              'disturbed': (raw.get('disturbance') or {}).get('disturbed')}))
     else:
         for line in summary_lines(result.all_records):
             print(line)

@@ -42,6 +42,7 @@ from std_srvs.srv import Trigger
 
 from expclean_ros.core.cleanup import plans, summary
 from expclean_ros.core.memory import probes
+from expclean_ros.core.memory.attribution import Baseline
 from expclean_ros.core.memory.shm_record import ShmRecord
 from expclean_ros.ros import announce, messages, parameters, rclpy_compat
 from expclean_ros.ros.busy import BusyGuard
@@ -95,6 +96,7 @@ class CleanupNode(Node):
         self._busy = BusyGuard()
         # /dev/shm when the previous cleanup ended: what a cleanup compares with (no run record)
         self._shm_since, self._since = ShmRecord.take(), "at the node's start"
+        self._table_since = Baseline.take()  # what RAM grown since is accounted against
         work = ReentrantCallbackGroup()  # a second call must get "busy" at once
         reading = ReentrantCallbackGroup()
         for srv_type, name, callback, group in (
@@ -205,6 +207,7 @@ class CleanupNode(Node):
         finally:
             if report is not None and not report.skipped:
                 self._shm_since, self._since = ShmRecord.take(), 'at the previous cleanup'
+                self._table_since = Baseline.take()
             self._busy.end()
         response.success, response.message = report.success, report.message
         if not report.skipped:  # ~/report keeps the last cleanup that ran
@@ -217,7 +220,8 @@ class CleanupNode(Node):
     def _options(self, caller_pid=0):
         return dataclasses.replace(
             parameters.cleanup_options(self.values, self._stop, caller_pid),
-            verify_shm=self._shm_since, verify_since=self._since)
+            verify_shm=self._shm_since, verify_since=self._since,
+            verify_processes=self._table_since)
 
 
 def _cap(value):

@@ -20,6 +20,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple
 
+from ..memory.attribution import Baseline
 from ..memory.probes import MemorySnapshot
 from ..memory.settle import DEFAULT_INTERVAL_S, DEFAULT_TOLERANCE_BYTES
 from ..memory.shm_record import ShmRecord
@@ -65,6 +66,8 @@ class CleanupOptions:
     :param ram_baseline_bytes: RAM in use before a run whose processes are verified
         gone; with ``gpu_baseline_bytes``, memory back at both settles at once (see
         :func:`..memory.settle.settle`). None: the window rule only.
+    :param writeback_baseline_bytes: Dirty + Writeback before the run: settling also waits,
+        within its cap, until they are back near it (None: not watched).
     :param dds_shm_cleanup: remove stale Fast DDS shared memory that killed
         nodes left in ``/dev/shm`` (after the teardown, which may SIGKILL).
     :param shm_cleanup: remove ``/dev/shm`` files whose creator is provably gone and
@@ -74,6 +77,9 @@ class CleanupOptions:
     :param verify_shm: ``/dev/shm`` as it was then (before the run, or at a node's
         previous cleanup): growth since is judged and named.
     :param verify_since: how that moment is named in the message.
+    :param verify_processes: the process table and the kernel's figures then
+        (:class:`..memory.attribution.Baseline`): the RAM grown since is accounted to
+        processes and the kernel, named after the verdict (no run is told apart).
     :param verify_tolerance_bytes: what may be above the level and still be back.
     :param stop: an Event that ends a running wait at once (a node shutting down).
     :param teardown: callable returning the teardown engine's StepResult (e.g.
@@ -92,11 +98,13 @@ class CleanupOptions:
     settle_interval_s: float = DEFAULT_INTERVAL_S
     gpu_baseline_bytes: Optional[int] = None
     ram_baseline_bytes: Optional[int] = None
+    writeback_baseline_bytes: Optional[int] = None
     dds_shm_cleanup: bool = True
     shm_cleanup: bool = True
     verify_baseline: Optional[MemorySnapshot] = None
     verify_shm: Optional[ShmRecord] = None
     verify_since: str = 'before the run'
+    verify_processes: Optional[Baseline] = field(default=None, compare=False)
     verify_tolerance_bytes: int = DEFAULT_VERIFY_TOLERANCE_BYTES
     teardown: Optional[Callable[[], StepResult]] = None
     stop: Optional[threading.Event] = field(default=None, compare=False)
@@ -117,7 +125,7 @@ class CleanupOptions:
         check_seconds('settle_interval_s', self.settle_interval_s, allow_zero=False)
         check_int('settle_tolerance_bytes', self.settle_tolerance_bytes, 1)
         check_int('verify_tolerance_bytes', self.verify_tolerance_bytes, 0)
-        for name in ('gpu_baseline_bytes', 'ram_baseline_bytes'):
+        for name in ('gpu_baseline_bytes', 'ram_baseline_bytes', 'writeback_baseline_bytes'):
             if getattr(self, name) is not None:
                 check_int(name, getattr(self, name), 0)
         if self.teardown is not None and not callable(self.teardown):

@@ -36,6 +36,7 @@ from typing import Optional, Tuple
 
 from . import PLANS
 from ..memory import dds_shm, run_shm
+from ..memory.attribution import Baseline, attribute
 from . import steps as _steps
 from ..memory.probes import MemorySnapshot, take_snapshot
 from ..step_result import FAILED, SKIPPED, StepResult, run_step
@@ -113,7 +114,8 @@ def _wait(options: CleanupOptions, cap_s: float, full: bool) -> SettleResult:
     return settle(cap_s, tolerance_bytes=options.settle_tolerance_bytes,
                   window_s=window, interval_s=options.settle_interval_s,
                   gpu_baseline_bytes=options.gpu_baseline_bytes,
-                  ram_baseline_bytes=options.ram_baseline_bytes, stop=options.stop)
+                  ram_baseline_bytes=options.ram_baseline_bytes, stop=options.stop,
+                  writeback_baseline_bytes=options.writeback_baseline_bytes)
 
 
 def _run(plan: str, options: Optional[CleanupOptions], cap_s: float,
@@ -143,9 +145,12 @@ def _run(plan: str, options: Optional[CleanupOptions], cap_s: float,
     stopped, left = processes_from_steps(done)
     checked = None
     if options.verify_baseline is not None or options.verify_shm is not None:
+        share = None
+        if options.verify_processes is not None:  # no run told apart: every process counts
+            share = attribute(options.verify_processes, Baseline.take(), lambda row: False)
         checked = verify(options.verify_baseline, after, options.verify_shm,
                          tolerance_bytes=options.verify_tolerance_bytes,
-                         since=options.verify_since)
+                         since=options.verify_since, attribution=share)
     report = CleanupReport(plan=plan, success=not any(s.status == FAILED for s in done),
                            message='', seconds=time.monotonic() - start, steps=tuple(done),
                            memory_before=before, memory_after=after, settle=waited,

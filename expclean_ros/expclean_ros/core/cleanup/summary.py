@@ -99,6 +99,8 @@ def report_line(report) -> str:
             parts.append(f'waited {s.seconds:.1f} s (fixed)')
         elif s.settled:
             parts.append(f'settled in {s.seconds:.2f} s')
+            if s.writeback_wait_s > 0:
+                parts.append(f'{s.writeback_wait_s:.2f} s of it for writeback')
         else:
             parts.append(f'not settled after {s.seconds:.1f} s cap')
     for step in report.steps:

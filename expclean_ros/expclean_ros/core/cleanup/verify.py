@@ -30,6 +30,7 @@ import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
+from ..memory.attribution import Attribution
 from ..memory.run_shm import family
 from ..memory.shm_holders import process_label, scan_holders
 from ..memory.shm_record import ShmRecord, list_entries
@@ -56,6 +57,9 @@ class Verification:
     :param contributors: readable lines, biggest first.
     :param line: the one-line verdict for messages.
     :param shm_excess_bytes: allocated bytes of /dev/shm entries new since the record.
+    :param attribution: RAM growth accounted to the run, other processes and the kernel
+        (None: not taken); only the run's share can make the verdict ``not back``.
+    :param elsewhere: what grew outside the run, when it passed the tolerance (else '').
     """
 
     clean: bool
@@ -65,12 +69,16 @@ class Verification:
     line: str
     shm_excess_bytes: int = 0
     since: str = 'before the run'
+    attribution: Optional[Attribution] = None
+    elsewhere: str = ''
 
     def as_dict(self) -> dict:
         return {'clean': self.clean, 'excess_bytes': self.excess_bytes,
                 'excess': [list(e) for e in self.excess],
                 'contributors': list(self.contributors), 'line': self.line,
-                'shm_excess_bytes': self.shm_excess_bytes, 'since': self.since}
+                'shm_excess_bytes': self.shm_excess_bytes, 'since': self.since,
+                'attribution': self.attribution.as_dict() if self.attribution else None,
+                'elsewhere': self.elsewhere}
 
 
 def _shm_contributors(record: ShmRecord) -> Tuple[int, List[Tuple[int, str]]]:
@@ -117,9 +125,16 @@ def _new_processes(since_ticks: Optional[int]) -> List[Tuple[int, str]]:
     return sorted(out, reverse=True)[:_TOP]
 
 
+def _run_processes(attribution: Attribution) -> List[Tuple[int, str]]:
+    """Return the run's live processes that hold most: what its RAM excess is made of."""
+    return [(n, f'{process_label(pid)} {mib(n)} anonymous, of the run')
+            for pid, n in attribution.run]
+
+
 def verify(before=None, after=None, record: Optional[ShmRecord] = None, *,
            tolerance_bytes: int = DEFAULT_VERIFY_TOLERANCE_BYTES,
-           since_ticks: Optional[int] = None, since: str = 'before the run') -> Verification:
+           since_ticks: Optional[int] = None, since: str = 'before the run',
+           attribution: Optional[Attribution] = None) -> Verification:
     """
     Compare ``after`` with ``before`` (MemorySnapshots) and /dev/shm with ``record``.
 
@@ -127,6 +142,8 @@ def verify(before=None, after=None, record: Optional[ShmRecord] = None, *,
         later are named as contributors of a RAM excess.
     :param since: how the level is named in the line (``before the run``,
         ``at the previous cleanup``).
+    :param attribution: the RAM growth accounted (:func:`..memory.attribution.attribute`):
+        RAM is judged by the run's share, what grew elsewhere follows the verdict.
     """
     excess: List[Tuple[str, int]] = []
     named: List[str] = []  # /dev/shm first (exact, by holder), then processes, then GPUs
@@ -136,9 +153,12 @@ def verify(before=None, after=None, record: Optional[ShmRecord] = None, *,
     procs: List[Tuple[int, str]] = []
     if before is not None and after is not None:
         ram = after.ram_used_bytes - before.ram_used_bytes
+        if attribution is not None:
+            ram = attribution.run_bytes
         if ram > tolerance_bytes:
             excess.append(('RAM', ram))
-            procs = _new_processes(since_ticks)
+            procs = (_run_processes(attribution) if attribution is not None
+                     else _new_processes(since_ticks))
         swap = after.swap_used_bytes - before.swap_used_bytes
         if swap > tolerance_bytes:
             excess.append(('swap', swap))
@@ -153,12 +173,34 @@ def verify(before=None, after=None, record: Optional[ShmRecord] = None, *,
     if shm_bytes > tolerance_bytes:
         excess.append(('/dev/shm', shm_bytes))
         named += [text for _, text in shm_lines[:_TOP]]
+    elsewhere = _elsewhere(attribution, tolerance_bytes, since, before is not None)
+    tail = f'; {elsewhere}' if elsewhere else ''
     if not excess:
-        return Verification(True, 0, (), (), f'back at the level {since}', shm_bytes, since)
+        return Verification(True, 0, (), (), f'back at the level {since}{tail}', shm_bytes,
+                            since, attribution, elsewhere)
     named += [text for _, text in procs[:_TOP - 1]]
     named += [text for _, text in sorted(gpu_lines, reverse=True)[:_TOP - 1]]
     total = max(max(ram, 0), shm_bytes) + max(swap, 0) + gpus
     head = ', '.join(f'{what} +{mib(n)}' for what, n in excess)
     line = f'not back: {head} above the level {since}'
-    line += (': ' + '; '.join(named)) if named else ''
-    return Verification(False, total, tuple(excess), tuple(named), line, shm_bytes, since)
+    line += ((': ' + '; '.join(named)) if named else '') + tail
+    return Verification(False, total, tuple(excess), tuple(named), line, shm_bytes, since,
+                        attribution, elsewhere)
+
+
+def _elsewhere(attribution: Optional[Attribution], tolerance_bytes: int, since: str,
+               judged: bool) -> str:
+    """
+    Name what grew outside the run, when it passed the tolerance or the RAM growth did.
+
+    Where no run is told apart (``judged`` False: a node's cleanup, no memory before a
+    run), what grew is named as RAM grown since the level, not as elsewhere.
+    """
+    if attribution is None or attribution.elsewhere_bytes <= 0:
+        return ''
+    if attribution.elsewhere_bytes <= tolerance_bytes and attribution.ram_bytes <= tolerance_bytes:
+        return ''
+    if not judged:
+        return attribution.named(f'RAM +{mib(attribution.ram_bytes)} '
+                                 f'{since.replace("at ", "since ", 1)}')
+    return attribution.elsewhere()

@@ -30,7 +30,8 @@ import psutil
 
 from .gpu import GpuInfo, read_gpus
 
-__all__ = ['MemorySnapshot', 'take_snapshot', 'ram_used_bytes', 'shm_used_bytes']
+__all__ = ['MemorySnapshot', 'take_snapshot', 'ram_used_bytes', 'shm_used_bytes',
+           'writeback_bytes']
 
 _log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class MemorySnapshot:
     ``gpu_status`` is ``'ok'`` when GPUs were read, else the reason the list
     is empty (e.g. ``'NVML: NVML Shared Library Not Found
     (NVMLError_LibraryNotFound)'``). ``shm_used_bytes``: :func:`shm_used_bytes`, None when
-    not read.
+    not read. ``writeback_bytes`` is Dirty + Writeback: written data not yet on disk.
     """
 
     timestamp: float
@@ -62,6 +63,7 @@ class MemorySnapshot:
     dds_shm_files: int = 0
     dds_shm_bytes: int = 0
     shm_used_bytes: Optional[int] = None
+    writeback_bytes: int = 0
 
     @property
     def gpu_used_bytes(self) -> int:
@@ -79,7 +81,8 @@ class MemorySnapshot:
                 'swap_percent': self.swap_percent,
                 'gpus': [g.as_dict() for g in self.gpus], 'gpu_status': self.gpu_status,
                 'dds_shm_files': self.dds_shm_files, 'dds_shm_bytes': self.dds_shm_bytes,
-                'shm_used_bytes': self.shm_used_bytes}
+                'shm_used_bytes': self.shm_used_bytes,
+                'writeback_bytes': self.writeback_bytes}
 
 
 def ram_used_bytes() -> int:
@@ -101,6 +104,19 @@ def shm_used_bytes() -> Optional[int]:
     except OSError as exc:
         _log.debug('/dev/shm in use unavailable: %s', exc)
         return None
+
+
+def writeback_bytes(path: str = '/proc/meminfo') -> int:
+    """Return Dirty + Writeback from ``path``: data written but not yet on disk (0: unknown)."""
+    total = 0
+    try:
+        with open(path, 'rb') as f:
+            for line in f:
+                if line.startswith((b'Dirty:', b'Writeback:')):
+                    total += int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return 0
+    return total
 
 
 def _dds_shm() -> Tuple[int, int]:
@@ -130,4 +146,5 @@ def take_snapshot(*, include_dds_shm: bool = True) -> MemorySnapshot:
         swap_total_bytes=int(swap.total), swap_used_bytes=int(swap.used),
         swap_percent=float(swap.percent), gpus=gpus, gpu_status=status,
         dds_shm_files=shm_files, dds_shm_bytes=shm_bytes,
-        shm_used_bytes=shm_used_bytes() if include_dds_shm else None)
+        shm_used_bytes=shm_used_bytes() if include_dds_shm else None,
+        writeback_bytes=writeback_bytes())

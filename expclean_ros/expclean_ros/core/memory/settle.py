@@ -23,6 +23,11 @@ is back at ``gpu_baseline_bytes``. A process freeing memory gradually keeps the
 window moving, so settling is not reported while it frees; an idle machine
 settles after one window (about 0.3 s by default). ``cap_s`` bounds the wait.
 
+With ``writeback_baseline_bytes`` (Dirty + Writeback before the run), settling also
+waits, within the cap, until the data the run wrote is on its way out: Dirty +
+Writeback back within the tolerance of that level; the result says how long it
+waited for it (``writeback_wait_s``).
+
 A caller that knows memory in use before a run, and knows the run's processes
 are gone, passes ``ram_baseline_bytes`` and ``gpu_baseline_bytes``: two readings
 in a row back at or below both (within the tolerances) settle at once, without
@@ -41,7 +46,7 @@ from typing import Callable, Optional, Tuple
 
 from ..units import MIB
 from .gpu import gpu_used_bytes
-from .probes import ram_used_bytes
+from .probes import ram_used_bytes, writeback_bytes
 
 __all__ = ['SettleResult', 'settle', 'fixed_wait', 'DEFAULT_TOLERANCE_BYTES',
            'DEFAULT_WINDOW_S', 'DEFAULT_INTERVAL_S', 'DEFAULT_GPU_TOLERANCE_BYTES']
@@ -66,6 +71,8 @@ class SettleResult:
     :param reason: one readable line.
     :param ram_used_bytes: last RAM reading (0 for a fixed wait).
     :param gpu_used_bytes: last GPU reading, summed over GPUs.
+    :param writeback_bytes: last Dirty + Writeback reading (0: not watched).
+    :param writeback_wait_s: time spent waiting only for the writeback.
     """
 
     settled: bool
@@ -75,11 +82,15 @@ class SettleResult:
     reason: str
     ram_used_bytes: int = 0
     gpu_used_bytes: int = 0
+    writeback_bytes: int = 0
+    writeback_wait_s: float = 0.0
 
     def as_dict(self) -> dict:
         return {'settled': self.settled, 'seconds': self.seconds, 'samples': self.samples,
                 'last_rate_bytes_per_s': self.last_rate_bytes_per_s, 'reason': self.reason,
-                'ram_used_bytes': self.ram_used_bytes, 'gpu_used_bytes': self.gpu_used_bytes}
+                'ram_used_bytes': self.ram_used_bytes, 'gpu_used_bytes': self.gpu_used_bytes,
+                'writeback_bytes': self.writeback_bytes,
+                'writeback_wait_s': self.writeback_wait_s}
 
 
 def _check_positive(name: str, value) -> float:
@@ -106,7 +117,9 @@ def settle(cap_s: float = 10.0, *, tolerance_bytes: int = DEFAULT_TOLERANCE_BYTE
            gpu_baseline_bytes: Optional[int] = None,
            ram_baseline_bytes: Optional[int] = None,
            sample: Optional[Callable[[], Tuple[int, int]]] = None,
-           stop: Optional[threading.Event] = None) -> SettleResult:
+           stop: Optional[threading.Event] = None,
+           writeback_baseline_bytes: Optional[int] = None,
+           writeback: Callable[[], int] = writeback_bytes) -> SettleResult:
     """
     Sample memory until it stops moving, at most ``cap_s`` seconds.
 
@@ -122,6 +135,10 @@ def settle(cap_s: float = 10.0, *, tolerance_bytes: int = DEFAULT_TOLERANCE_BYTE
         with ``gpu_baseline_bytes``, two readings in a row at or below both baselines
         (within the tolerances) settle at once. None: only the window rule applies.
     :param sample: seam returning ``(ram_used, gpu_used)`` bytes; default reads the machine.
+    :param writeback_baseline_bytes: Dirty + Writeback before the run: once memory has
+        settled, also wait (within the cap) until they are back within ``tolerance_bytes``
+        of it. None: not watched.
+    :param writeback: seam returning Dirty + Writeback bytes; default reads /proc/meminfo.
     """
     cap_s = _check_wait('cap_s', cap_s)
     window_s = _check_positive('window_s', window_s)
@@ -135,6 +152,7 @@ def settle(cap_s: float = 10.0, *, tolerance_bytes: int = DEFAULT_TOLERANCE_BYTE
     count = 0
     rate = 0.0
     at_baseline = 0  # readings in a row back at both baselines
+    flushed = _Writeback(writeback_baseline_bytes, tolerance, writeback)
     while True:
         now = time.monotonic()
         ram, gpu = read()
@@ -145,17 +163,15 @@ def settle(cap_s: float = 10.0, *, tolerance_bytes: int = DEFAULT_TOLERANCE_BYTE
         span = now - window[0][0]
         if span > 0:
             rate = (ram - window[0][1]) / span
+        done = ''
         if _at_baseline(ram, gpu, ram_baseline_bytes, gpu_baseline_bytes, tolerance,
                         gpu_tolerance):
             at_baseline += 1
             if at_baseline >= 2:
-                waited = now - start
-                return SettleResult(True, waited, count, rate,
-                                    f'back at the memory in use before the run in '
-                                    f'{waited:.2f} s', ram, gpu)
+                done = 'back at the memory in use before the run in'
         else:
             at_baseline = 0
-        if span >= window_s:
+        if not done and span >= window_s:
             rams = [w[1] for w in window]
             gpus = [w[2] for w in window]
             ram_quiet = max(rams) - min(rams) < tolerance
@@ -163,18 +179,47 @@ def settle(cap_s: float = 10.0, *, tolerance_bytes: int = DEFAULT_TOLERANCE_BYTE
                          (gpu_baseline_bytes is not None and
                           gpu <= gpu_baseline_bytes + gpu_tolerance))
             if ram_quiet and gpu_quiet:
-                waited = now - start
-                return SettleResult(True, waited, count, rate,
-                                    f'settled in {waited:.2f} s', ram, gpu)
+                done = 'settled in'
+        if done and flushed.back(now):
+            waited = now - start
+            return SettleResult(True, waited, count, rate,
+                                f'{done} {waited:.2f} s{flushed.note()}', ram, gpu,
+                                flushed.last, flushed.waited)
         if now >= deadline:
             waited = now - start
+            still = flushed.note() if done else ''
             return SettleResult(False, waited, count, rate,
                                 f'not settled after the {cap_s:g} s cap '
-                                f'(RAM moving {rate / MIB:+.1f} MiB/s)', ram, gpu)
+                                f'(RAM moving {rate / MIB:+.1f} MiB/s){still}', ram, gpu,
+                                flushed.last, flushed.waited)
         if _pause(stop, max(0.0, min(interval_s, deadline - time.monotonic()))):
             waited = time.monotonic() - start
             return SettleResult(False, waited, count, rate,
                                 f'interrupted after {waited:.2f} s', ram, gpu)
+
+
+class _Writeback:
+    """Dirty + Writeback watched once memory has settled: back near the level before the run."""
+
+    def __init__(self, level: Optional[int], tolerance: float, read: Callable[[], int]):
+        self.level, self.tolerance, self.read = level, tolerance, read
+        self.last, self.first, self.since, self.waited = 0, 0, None, 0.0
+
+    def back(self, now: float) -> bool:
+        if self.level is None:
+            return True
+        self.last = self.read()
+        if self.since is None:
+            self.since, self.first = now, self.last
+        self.waited = now - self.since
+        return self.last <= self.level + self.tolerance
+
+    def note(self) -> str:
+        if self.level is None or self.waited <= 0:
+            return ''
+        return (f'; waited {self.waited:.2f} s for writeback (Dirty+Writeback '
+                f'{self.first / MIB:.0f} -> {self.last / MIB:.0f} MiB, '
+                f'{self.level / MIB:.0f} MiB before the run)')
 
 
 def _at_baseline(ram: int, gpu: int, ram_baseline: Optional[int], gpu_baseline: Optional[int],

@@ -36,7 +36,7 @@ from typing import Dict, NamedTuple, Optional, Tuple
 
 __all__ = ['ProcInfo', 'snapshot', 'read_proc', 'read_cmdline', 'read_environ_var',
            'environ_may_hold', 'environ_value', 'boot_ticks', 'real_uid', 'boot_time',
-           'read_bytes', 'ENV_OK', 'ENV_UNSET', 'ENV_DENIED', 'ENV_GONE', 'ENV_EMPTY']
+           'read_bytes', 'read_stat', 'ENV_OK', 'ENV_UNSET', 'ENV_DENIED', 'ENV_GONE', 'ENV_EMPTY']
 
 _log = logging.getLogger(__name__)
 
@@ -145,15 +145,19 @@ def _parse_stat(pid: int, data: bytes, uid: int) -> ProcInfo:
                     fields[0].decode(), int(fields[19]), name, bool(flags & _PF_KTHREAD))
 
 
+def read_stat(path: str) -> Tuple[int, bytes]:
+    """Return the owner and the contents of a ``/proc/PID/stat`` (raises ``OSError``)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.fstat(fd).st_uid, os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
 def read_proc(pid: int) -> Optional[ProcInfo]:
     """Read one process; ``None`` when it does not exist (any more)."""
     try:
-        fd = os.open(f'/proc/{pid}/stat', os.O_RDONLY)
-        try:
-            uid = os.fstat(fd).st_uid
-            data = os.read(fd, 4096)
-        finally:
-            os.close(fd)
+        uid, data = read_stat(f'/proc/{pid}/stat')
         return _parse_stat(pid, data, uid)
     except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
         return None

@@ -27,7 +27,9 @@ The cleanup node's ``~/teardown``, the ``Teardown`` launch action, the sequencer
    on other hosts): what is ROS-specific comes in as a step, never as code here;
 5. the cleanup, given the memory before the run as its baseline when nothing of
    the run is left;
-6. the verdict against the level before the run.
+6. the verdict against the level before the run, the RAM growth accounted to the run,
+   other processes and the kernel (:mod:`.accounting`); how the run was disturbed is
+   judged as it ends.
 
 A new end-of-run step is one change here. Nothing here imports rclpy.
 """
@@ -44,6 +46,8 @@ from ..procs.escalation import DEFAULT_STOP_TIMEOUTS_S, StopTimeouts
 from ..procs.outcome import TeardownResult
 from ..procs.selection import Selection
 from ..procs.teardown import teardown
+from .accounting import Accounting
+from .disturbance import PSI_ROOT, Disturbance
 from .shm_watch import ShmWatch, run_pids
 
 __all__ = ['EndStep', 'RunStart', 'RunEnd', 'CleanupInput', 'end_run', 'DAEMON_STEP']
@@ -82,6 +86,8 @@ class RunStart:
         held (None: the run's files are not removed by record).
     :param steps: plugged steps (:class:`EndStep`), settled in order after the teardown.
     :param on_stopped: called with the teardown's result before anything else is done.
+    :param accounting: the process table and pressure totals as it started (None: the
+        RAM growth is not accounted and the disturbance not judged).
     """
 
     selection: Selection
@@ -90,21 +96,26 @@ class RunStart:
     steps: Sequence[Any] = ()
     on_stopped: Optional[Callable[[TeardownResult], None]] = None
     started_ticks: int = dataclasses.field(default_factory=proctable.boot_ticks)
+    accounting: Optional[Accounting] = None
 
     @classmethod
     def begin(cls, selection: Selection, *, shm_cleanup: bool = True, verify: bool = True,
-              steps: Sequence[Any] = (), pids=None, **kwargs) -> 'RunStart':
+              steps: Sequence[Any] = (), pids=None, account: bool = True,
+              thresholds=None, pressure_root: str = PSI_ROOT, **kwargs) -> 'RunStart':
         """
         Take the records of a run about to start.
 
         :param pids: returns the run's pids now, for the ``/dev/shm`` evidence (default: a
             scan of ``selection``).
+        :param account: take the records that account RAM growth and judge disturbance
+            (``thresholds``: :class:`.disturbance.Thresholds`; ``pressure_root``: where PSI is).
         """
+        accounting = Accounting(thresholds, pressure_root) if account else None
         watch = ShmWatch() if shm_cleanup else None
         if watch is not None:
             watch.follow(pids or run_pids(selection, selection.cgroup))
         return cls(selection, take_snapshot() if verify else None, watch, tuple(steps),
-                   **kwargs)
+                   accounting=accounting, **kwargs)
 
     @property
     def run_id(self) -> str:
@@ -117,6 +128,8 @@ class RunStart:
 
     def ending(self) -> None:
         """As the run ends, before its teardown: the last look of the watch and each step."""
+        if self.accounting is not None and self.accounting.disturbance is None:
+            self.accounting.ending(self.selection)
         if self.shm is not None:
             self.shm.observe(force=True)
         for step in self.steps:
@@ -152,7 +165,8 @@ class RunEnd:
     ``shm`` is the removal of the run's ``/dev/shm`` files (None: not asked);
     ``steps`` the plugged steps' results; ``cleanup`` whatever the cleanup returned;
     ``after_teardown`` and ``after`` memory once the teardown and once the cleanup were
-    done (None without a record before the run), ``verification`` the verdict.
+    done (None without a record before the run), ``verification`` the verdict,
+    ``disturbance`` how the run was disturbed (None: not judged).
     """
 
     run_id: str
@@ -164,6 +178,7 @@ class RunEnd:
     after: Optional[MemorySnapshot] = None
     verification: Optional[Verification] = None
     seconds: float = 0.0
+    disturbance: Optional[Disturbance] = None
 
     @property
     def step_results(self) -> Tuple[StepResult, ...]:
@@ -218,12 +233,17 @@ def end_run(run: RunStart, *, timeouts: StopTimeouts = DEFAULT_STOP_TIMEOUTS_S,
     after = checked = None
     if run.before is not None:
         after = take_snapshot()
-        checked = (run.shm.verify(run.before, after, tolerance_bytes) if run.shm is not None
+        share = None
+        if run.accounting is not None:
+            share = run.accounting.attribute(run.selection, [p.pid for p in result.left])
+        checked = (run.shm.verify(run.before, after, tolerance_bytes, attribution=share)
+                   if run.shm is not None
                    else verify(run.before, after, tolerance_bytes=tolerance_bytes,
-                               since_ticks=run.started_ticks))
+                               since_ticks=run.started_ticks, attribution=share))
         say('verify', checked)
     return RunEnd(run.run_id, result, shm, tuple(steps), cleaned, after_teardown, after,
-                  checked, time.monotonic() - start)
+                  checked, time.monotonic() - start,
+                  run.accounting.disturbance if run.accounting is not None else None)
 
 
 def _settle(step) -> Optional[StepResult]:

@@ -22,6 +22,8 @@ from ..procs.escalation import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOU
                                 DEFAULT_SIGTERM_TIMEOUT_S, StopTimeouts)
 from ..procs.selection import DEFAULT_TAG_VARIABLE
 from ..units import MIB
+from .disturbance import PSI_ROOT, Thresholds
+from .quiet_start import check_quiet_start
 
 __all__ = ['SequencerOptions', 'BatchResult', 'CleanupFn', 'STATUS_OK', 'STATUS_FAILED',
            'STATUS_TIMED_OUT', 'STATUS_ERROR']
@@ -66,6 +68,14 @@ class SequencerOptions:
         listing the run's nodes is restarted) or the teardown on other hosts.
     :param ros_logs: give each run its own ``ROS_LOG_DIR``: ``log_dir/run-NNN-ros``, or
         beside the ledger in ``<ledger name>-ros-logs/run-NNN`` (recorded as ``ros_log_dir``).
+    :param disturbed_stall_share: a run whose time was stalled on cpu, io or memory for more
+        than this share is flagged ``disturbed`` (see docs/batches.md for the defaults).
+    :param disturbed_foreign_cpu: ... or when processes outside it used more CPU than this
+        many cores on average.
+    :param pressure_root: where the pressure stall files are (``/proc/pressure``).
+    :param quiet_start_s: before each run wait up to this many seconds until the pressure
+        and the CPU use of other processes are under the thresholds (ledger field
+        ``quiet_start``); None: start at once.
     """
 
     timeout_s: Optional[float] = None
@@ -82,11 +92,17 @@ class SequencerOptions:
     verify_tolerance_bytes: int = 32 * MIB
     end_steps: Tuple[Callable[[str], object], ...] = ()
     ros_logs: bool = True
+    disturbed_stall_share: float = Thresholds.stall_share
+    disturbed_foreign_cpu: float = Thresholds.foreign_cpu
+    pressure_root: str = PSI_ROOT
+    quiet_start_s: Optional[float] = None
 
     def __post_init__(self):
         if self.timeout_s is not None and not self.timeout_s > 0:
             raise ValueError(f'timeout must be greater than zero seconds, got {self.timeout_s}')
         self.timeouts.check()
+        self.thresholds  # raises ValueError for a bad threshold
+        check_quiet_start(self.quiet_start_s)
         if not self.sample_interval_s > 0:
             raise ValueError('sample_interval_s must be greater than zero')
         if self.log_dir is not None and not os.path.isdir(self.log_dir):
@@ -94,6 +110,11 @@ class SequencerOptions:
             if os.path.exists(self.log_dir) or not os.path.isdir(parent):
                 raise ValueError(f'log directory {self.log_dir}: not a directory, and not '
                                  f'one that can be made in an existing directory')
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """Return when a run counts as disturbed."""
+        return Thresholds(self.disturbed_stall_share, self.disturbed_foreign_cpu)
 
     @property
     def timeouts(self) -> StopTimeouts:

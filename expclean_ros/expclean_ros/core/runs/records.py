@@ -136,7 +136,8 @@ def in_process_cleanup(comprehensive: bool = True, wait_time: Optional[float] = 
             opts = dataclasses.replace(
                 opts if opts is not None else plans.CleanupOptions(),
                 ram_baseline_bytes=baseline.ram_used_bytes,
-                gpu_baseline_bytes=baseline.gpu_used_bytes)
+                gpu_baseline_bytes=baseline.gpu_used_bytes,
+                writeback_baseline_bytes=baseline.writeback_bytes)
         return report_record(plans.between_runs(run_index, total_runs, comprehensive,
                                                 wait_time, options=opts))
     return cleanup

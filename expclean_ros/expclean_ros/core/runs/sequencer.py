@@ -48,6 +48,7 @@ from .run_logs import check_logs, ros_log_dir, run_log
 from .run_table import RunTable, check_template, fill_template
 from .shards import Shard, check_ledger_shard, shard_record, shard_rows
 from .end_of_run import DAEMON_STEP, RunStart, end_run
+from .quiet_start import wait_quiet
 from .shm_watch import run_pids
 from .tagged_start import TaggedRun, new_run_id, start_tagged
 
@@ -131,6 +132,8 @@ def _start(index: int, total: int, cmd: List[str], opts: SequencerOptions, run_i
 
 def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
              opts: SequencerOptions, cleanup: CleanupFn, recovered: Optional[dict]) -> dict:
+    quiet = (wait_quiet(opts.quiet_start_s, opts.thresholds, opts.pressure_root)
+             if opts.quiet_start_s else None)
     begin = time.monotonic()
     run_id = new_run_id()
     ledger.append({'type': 'started', 'index': index, 'run_id': run_id,
@@ -138,7 +141,8 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
                    'started_at': time.time()})
     # the records before it: memory, /dev/shm, the plugged steps' (the daemon's node list)
     run = RunStart.begin(Selection(tag=run_id, tag_variable=opts.tag_variable),
-                         shm_cleanup=opts.shm_cleanup,
+                         shm_cleanup=opts.shm_cleanup, thresholds=opts.thresholds,
+                         pressure_root=opts.pressure_root,
                          steps=[make(run_id) for make in opts.end_steps])
     peak = PeakSampler()
     log_path = run_log(opts.log_dir, index)
@@ -186,6 +190,9 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
         daemon=next((s for s in end.steps if s.name == DAEMON_STEP), None),
         cleanup=end.cleanup, verify=end.verification, leftovers=_leftovers(run_id, opts),
         recovered=recovered, overhead_s=time.monotonic() - begin - duration).as_dict()
+    record.update(  # what disturbed the run, and how it started (docs/batches.md)
+        disturbance=end.disturbance.as_dict() if end.disturbance is not None else None,
+        quiet_start=quiet.as_dict() if quiet is not None else None)
     ledger.append(record)
     return record
 

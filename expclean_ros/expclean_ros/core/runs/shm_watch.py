@@ -96,10 +96,11 @@ class ShmWatch:
             return run_step(STEP_NAME, lambda: clean_run_shm(self.record, self.evidence))
 
     def verify(self, before, after,
-               tolerance_bytes: int = DEFAULT_VERIFY_TOLERANCE_BYTES) -> Verification:
+               tolerance_bytes: int = DEFAULT_VERIFY_TOLERANCE_BYTES,
+               attribution=None) -> Verification:
         """Tell whether the machine is back at ``before`` (the snapshot taken with the record)."""
         return verify(before, after, self.record, tolerance_bytes=tolerance_bytes,
-                      since_ticks=self.started_ticks)
+                      since_ticks=self.started_ticks, attribution=attribution)
 
 
 def run_pids(selection, cgroup=None) -> Callable[[], list]:
