@@ -47,7 +47,7 @@ from expclean_ros.core.memory.shm_record import ShmRecord
 from expclean_ros.core.procs import teardown
 from expclean_ros.ros import announce, messages, parameters, rclpy_compat
 from expclean_ros.ros.busy import BusyGuard
-from expclean_ros.ros.duplicate_watch import DuplicateWatch
+from expclean_ros.ros.duplicate_watch import DuplicateWatch, refuse_if_taken
 from expclean_ros.ros.ghosts import GhostWatch
 from expclean_ros.ros.launch_parent import watch_launch
 from expclean_ros.ros.monitor import Monitor
@@ -93,6 +93,7 @@ class CleanupNode(Node):
         if reason:
             raise ValueError(f'invalid parameters: {reason}')
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        refuse_if_taken(self)  # another node of this name serves: it keeps serving, not this one
 
         self._busy = BusyGuard()
         # /dev/shm when the previous cleanup ended: what a cleanup compares with (no run record)
