@@ -185,8 +185,9 @@ def calls(tmp, runs, ros2, expclean):
         first, node = start_server(tmp, 0)
         slow, slow_node = start_server(tmp, 1, {'FASTDDS_DEFAULT_PROFILES_FILE': profile})
         servers += [first, slow]
-        alternate(dict(single_kinds(node, '0.25 s', ros2, expclean, wrong=True),
-                       **single_kinds(slow_node, '3 s', ros2, expclean)), runs, times)
+        kinds = single_kinds(node, '0.25 s', ros2, expclean, wrong=True)
+        kinds.update(single_kinds(slow_node, '3 s', ros2, expclean))
+        alternate(kinds, runs, times)
         stop(slow)
         servers.append(start_server(tmp, 2)[0])
         alternate({('ours, phase 2', '0.25 s'): ([expclean, 'call', node, 'quick'], 'quick ok', 0),

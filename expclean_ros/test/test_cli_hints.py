@@ -23,7 +23,7 @@ import re
 
 import pytest
 
-from helpers.cli import expclean
+from helpers.cli import CLI, expclean
 
 pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 
@@ -86,5 +86,20 @@ def test_each_verbs_help_fits_that_verb():
                      memory), memory
     nodes = expclean('nodes', '--help').stdout
     assert 'for call' not in nodes and 'answer' not in nodes, nodes
-    call = expclean('call', '--help').stdout
+    call = ' '.join(expclean('call', '--help').stdout.split())
     assert 'longest cleanup' in call and 'answer' in call, call
+
+
+def test_memory_watch_on_a_terminal_redraws_in_place_with_the_time(robot1, tmp_path):
+    from helpers import rosproc
+    from helpers.nodes import ros_env
+    from expclean_ros.cli.memory_verb import REDRAW
+    watch = rosproc.PtyProcess([*CLI, 'memory', '/robot1/cleanup', '--watch', '--count', '2',
+                                '--interval', '0.1'], ros_env(), tmp_path / 'watch.log')
+    try:
+        assert watch.wait(120) == 0, watch.text
+        assert watch.wait_for('DDS shm', 10), watch.text
+    finally:
+        watch.close()
+    assert watch.text.count(REDRAW) == 2, repr(watch.text)
+    assert len(re.findall(r'/robot1/cleanup at \d\d:\d\d:\d\d, every 0.1 s', watch.text)) == 2

@@ -91,7 +91,7 @@ def test_a_second_node_of_a_name_exits_before_serving_and_the_first_keeps_servin
     log = second.log()
     assert f'cleanup_node: error: another node named {ns}/cleanup is already on the graph' in log
     assert '-r __ns:=/robot2' in log and 'namespace:=/robot2' in log, log
-    assert 'ready' not in log and 'Traceback' not in log, log
+    assert ']: ready: ' not in log and 'Traceback' not in log, log
     call = subprocess.run([*CLI, 'call', f'{ns}/cleanup', 'quick'], stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=120)
     assert call.returncode == 0 and 'quick ok' in call.stdout, call.stdout + call.stderr

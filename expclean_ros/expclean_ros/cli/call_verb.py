@@ -136,7 +136,7 @@ def nodes(args):
     """``expclean nodes``: the cleanup nodes on the graph."""
     check_args(args)
     with ros_client() as client:
-        found = find_nodes(client, args)
+        found = find_nodes(client, args, settle=True)
     if args.json:
         print(json.dumps(found))
     else:

@@ -22,6 +22,9 @@ from expclean_ros.cli.names import start_command
 
 __all__ = ['ros_client', 'find_nodes', 'call_service', 'call_error', 'cleanup_timeout']
 
+#: After discovery, at most this long for the found nodes' names (to count duplicates).
+NAMES_S = 1.0
+
 
 def ros_client():
     """Return a CleanupClient for a verb; refuse a ROS_DOMAIN_ID Fast DDS would exit on."""
@@ -35,28 +38,39 @@ def ros_client():
     return CleanupClient(name='expclean_cli')
 
 
-def find_nodes(client, args, service=None):
+def find_nodes(client, args, service=None, settle=False):
     """
     Return the cleanup nodes on the graph (see CleanupClient.find_cleanup_nodes).
 
     Error if none. ``service``: (type, name under the node) whose client is made as soon as a
-    node is found, so that it matches while discovery goes on.
+    node is found, so that it matches while discovery goes on. ``settle``: once ``--expect``
+    nodes are found, wait for the quiet window too (a list, unlike a call, is worth the wait for
+    a late or same-named node). Warns of a name that more than one node has.
     """
     def on_found(node):
         if service is not None:
             client.make_client(service[0], f'{node}/{service[1]}')
-    found = client.find_cleanup_nodes(timeout_s=args.wait, expect=args.expect, on_found=on_found)
+    found = client.find_cleanup_nodes(timeout_s=args.wait, expect=args.expect, on_found=on_found,
+                                      settle=settle)
     if not found:
         raise CliError(f'no cleanup node found on the graph within {args.wait:g} s '
                        f'(same ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID", "0")}?); '
                        f'start one with: {start_command()}')
+    _warn_duplicates(client, found)
+    return found
+
+
+def _warn_duplicates(client, found):
+    """Warn of each name in ``found`` that more than one node has (servers, or node names)."""
+    from expclean_ros.ros.discovery import node_names, servers
     from expclean_ros.ros.duplicate_watch import DUPLICATE_HINT, same_name_count
+    # nodes' names come after their services (each participant's list): wait for them, briefly
+    client.spin_until(lambda: set(found) <= node_names(client.node), NAMES_S)
     for name in found:
-        count = same_name_count(client.node, name)
+        count = max(same_name_count(client.node, name), servers(client.node, name))
         if count > 1:
             print(f'warning: {count} nodes named {name} are on the graph: {DUPLICATE_HINT}',
                   file=sys.stderr)
-    return found
 
 
 def call_service(client, srv_type, name, request, timeout_s):

@@ -93,8 +93,8 @@ def add_teardown(p):
 
 
 def add_nodes(p):
-    _discovery(p, 'end discovery as soon as N cleanup nodes are found, and fail unless at '
-                  'least N are')
+    _discovery(p, 'fail unless at least N cleanup nodes are found (discovery ends once N are '
+                  'and the set stopped changing)')
     p.add_argument('--json', action='store_true', help='print JSON instead of text')
     p.set_defaults(func=nodes)
 

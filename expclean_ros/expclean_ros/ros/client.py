@@ -154,6 +154,10 @@ class CleanupClient(TopicReading):
             return False
         return True
 
+    def spin_until(self, done, timeout_s):
+        """Process callbacks (and discovery) until ``done()`` or ``timeout_s``; return done()."""
+        return self._spin_until(done, timeout_s, POLL_S)
+
     def spin_for(self, seconds):
         """Process callbacks (and discovery) for ``seconds``."""
         self._spin_until(lambda: False, seconds)
@@ -221,16 +225,18 @@ class CleanupClient(TopicReading):
                 for name, value in zip(names, response.values)
                 if value.type != ParameterType.PARAMETER_NOT_SET}
 
-    def find_cleanup_nodes(self, *, timeout_s=10.0, quiet_s=QUIET_S, expect=0, on_found=None):
+    def find_cleanup_nodes(self, *, timeout_s=10.0, quiet_s=QUIET_S, expect=0, on_found=None,
+                           settle=False):
         """
         Return the sorted full names (``/ns/cleanup``) of the cleanup nodes on the graph.
 
         Discovery takes a while, and more on a loaded machine: rather than looking for a fixed
         time, wait until the set of cleanup nodes has not changed for ``quiet_s`` (at least one
-        seen), or, with ``expect``, until that many are seen; give up after ``timeout_s`` and
-        return what was found. Only nodes that serve ``get_memory`` count (ros/discovery.py).
-        The client's graph watch is kept: a second look does not wait out the quiet window again.
-        ``on_found(name)`` is called once for each node as it is found (e.g. to make its client).
+        seen), or, with ``expect``, until that many are seen (``settle``: and then quiet too);
+        give up after ``timeout_s`` and return what was found. Only nodes that serve
+        ``get_memory`` count (ros/discovery.py). The client's graph watch is kept: a second look
+        does not wait out the quiet window again. ``on_found(name)`` is called once for each
+        node as it is found (e.g. to make its client).
         """
         deadline = time.monotonic() + timeout_s
         told = set()
@@ -240,10 +246,8 @@ class CleanupClient(TopicReading):
                 if on_found is not None and name not in told:
                     told.add(name)
                     on_found(name)
-            if expect:
-                done = len(found) >= expect
-            else:
-                done = bool(found) and self._graph.quiet_for() >= quiet_s
+            quiet = bool(found) and self._graph.quiet_for() >= quiet_s
+            done = len(found) >= expect and (quiet or not settle) if expect else quiet
             if done or time.monotonic() >= deadline:
                 return found
             self._executor.spin_once(timeout_sec=0.05)

@@ -25,7 +25,7 @@ import os
 import time
 
 __all__ = ['GET_MEMORY_TYPE', 'QUIET_S', 'GraphWatch', 'nearest', 'served_cleanup_nodes',
-           'started_as', 'starting_here']
+           'servers', 'started_as', 'starting_here']
 
 GET_MEMORY_TYPE = 'expclean_interfaces/srv/GetMemoryUsage'
 #: Discovery ends when the set of cleanup nodes has not changed for this long. Cleanup nodes
@@ -57,9 +57,13 @@ def served_cleanup_nodes(node):
     candidates = {name[:-len('/get_memory')]
                   for name, types in node.get_service_names_and_types()
                   if GET_MEMORY_TYPE in types and name.endswith('/get_memory')}
-    return sorted(full for full in candidates
-                  if node.get_subscriptions_info_by_topic(f'rq{full}/get_memoryRequest',
-                                                          no_mangle=True))
+    return sorted(full for full in candidates if servers(node, full))
+
+
+def servers(node, full_name):
+    """Return how many nodes on ``node``'s graph serve ``full_name``'s ``get_memory``."""
+    return len(node.get_subscriptions_info_by_topic(f'rq{full_name}/get_memoryRequest',
+                                                    no_mangle=True))
 
 
 def starting_here(full_name, within_s=STARTING_S):

@@ -30,8 +30,9 @@ __all__ = ['DuplicateWatch', 'NameTaken', 'refuse_if_taken', 'same_name_count', 
 #: How often the node looks at the graph for a node of the same name, seconds.
 LOOK_S = 2.0
 #: At start-up, look this long at most for a node of the same name. A running cleanup node
-#: re-announces itself every 0.25 s (ros/announce.py) and answers a new participant at once.
-CHECK_S = 2.0
+#: re-announces itself every 0.25 s (ros/announce.py): a fresh participant saw each of three
+#: within 1.0 s at most, under load 6 (bench_cli_call.py); the same window as discovery.QUIET_S.
+CHECK_S = 1.5
 #: ... and stop looking earlier once other nodes are seen and the graph has stayed the same this
 #: long (their participants' node lists come whole: a duplicate would be among them).
 SETTLED_S = 0.5
