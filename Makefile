@@ -2,9 +2,11 @@
 #   make run    set up the local ROS 2 environment (first time: ~1 min) and start the cleanup node
 #   make test   the same set-up, then the whole test suite
 # ROS_DISTRO=jazzy selects the Jazzy wheels (a separate environment, .venv-jazzy).
-# ROS_DISTRO=humble: Humble's launch, launch_ros and ros2cli (from ../shared/upstream) over the
-# Jazzy wheels, in .venv-humble (no Humble wheels exist; launch is pure Python): the launch API
-# Humble users have. `make test-launch ROS_DISTRO=humble` runs the tests that need launch.
+# ROS_DISTRO=humble, for this repository's tests only: Humble's launch, launch_ros and ros2cli
+# (from ../shared/upstream) over the Jazzy wheels, in .venv-humble (no Humble wheels exist; launch
+# is pure Python): the launch API Humble users have. `make test-launch ROS_DISTRO=humble` runs the
+# tests that need launch. Without ../shared/upstream it stops at once and says so; Humble users
+# build expclean in a colcon workspace (README).
 
 ROS_DISTRO ?= kilted
 VENV ?= .venv-$(ROS_DISTRO)
@@ -29,6 +31,8 @@ setup:
 
 # Root is needed only for drop_caches (and a GPU reset, off by default); as a normal user that
 # step is skipped with the reason. As root the node refuses hooks unless hooks.allow_as_root.
+# The node looks at the graph before it serves: another node of its name (a second make run)
+# keeps serving, this one exits with an error saying how to give it a namespace.
 run: setup
 	exec $(VENV)/bin/cleanup_node $(ARGS)
 

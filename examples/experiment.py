@@ -18,9 +18,13 @@ A stand-in experiment for docs/batches.md's example: ``python experiment.py MB S
 It holds MB MiB for SECS seconds and exits 0, leaving behind a double-forked orphan (its own
 session, re-parented to init) that holds LEAK MiB for ten minutes: the kind of leftover that
 poisons the next run, and that ``expclean run`` finds by the run tag and stops.
+
+Both end quietly on SIGINT, as a well-behaved process does (no KeyboardInterrupt traceback in
+the run's log when the teardown stops them): SIGINT's default action, to end the process.
 """
 
 import os
+import signal
 import sys
 import time
 
@@ -43,6 +47,7 @@ def leak_an_orphan(mib):
 
 
 def main():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # the leaked orphan inherits it
     mb, secs, leak = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
     held = hold(mb)
     leak_an_orphan(leak)

@@ -54,6 +54,9 @@ setup(
             'doctor = expclean_ros.verb:DoctorVerb',
             'report = expclean_ros.verb:ReportVerb',
         ],
+        # `ros2 doctor` (and --report) when ros2doctor is installed: expclean's doctor checks
+        'ros2doctor.checks': ['ExpcleanCheck = expclean_ros.ros2doctor_plugin:ExpcleanCheck'],
+        'ros2doctor.report': ['ExpcleanReport = expclean_ros.ros2doctor_plugin:ExpcleanReport'],
         # the XML and YAML front ends import this to find the expclean_* actions
         'launch.frontend.launch_extension': [
             'expclean_ros = expclean_ros.launch_actions',

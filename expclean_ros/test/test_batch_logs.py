@@ -120,3 +120,22 @@ def test_a_log_dir_that_cannot_be_made_is_refused_before_any_run(tmp_path):
                     '--log-dir', str(blocker / 'logs'), '--', 'true')
     assert done.returncode == 1 and 'log directory' in done.stderr, done.stderr
     assert not (tmp_path / 'l.jsonl').exists()
+
+
+@pytest.mark.usefixtures('mark')
+def test_the_examples_leaked_orphan_ends_quietly_when_the_teardown_stops_it(tmp_path):
+    """examples/experiment.py's orphan is found and stopped, with no traceback in the run's log."""
+    from helpers.paths import REPO_ROOT
+    (tmp_path / 'runs.csv').write_text('model,mb,secs,leak\nsmall,20,0.2,20\n')
+    logs = tmp_path / 'logs'
+    done = subprocess.run(
+        [*CLI, 'run', str(tmp_path / 'runs.csv'), '--ledger', str(tmp_path / 'runs.jsonl'),
+         '--quick', '--timeout', '60', '--log-dir', str(logs), '--', sys.executable,
+         'examples/experiment.py', '{mb}', '{secs}', '{leak}'],
+        cwd=REPO_ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    row = [line.split() for line in done.stdout.splitlines() if line.split()[:1] == ['1']]
+    assert [(r[1], r[9], r[10]) for r in row] == [('ok', '1', '0')], done.stdout
+    log = (logs / 'run-001.log').read_text()
+    assert 'Traceback' not in log and 'KeyboardInterrupt' not in log, log
+    assert 'Traceback' not in done.stdout + done.stderr

@@ -120,5 +120,20 @@ def test_doctests_of_parameters_and_node_names():
     import doctest
 
     from expclean_ros.cli import names
+    from expclean_ros.ros import discovery, parameter_table
     assert doctest.testmod(parameters).failed == 0
     assert doctest.testmod(names).failed == 0
+    assert doctest.testmod(parameter_table).failed == 0
+    assert doctest.testmod(discovery).failed == 0
+
+
+def test_a_parameter_of_the_wrong_type_or_range_is_explained():
+    said = parameters.explain("Trying to set parameter 'publish_rate' to '-1' of type 'INTEGER', "
+                              "expecting type 'DOUBLE': publish_rate")
+    assert said == ('publish_rate must be a number with a decimal point (double, e.g. 1.0) '
+                    'from 0 to 50, got -1 (INTEGER)')
+    said = parameters.explain('Invalid parameter value (60.0) for parameter. Reason: out of '
+                              'range: diagnostics.rate_hz')
+    assert said.startswith('diagnostics.rate_hz must be a number with a decimal point')
+    assert said.endswith('from 0 to 50, got 60.0'), said
+    assert parameters.explain('something else: x') == 'something else: x'

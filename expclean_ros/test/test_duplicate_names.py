@@ -13,10 +13,12 @@
 # limitations under the License.
 
 """
-No silent duplicate.
+One node per name, and no silent duplicate.
 
-A second cleanup node of the same full name is said loudly, by the node, by ``expclean nodes`` and
-by the wrapper.
+A second cleanup node of a full name already served exits at start-up with a clear error, and the
+first keeps serving. Two that start together can miss each other (started here with the variable
+that lets a duplicate start): then each is said loudly, by the node, by ``expclean nodes`` and by
+the wrapper.
 """
 
 import os
@@ -26,11 +28,12 @@ import sys
 import pytest
 
 from helpers import rosproc
-from helpers.nodes import wait_for
+from helpers.nodes import ros_env, wait_for
 
 pytest.importorskip('rclpy', reason='rclpy (ROS 2 wheels) not installed')
 
 CLI = [sys.executable, '-c', 'import sys; from expclean_ros.cli import main; sys.exit(main())']
+ALLOW = {'EXPCLEAN_ALLOW_DUPLICATE_NAME': '1'}  # ros/duplicate_watch.py: a duplicate may start
 
 
 def _ns():
@@ -41,7 +44,7 @@ def test_node_and_nodes_verb_say_a_second_node_of_the_same_name(start_node):
     ns = _ns()
     first = start_node('--ros-args', '-r', f'__ns:={ns}')
     assert wait_for(lambda: 'ready' in first.log(), 60), first.log()
-    second = start_node('--ros-args', '-r', f'__ns:={ns}')
+    second = start_node('--ros-args', '-r', f'__ns:={ns}', env=ros_env(**ALLOW))
     other = start_node('--ros-args', '-r', f'__ns:={ns}x')  # another name: no warning
     said = f'2 nodes named {ns}/cleanup are on the graph'
     assert wait_for(lambda: said in second.log() and said in first.log(), 60), \
@@ -68,7 +71,7 @@ def test_wrapper_says_its_cleanup_node_shares_its_name(start_node, tmp_path):
     mark = rosproc.new_mark()
     run = rosproc.PtyProcess([rosproc.ros2(), 'launch', 'expclean_ros', 'wrap.launch.py',
                               f'file:={good}', 'cleanup:=quick', f'cleanup_namespace:={ns}'],
-                             rosproc.marked_env(mark), tmp_path / 'launch.log')
+                             rosproc.marked_env(mark, **ALLOW), tmp_path / 'launch.log')
     try:
         said = f'2 nodes named {ns}/cleanup are on the graph'
         assert run.wait_for(r'\[expclean\]: ' + said, 90), run.text[-3000:]
@@ -77,3 +80,20 @@ def test_wrapper_says_its_cleanup_node_shares_its_name(start_node, tmp_path):
     finally:
         run.close()
         rosproc.stop_marked(mark)
+
+
+def test_a_second_node_of_a_name_exits_before_serving_and_the_first_keeps_serving(start_node):
+    ns = _ns()
+    first = start_node('--ros-args', '-r', f'__ns:={ns}')
+    assert wait_for(lambda: 'ready' in first.log(), 60), first.log()
+    second = start_node('--ros-args', '-r', f'__ns:={ns}')
+    assert second.popen.wait(60) == 1, second.log()
+    log = second.log()
+    assert f'cleanup_node: error: another node named {ns}/cleanup is already on the graph' in log
+    assert '-r __ns:=/robot2' in log and 'namespace:=/robot2' in log, log
+    assert ']: ready: ' not in log and 'Traceback' not in log, log
+    call = subprocess.run([*CLI, 'call', f'{ns}/cleanup', 'quick'], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=120)
+    assert call.returncode == 0 and 'quick ok' in call.stdout, call.stdout + call.stderr
+    assert first.popen.poll() is None
+    assert 'nodes named' not in first.log(), first.log()  # the refused one never counted

@@ -21,27 +21,18 @@ import rclpy
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 
+from .client_errors import ClientError, NoSuchNode
+from .client_topics import TopicReading
+from .discovery import GraphWatch, QUIET_S
 from .qos import LATCHED_QOS, SERVICE_QOS
-from .reader import Reader, qos_profile
 
-__all__ = ['CleanupClient', 'ClientError', 'LATCHED_QOS', 'SERVICE_QOS']
+__all__ = ['CleanupClient', 'ClientError', 'NoSuchNode', 'LATCHED_QOS', 'SERVICE_QOS']
 
-GET_MEMORY_TYPE = 'expclean_interfaces/srv/GetMemoryUsage'
 #: How often a client looks for its service while it waits for it to appear.
 POLL_S = 0.01
-#: Discovery of cleanup nodes ends when the graph has not changed for this long: longer
-#: than the period at which every DDS participant re-announces itself (Fast DDS: 3 s),
-#: since a participant can stay unseen until then (a shorter window misses nodes).
-QUIET_S = 3.5
-#: At most this many turns of the executor take what subscriptions hold before a wait.
-DRAIN_TURNS = 1000
 
 
-class ClientError(RuntimeError):
-    """A call to a cleanup node did not get an answer (no node, timeout)."""
-
-
-class CleanupClient:
+class CleanupClient(TopicReading):
     """
     Call cleanup nodes' services and read their topics.
 
@@ -70,6 +61,7 @@ class CleanupClient:
         self._clients = {}
         self._readers = []
         self._received = 0  # messages taken by every reader, for _drain
+        self._graph = GraphWatch(self.node)
 
     def __enter__(self):
         return self
@@ -90,26 +82,49 @@ class CleanupClient:
         Calls as soon as the service is seen: if the node has not matched our
         reply reader yet, it re-sends the reply until it has (ros/replies.py).
         """
-        key = (srv_type, name)
-        client = self._clients.get(key)
-        if client is None:
-            client = self._clients[key] = self.node.create_client(
-                srv_type, name, qos_profile=SERVICE_QOS)
-        elif client.service_is_ready():
+        client = self.make_client(srv_type, name)
+        if client.service_is_ready():
             return client
-        if not self._wait_for_service(client, wait_s):
+        node = name.rpartition('/')[0]
+        if not self._wait_for_service(client, node, wait_s):
+            domain = os.environ.get('ROS_DOMAIN_ID', '0')
+            if self._graph.found and node not in self._graph.found:
+                raise NoSuchNode(f'no service {name}: no node {node} on ROS_DOMAIN_ID={domain} '
+                                 f'once discovery settled.', node, self._graph.found)
             raise ClientError(
                 f'no service {name} within {wait_s:g} s: is the cleanup node '
-                f'running on ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID", "0")}?')
+                f'running on ROS_DOMAIN_ID={domain}?')
         return client
 
-    def _wait_for_service(self, client, wait_s):
+    def make_client(self, srv_type, name):
+        """
+        Return the client for service ``name``, made now (without waiting for it) or before.
+
+        Made as soon as a node is found, it matches the service while discovery goes on.
+        """
+        key = (srv_type, name)
+        if key not in self._clients:
+            self._clients[key] = self.node.create_client(srv_type, name, qos_profile=SERVICE_QOS)
+        return self._clients[key]
+
+    def _wait_for_service(self, client, node, wait_s):
         """
         Return whether the service appears within ``wait_s``, checked every 10 ms.
 
-        rclpy's ``wait_for_service`` checks every 250 ms.
+        rclpy's ``wait_for_service`` checks every 250 ms. Gives up early once discovery has
+        settled without a node of that name (GraphWatch.missing), looking every 0.1 s.
         """
-        return self._spin_until(client.service_is_ready, wait_s, POLL_S)
+        looked = [0.0]
+
+        def done():
+            if client.service_is_ready():
+                return True
+            now = time.monotonic()
+            if now - looked[0] < 0.1:
+                return False
+            looked[0] = now
+            return self._graph.missing(node)
+        return self._spin_until(done, wait_s, POLL_S) and client.service_is_ready()
 
     def _spin_until(self, done, timeout_s, slice_s=0.05):
         """
@@ -138,6 +153,10 @@ class CleanupClient:
         except ClientError:
             return False
         return True
+
+    def spin_until(self, done, timeout_s):
+        """Process callbacks (and discovery) until ``done()`` or ``timeout_s``; return done()."""
+        return self._spin_until(done, timeout_s, POLL_S)
 
     def spin_for(self, seconds):
         """Process callbacks (and discovery) for ``seconds``."""
@@ -206,104 +225,29 @@ class CleanupClient:
                 for name, value in zip(names, response.values)
                 if value.type != ParameterType.PARAMETER_NOT_SET}
 
-    def subscribe(self, msg_type, topic, qos=10):
-        """
-        Make the subscription to ``topic`` now, once, and return it.
-
-        :meth:`wait_for_message` and :meth:`collect` with the same type, topic
-        and QoS (a depth or a QoSProfile) reuse it; from now on the client keeps
-        the latest message it receives there.
-        """
-        return self._reader(msg_type, topic, qos).subscription
-
-    def _reader(self, msg_type, topic, qos):
-        qos = qos_profile(qos)
-        for reader in self._readers:
-            if reader.matches(msg_type, topic, qos):
-                return reader
-        reader = Reader(self.node, msg_type, topic, qos, self._count)
-        self._readers.append(reader)
-        return reader
-
-    def _count(self):
-        self._received += 1
-
-    def _drain(self):
-        """
-        Take what the subscriptions hold already, so that a wait starts after it.
-
-        Turn the executor without waiting until twice in a row no message came.
-        """
-        idle = 0
-        for _ in range(DRAIN_TURNS):
-            before = self._received
-            self._executor.spin_once(timeout_sec=0.0)
-            idle = idle + 1 if self._received == before else 0
-            if idle == 2:
-                return
-
-    def wait_for_message(self, msg_type, topic, *, timeout_s=5.0, qos=10):
-        """
-        Return the first message on ``topic`` received after this call began.
-
-        On a transient-local topic (e.g. ``qos=LATCHED_QOS``) the latest message
-        held is returned at once: the latest this client has received there, or
-        the first to come (on a new subscription, the writer's held sample).
-        The subscription is made on the first call and reused (:meth:`subscribe`).
-
-        :raises ClientError: nothing arrived in time.
-        """
-        reader = self._reader(msg_type, topic, qos)
-        self._drain()
-        if reader.latched and reader.latest is not None:
-            return reader.latest[1]
-        window = reader.open_window()
-        try:
-            self._spin_until(lambda: window, timeout_s)
-        finally:
-            reader.close_window(window)
-        if not window:
-            raise ClientError(f'no message on {topic} within {timeout_s:g} s')
-        return window[0][1]
-
-    def collect(self, msg_type, topic, *, duration_s, qos=10):
-        """
-        Return ``[(receive time, message)]`` for the messages on ``topic``.
-
-        Those received during the next ``duration_s`` (monotonic times; messages held from before
-        are not included). The subscription is reused as in :meth:`wait_for_message`.
-        """
-        reader = self._reader(msg_type, topic, qos)
-        self._drain()
-        window = reader.open_window()
-        try:
-            self.spin_for(duration_s)
-        finally:
-            reader.close_window(window)
-        return window
-
-    def find_cleanup_nodes(self, *, timeout_s=10.0, quiet_s=QUIET_S, expect=0):
+    def find_cleanup_nodes(self, *, timeout_s=10.0, quiet_s=QUIET_S, expect=0, on_found=None,
+                           settle=False):
         """
         Return the sorted full names (``/ns/cleanup``) of the cleanup nodes on the graph.
 
-        Discovery takes a while, and more on a loaded machine: rather than
-        looking for a fixed time, wait until the set of cleanup nodes has not
-        changed for ``quiet_s``, with at least ``expect`` of them (and at least
-        one) seen; give up after ``timeout_s`` and return what was found. A
-        cleanup node is recognised by its ``get_memory`` service type, so a
-        renamed or namespaced node is found.
+        Discovery takes a while, and more on a loaded machine: rather than looking for a fixed
+        time, wait until the set of cleanup nodes has not changed for ``quiet_s`` (at least one
+        seen), or, with ``expect``, until that many are seen (``settle``: and then quiet too);
+        give up after ``timeout_s`` and return what was found. Only nodes that serve
+        ``get_memory`` count (ros/discovery.py). The client's graph watch is kept: a second look
+        does not wait out the quiet window again. ``on_found(name)`` is called once for each
+        node as it is found (e.g. to make its client).
         """
-        start = time.monotonic()
-        deadline = start + timeout_s
-        seen, changed = None, start
+        deadline = time.monotonic() + timeout_s
+        told = set()
         while True:
-            found = sorted({name[:-len('/get_memory')]
-                            for name, types in self.node.get_service_names_and_types()
-                            if GET_MEMORY_TYPE in types and name.endswith('/get_memory')})
-            now = time.monotonic()
-            if found != seen:
-                seen, changed = found, now
-            enough = len(found) >= max(1, expect)
-            if (enough and now - changed >= quiet_s) or now >= deadline:
+            found = self._graph.look()
+            for name in found:
+                if on_found is not None and name not in told:
+                    told.add(name)
+                    on_found(name)
+            quiet = bool(found) and self._graph.quiet_for() >= quiet_s
+            done = len(found) >= expect and (quiet or not settle) if expect else quiet
+            if done or time.monotonic() >= deadline:
                 return found
             self._executor.spin_once(timeout_sec=0.05)

@@ -46,7 +46,7 @@ from expclean_ros.core.memory.attribution import Baseline
 from expclean_ros.core.memory.shm_record import ShmRecord
 from expclean_ros.ros import announce, messages, parameters, rclpy_compat
 from expclean_ros.ros.busy import BusyGuard
-from expclean_ros.ros.duplicate_watch import DuplicateWatch
+from expclean_ros.ros.duplicate_watch import DuplicateWatch, refuse_if_taken
 from expclean_ros.ros.launch_parent import watch_launch
 from expclean_ros.ros.monitor import Monitor
 from expclean_ros.ros.qos import LATCHED_QOS, SERVICE_QOS
@@ -92,6 +92,7 @@ class CleanupNode(Node):
         if reason:
             raise ValueError(f'invalid parameters: {reason}')
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        refuse_if_taken(self)  # another node of this name serves: it keeps serving, not this one
 
         self._busy = BusyGuard()
         # /dev/shm when the previous cleanup ended: what a cleanup compares with (no run record)

@@ -27,16 +27,14 @@ users) is read-only: fixed at start-up from the YAML file, the launch file or
 """
 
 import functools
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional, Tuple
+import re
+from typing import TYPE_CHECKING, Optional
 
 import regex
 
 from ..core.procs.patterns import compile_all
 from ..core.procs.requests import RequestPolicy, check_run_tag
-from ..core.procs.escalation import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
-                                     DEFAULT_SIGTERM_TIMEOUT_S)
-from ..core.procs.selection import DEFAULT_PROTECT, DEFAULT_TAG_VARIABLE, RUN_TAG_FORMAT
+from .parameter_table import DEFAULTS, expected, PARAMETERS, ParamSpec, SPECS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.cleanup.plans import CleanupOptions
@@ -44,115 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ['ParamSpec', 'PARAMETERS', 'DEFAULTS', 'SPECS', 'check', 'check_privileges',
            'strings', 'from_ros', 'selection', 'request_policy', 'cleanup_options',
-           'longest_cleanup_s']
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """
-    One node parameter.
-
-    :param name: ROS parameter name (dots group them in YAML).
-    :param default: default value; its type is the parameter's type.
-    :param description: shown by ``ros2 param describe``.
-    :param low: inclusive lower bound for numbers, or None.
-    :param high: inclusive upper bound for numbers, or None.
-    :param read_only: set at start-up only.
-    """
-
-    name: str
-    default: object
-    description: str
-    low: Optional[float] = None
-    high: Optional[float] = None
-    read_only: bool = False
-
-
-PARAMETERS: Tuple[ParamSpec, ...] = (
-    ParamSpec('publish_rate', 1.0, 'Hz of ~/memory; 0 disables', 0.0, 50.0),
-    ParamSpec('diagnostics.rate_hz', 1.0, 'Hz of /diagnostics; 0 disables (the aggregator '
-              'then marks the node stale)', 0.0, 50.0),
-    ParamSpec('diagnostics.window', 5, 'diagnostics judge the mean of this many readings',
-              1, 600),
-    ParamSpec('ram_warn_percent', 90.0, 'RAM use that turns diagnostics WARN', 0.0, 100.0),
-    ParamSpec('ram_error_percent', 98.0, 'RAM use that turns diagnostics ERROR', 0.0, 100.0),
-    ParamSpec('swap_warn_percent', 50.0, 'swap use that turns diagnostics WARN', 0.0, 100.0),
-    ParamSpec('swap_error_percent', 90.0, 'swap use that turns diagnostics ERROR', 0.0, 100.0),
-    ParamSpec('gpu_warn_percent', 95.0, 'GPU memory use that turns diagnostics WARN', 0.0, 100.0),
-    ParamSpec('gpu_error_percent', 99.0, 'GPU memory use that turns diagnostics ERROR',
-              0.0, 100.0),
-    ParamSpec('teardown.tag_variable', DEFAULT_TAG_VARIABLE,
-              'environment variable that marks the processes of a run', read_only=True),
-    ParamSpec('teardown.run_tag_format', RUN_TAG_FORMAT,
-              'regular expression a run tag must match whole (in a request and in '
-              'teardown.run_tag)', read_only=True),
-    ParamSpec('teardown.run_tag', '',
-              'run tag whose processes quick/comprehensive stop; "" = none'),
-    ParamSpec('teardown.patterns', [],
-              'regular expressions on command lines that quick/comprehensive stop (same '
-              'user; only processes with ROS_DOMAIN_ID equal to ours, or tagged on domain 0); '
-              '[] = none', read_only=True),
-    ParamSpec('teardown.allow_request_patterns', False,
-              'a ~/teardown request may carry patterns: any peer on this domain may then stop '
-              'matching processes of this ROS domain', read_only=True),
-    ParamSpec('teardown.protect', list(DEFAULT_PROTECT),
-              'regular expressions of processes never stopped (default: the ROS 2 daemon, '
-              'and the callers of the node: the expclean CLI, ros2 service call)',
-              read_only=True),
-    ParamSpec('teardown.allow_other_users', False,
-              "stop other users' processes too (needs privileges)", read_only=True),
-    ParamSpec('teardown.sigint_timeout_s', DEFAULT_SIGINT_TIMEOUT_S, 'wait after SIGINT, seconds',
-              0.0, 60.0),
-    ParamSpec('teardown.sigterm_timeout_s', DEFAULT_SIGTERM_TIMEOUT_S,
-              'wait after SIGTERM, seconds', 0.0, 60.0),
-    ParamSpec('teardown.sigkill_timeout_s', DEFAULT_SIGKILL_TIMEOUT_S,
-              'wait after SIGKILL, seconds', 0.0, 60.0),
-    ParamSpec('settle.tolerance_mb', 32.0,
-              'memory counts as settled when the window moves less than this, MiB', 1.0, 65536.0),
-    ParamSpec('settle.window_s', -1.0,
-              'settling window, seconds; <0 = the plan\'s own (quick 0.15 s, comprehensive 0.3 s)',
-              -1.0, 10.0),
-    ParamSpec('settle.interval_s', 0.02, 'settling sample interval, seconds', 0.005, 1.0),
-    ParamSpec('settle.quick_cap_s', -1.0,
-              'longest settle of ~/quick, seconds; <0 = automatic (5-15 s)', -1.0, 600.0),
-    ParamSpec('settle.comprehensive_cap_s', -1.0,
-              'longest settle of ~/comprehensive, seconds; <0 = automatic (10-30 s)', -1.0, 600.0),
-    ParamSpec('allow_system_caches', True,
-              'comprehensive cleanup drops the page cache (needs root; skipped otherwise)',
-              read_only=True),
-    ParamSpec('allow_gpu_reset', False,
-              'comprehensive cleanup may run nvidia-smi --gpu-reset (refused while a process '
-              'uses the GPU; resets it for every user)', read_only=True),
-    ParamSpec('dds_shm_cleanup', True,
-              'remove stale Fast DDS shared-memory segments of killed nodes'),
-    ParamSpec('shm_cleanup', True,
-              'remove /dev/shm files whose creator is provably gone and that nobody holds '
-              '(torch_<pid>_...)', read_only=True),
-    ParamSpec('restart_daemon', True,
-              'after a ~/teardown that stopped processes, a ROS 2 daemon of this domain that '
-              'still lists nodes is restarted through ros2cli (never a signal): no ghost nodes'),
-    ParamSpec('hooks.before', [], 'shell commands run before each cleanup; [] = none',
-              read_only=True),
-    ParamSpec('hooks.after', [], 'shell commands run after each cleanup; [] = none',
-              read_only=True),
-    ParamSpec('hooks.timeout_s', 30.0, 'time limit of one hook, seconds', 0.1, 3600.0,
-              read_only=True),
-    ParamSpec('hooks.allow_as_root', False,
-              'a node running as root may run hooks (as root); otherwise it refuses to start '
-              'with hooks', read_only=True),
-    ParamSpec('dry_run', False, 'teardown steps list what they would stop and stop nothing'),
-    ParamSpec('launch.pid', 0,
-              'the launch process that started this node (its parent), set by the '
-              'CleanupNodeAction launch action: when it dies, by any signal, the node stops '
-              'launch.run_tag and exits; 0 = none', 0, 2 ** 31 - 1, read_only=True),
-    ParamSpec('launch.run_tag', '', 'the run tag of the launch that started this node',
-              read_only=True),
-    ParamSpec('launch.cgroup', '',
-              "the cgroup of that launch's run (expclean-<run tag>), or ''", read_only=True),
-)
-
-DEFAULTS = {spec.name: spec.default for spec in PARAMETERS}
-SPECS = {spec.name: spec for spec in PARAMETERS}
+           'longest_cleanup_s', 'explain', 'expected']
 
 
 def strings(value):
@@ -166,6 +56,31 @@ def strings(value):
     ((), ('a',))
     """
     return tuple(v for v in value or () if v)
+
+
+#: rclpy's words for a value of the wrong type, or out of its descriptor's range; the name last.
+_RCLPY_ERROR = re.compile(r"(?:to '(?P<typed>.*)' of type '(?P<type>\w+)'|"
+                          r"value \((?P<value>.*)\) for parameter).*: (?P<name>[\w.]+)$",
+                          re.DOTALL)
+
+
+def explain(error) -> str:
+    """
+    Say which value a parameter takes, for rclpy's error about a value it refused.
+
+    Any other error is returned as it was.
+
+    >>> explain("Trying to set parameter 'publish_rate' to '-1' of type 'INTEGER', "
+    ...         "expecting type 'DOUBLE': publish_rate").split(' (double, e.g. 1.0) ')
+    ['publish_rate must be a number with a decimal point', 'from 0 to 50, got -1 (INTEGER)']
+    """
+    match = _RCLPY_ERROR.search(str(error))
+    spec = SPECS.get(match.group('name')) if match else None
+    if spec is None:
+        return str(error)
+    got = (f"{match.group('typed')} ({match.group('type')})" if match.group('type')
+           else match.group('value'))
+    return f'{spec.name} must be {expected(spec)}, got {got}'
 
 
 def from_ros(spec: ParamSpec, value):
