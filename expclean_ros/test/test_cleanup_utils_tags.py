@@ -1,0 +1,133 @@
+# Copyright 2026 expclean contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The drop-in tags what an experiment loop starts, and ends each run as ``expclean run`` does.
+
+Each loop runs in a child Python process (``helpers/dropin_loop.py``): importing
+``cleanup_utils`` changes ``os.environ``, never the test runner's here.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+from helpers import rosproc
+from helpers.dropin_loop import HERE as HELPERS
+from helpers.proctree import environ_var
+
+from expclean_ros.core.procs import proctable
+from expclean_ros.core.procs.selection import DEFAULT_TAG_VARIABLE, RUN_TAG_FORMAT
+from expclean_ros.core.report.fields import run_view
+from expclean_ros.core.runs.ledger import read_ledger
+from expclean_ros.core.runs.tagged_start import new_run_id
+
+LOOP = os.path.join(HELPERS, 'dropin_loop.py')
+RUNS = 3
+
+
+def _stop_tagged(pid, tag):
+    """SIGKILL ``pid`` if it still runs and carries ``tag`` (a helper a failed test left)."""
+    if environ_var(pid, DEFAULT_TAG_VARIABLE, 0.5) == (proctable.ENV_OK, tag):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _loop(tmp_path, mode, env=None, ledger=None):
+    """Run the loop of RUNS runs in a child; return what it wrote."""
+    out = tmp_path / 'loop.json'
+    env = dict(os.environ if env is None else env, ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
+    env.setdefault(DEFAULT_TAG_VARIABLE, '')
+    if not env[DEFAULT_TAG_VARIABLE]:
+        del env[DEFAULT_TAG_VARIABLE]
+    cmd = [sys.executable, LOOP, 'loop', str(out), str(RUNS), mode] + ([ledger] if ledger else [])
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300,
+                          stdin=subprocess.DEVNULL)
+    result = json.loads(out.read_text()) if out.exists() else {}
+    for run in result.get('runs', ()):
+        _stop_tagged(run['helper'], run['tag'])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return result
+
+
+def _assert_every_run_ended(result, outer=None):
+    """No helper left, loop never signalled; what it started before the import or kept lives."""
+    assert len(result['runs']) == RUNS
+    for run in result['runs']:
+        assert run['helper_tag'] == ['ok', run['tag']], run  # the double-forked helper carries it
+        assert not run['helper_alive'], run
+        assert run['stopped'] >= 1, run
+    assert result['signalled'] == []  # the loop itself was never signalled
+    # started before the import: no tag, or the outer run's (it is spared)
+    assert result['early_tag'] == ([proctable.ENV_UNSET, None] if outer is None
+                                   else [proctable.ENV_OK, outer])
+    assert result['keeper_tag'] == [proctable.ENV_UNSET, None]  # untagged_env()
+    assert result['early_alive'] and result['keeper_alive']
+
+
+def test_a_plain_loop_leaves_no_helper_and_spares_what_it_kept(tmp_path):
+    ledger = str(tmp_path / 'runs.jsonl')
+    result = _loop(tmp_path, 'plain', ledger=ledger)
+    _assert_every_run_ended(result)
+    tags = [run['tag'] for run in result['runs']]
+    assert len(set(tags)) == RUNS and result['tag_after'] not in tags  # a fresh tag per run
+    assert all(re.fullmatch(RUN_TAG_FORMAT, tag) for tag in tags)
+    first = result['runs'][0]
+    # the verdict line names the run's leftover: the file the decoy outside the run holds
+    assert 'not back: /dev/shm +48.' in first['verdict'], first
+    assert f'held by pid {first["decoy"]} (' in first['verdict'], first
+    verdict = [line for line in first['printed'].splitlines() if 'verdict:' in line]
+    assert verdict == [f'[cleanup] verdict: run {tags[0]}: {first["verdict"]}'], first['printed']
+    assert 'run_teardown: ok' in first['printed'] and 'teardown: ok' in first['printed']
+    assert 'was the last' in result['runs'][-1]['printed']  # the plan skipped, the run ended
+    state = read_ledger(ledger)
+    assert state.header['source'] == 'cleanup_utils' and not state.interrupted
+    assert [state.finished[i]['run_id'] for i in range(RUNS)] == tags
+    for i in range(RUNS):
+        view = run_view(state.finished[i], ledger, state.header['host'])
+        assert view.missing == (), view.missing
+        assert state.finished[i]['teardown']['stopped'] >= 1
+    assert state.finished[0]['verify']['line'] == first['verdict']
+
+
+def test_a_loop_inside_a_run_keeps_its_tag_and_spares_its_siblings(tmp_path):
+    """
+    A loop started by ``expclean run`` inherits the run's tag: it keeps it for every run.
+
+    The outer run then still finds all the loop started; a sibling that carried the tag
+    before the import (``sh -c 'sim & python loop.py'``) is spared, as the loop and its
+    ancestors are.
+    """
+    outer = new_run_id()
+    env = dict(os.environ, **{DEFAULT_TAG_VARIABLE: outer})
+    sibling = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], env=env)
+    try:
+        result = _loop(tmp_path, 'plain', env=env)
+        _assert_every_run_ended(result, outer)
+        assert {run['tag'] for run in result['runs']} == {outer}
+        assert result['tag_after'] == outer
+        assert sibling.poll() is None
+    finally:
+        sibling.kill()  # our own child, by its pid
+        sibling.wait(10)
+
+
+@pytest.mark.launch
+@pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason() or 'x')
+def test_a_ros2_launch_loop_leaves_no_helper(tmp_path):
+    result = _loop(tmp_path, 'launch')
+    _assert_every_run_ended(result)
