@@ -131,3 +131,57 @@ def test_a_loop_inside_a_run_keeps_its_tag_and_spares_its_siblings(tmp_path):
 def test_a_ros2_launch_loop_leaves_no_helper(tmp_path):
     result = _loop(tmp_path, 'launch')
     _assert_every_run_ended(result)
+
+
+EXPLICIT = '''
+import os, subprocess, sys
+from expclean_ros import cleanup_utils as cu
+ledger, directory = sys.argv[1], sys.argv[2]
+SLEEP = [sys.executable, '-c', 'import time; time.sleep(600)']
+first = cu.current_tag()
+with cu.run(ledger=ledger) as tag:
+    inside = subprocess.Popen(SLEEP)
+assert tag == first, (tag, first)
+inside.wait(10)  # ended with its run
+second = cu.current_tag()
+assert second != first and os.environ['EXPCLEAN_RUN_ID'] == second
+assert cu.start_run() == second  # the tag stays; the records are taken now
+late = subprocess.Popen(SLEEP)
+report = cu.end_run(verbose=False, ledger=ledger)
+late.wait(10)
+assert report.verification is not None and cu.last_run_end().run_id == second
+third = cu.current_tag()
+kept = subprocess.Popen(SLEEP)  # carries the third tag: bad input must not stop it
+for bad in (lambda: cu.cleanup_between_runs(3, 3, verbose=False),
+            lambda: cu.quick_cleanup(-1, False),
+            lambda: cu.cleanup_between_runs(0, 3, verbose=False, ledger=directory)):
+    try:
+        bad()
+    except ValueError as exc:
+        print('refused:', exc)
+    else:
+        raise AssertionError('not refused')
+assert kept.poll() is None and cu.current_tag() == third
+kept.kill()
+kept.wait(10)
+print('explicit ok', first, second)
+'''
+
+
+def test_explicit_runs_and_bad_input_that_stops_nothing(tmp_path):
+    ledger = str(tmp_path / 'explicit.jsonl')
+    env = dict(os.environ)
+    env.pop(DEFAULT_TAG_VARIABLE, None)
+    proc = subprocess.run([sys.executable, '-c', EXPLICIT, ledger, str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    said = proc.stdout.splitlines()
+    first, second = said[-1].split()[-2:]
+    assert said[-1].startswith('explicit ok')
+    refused = [line for line in said if line.startswith('refused:')]
+    assert len(refused) == 3, said
+    assert 'run_index must be < total_runs' in refused[0] and 'cap_s' in refused[1]
+    assert 'is a directory' in refused[2]
+    state = read_ledger(ledger)
+    assert [state.finished[i]['run_id'] for i in sorted(state.finished)] == [first, second]
+    assert all(r['teardown']['stopped'] == 1 for r in state.finished.values())
