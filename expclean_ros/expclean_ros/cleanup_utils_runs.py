@@ -224,8 +224,9 @@ def merged_report(report: CleanupReport, end, options: CleanupOptions) -> Cleanu
     """Return the plan's report with the end of the run in it: its steps first, its verdict."""
     own = options.verify_baseline is not None or options.verify_shm is not None
     checked = report.verification if own else end.verification
+    steps = (_run_step(end),) + end.step_results + report.steps
     merged = dataclasses.replace(
-        report, steps=(_run_step(end),) + end.step_results + report.steps,
+        report, steps=steps, success=not any(s.status == FAILED for s in steps),
         processes_stopped=report.processes_stopped + end.teardown.stopped,
         processes_left=report.processes_left + len(end.teardown.left),
         verification=checked, seconds=end.seconds)
