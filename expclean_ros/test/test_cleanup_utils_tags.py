@@ -28,6 +28,7 @@ import sys
 
 import pytest
 from helpers import rosproc
+from helpers.cli import expclean
 from helpers.dropin_loop import HERE as HELPERS
 from helpers.proctree import environ_var
 
@@ -39,6 +40,12 @@ from expclean_ros.core.runs.tagged_start import new_run_id
 
 LOOP = os.path.join(HELPERS, 'dropin_loop.py')
 RUNS = 3
+
+
+def report_json(ledger):
+    done = expclean('report', ledger, '--json')
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def _stop_tagged(pid, tag):
@@ -102,6 +109,8 @@ def test_a_plain_loop_leaves_no_helper_and_spares_what_it_kept(tmp_path):
         assert view.missing == (), view.missing
         assert state.finished[i]['teardown']['stopped'] >= 1
     assert state.finished[0]['verify']['line'] == first['verdict']
+    got = report_json(ledger)  # what `expclean report` makes of it
+    assert (got['summary']['runs'], got['summary']['ok']) == (RUNS, RUNS), got['summary']
 
 
 def test_a_loop_inside_a_run_keeps_its_tag_and_spares_its_siblings(tmp_path):
