@@ -194,3 +194,61 @@ def test_explicit_runs_and_bad_input_that_stops_nothing(tmp_path):
     state = read_ledger(ledger)
     assert [state.finished[i]['run_id'] for i in sorted(state.finished)] == [first, second]
     assert all(r['teardown']['stopped'] == 1 for r in state.finished.values())
+
+
+# A loop whose second run's node dies by SIGKILL (a crash): the daemon keeps listing it.
+GHOST = '''
+import json, os, signal, subprocess, sys, time
+from expclean_ros import cleanup_utils as cu
+ros2, name, out = sys.argv[1:4]
+NODE = """
+import os, signal, sys, time
+import rclpy
+rclpy.init()
+node = rclpy.create_node(sys.argv[1])
+while not os.path.exists(sys.argv[2]):
+    rclpy.spin_once(node, timeout_sec=0.05)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+def listed():
+    done = subprocess.run([ros2, 'node', 'list'], capture_output=True, text=True, timeout=60,
+                          env=cu.untagged_env())
+    return done.stdout.split()
+cu.cleanup_between_runs(0, 2, comprehensive=False, wait_time=0, verbose=False)
+go = out + '.go'
+node = subprocess.Popen([sys.executable, '-c', NODE, name, go])  # tagged: run 2
+deadline = time.monotonic() + 60
+while '/' + name not in listed() and time.monotonic() < deadline:
+    time.sleep(0.2)
+open(go, 'w').close()
+node.wait(30)
+cu.cleanup_between_runs(1, 2, verbose=False)
+step = [s for s in cu.last_run_end().steps if s.name == 'ros2_daemon'][0]
+with open(out, 'w') as f:
+    json.dump({'status': step.status, 'data': step.data, 'code': node.returncode}, f)
+'''
+
+
+@pytest.mark.skipif(bool(rosproc.missing_reason()), reason=rosproc.missing_reason() or 'x')
+def test_a_runs_ghost_node_restarts_the_daemon(tmp_path):
+    env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
+    env.pop(DEFAULT_TAG_VARIABLE, None)
+    ros2 = rosproc.ros2()
+    name = f'dropin_ghost_{os.getpid()}'
+    subprocess.run([ros2, 'daemon', 'start'], env=env, capture_output=True, timeout=60,
+                   stdin=subprocess.DEVNULL)  # outside the runs
+    out = str(tmp_path / 'ghost.json')
+    try:
+        proc = subprocess.run([sys.executable, '-c', GHOST, ros2, name, out], env=env,
+                              capture_output=True, text=True, timeout=180,
+                              stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        step = json.loads(open(out).read())
+        assert step['code'] == -signal.SIGKILL  # it crashed: a ghost
+        assert step['status'] == 'ok' and step['data']['restarted'], step
+        assert f'/{name}' in step['data']['ghosts'], step
+        listed = subprocess.run([ros2, 'node', 'list'], env=env, capture_output=True,
+                                text=True, timeout=60, stdin=subprocess.DEVNULL).stdout
+        assert f'/{name}' not in listed.split()  # a fresh daemon: live nodes only
+    finally:
+        rosproc.stop_daemon(env)
