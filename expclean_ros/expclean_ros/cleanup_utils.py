@@ -23,9 +23,17 @@ The eleven functions keep the original script's names, arguments and defaults, a
 ``verbose=True`` print each step, its success or failure, and memory before and
 after. What changed, on purpose:
 
-- Processes are stopped by the teardown engine, never a kill by name pattern: only this
-  user's processes on this ROS domain (``ROS_DOMAIN_ID``, unset = 0) whose
-  command line matches, never the caller or its ancestors, the ROS 2 daemon or
+- Importing this module gives the calling process a run tag (``EXPCLEAN_RUN_ID`` in
+  ``os.environ``, kept when inherited): what the loop starts from then on belongs to
+  the current run. The three plans first end that run as ``expclean run`` does
+  (:mod:`.cleanup_utils_runs`: every process carrying the tag, double-forked ones
+  included, never the loop or its ancestors; its ``/dev/shm`` files by record; the ROS 2
+  daemon; the verdict, one more ``verdict:`` line), then a fresh tag starts the next run.
+  ``untagged_env()`` starts a process that outlives the runs; ``ledger=`` writes the
+  run records ``expclean report`` reads.
+- Processes matching the patterns are stopped by the teardown engine, never a kill by
+  name: only this user's processes on this ROS domain (``ROS_DOMAIN_ID``, unset = 0)
+  whose command line matches, never the caller or its ancestors, the ROS 2 daemon or
   the expclean node/CLI; SIGINT, SIGTERM, SIGKILL escalation; verified.
 - ``nvidia-smi --gpu-reset`` runs only when asked (``allow_reset=True``) and is
   refused while any process holds the GPU.
@@ -42,29 +50,33 @@ a ``dict`` (:meth:`MemorySnapshot.as_dict`), the three plans a
 :class:`~expclean_ros.core.cleanup.plans.CleanupReport` (``.success``, ``.message``).
 """
 
+import contextlib
 import dataclasses
 from typing import Optional, Sequence
 
+from . import cleanup_utils_runs as runs
+from .cleanup_utils_ledger import append_run, check_ledger
+from .cleanup_utils_runs import (PROTECT, TAG_VARIABLE, current_tag, last_run_end, next_run,
+                                 start_run, stop_tagging, untagged_env)
 from .core.cleanup import plans, steps
-from .core.memory.probes import take_snapshot
-from .core.step_result import OK, FAILED, StepResult
+from .core.cleanup.options import check_seconds
+from .core.step_result import FAILED, OK, StepResult
 from .core.cleanup.summary import memory_line, step_line
-from .core.memory.shm_record import ShmRecord
-from .core.procs.selection import DEFAULT_PROTECT, Selection
+from .core.memory.probes import take_snapshot
+from .core.procs.selection import Selection
 from .core.procs.teardown_step import teardown_step
 
 __all__ = ['clear_gpu', 'clear_gpu_memory', 'clear_python_memory', 'clear_system_cache',
            'kill_ros2_processes', 'kill_python_experiment_processes', 'force_kill_processes',
            'get_memory_usage', 'comprehensive_cleanup', 'quick_cleanup', 'cleanup_between_runs',
-           'ROS2_PATTERNS', 'EXPERIMENT_PATTERNS', 'PROTECT', 'default_options']
+           'ROS2_PATTERNS', 'EXPERIMENT_PATTERNS', 'PROTECT', 'default_options',
+           'TAG_VARIABLE', 'current_tag', 'untagged_env', 'stop_tagging', 'start_run', 'end_run',
+           'run', 'next_run', 'last_run_end']
 
 #: The ``ros2`` command (launch, run, bag, ...) and nodes started with ROS arguments.
 ROS2_PATTERNS = (r'(^|[\s/])ros2(\s|$)', r'(^|\s)--ros-args(\s|$)')
 #: The original script's experiment scripts.
 EXPERIMENT_PATTERNS = (r'(^|[\s/])bag_test\.py(\s|$)', r'(^|[\s/])ms_test\.py(\s|$)')
-#: Never stopped: the ROS 2 daemon and expclean's own node and CLI.
-PROTECT = tuple(DEFAULT_PROTECT) + (r'cleanup_node', r'expclean_ros\.node',
-                                    r'(^|[\s/])expclean(\s|$)')
 
 
 def _say(verbose: bool, text: str) -> None:
@@ -163,82 +175,123 @@ def default_options() -> plans.CleanupOptions:
         teardown=lambda: _teardown(ROS2_PATTERNS + EXPERIMENT_PATTERNS))
 
 
-def _show(report: plans.CleanupReport, verbose: bool) -> plans.CleanupReport:
+def _end_run(plan, options: Optional[plans.CleanupOptions], verbose: bool,
+             ledger: Optional[str], run_index=None, total_runs=None) -> plans.CleanupReport:
+    """
+    End the current run (``end_run``), ``plan(options)`` as its cleanup; start the next run.
+
+    The run's tag, ``/dev/shm`` by record, the ROS 2 daemon, then the plan with its
+    patterns, the verdict, the ledger line.
+    """
+    options = options if options is not None else default_options()
+    check_ledger(ledger, runs.loop().fingerprint)
+    made = []
+    try:
+        end = runs.finish(lambda given: made.append(plan(runs.with_baseline(options, given))),
+                          tolerance_bytes=options.verify_tolerance_bytes)
+        report = runs.merged_report(made[0], end, options)
+        append_run(ledger, runs.loop(), end, report, run_index, total_runs)
+    finally:
+        runs.next_run()
+    return _show(report, verbose, end)
+
+
+def _show(report: plans.CleanupReport, verbose: bool, end=None) -> plans.CleanupReport:
     if not verbose:
         return report
     if report.skipped:
         _say(verbose, report.message)
-        return report
-    _say(verbose, f'--- {report.plan} cleanup ---')
-    _say(verbose, 'memory before: ' + memory_line(report.memory_before))
-    for result in report.steps:
-        _report_step(result, verbose)
-    if report.settle is not None:
-        _say(verbose, f'wait: {report.settle.reason}')
-    _say(verbose, 'memory after:  ' + memory_line(report.memory_after))
-    _say(verbose, ('done: ' if report.success else 'FAILED: ') + report.message)
-    return report
-
-
-# /dev/shm as it was when this module was imported (the experiment script's start), then
-# after each cleanup that ran: what the next cleanup compares with, as the node's Trigger
-# services do (the drop-in has no record of the level before a run).
-_SINCE = {'shm': ShmRecord.take(), 'name': 'when cleanup_utils was imported'}
-
-
-def _compared(options: Optional[plans.CleanupOptions]) -> plans.CleanupOptions:
-    options = options if options is not None else default_options()
-    if options.verify_shm is not None or options.verify_baseline is not None:
-        return options  # the caller's own level
-    return dataclasses.replace(options, verify_shm=_SINCE['shm'], verify_since=_SINCE['name'])
-
-
-def _ran(report: plans.CleanupReport) -> plans.CleanupReport:
-    if not report.skipped:
-        _SINCE.update(shm=ShmRecord.take(), name='at the previous cleanup')
+    else:
+        _say(verbose, f'--- {report.plan} cleanup ---')
+        _say(verbose, 'memory before: ' + memory_line(report.memory_before))
+        for result in report.steps:
+            _report_step(result, verbose)
+        if report.settle is not None:
+            _say(verbose, f'wait: {report.settle.reason}')
+        _say(verbose, 'memory after:  ' + memory_line(report.memory_after))
+        _say(verbose, ('done: ' if report.success else 'FAILED: ') + report.message)
+    if end is not None and report.verification is not None:
+        _say(verbose, f'verdict: run {end.run_id}: {report.verification.line}')
     return report
 
 
 def _options(options: Optional[plans.CleanupOptions], settle: bool) -> plans.CleanupOptions:
-    options = _compared(options)
+    options = options if options is not None else default_options()
     return options if settle else dataclasses.replace(options, settle=False)
 
 
 def comprehensive_cleanup(wait_time=10, verbose=True, *, settle: bool = True,
-                          options: Optional[plans.CleanupOptions] = None
-                          ) -> plans.CleanupReport:
+                          options: Optional[plans.CleanupOptions] = None,
+                          ledger: Optional[str] = None) -> plans.CleanupReport:
     """
-    Teardown, Python/torch memory, drop_caches, guarded GPU reset, then settle.
+    End the current run; teardown, Python/torch memory, drop_caches, guarded GPU reset, settle.
 
     ``wait_time`` caps settling (``settle=False``: the original script's fixed sleep).
+    ``ledger``: a file to append the run's record to (``expclean report`` reads it).
     """
-    report = _ran(plans.comprehensive(_options(options, settle), cap_s=wait_time))
-    return _show(report, verbose)
+    cap = check_seconds('cap_s', wait_time)
+    return _end_run(lambda opts: plans.comprehensive(opts, cap_s=cap),
+                    _options(options, settle), verbose, ledger)
 
 
 def quick_cleanup(wait_time=5, verbose=True, *, settle: bool = True,
-                  options: Optional[plans.CleanupOptions] = None) -> plans.CleanupReport:
-    """Teardown and Python/torch memory, no system caches, then settle at most ``wait_time``."""
-    report = _ran(plans.quick(_options(options, settle), cap_s=wait_time))
-    return _show(report, verbose)
+                  options: Optional[plans.CleanupOptions] = None,
+                  ledger: Optional[str] = None) -> plans.CleanupReport:
+    """
+    End the current run, then teardown and Python/torch memory, then settle at most ``wait_time``.
+
+    No system caches. ``ledger`` as in :func:`comprehensive_cleanup`.
+    """
+    cap = check_seconds('cap_s', wait_time)
+    return _end_run(lambda opts: plans.quick(opts, cap_s=cap), _options(options, settle),
+                    verbose, ledger)
 
 
 def cleanup_between_runs(run_index=None, total_runs=None, comprehensive=True, wait_time=None,
-                         verbose=True, *, options: Optional[plans.CleanupOptions] = None
-                         ) -> plans.CleanupReport:
+                         verbose=True, *, options: Optional[plans.CleanupOptions] = None,
+                         ledger: Optional[str] = None) -> plans.CleanupReport:
     """
-    Run the original script's between-runs cleanup: none after the last run, else one.
+    End the current run, then the original script's between-runs cleanup (none after the last).
 
-    The cleanup is quick or comprehensive (``comprehensive``).
+    The run (every process carrying its tag) is ended in any case; the cleanup is quick
+    or comprehensive (``comprehensive``), and skipped after the last run.
 
     ``run_index`` is 0-based. Without it (the original script's own examples:
     ``cleanup_between_runs(wait_time=15)``, ``(comprehensive=False)``,
     ``(verbose=False)``) the run is not the last: the cleanup runs.
     ``wait_time=None``: settle with the automatic cap; a number: the original script's
-    fixed sleep of that many seconds.
+    fixed sleep of that many seconds. ``ledger`` as in :func:`comprehensive_cleanup`.
 
-    :raises ValueError: bad ``run_index``, ``total_runs`` or ``wait_time`` (the rule is stated).
+    :raises ValueError: bad ``run_index``, ``total_runs``, ``wait_time`` or ``ledger``
+        (the rule is stated), before anything is stopped.
     """
-    report = _ran(plans.between_runs(run_index, total_runs, comprehensive=comprehensive,
-                                     wait_time=wait_time, options=_compared(options)))
-    return _show(report, verbose)
+    plans.check_between_runs(run_index, total_runs, wait_time)
+    return _end_run(lambda opts: plans.between_runs(run_index, total_runs, comprehensive,
+                                                    wait_time, options=opts),
+                    options, verbose, ledger, run_index, total_runs)
+
+
+@contextlib.contextmanager
+def run(*, verbose: bool = False, ledger: Optional[str] = None):
+    """
+    Mark one run as a ``with`` block: start it, and end it on the way out.
+
+    ``with cleanup_utils.run(): ...``; the end is :func:`end_run`. Yields the run's tag.
+    """
+    check_ledger(ledger, runs.loop().fingerprint)
+    tag = start_run()
+    try:
+        yield tag
+    finally:
+        end_run(verbose=verbose, ledger=ledger)
+
+
+def end_run(*, verbose: bool = True, ledger: Optional[str] = None,
+            options: Optional[plans.CleanupOptions] = None) -> plans.CleanupReport:
+    """
+    End the current run, as :func:`quick_cleanup` with no settling wait; start the next.
+
+    The explicit form of what the three plans do first (see :func:`start_run`).
+    """
+    return _end_run(lambda opts: plans.quick(opts, cap_s=0),
+                    options if options is not None else default_options(), verbose, ledger)

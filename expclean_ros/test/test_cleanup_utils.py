@@ -25,6 +25,10 @@ import pytest
 from expclean_ros import cleanup_utils as cu
 from expclean_ros.core.cleanup.plans import CleanupReport
 
+# Importing cleanup_utils tags this process's children as the loop's run: the test runner
+# must not tag what its other tests start (test_cleanup_utils_tags.py tests the tagging).
+cu.stop_tagging()
+
 SEED_SIGNATURES = {
     'clear_gpu': [], 'clear_gpu_memory': [], 'clear_python_memory': [],
     'clear_system_cache': [], 'kill_ros2_processes': [], 'kill_python_experiment_processes': [],

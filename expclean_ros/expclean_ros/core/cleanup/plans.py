@@ -46,7 +46,8 @@ from .options import CleanupOptions, check_int, check_seconds
 from .verify import Verification, verify
 
 __all__ = ['CleanupOptions', 'CleanupReport', 'quick', 'comprehensive', 'between_runs',
-           'auto_cap', 'PLANS', 'QUICK_CAP_RANGE', 'COMPREHENSIVE_CAP_RANGE', 'QUICK_WINDOW_S']
+           'check_between_runs', 'auto_cap', 'PLANS', 'QUICK_CAP_RANGE',
+           'COMPREHENSIVE_CAP_RANGE', 'QUICK_WINDOW_S']
 
 _log = logging.getLogger(__name__)
 
@@ -190,6 +191,27 @@ def auto_cap(total_runs: int, comprehensive: bool = True) -> float:
     return lo + (hi - lo) * min(1.0, (total_runs - 1) / _RUNS_TO_MAX)
 
 
+def check_between_runs(run_index: Optional[int] = None, total_runs: Optional[int] = None,
+                       wait_time: Optional[float] = None
+                       ) -> Tuple[Optional[int], Optional[int], Optional[float]]:
+    """
+    Check the arguments of :func:`between_runs`; return them as numbers.
+
+    :raises ValueError: as :func:`between_runs` states.
+    """
+    if total_runs is not None:
+        total_runs = check_int('total_runs', total_runs, 1)
+    if run_index is not None:
+        run_index = check_int('run_index', run_index, 0)
+    if None not in (run_index, total_runs) and run_index >= total_runs:
+        raise ValueError(f'run_index must be < total_runs ({total_runs}), got {run_index}')
+    if wait_time is not None:
+        wait_time = check_seconds('wait_time', wait_time)
+        if wait_time > MAX_WAIT_S:
+            raise ValueError(f'wait_time must be at most {MAX_WAIT_S:g} s, got {wait_time:g}')
+    return run_index, total_runs, wait_time
+
+
 def between_runs(run_index: Optional[int] = None, total_runs: Optional[int] = None,
                  comprehensive: bool = True, wait_time: Optional[float] = None,
                  options: Optional[CleanupOptions] = None) -> CleanupReport:
@@ -208,16 +230,7 @@ def between_runs(run_index: Optional[int] = None, total_runs: Optional[int] = No
         integer in ``[0, total_runs)``, ``wait_time`` negative or not finite
         (bools are rejected as numbers).
     """
-    if total_runs is not None:
-        total_runs = check_int('total_runs', total_runs, 1)
-    if run_index is not None:
-        run_index = check_int('run_index', run_index, 0)
-    if None not in (run_index, total_runs) and run_index >= total_runs:
-        raise ValueError(f'run_index must be < total_runs ({total_runs}), got {run_index}')
-    if wait_time is not None:
-        wait_time = check_seconds('wait_time', wait_time)
-        if wait_time > MAX_WAIT_S:
-            raise ValueError(f'wait_time must be at most {MAX_WAIT_S:g} s, got {wait_time:g}')
+    run_index, total_runs, wait_time = check_between_runs(run_index, total_runs, wait_time)
     full = bool(comprehensive)
     plan = 'comprehensive' if full else 'quick'
     if None not in (run_index, total_runs) and run_index == total_runs - 1:
