@@ -22,7 +22,7 @@ import sys
 import time
 
 from expclean_ros.cli.main import CliError
-from expclean_ros.core.procs.escalation import stop_timeouts_text
+from expclean_ros.core.procs.escalation import StopTimeouts, stop_timeouts_text
 from expclean_ros.core.runs.disturbance import Thresholds
 from expclean_ros.core.runs.record_parts import VerifyRecord
 from expclean_ros.core.runs.run_record import RunRecord
@@ -125,13 +125,10 @@ def add_arguments(sub):
 
 def _timeouts(text):
     try:
-        values = [float(v) for v in text.split(',')]
+        return StopTimeouts.parse(text)
     except ValueError:
-        values = []
-    if len(values) != 3 or any(v < 0 for v in values):
         raise CliError(f'--stop-timeouts must be three seconds >= 0 like '
-                       f'{stop_timeouts_text()}, got {text!r}')
-    return values
+                       f'{stop_timeouts_text()}, got {text!r}') from None
 
 
 class Progress:
@@ -204,7 +201,8 @@ def summary_lines(records):
     for raw in records:
         r = RunRecord.from_dict(raw)
         stopped = r.teardown.stopped if r.teardown is not None else None
-        lines.append(f'{r.index + 1:>4}  {r.status:<9} {str(r.exit_code):>5} '
+        code = '-' if r.exit_code is None else r.exit_code
+        lines.append(f'{r.index + 1:>4}  {r.status:<9} {code:>5} '
                      f'{r.duration_s:8.1f} {r.overhead_s:8.2f} '
                      f'{_gib(r.reading("before"))} {_gib(r.reading("after"))} '
                      f'{stopped or 0:>7} {r.left:>4} '
@@ -243,7 +241,11 @@ def run(args):
     steps = () if args.keep_daemon else (_ghost_watch,)
     check_nodes(args)
     shard = None if args.shard is None else parse_shard(args.shard)
-    table = load_table(args.table)
+    try:
+        table = load_table(args.table)
+    except FileNotFoundError:
+        raise CliError(f'no runs table {args.table}: give the path of a .csv or .yaml file, '
+                       'one run a row') from None
     shard_rows(len(table), shard)  # a shard with no rows: refused before anything starts
     options = SequencerOptions(
         timeout_s=args.timeout, sigint_timeout_s=sigint, sigterm_timeout_s=sigterm,

@@ -130,13 +130,12 @@ def selection(request, values):
 
 
 def timeouts(request, values):
-    """Per-request timeouts, falling back to the node's parameters when < 0."""
-    out = parameters.teardown_timeouts(values)
-    for stage in ('sigint', 'sigterm', 'sigkill'):
-        given = getattr(request, f'{stage}_timeout_s')
-        if given >= 0:
-            out[f'{stage}_timeout_s'] = given
-    return out
+    """Return the request's StopTimeouts, each falling back to the node's parameter when < 0."""
+    configured = parameters.teardown_timeouts(values)
+    return type(configured)(*(
+        given if given >= 0 else default for given, default in zip(
+            (request.sigint_timeout_s, request.sigterm_timeout_s, request.sigkill_timeout_s),
+            configured)))
 
 
 def fill_teardown(response, result, extra=''):

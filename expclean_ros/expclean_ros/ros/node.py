@@ -122,7 +122,9 @@ class CleanupNode(Node):
                                    'reset; see the README, "Who can make this node do what"')
 
     def destroy_node(self):
-        self._replies.close()
+        replies = getattr(self, '_replies', None)  # None: __init__ refused to start
+        if replies is not None:
+            replies.close()
         super().destroy_node()
 
     # -- parameters ---------------------------------------------------------
@@ -245,7 +247,7 @@ def main(args=None):
         rclpy_compat.warn_unchecked(node.get_logger(), executor)
         spin_until_stopped(executor, node, stop)  # and shut the executor down
     except (ValueError, ParameterException) as exc:  # bad parameters at start-up
-        print(f'cleanup_node: error: {exc}', file=sys.stderr)
+        print(f'cleanup_node: error: {parameters.explain(exc)}', file=sys.stderr)
         return 1
     finally:
         if watch is not None:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Optional
 
 import regex
 
+from ..core.procs.escalation import StopTimeouts
 from ..core.procs.patterns import compile_all
 from ..core.procs.requests import RequestPolicy, check_run_tag
 from .parameter_table import DEFAULTS, expected, PARAMETERS, ParamSpec, SPECS
@@ -180,10 +181,9 @@ def request_policy(values) -> RequestPolicy:
                          allow_other_users=values['teardown.allow_other_users'])
 
 
-def teardown_timeouts(values) -> dict:
-    """Return the escalation timeouts configured by parameters, as teardown() keywords."""
-    return {f'{stage}_timeout_s': values[f'teardown.{stage}_timeout_s']
-            for stage in ('sigint', 'sigterm', 'sigkill')}
+def teardown_timeouts(values) -> StopTimeouts:
+    """Return the escalation timeouts configured by parameters."""
+    return StopTimeouts.of(values, 'teardown.')
 
 
 def cleanup_options(values, stop=None, caller_pid: int = 0) -> 'CleanupOptions':
@@ -194,7 +194,7 @@ def cleanup_options(values, stop=None, caller_pid: int = 0) -> 'CleanupOptions':
     step = None
     if chosen is not None:
         step = functools.partial(teardown_step, chosen, dry_run=values['dry_run'],
-                                 **teardown_timeouts(values))
+                                 **teardown_timeouts(values).keywords())
     return CleanupOptions(
         allow_system_caches=values['allow_system_caches'],
         allow_gpu_reset=values['allow_gpu_reset'],

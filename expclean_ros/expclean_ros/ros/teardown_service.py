@@ -25,7 +25,6 @@ nothing is verified against one here; ``~/between_runs`` does that.
 
 from expclean_ros.core.step_result import run_step
 from expclean_ros.core.memory import dds_shm, run_shm
-from expclean_ros.core.procs.escalation import StopTimeouts
 from expclean_ros.core.runs.end_of_run import RunStart, end_run
 from expclean_ros.ros import messages
 
@@ -66,7 +65,7 @@ def serve_teardown(values, busy, request, response, log):
     except ValueError as exc:
         response.success, response.message = False, f'refused: {exc}'
         return response
-    timeouts = StopTimeouts.of(messages.timeouts(request, values))
+    timeouts = messages.timeouts(request, values)
     dry_run = request.dry_run or values['dry_run']
     said = busy.try_begin('teardown')
     if said:
