@@ -224,4 +224,22 @@ def attribute(before: Baseline, after: Baseline, is_run: Callable[[ProcRow], boo
     foreign = anon - sum(held.values())
     run = tuple(sorted(((pid, n) for pid, n in held.items() if n > 0),
                        key=lambda item: -item[1])[:_TOP])
-    return Attribution(ram, ram - foreign - kernel, foreign, kernel, named, run)
+    return Attribution(ram, run_share(ram, foreign, kernel), foreign, kernel, named, run)
+
+
+def run_share(ram: int, foreign: int, kernel: int) -> int:
+    """
+    Return the part of RAM growth ``ram`` left to the run, given what grew elsewhere.
+
+    Memory that others gave back (a negative share) never counts against the run, and the
+    run's part is never more than RAM grew: a machine back at its level blames no run.
+
+    >>> MiB = 2 ** 20
+    >>> run_share(0, -99 * MiB, 0)  # others released 99 MiB, RAM is back
+    0
+    >>> run_share(142 * MiB, 25 * MiB, 0) // MiB
+    117
+    >>> run_share(10 * MiB, -50 * MiB, 1 * MiB) // MiB
+    9
+    """
+    return max(0, min(ram, ram - max(0, foreign) - max(0, kernel)))
