@@ -15,25 +15,21 @@
 """
 How each way of cleaning up keeps a leaky experiment's timings consistent on a shared machine.
 
-The experiment times a fixed CPU workload and an fsync'd write (the figure it records),
-then leaves two orphans burning a core each (double-forked, they outlive it; they carry
-the run tag when ``expclean run`` started it) and ``--leak-mib`` written without fsync.
-It runs ``--runs`` times in each way: a plain loop; the original script's way (the
-orphans stopped by name among this bench's own processes, sync, ``--sleep`` s); ``expclean
-run --quick``; ``expclean run``. A foreign burst (an untagged process of this bench that
-burns a core and grows ``--grow-mib``) runs during every third run (2, 5, 8, ...).
-
-Per way: the workload's median (runs after the first) and max/median, against an idle
-machine's measured in the same run (before and after the ways); the batch's wall time;
-from the ledgers ``expclean run`` wrote, the runs flagged disturbed that overlapped a burst
-and those that did not, and the runs not back (blamed for the foreign growth). Every
-process this bench starts carries a mark of its own in its environment; it stops them by
-that mark, never by a pattern.
+The experiment times a CPU workload and an fsync'd write, then leaves two orphans burning a
+core each (double-forked; under ``expclean run`` they carry the run tag) and ``--leak-mib``
+written without fsync. Ways: a plain loop; the original script's (orphans stopped by name
+among this bench's own processes, sync, ``--sleep`` s); ``expclean run --quick``; ``expclean
+run``. A foreign burst (untagged: burns a core, grows ``--grow-mib``) runs during runs 2, 5,
+8, ... of each. Per way: the workload's median (runs after the first) and max/median against
+an idle machine's (before and after the ways); wall time; from the ledgers, runs flagged
+that overlapped a burst or not, and runs not back (blamed for the foreign growth). Every
+process of this bench carries its mark and is stopped by it, never by a pattern.
 
 Run: .venv-kilted/bin/python bench/bench_consistency.py [--quick] [--runs 10]
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -45,6 +41,9 @@ import tempfile
 import time
 import uuid
 
+from expclean_ros.core.procs.scanner import select
+from expclean_ros.core.procs.selection import Selection
+
 MARK_VAR = 'EXPCLEAN_BENCH_CONSISTENCY'
 ORPHAN = 'consistency-orphan'
 BURN = ('import sys, time\nend = time.time() + float(sys.argv[2])\n'
@@ -53,33 +52,37 @@ WAYS = ('plain loop', 'original script', 'expclean run --quick', 'expclean run')
 
 
 def _log(path, **fields):
-    """Append one JSON line (O_APPEND: lines of several processes do not mix)."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (json.dumps(fields) + '\n').encode())
-    finally:
-        os.close(fd)
+    with open(path, 'a') as f:
+        f.write(json.dumps(fields) + '\n')  # one write: lines of several processes do not mix
 
 
 def _read(path):
     if not os.path.exists(path):
         return []
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return [json.loads(line) for line in f if line.endswith('\n')]
 
 
 def _orphan(life_s):
     """Start a core burner that outlives this process (double fork, new session)."""
-    pid = os.fork()
-    if pid == 0:
-        os.setsid()
-        if os.fork() == 0:
-            null = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(null, fd)
-            os.execv(sys.executable, [sys.executable, '-c', BURN, ORPHAN, str(life_s)])
+    if os.fork() == 0:  # the middle process starts the orphan and exits at once
+        subprocess.Popen([sys.executable, '-c', BURN, ORPHAN, str(life_s)],
+                         start_new_session=True, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os._exit(0)
-    os.waitpid(pid, 0)
+    os.wait()
+
+
+def _write(path, mib, sync):
+    """Write ``mib`` MiB to ``path``; fsync it when ``sync``; return the time it took, s."""
+    t = time.perf_counter()
+    with open(path, 'wb') as f:
+        for _ in range(mib):
+            f.write(b'\x5a' * (1 << 20))
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
+    return time.perf_counter() - t
 
 
 def experiment(a):
@@ -88,95 +91,75 @@ def experiment(a):
     t = time.perf_counter()
     sum(i * i for i in range(a.work))
     cpu_s = time.perf_counter() - t
-    chunk = b'\x5a' * (1 << 20)
-    path = os.path.join(a.dir, f'io-{os.getpid()}.bin')
-    t = time.perf_counter()
-    with open(path, 'wb') as f:
-        for _ in range(a.io_mib):
-            f.write(chunk)
-        f.flush()
-        os.fsync(f.fileno())
-    io_s = time.perf_counter() - t
-    os.unlink(path)
+    io_s = _write(os.path.join(a.dir, f'io-{os.getpid()}.bin'), a.io_mib, True)
+    os.unlink(os.path.join(a.dir, f'io-{os.getpid()}.bin'))
     _log(a.results, way=a.way, run=a.run, phase='end', t=time.time(), cpu_s=cpu_s, io_s=io_s)
-    if a.idle:
-        return
-    for _ in range(2):
-        _orphan(a.orphan_life)
-    with open(os.path.join(a.dir, f'leak-{a.run}-{os.getpid()}.bin'), 'wb') as f:
-        for _ in range(a.leak_mib):
-            f.write(chunk)
+    if not a.idle:
+        for _ in range(2):
+            _orphan(a.orphan_life)
+        _write(os.path.join(a.dir, f'leak-{a.run}-{os.getpid()}.bin'), a.leak_mib, False)
+
+
+def _has(a, run, phase):
+    return any(x.get('way') == a.way and x.get('run') == run and x['phase'] == phase
+               for x in _read(a.results))
 
 
 def burster(a):
-    """Burn a core (and grow) from the start to the end of every third run of the way."""
-    held, seen = [], set()
-    while True:
-        for line in _read(a.results):
-            run = line.get('run', 0)
-            if line.get('way') == a.way and line['phase'] == 'start' and run % 3 == 2 \
-                    and run not in seen:
-                seen.add(run)
-                t0 = time.time()
-                held.append(b'\x01' * (a.grow_mib << 20))
-                while not any(x.get('way') == a.way and x.get('run') == run
-                              and x['phase'] == 'end' for x in _read(a.results)):
-                    end = time.time() + 0.05
-                    while time.time() < end:
-                        pass
-                _log(a.results, way=a.way, phase='burst', run=run, t0=t0, t1=time.time())
-        time.sleep(0.02)
+    """Burn a core (and grow) from the start to the end of runs 2, 5, 8, ... of the way."""
+    held = []
+    for run in range(2, 1 << 30, 3):
+        while not _has(a, run, 'start'):
+            time.sleep(0.02)
+        t0 = time.time()
+        held.append(b'\x01' * (a.grow_mib << 20))
+        while not _has(a, run, 'end'):
+            end = time.time() + 0.05
+            while time.time() < end:
+                pass
+        _log(a.results, way=a.way, phase='burst', run=run, t0=t0, t1=time.time())
 
 
 def own_pids(mark, name=None):
     """Pids of processes carrying this bench's mark (and ``name`` in their command line)."""
-    entry = f'{MARK_VAR}={mark}'.encode()
-    pids = []
-    for pid in filter(str.isdigit, os.listdir('/proc')):
-        try:
-            with open(f'/proc/{pid}/environ', 'rb') as f:
-                if entry not in f.read().split(b'\0'):
-                    continue
-            with open(f'/proc/{pid}/cmdline', 'rb') as f:
-                if name is None or name.encode() in f.read().split(b'\0'):
-                    pids.append(int(pid))
-        except OSError:
-            pass
-    return pids
+    found = select(Selection(tag=mark, tag_variable=MARK_VAR))
+    return [c.pid for c in found if name is None or name in c.cmdline.split()]
 
 
 def stop(pids, sig=signal.SIGKILL):
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
-def run_way(way, a, env, me, base):
-    """Run one way's batch; return its wall time in s."""
-    argv = [sys.executable, me, '--experiment', '--results', a.results, '--way', way,
-            '--dir', base, '--work', str(a.work), '--io-mib', str(a.io_mib),
-            '--leak-mib', str(a.leak_mib), '--orphan-life', str(a.orphan_life)]
+def exp_argv(a, me, way, d):
+    """Return the experiment's command line (less ``--run``)."""
+    return [sys.executable, me, '--experiment', '--results', a.results, '--way', way,
+            '--dir', d, '--work', str(a.work), '--io-mib', str(a.io_mib), '--leak-mib',
+            str(a.leak_mib), '--orphan-life', str(a.orphan_life)] + ['--idle'] * (way == 'idle')
+
+
+def run_way(way, a, env, me, d):
+    """Run one way's batch in the folder ``d``; return its wall time in s."""
+    argv = exp_argv(a, me, way, d)
     burst = subprocess.Popen(argv[:2] + ['--burster'] + argv[3:7]
                              + ['--grow-mib', str(a.grow_mib)], env=env)
     print(f'({way}) foreign burster: pid {burst.pid}', file=sys.stderr)
     t = time.perf_counter()
     if way.startswith('expclean'):
-        table = os.path.join(base, 'runs.csv')
-        with open(table, 'w') as f:
+        with open(os.path.join(d, 'runs.csv'), 'w') as f:
             f.write('n\n' + ''.join(f'{i}\n' for i in range(a.runs)))
-        cli = [a.expclean, 'run', table, '--ledger', os.path.join(base, 'ledger.jsonl'),
-               '--log-dir', os.path.join(base, 'logs')] + (['--quick'] if 'quick' in way else [])
+        cli = [os.path.join(os.path.dirname(sys.executable), 'expclean'), 'run', f.name,
+               '--ledger', os.path.join(d, 'ledger.jsonl'), '--log-dir', os.path.join(d, 'logs')
+               ] + ['--quick'] * ('quick' in way)
         subprocess.run(cli + ['--'] + argv + ['--run', '{run_number}'], env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    else:
-        for n in range(1, a.runs + 1):
-            subprocess.run(argv + ['--run', str(n)], env=env)
-            if way == 'original script':  # pkill by name (ours only), sync, fixed sleep
-                stop(own_pids(env[MARK_VAR], ORPHAN), signal.SIGTERM)
-                os.sync()
-                time.sleep(a.sleep)
+    for n in range(1, (not way.startswith('expclean')) * a.runs + 1):
+        subprocess.run(argv + ['--run', str(n)], env=env)
+        if way == 'original script':  # pkill by name (ours only), sync, fixed sleep
+            stop(own_pids(env[MARK_VAR], ORPHAN), signal.SIGTERM)
+            os.sync()
+            time.sleep(a.sleep)
     wall = time.perf_counter() - t
     burst.kill()
     burst.wait()
@@ -186,18 +169,14 @@ def run_way(way, a, env, me, base):
 
 def ledger_figures(path, runs, bursts):
     """Return (flagged overlapping, bursts overlapped, false flags, not back, causes)."""
-    hit = missed = false = blamed = 0
-    causes = []
-    for line in _read(path):
-        if line.get('type') != 'run':
-            continue
+    hit, missed, false, blamed, causes = 0, 0, 0, 0, []
+    for line in (x for x in _read(path) if x.get('type') == 'run'):
         n = line['index'] + 1
         r = runs.get(n, {})
         over = any(b[0] < r.get('end', 0) and r.get('start', 0) < b[1] for b in bursts)
         dist = line.get('disturbance') or {}
         flagged = bool(dist.get('disturbed'))
-        hit += over and flagged
-        missed += over and not flagged
+        hit, missed = hit + (over and flagged), missed + (over and not flagged)
         false += flagged and not over
         if flagged:
             causes.append(f'run {n}: {dist.get("cause")}')
@@ -220,30 +199,21 @@ def times(results, way):
 
 def spread(values):
     """Return (median, max/median) of ``values``."""
-    med = statistics.median(values)
-    return med, max(values) / med
-
-
-def idle_runs(a, env, me, base, first):
-    for n in range(first, first + a.idle_runs):
-        subprocess.run([sys.executable, me, '--experiment', '--idle', '--results', a.results,
-                        '--way', 'idle', '--dir', base, '--work', str(a.work),
-                        '--io-mib', str(a.io_mib), '--run', str(n)], env=env)
+    return statistics.median(values), max(values) / statistics.median(values)
 
 
 def parse(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[1])
-    ap.add_argument('--runs', type=int, default=10, help='runs per way (e.g. 10)')
-    ap.add_argument('--quick', action='store_true',
-                    help='4 runs per way, 256 MiB leaked, 2 s sleep (under 3 minutes)')
-    ap.add_argument('--leak-mib', type=int, default=1536, help='written without fsync a run')
-    ap.add_argument('--sleep', type=float, default=10.0, help="the original script's sleep")
-    ap.add_argument('--work', type=int, default=3_000_000, help='CPU workload: loop length')
-    ap.add_argument('--io-mib', type=int, default=32, help="the fsync'd write, MiB")
-    ap.add_argument('--grow-mib', type=int, default=48, help='foreign growth per burst')
-    ap.add_argument('--orphan-life', type=float, default=60.0,
-                    help='an orphan ends itself after this long (if nothing stops it)')
-    ap.add_argument('--idle-runs', type=int, default=5, help='idle timings before and after')
+    for flag, kind, default, text in (
+            ('--runs', int, 10, 'runs per way'), ('--leak-mib', int, 1536, 'MiB a run leaks'),
+            ('--sleep', float, 10.0, "the original script's sleep, s"),
+            ('--work', int, 3_000_000, 'CPU workload: loop length'),
+            ('--io-mib', int, 32, "the fsync'd write, MiB"),
+            ('--grow-mib', int, 48, 'foreign growth a burst, MiB'),
+            ('--orphan-life', float, 60.0, 'an orphan ends itself after this long, s'),
+            ('--idle-runs', int, 5, 'idle timings before and after the ways')):
+        ap.add_argument(flag, type=kind, default=default, help=f'{text} (default {default})')
+    ap.add_argument('--quick', action='store_true', help='4 runs a way, 256 MiB, 2 s sleep')
     for hidden in ('--experiment', '--burster', '--idle'):
         ap.add_argument(hidden, action='store_true', help=argparse.SUPPRESS)
     for hidden in ('--results', '--way', '--dir'):
@@ -253,19 +223,17 @@ def parse(argv=None):
     if a.quick:
         a.runs, a.leak_mib, a.sleep, a.idle_runs = 4, 256, 2.0, 3
     if a.runs < 2 or a.idle_runs < 1:
-        ap.error('--runs must be at least 2 (the first run is left out of the median), '
-                 '--idle-runs at least 1')
+        ap.error('--runs must be at least 2 (the first is left out), --idle-runs at least 1')
     return a
 
 
-def goals(way, cpu_x, io_x, hit, missed, false, blamed, runs):
+def goals(w, cpu, io, hit, missed, false, blamed, runs):
     """Return the goals of one expclean way: (text, met)."""
-    return [(f'{way}: median within 5 % of idle (CPU {cpu_x:.2f}x, I/O {io_x:.2f}x)',
-             abs(cpu_x - 1) <= 0.05 and abs(io_x - 1) <= 0.05),
-            (f'{way}: every run that overlapped a burst flagged ({hit} of {hit + missed})',
-             missed == 0),
-            (f'{way}: at most 1 false flag in 20 ({false} in {runs})', false * 20 <= runs),
-            (f'{way}: no run blamed for foreign growth ({blamed} not back)', blamed == 0)]
+    return [(f'{w}: median within 5 % of idle (CPU {cpu:.2f}x, I/O {io:.2f}x)',
+             max(abs(cpu - 1), abs(io - 1)) <= 0.05),
+            (f'{w}: every run that overlapped a burst flagged ({hit}/{hit + missed})', not missed),
+            (f'{w}: at most 1 false flag in 20 ({false} in {runs})', false * 20 <= runs),
+            (f'{w}: no run blamed for foreign growth ({blamed} not back)', not blamed)]
 
 
 def report(a, walls, base):
@@ -307,22 +275,21 @@ def main():
     if a.burster:
         return burster(a)
     me = os.path.abspath(__file__)
-    a.expclean = shutil.which('expclean') or os.path.join(os.path.dirname(sys.executable),
-                                                          'expclean')
     base = tempfile.mkdtemp(prefix='bench-consistency-')
     a.results = os.path.join(base, 'results.jsonl')
     env = dict(os.environ, **{MARK_VAR: uuid.uuid4().hex})
-    walls = {}
+    walls, idle = {}, exp_argv(a, me, 'idle', base) + ['--run']
     try:
-        idle_runs(a, env, me, base, 1)
+        for n in range(1, a.idle_runs + 1):
+            subprocess.run(idle + [str(n)], env=env)
         for i, way in enumerate(WAYS):
-            d = os.path.join(base, f'way{i}')
-            os.makedirs(d)
+            os.makedirs(d := os.path.join(base, f'way{i}'))
             walls[way] = run_way(way, a, env, me, d)
             for name in os.listdir(d):  # the unsynced data of this way's runs
                 if name.startswith('leak-'):
                     os.unlink(os.path.join(d, name))
-        idle_runs(a, env, me, base, 1 + a.idle_runs)
+        for n in range(a.idle_runs + 1, 2 * a.idle_runs + 1):
+            subprocess.run(idle + [str(n)], env=env)
         report(a, walls, base)
     finally:
         stop(own_pids(env[MARK_VAR]))  # anything of ours still alive, by the mark
