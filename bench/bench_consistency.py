@@ -30,6 +30,7 @@ Run: .venv-kilted/bin/python bench/bench_consistency.py [--quick] [--runs 10]
 
 import argparse
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -211,7 +212,7 @@ def parse(argv=None):
             ('--io-mib', int, 32, "the fsync'd write, MiB"),
             ('--grow-mib', int, 48, 'foreign growth a burst, MiB'),
             ('--orphan-life', float, 60.0, 'an orphan ends itself after this long, s'),
-            ('--idle-runs', int, 5, 'idle timings before and after the ways')):
+            ('--idle-runs', int, 3, 'idle timings before, between, after the ways')):
         ap.add_argument(flag, type=kind, default=default, help=f'{text} (default {default})')
     ap.add_argument('--quick', action='store_true', help='4 runs a way, 256 MiB, 2 s sleep')
     for hidden in ('--experiment', '--burster', '--idle'):
@@ -221,7 +222,7 @@ def parse(argv=None):
     ap.add_argument('--run', type=int, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.quick:
-        a.runs, a.leak_mib, a.sleep, a.idle_runs = 4, 256, 2.0, 3
+        a.runs, a.leak_mib, a.sleep, a.idle_runs = 4, 256, 2.0, 2
     if a.runs < 2 or a.idle_runs < 1:
         ap.error('--runs must be at least 2 (the first is left out), --idle-runs at least 1')
     return a
@@ -238,16 +239,16 @@ def goals(w, cpu, io, hit, missed, false, blamed, runs):
 
 def report(a, walls, base):
     """Print the table and the goals."""
-    idle = times(a.results, 'idle').values()
-    ref = {k: spread([r[k] for r in idle]) for k in ('cpu_s', 'io_s')}
+    idle = times(a.results, 'idle')
     print(f'{a.runs} runs a way; leak {a.leak_mib} MiB a run; original sleep {a.sleep:g} s; '
-          f'idle: {len(idle)} runs, CPU {ref["cpu_s"][0] * 1000:.0f} ms (max/median '
-          f'{ref["cpu_s"][1]:.2f}), I/O {ref["io_s"][0] * 1000:.0f} ms (max/median '
-          f'{ref["io_s"][1]:.2f})\n| way | CPU median x idle | CPU max/median | I/O median x '
-          'idle | I/O max/median | batch s | flagged: overlapped a burst | flagged: no burst '
-          '| not back |\n|---|---|---|---|---|---|---|---|---|')
+          f'idle: {a.idle_runs} runs before, between and after the ways\n| way | idle CPU, '
+          'I/O ms | CPU median x idle | CPU max/median | I/O median x idle | I/O max/median | '
+          'batch s | flagged: overlapped a burst | flagged: no burst | not back |\n'
+          '|---|---|---|---|---|---|---|---|---|---|')
     met = []
-    for i, way in enumerate(WAYS):
+    for i, way in enumerate(WAYS):  # against the idle timings just before and after it
+        near = [r for n, r in idle.items() if (n - 1) // a.idle_runs in (i, i + 1)]
+        ref = {k: spread([r[k] for r in near]) for k in ('cpu_s', 'io_s')}
         runs = times(a.results, way)
         later = [r for n, r in runs.items() if n > 1 and 'cpu_s' in r]
         cpu, io = (spread([r[k] for r in later]) for k in ('cpu_s', 'io_s'))
@@ -262,8 +263,9 @@ def report(a, walls, base):
             met += goals(way, cpu_x, io_x, hit, missed, false, blamed, a.runs)
             for cause in causes:
                 print(f'  ({way}) {cause}', file=sys.stderr)
-        print(f'| {way} | {cpu_x:.2f} | {cpu[1]:.2f} | {io_x:.2f} | {io[1]:.2f} | '
-              f'{walls[way]:.0f} | {flags} |')
+        print(f'| {way} | {ref["cpu_s"][0] * 1e3:.0f}, {ref["io_s"][0] * 1e3:.0f} | '
+              f'{cpu_x:.2f} | {cpu[1]:.2f} | {io_x:.2f} | {io[1]:.2f} | {walls[way]:.0f} | '
+              f'{flags} |')
     for text, ok in met:
         print(f'goal {text}: {"met" if ok else "NOT met"}')
 
@@ -274,22 +276,20 @@ def main():
         return experiment(a)
     if a.burster:
         return burster(a)
-    me = os.path.abspath(__file__)
-    base = tempfile.mkdtemp(prefix='bench-consistency-')
+    me, base = os.path.abspath(__file__), tempfile.mkdtemp(prefix='bench-consistency-')
     a.results = os.path.join(base, 'results.jsonl')
     env = dict(os.environ, **{MARK_VAR: uuid.uuid4().hex})
     walls, idle = {}, exp_argv(a, me, 'idle', base) + ['--run']
     try:
-        for n in range(1, a.idle_runs + 1):
-            subprocess.run(idle + [str(n)], env=env)
-        for i, way in enumerate(WAYS):
+        for i, way in enumerate(WAYS + ('',)):  # idle timings before, between and after
+            for n in range(i * a.idle_runs + 1, (i + 1) * a.idle_runs + 1):
+                subprocess.run(idle + [str(n)], env=env)
+            if not way:
+                break
             os.makedirs(d := os.path.join(base, f'way{i}'))
             walls[way] = run_way(way, a, env, me, d)
-            for name in os.listdir(d):  # the unsynced data of this way's runs
-                if name.startswith('leak-'):
-                    os.unlink(os.path.join(d, name))
-        for n in range(a.idle_runs + 1, 2 * a.idle_runs + 1):
-            subprocess.run(idle + [str(n)], env=env)
+            for name in glob.glob(os.path.join(d, 'leak-*')):  # this way's unsynced data
+                os.unlink(name)
         report(a, walls, base)
     finally:
         stop(own_pids(env[MARK_VAR]))  # anything of ours still alive, by the mark
