@@ -32,7 +32,7 @@ from .core.procs.selection import DEFAULT_TAG_VARIABLE
 from .core.runs.end_of_run import DAEMON_STEP
 from .core.runs.ledger import Ledger, header_record, read_ledger
 from .core.runs.options import STATUS_OK
-from .core.runs.records import memory_record, report_record
+from .core.runs.records import report_record, run_record
 
 __all__ = ['check_ledger', 'append_run']
 
@@ -58,26 +58,21 @@ def check_ledger(path: Optional[str], fingerprint: str) -> None:
 
 
 def _record(index: int, row: dict, loop, end, report) -> dict:
-    """Return the ``run`` line of the run ``end`` ended (the sequencer's fields)."""
-    run, watch = loop.run, loop.run.shm
-    daemon = next((s for s in end.steps if s.name == DAEMON_STEP), None)
-    return {
-        'type': 'run', 'index': index, 'row': row, 'run_id': end.run_id,
-        'command': list(sys.argv), 'log': None, 'ros_log_dir': None,
-        'status': STATUS_OK, 'exit_code': None, 'detail': 'ended by cleanup_utils',
-        'duration_s': time.monotonic() - loop.begun - end.seconds,
-        'memory': {'before': memory_record(run.before), 'peak': watch.peak.as_dict(),
-                   'after_teardown': memory_record(end.after_teardown),
-                   'after': memory_record(end.after)},
-        'teardown': end.teardown.as_dict(),
-        'shm': end.shm.as_dict() if end.shm is not None else None,
-        'ros2_daemon': daemon.as_dict() if daemon is not None else None,
-        'end_steps': [step.as_dict() for step in end.steps],
-        'cleanup': report_record(report) if report is not None else None,
-        'verify': end.verification.as_dict() if end.verification is not None else None,
-        'leftovers': [c.as_dict() for c in select(run.selection)],
-        'recovered': None, 'started_at': loop.started_at, 'finished_at': time.time(),
-        'overhead_s': end.seconds}
+    """Return the ``run`` line of the run ``end`` ended (the sequencer's typed record)."""
+    run = loop.run
+    record = run_record(
+        index=index, row=row, run_id=end.run_id, command=list(sys.argv), log=None,
+        ros_log_dir=None, mechanism=None, status=STATUS_OK, exit_code=None,
+        detail='ended by cleanup_utils',
+        duration_s=time.monotonic() - loop.begun - end.seconds, before=run.before,
+        peak=run.shm.peak, after_teardown=end.after_teardown, after=end.after,
+        teardown=end.teardown.as_dict(), shm=end.shm,
+        daemon=next((s for s in end.steps if s.name == DAEMON_STEP), None),
+        cleanup=report_record(report) if report is not None else None,
+        verify=end.verification, leftovers=[c.as_dict() for c in select(run.selection)],
+        recovered=None, overhead_s=end.seconds).as_dict()
+    record['started_at'] = loop.started_at
+    return record
 
 
 def append_run(path: Optional[str], loop, end, report=None, run_index: Optional[int] = None,

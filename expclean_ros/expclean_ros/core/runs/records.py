@@ -72,7 +72,8 @@ def run_record(*, index: int, row: dict, run_id: str, command: List[str], log: O
         ros_log_dir=ros_log_dir, mechanism=mechanism, status=status, exit_code=exit_code,
         detail=detail, duration_s=duration_s, memory=memory,
         teardown=TeardownSummary.from_dict(teardown), shm=_step(shm), ros2_daemon=_step(daemon),
-        cleanup=CleanupRecord.from_dict(cleanup), verify=VerifyRecord.from_dict(verify.as_dict()),
+        cleanup=CleanupRecord.from_dict(cleanup),
+        verify=VerifyRecord.from_dict(verify.as_dict()) if verify is not None else None,
         leftovers=tuple(leftovers), recovered=recovered, finished_at=time.time(),
         overhead_s=overhead_s)
 
