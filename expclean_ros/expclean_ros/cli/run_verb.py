@@ -114,6 +114,9 @@ def add_arguments(sub):
                    help='before each run wait up to S seconds until the pressure and the CPU '
                         'use of other processes are under the thresholds above (default: '
                         'start at once; other users\' jobs may never stop)')
+    p.add_argument('--metric', action='append', default=[], metavar='NAME=REGEX',
+                   help="a run's figure: REGEX's first group in its last match in the run's "
+                        'output (repeatable; a run may also append JSON to $EXPCLEAN_METRICS)')
     p.add_argument('--json', action='store_true', help='print the summary as JSON lines')
     p.set_defaults(func=run, command=[])
     p.usage = '%(prog)s TABLE --ledger LEDGER [options] -- COMMAND TEMPLATE...'
@@ -229,6 +232,7 @@ def _ghost_watch(run_id):
 def run(args):
     from expclean_ros.cli.hosts import check_nodes, on_finish, service_cleanup
     from expclean_ros.core.runs import records, sequencer
+    from expclean_ros.core.runs.figures import parse_metric
     from expclean_ros.core.runs.options import STATUS_OK, SequencerOptions
     from expclean_ros.core.runs.run_table import load_table
     from expclean_ros.core.runs.shards import parse_shard, shard_rows
@@ -240,6 +244,7 @@ def run(args):
     if args.wait is not None and args.wait < 0:
         raise CliError(f'--wait must be zero or more seconds, got {args.wait:g}')
     sigint, sigterm, sigkill = _timeouts(args.stop_timeouts)
+    metrics = tuple(parse_metric(text) for text in args.metric)  # ValueError: refused
     steps = () if args.keep_daemon else (_ghost_watch,)
     check_nodes(args)
     shard = None if args.shard is None else parse_shard(args.shard)
@@ -250,7 +255,8 @@ def run(args):
         sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir,
         shm_cleanup=not args.keep_shm, end_steps=steps, ros_logs=not args.shared_ros_logs,
         disturbed_stall_share=args.disturbed_stall_share,
-        disturbed_foreign_cpu=args.disturbed_foreign_cpu, quiet_start_s=args.quiet_start)
+        disturbed_foreign_cpu=args.disturbed_foreign_cpu, quiet_start_s=args.quiet_start,
+        metrics=metrics)
     comprehensive = not args.quick
     progress = Progress(len(table))
     client = None

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .fields import MOMENTS, RunView, run_view
+from .figure_verdicts import DEFAULT_FIGURE_SHARE, figure_names, figure_verdicts
 from .source import LedgerFile, read_for_report
 from .verdicts import (DEFAULT_DRIFT_TOLERANCE, DEFAULT_LEVEL_TOLERANCE, Verdict, drift,
                        escaped, judged, not_back, slow_runs)
@@ -71,7 +72,8 @@ class Report:
             'runs': [{'ledger': r.ledger, 'host': r.host, 'run': r.number, 'status': r.status,
                       'exit_code': r.exit_code, 'duration_s': r.duration_s,
                       'between_s': r.between_s, 'memory': r.memory, 'stopped': r.stages,
-                      'leftovers': list(r.leftovers), 'back': back, 'back_why': why}
+                      'leftovers': list(r.leftovers), 'back': back, 'back_why': why,
+                      'figures': r.figures, 'disturbed': r.disturbed}
                      for r, (back, why) in zip(self.runs, self.back)],
         }
 
@@ -86,12 +88,18 @@ def _resources(runs: Sequence[RunView]) -> Tuple[str, ...]:
 
 
 def _fixed_waits_s(runs: Sequence[RunView], ledgers: Sequence[LedgerFile]) -> float:
-    """Return what the original script's fixed waits (10-30 s or 5-15 s) would have cost."""
+    """
+    Return what the original script's fixed waits (10-30 s or 5-15 s) would have cost.
+
+    It waits between runs: after every run but the table's last.
+    """
     from ..cleanup.plans import auto_cap
     totals = {f.label: f.header.get('total_runs') for f in ledgers}
     wait = 0.0
     for r in runs:
         total = totals.get(r.ledger)
+        if isinstance(total, int) and r.index + 1 >= total:
+            continue
         wait += auto_cap(total if isinstance(total, int) and total > 0 else 1,
                          comprehensive=r.plan != 'quick')
     return wait
@@ -115,6 +123,7 @@ def _summary(runs: Sequence[RunView], ledgers: Sequence[LedgerFile]) -> Dict[str
         'processes_stopped': sum(n for r in runs for s, n in r.stages.items() if s != 'left'),
         'processes_left': sum(r.stages.get('left', 0) + len(r.leftovers) for r in runs),
         'skipped_lines': sum(len(f.skipped) for f in ledgers),
+        'figures': list(figure_names(runs)),
     }
 
 
@@ -129,9 +138,14 @@ def _missing(runs: Sequence[RunView], several: bool) -> Dict[str, Tuple[str, ...
 
 def build_report(paths: Sequence[str], labels: Sequence[str] = (), *,
                  drift_tolerance: float = DEFAULT_DRIFT_TOLERANCE,
-                 level_tolerance: float = DEFAULT_LEVEL_TOLERANCE) -> Report:
+                 level_tolerance: float = DEFAULT_LEVEL_TOLERANCE,
+                 figure_share: float = DEFAULT_FIGURE_SHARE,
+                 figure_tolerances: Optional[Dict[str, float]] = None) -> Report:
     """
     Read ``paths`` (ledgers) and judge their runs; ``labels`` name them, in order.
+
+    A figure's tolerance per run is ``figure_tolerances[name]``, else ``figure_share`` of its
+    median.
 
     :raises ValueError: no ledger, more labels than ledgers, a file that is not a
         ledger, or no finished run in any of them.
@@ -161,6 +175,8 @@ def build_report(paths: Sequence[str], labels: Sequence[str] = (), *,
     for f, views in per_ledger:
         prefix = f'{f.label} ({f.host}): ' if several else ''
         verdicts += [drift(views, res, prefix, drift_tolerance) for res in _resources(views)]
+        verdicts += figure_verdicts(views, prefix, share=figure_share,
+                                    tolerances=figure_tolerances)
     verdicts.append(not_back(runs, level_tolerance, several))
     for f, views in per_ledger:  # what escaped, per ledger: one way of running, one machine
         verdicts += escaped(views, f'{f.label} ({f.host}): ' if several else '')
