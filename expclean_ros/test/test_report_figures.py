@@ -21,35 +21,8 @@ figure is left out, and named.
 """
 
 import json
-import sys
 
-from helpers.report_ledgers import expclean
-
-# prints "latency {lat} ms" unless lat is '-', appends {"fps": fps} to $EXPCLEAN_METRICS
-# unless fps is '-'
-WORKLOAD = ('import json, os, sys\n'
-            'lat, fps = sys.argv[1:3]\n'
-            'print("warming up: latency 999 ms (not this one)")\n'
-            'if lat != "-": print(f"latency {lat} ms", flush=True)\n'
-            'if fps != "-":\n'
-            '    with open(os.environ["EXPCLEAN_METRICS"], "a") as f:\n'
-            '        f.write(json.dumps({"fps": 1.0}) + "\\n")\n'
-            '        f.write(json.dumps({"fps": float(fps)}) + "\\n")\n')
-METRIC = r'latency=latency ([0-9.]+) ms'
-
-
-def batch(folder, rows, *options):
-    """Run ``rows`` (lat, fps) as a real batch; return (the finished command, the ledger)."""
-    table = folder / 'runs.csv'
-    table.write_text('lat,fps\n' + ''.join(f'{a},{b}\n' for a, b in rows))
-    ledger = str(folder / 'runs.jsonl')
-    script = folder / 'workload.py'
-    script.write_text(WORKLOAD)
-    done = expclean('run', str(table), '--ledger', ledger, '--quick', '--wait', '0',
-                    '--stop-timeouts', '1,1,1', '--keep-daemon', '--metric', METRIC, *options,
-                    '--', sys.executable, str(script), '{lat}', '{fps}')
-    assert done.returncode == 0, done.stderr
-    return done, ledger
+from helpers.report_ledgers import expclean, figure_batch as batch
 
 
 def run_lines(ledger):
