@@ -47,6 +47,7 @@ def test_printed_and_written_figures_reach_the_ledger_and_are_judged(tmp_path):
     assert 'latency 12 ms' in done.stdout  # captured on its way, still shown
     got = report(ledger)
     assert got['summary']['figures'] == ['latency', 'fps']
+    assert got['summary']['fixed_waits'] == 4  # the original script waits after no last run
     rising = verdict(got, 'figure_drift', 'latency')
     assert rising['numbers']['trend'] == 'drifts' and rising['level'] == 'warn', rising
     assert rising['numbers']['slope_per_run'] == 1.0

@@ -87,6 +87,12 @@ def _resources(runs: Sequence[RunView]) -> Tuple[str, ...]:
     return tuple(sorted(found, key=lambda k: (_RESOURCE_ORDER.get(k, 3), k)))
 
 
+def _last(run: RunView, ledgers: Sequence[LedgerFile]) -> bool:
+    """Return whether ``run`` is its table's last: the original script waits after no other."""
+    total = next((f.header.get('total_runs') for f in ledgers if f.label == run.ledger), None)
+    return isinstance(total, int) and run.index + 1 >= total
+
+
 def _fixed_waits_s(runs: Sequence[RunView], ledgers: Sequence[LedgerFile]) -> float:
     """
     Return what the original script's fixed waits (10-30 s or 5-15 s) would have cost.
@@ -97,9 +103,9 @@ def _fixed_waits_s(runs: Sequence[RunView], ledgers: Sequence[LedgerFile]) -> fl
     totals = {f.label: f.header.get('total_runs') for f in ledgers}
     wait = 0.0
     for r in runs:
-        total = totals.get(r.ledger)
-        if isinstance(total, int) and r.index + 1 >= total:
+        if _last(r, ledgers):
             continue
+        total = totals.get(r.ledger)
         wait += auto_cap(total if isinstance(total, int) and total > 0 else 1,
                          comprehensive=r.plan != 'quick')
     return wait
@@ -120,6 +126,7 @@ def _summary(runs: Sequence[RunView], ledgers: Sequence[LedgerFile]) -> Dict[str
         'between_runs_s': sum(between),
         'wall_s': (max(ends) - min(starts)) if starts and ends else None,
         'fixed_waits_s': _fixed_waits_s(runs, ledgers),
+        'fixed_waits': sum(1 for r in runs if not _last(r, ledgers)),
         'processes_stopped': sum(n for r in runs for s, n in r.stages.items() if s != 'left'),
         'processes_left': sum(r.stages.get('left', 0) + len(r.leftovers) for r in runs),
         'skipped_lines': sum(len(f.skipped) for f in ledgers),

@@ -126,7 +126,9 @@ class FigureCapture:
         self.offset = os.path.getsize(log_path) if log_path and os.path.exists(log_path) else 0
         self.copy = None  # the terminal output, copied, when there is no log
         self.threads = []
-        os.makedirs(os.path.dirname(metrics_file), exist_ok=True)
+        self.folder = os.path.dirname(metrics_file)
+        self.made = not os.path.isdir(self.folder)
+        os.makedirs(self.folder, exist_ok=True)
         if os.path.exists(metrics_file):  # a resumed run's earlier try
             os.remove(metrics_file)
 
@@ -157,6 +159,8 @@ class FigureCapture:
             t.join(wait_s)
         found = figures_in_text(self._output(), self.metrics) if self.metrics else {}
         found.update(figures_in_file(self.metrics_file))
+        if self.made and not os.listdir(self.folder):  # no run wrote figures: leave no trace
+            os.rmdir(self.folder)
         return found
 
     def _output(self) -> str:
