@@ -22,6 +22,8 @@ figure is left out, and named.
 
 import json
 
+from expclean_ros.cli.svg_chart import line_chart
+
 from helpers.report_ledgers import expclean, figure_batch as batch
 
 
@@ -45,6 +47,10 @@ def test_printed_and_written_figures_reach_the_ledger_and_are_judged(tmp_path):
     assert [r['figures'] for r in run_lines(ledger)] == \
         [{'latency': 10.0 + i, 'fps': 30.0} for i in range(5)]
     assert 'latency 12 ms' in done.stdout  # captured on its way, still shown
+    again = expclean('run', str(tmp_path / 'runs.csv'), '--ledger', ledger, '--resume',
+                     '--json', '--', 'true')
+    assert [json.loads(line)['figures'] for line in again.stdout.splitlines()] == \
+        [{'latency': 10.0 + i, 'fps': 30.0} for i in range(5)]
     got = report(ledger)
     assert got['summary']['figures'] == ['latency', 'fps']
     assert got['summary']['fixed_waits'] == 4  # the original script waits after no last run
@@ -92,3 +98,12 @@ def test_bad_metric_is_refused_before_any_run(tmp_path):
                         'true')
         assert done.returncode == 1 and why in done.stderr, done.stderr
         assert not ledger.exists()
+
+
+def test_a_figure_plot_marks_the_runs_to_distrust():
+    marks = [(1, 'not back', 'RAM +40 MiB above the level'), (2, 'disturbed', 'io stalled')]
+    plot = line_chart('fps', [('fps', [30.0, 29.0, 31.0])], str, marks=marks)
+    assert '<title>run 2: not back: RAM +40 MiB above the level</title>' in plot
+    assert '<title>run 3: disturbed: io stalled</title>' in plot
+    assert '\u25b2 disturbed, \u2715 not back' in plot
+    assert 'not back' not in line_chart('fps', [('fps', [30.0, 29.0, 31.0])], str)

@@ -289,7 +289,7 @@ def run(args):
             print(json.dumps({'index': r.index, 'run_id': r.run_id, 'status': r.status,
                               'exit_code': r.exit_code, 'duration_s': r.duration_s,
                               'overhead_s': r.overhead_s, 'clean': checked.clean,
-                              'excess_bytes': checked.excess_bytes,
+                              'excess_bytes': checked.excess_bytes, 'figures': r.figures,
                               'elsewhere': (raw.get('verify') or {}).get('elsewhere'),
                               'disturbed': (raw.get('disturbance') or {}).get('disturbed')}))
     else:
