@@ -66,6 +66,8 @@ def test_printed_and_written_figures_reach_the_ledger_and_are_judged(tmp_path):
             spread['numbers']['max']) == (12.0, 10.0, 14.0)
     wide = report(ledger, '--tolerance', 'latency=5')
     assert verdict(wide, 'figure_drift', 'latency')['numbers']['trend'] == 'ok'
+    typo = expclean('report', ledger, '--text', '--tolerance', 'latncy=5')
+    assert typo.returncode == 1 and 'latncy: no run has such a figure' in typo.stderr
     text = expclean('report', ledger, '--text').stdout
     for v in got['verdicts']:
         assert v['text'] in text

@@ -178,6 +178,10 @@ def build_report(paths: Sequence[str], labels: Sequence[str] = (), *,
     per_ledger = [(f, [run_view(rec, f.label, f.host) for rec in f.runs]) for f in ledgers]
     runs = [r for _, views in per_ledger for r in views]
     resources = _resources(runs)
+    unknown = sorted(set(figure_tolerances or ()) - set(figure_names(runs)))
+    if unknown:
+        raise ValueError(f'--tolerance for {", ".join(unknown)}: no run has such a figure '
+                         f'(figures: {", ".join(figure_names(runs)) or "none"})')
     verdicts: List[Verdict] = []
     for f, views in per_ledger:
         prefix = f'{f.label} ({f.host}): ' if several else ''
