@@ -22,7 +22,10 @@ figure is left out, and named.
 
 import json
 
+import pytest
+
 from expclean_ros.cli.svg_chart import line_chart
+from expclean_ros.core.runs.figures import write_figures
 
 from helpers.report_ledgers import expclean, figure_batch as batch
 
@@ -90,7 +93,11 @@ def test_noisy_runs_are_inconclusive_and_a_missing_figure_is_named(tmp_path):
     assert 'fps' not in got['runs'][1]['figures']  # never a zero
 
 
-def test_bad_metric_is_refused_before_any_run(tmp_path):
+def test_bad_metric_is_refused_before_any_run(tmp_path, monkeypatch):
+    monkeypatch.delenv('EXPCLEAN_METRICS', raising=False)
+    assert write_figures(fps=1.0) is False  # not under expclean run: nothing written
+    with pytest.raises(ValueError, match='figure fps must be a finite number'):
+        write_figures(fps=float('nan'))
     table = tmp_path / 'runs.csv'
     table.write_text('lat,fps\n1,2\n')
     ledger = tmp_path / 'runs.jsonl'

@@ -133,8 +133,8 @@ def hostname():
     return socket.gethostname()
 
 
-# a run with figures: prints "latency {lat} ms" unless lat is '-', appends {"fps": fps} to
-# $EXPCLEAN_METRICS unless fps is '-'
+# a run with figures: prints "latency {lat} ms" unless lat is '-', appends {"fps": 1.0}, then
+# {"fps": fps} (by write_figures) to $EXPCLEAN_METRICS unless fps is '-'
 FIGURE_WORKLOAD = ('import json, os, sys\n'
                    'lat, fps = sys.argv[1:3]\n'
                    'print("warming up: latency 999 ms (not this one)")\n'
@@ -142,7 +142,8 @@ FIGURE_WORKLOAD = ('import json, os, sys\n'
                    'if fps != "-":\n'
                    '    with open(os.environ["EXPCLEAN_METRICS"], "a") as f:\n'
                    '        f.write(json.dumps({"fps": 1.0}) + "\\n")\n'
-                   '        f.write(json.dumps({"fps": float(fps)}) + "\\n")\n')
+                   '    from expclean_ros.core.runs.figures import write_figures\n'
+                   '    write_figures(fps=float(fps))\n')  # the Python API: the last wins
 FIGURE_METRIC = r'latency=latency ([0-9.]+) ms'
 
 

@@ -31,7 +31,7 @@ import threading
 from typing import Dict, Optional, Pattern, Sequence, Tuple
 
 __all__ = ['METRICS_VARIABLE', 'parse_metric', 'metrics_path', 'FigureCapture',
-           'figures_in_text', 'figures_in_file']
+           'figures_in_text', 'figures_in_file', 'write_figures']
 
 #: The environment variable naming the file a run may append its figures to.
 METRICS_VARIABLE = 'EXPCLEAN_METRICS'
@@ -114,6 +114,27 @@ def figures_in_file(path: str) -> Dict[str, float]:
                 if number is not None:
                     found[str(name)] = number
     return found
+
+
+def write_figures(**figures: float) -> bool:
+    """
+    Append the run's figures to ``$EXPCLEAN_METRICS``, for a run of ``expclean run``.
+
+    E.g. ``write_figures(latency_ms=12.3, fps=29.7)``. Return False (writing nothing) when the
+    variable is not set: the program does not run under ``expclean run``.
+
+    :raises ValueError: a figure that is not a finite number.
+    """
+    for name, value in figures.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                _number(value) is None:
+            raise ValueError(f'figure {name} must be a finite number, got {value!r}')
+    path = os.environ.get(METRICS_VARIABLE)
+    if not path:
+        return False
+    with open(path, 'a', encoding='utf-8') as f:
+        f.write(json.dumps(figures) + '\n')
+    return True
 
 
 class FigureCapture:
