@@ -128,10 +128,11 @@ def all_columns(report):
 
 
 def _sentences(run, back, why):
-    said = {'ok': 'It exited by itself with 0', 'failed': 'It failed',
-            'timed_out': 'It ran past its timeout', 'error': 'It could not start'}
-    items = [f'{said.get(run.status, "It ended " + run.status)}: {run.detail or DASH}. Its run '
-             f'tag is <code>{escape(run.run_id or DASH)}</code>.']
+    said = {'ok': 'It ended by itself', 'failed': 'It failed',
+            'timed_out': 'It ran past its timeout', 'error': 'It did not run'}
+    items = [f'{said.get(run.status, "It ended " + escape(run.status))} '
+             f'({escape(run.detail or DASH)}). Its run tag is '
+             f'<code>{escape(run.run_id or DASH)}</code>.']
     items += [f'<code>{escape(label)}</code> was stopped at {escape(stage.upper())}.'
               if stage != 'left' else f'<code>{escape(label)}</code> could not be stopped.'
               for label, stage in run.processes]
