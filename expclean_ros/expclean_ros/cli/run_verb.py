@@ -200,15 +200,15 @@ def _disturbed_note(r):
 
 def summary_lines(records):
     """Return a readable table of finished runs; below it, what kept each run not back, named."""
-    lines = [f'{"run":>4}  {"status":<9} {"exit":>5} {"time s":>8} {"between s":>9} '
-             f'{"RAM before":>10} {"RAM after":>10} {"stopped":>7} {"left":>4} '
+    lines = [f'{"run":>4}  {"status":<9} {"exit":>5} {"time s":>8} {"between s":>9}'
+             f'{"RAM before":>11} {"RAM after":>10} {"stopped":>7} {"left":>4} '
              f'{"shm MiB":>7} {"back":>8} {"disturbed":>9}']
     notes = []
     for raw in records:
         r = RunRecord.from_dict(raw)
         stopped = r.teardown.stopped if r.teardown is not None else None
         lines.append(f'{r.index + 1:>4}  {r.status:<9} {str(r.exit_code):>5} '
-                     f'{r.duration_s:8.1f} {r.overhead_s:9.2f} '
+                     f'{r.duration_s:8.1f} {r.overhead_s:8.2f} '
                      f'{_gib(r.reading("before"))} {_gib(r.reading("after"))} '
                      f'{stopped or 0:>7} {r.left:>4} '
                      f'{_shm_freed(r)} {r.back.text(dash="-", short=True):>8} '
