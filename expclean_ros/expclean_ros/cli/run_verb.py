@@ -115,8 +115,7 @@ def add_arguments(sub):
                         'use of other processes are under the thresholds above (default: '
                         'start at once; other users\' jobs may never stop)')
     p.add_argument('--metric', action='append', default=[], metavar='NAME=REGEX',
-                   help="a run's figure: REGEX's first group in its last match in the run's "
-                        'output (repeatable; a run may also append JSON to $EXPCLEAN_METRICS)')
+                   help="a run's figure: the first group of REGEX's last match in its output")
     p.add_argument('--json', action='store_true', help='print the summary as JSON lines')
     p.set_defaults(func=run, command=[])
     p.usage = '%(prog)s TABLE --ledger LEDGER [options] -- COMMAND TEMPLATE...'
@@ -244,7 +243,6 @@ def run(args):
     if args.wait is not None and args.wait < 0:
         raise CliError(f'--wait must be zero or more seconds, got {args.wait:g}')
     sigint, sigterm, sigkill = _timeouts(args.stop_timeouts)
-    metrics = tuple(parse_metric(text) for text in args.metric)  # ValueError: refused
     steps = () if args.keep_daemon else (_ghost_watch,)
     check_nodes(args)
     shard = None if args.shard is None else parse_shard(args.shard)
@@ -256,7 +254,7 @@ def run(args):
         shm_cleanup=not args.keep_shm, end_steps=steps, ros_logs=not args.shared_ros_logs,
         disturbed_stall_share=args.disturbed_stall_share,
         disturbed_foreign_cpu=args.disturbed_foreign_cpu, quiet_start_s=args.quiet_start,
-        metrics=metrics)
+        metrics=tuple(parse_metric(text) for text in args.metric))  # bad: ValueError
     comprehensive = not args.quick
     progress = Progress(len(table))
     client = None
