@@ -81,7 +81,7 @@ def figures_in_text(text: str, metrics: Sequence[Tuple[str, Pattern]]) -> Dict[s
     r"""
     Return each metric's first group of its last match in ``text`` (a number), else nothing.
 
-    >>> figures_in_text('fps 10\nfps 12\n', [parse_metric('fps=fps (\d+)')])
+    >>> figures_in_text('fps 10\nfps 12\n', [parse_metric('fps=fps ([0-9]+)')])
     {'fps': 12.0}
     """
     found = {}
