@@ -56,7 +56,8 @@ def test_real_batch_figures_and_verdicts(batch):
     assert s['hosts'] == [hostname()]  # the header names the host now
     assert s['run_s'] == pytest.approx(sum(r['duration_s'] for r in runs))
     assert s['between_runs_s'] == pytest.approx(sum(r['overhead_s'] for r in runs))
-    assert s['fixed_waits_s'] == pytest.approx(3 * 5.2)  # quick: 5-15 s, 3 runs -> 5.2 s each
+    # quick: 5-15 s, 3 runs -> 5.2 s each, after every run but the last (issue 28)
+    assert s['fixed_waits_s'] == pytest.approx(2 * 5.2)
     for mine, line in zip(got['runs'], runs):
         for key, moment in (('before', 'before'), ('after', 'after'),
                             ('after_teardown', 'after_teardown'), ('peak', 'peak')):
@@ -82,7 +83,7 @@ def test_real_batch_figures_and_verdicts(batch):
 
 
 @pytest.mark.parametrize('drift_mib, word', [(160, 'rises 160 MiB per run over 10 runs'),
-                                             (0, 'is flat within')])
+                                             (0, 'inconclusive over 10 runs')])
 def test_drift_verdict_states_the_fitted_slope(tmp_path, drift_mib, word):
     ledger = generated_ledger(tmp_path / 'l.jsonl', 10, drift_per_run=drift_mib * MIB,
                               noise_mib=8)
@@ -94,7 +95,9 @@ def test_drift_verdict_states_the_fitted_slope(tmp_path, drift_mib, word):
     assert v['numbers']['slope_bytes_per_run'] == pytest.approx(slope)
     assert f"\u00b1{round(v['numbers']['interval_bytes'] / MIB)} MiB" in v['text'] or \
         f"\u00b1{v['numbers']['interval_bytes'] / MIB:.1f} MiB" in v['text']
-    assert v['level'] == ('warn' if drift_mib else 'ok')
+    # noise 8 MiB: an interval of about 1.3 MiB per run, wider than the 1 MiB tolerance, cannot
+    # tell (issue 28: inconclusive, no longer ok)
+    assert v['level'] == ('warn' if drift_mib else 'info')
 
 
 def test_outliers_escaped_helpers_and_gpu(tmp_path):

@@ -28,7 +28,7 @@ import sys
 
 import pytest
 
-from helpers.report_ledgers import expclean, real_batch
+from helpers.report_ledgers import expclean, figure_batch, real_batch
 from helpers.report_page import Page
 
 CHROMIUM = shutil.which('chromium')
@@ -161,3 +161,38 @@ def test_its_script_runs_and_sorts_the_table(report_page, tmp_path):
                               capture_output=True, text=True, timeout=120,
                               stdin=subprocess.DEVNULL)
         assert done.stderr.count('Uncaught') == errors, done.stderr[-2000:]
+
+
+# the page's own width and the run table's box, written into the page once it is laid out
+MEASURE = ('<script>var d = document.documentElement, w = document.querySelector(".wide");'
+           'document.body.setAttribute("data-fit", [d.scrollWidth, d.clientWidth, '
+           'w.scrollWidth, w.clientWidth].join(","));</script></body>')
+
+
+def fit(tmp_path, page, text):
+    """Return the page's (scroll width, width, table's scroll width, its width) at 1200 px."""
+    measured = tmp_path / f'measured-{len(list(tmp_path.iterdir()))}.html'
+    measured.write_text(text.replace('</body>', MEASURE))
+    dom, _ = chromium(tmp_path, measured, '--dump-dom', '--window-size=1200,900')
+    return [int(v) for v in re.search(r'data-fit="([0-9,]+)"', dom).group(1).split(',')]
+
+
+def test_a_plot_per_figure_and_the_table_fits_1200_px(tmp_path):
+    _, ledger = figure_batch(tmp_path, [(10 + i, 30.0) for i in range(4)] + [(14, '-')])
+    page = tmp_path / 'report.html'
+    done = expclean('report', ledger, '-o', str(page))
+    assert done.returncode == 0, done.stderr
+    dom, _ = chromium(tmp_path, page, '--dump-dom')
+    seen = Page(dom)
+    assert seen.tags.count('svg') == 6  # latency, fps, RAM, /dev/shm, times, processes
+    labels = re.findall(r'<svg[^>]*aria-label="([^"]*)"', dom)
+    assert labels[:2] == ['latency of each run, over run order', 'fps of each run, over run order']
+    heads = re.findall(r'<th[^>]*>(.*?)</th>', dom.split('id="run-rows"')[0])
+    assert 'latency' in heads and 'fps' in heads and 'between s' in heads
+    assert len(seen.rows) == 5
+    width, window, table, box = fit(tmp_path, page, page.read_text())
+    assert window == 1200 and width <= window and table <= box, (width, window, table, box)
+    wide = page.read_text().replace('<div class="wide">', '<div class="wide"><p style="width:'
+                                    '1500px;white-space:nowrap">x</p>', 1)
+    width, window, table, box = fit(tmp_path, page, wide)  # the check sees an overflow
+    assert table > box, (table, box)

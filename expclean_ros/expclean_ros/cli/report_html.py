@@ -23,7 +23,7 @@ Colour only repeats what the text says. Nothing is fetched from anywhere.
 import time
 from html import escape
 
-from expclean_ros.cli.report_table import run_details, run_table
+from expclean_ros.cli.report_table import all_columns, run_details, run_table
 from expclean_ros.cli.report_text import summary_sentences
 from expclean_ros.cli.svg_chart import bar_chart, line_chart
 from expclean_ros.core.report.fields import MOMENTS, STOP_STAGES
@@ -43,18 +43,19 @@ li.ok{border-color:#2ca02c!important}li.info{border-color:#1f77b4!important}
 svg.chart{width:100%;max-width:880px;height:auto;display:block;margin:.5em 0}
 .ct{font-weight:bold;font-size:13px}.yl{font-size:11px;text-anchor:end}
 .xl{font-size:11px;text-anchor:middle}.lg{font-size:11px}.grid{stroke:#e4e4e4}
-.band{stroke:#555;stroke-dasharray:3 3}
+.band{stroke:#555;stroke-dasharray:3 3}.mk{font-size:11px;text-anchor:middle}
 table{border-collapse:collapse;font-size:12px;font-variant-numeric:tabular-nums}
 th,td{border:1px solid #ddd;padding:2px 5px;text-align:right;white-space:nowrap}
+td.w{white-space:normal;max-width:14em;overflow-wrap:anywhere}
 th{background:#f0f0f0;cursor:pointer;position:sticky;top:0}td.l,th.l{text-align:left}
 .wide{overflow-x:auto;max-height:80vh;overflow-y:auto}
 tr.bad td{background:#fdeeee}.none{color:#777}details{margin:.2em 0}code{font-size:.95em}
 """
 
 SORT = """
-document.querySelectorAll('table.sortable th').forEach(function(th, col) {
+document.querySelectorAll('table.sortable th').forEach(function(th) {
   th.addEventListener('click', function() {
-    var body = th.closest('table').tBodies[0], up = th.dataset.dir !== 'up';
+    var body = th.closest('table').tBodies[0], up = th.dataset.dir !== 'up', col = th.cellIndex;
     var units = {GiB: 1024, MiB: 1, KiB: 1 / 1024, s: 1};
     function key(tr) {
       var t = tr.cells[col].textContent.trim(), m = t.match(/^([-+]?[0-9.]+)\\s*(\\w*)/);
@@ -87,8 +88,28 @@ def _bands(report):
     return tuple(out)
 
 
+def _marks(report):
+    """(index, kind, why) of the runs a figure's plot marks: disturbed, not back."""
+    out = []
+    for i, (run, (back, why)) in enumerate(zip(report.runs, report.back)):
+        if run.disturbed:
+            out.append((i, 'disturbed', run.disturbed_cause or 'disturbed'))
+        if back is False:
+            out.append((i, 'not back', why))
+    return out
+
+
+def _figure_plots(report, bands):
+    marks = _marks(report)
+    return [line_chart(f'{name} of each run, over run order',
+                       [(name, [r.figures.get(name) for r in report.runs])],
+                       lambda v: f'{v:.4g}', bands=bands, marks=marks)
+            for name in report.summary['figures']]
+
+
 def _plots(report):
-    out, bands = [], _bands(report)
+    bands = _bands(report)
+    out = _figure_plots(report, bands)
     for resource in report.resources:
         series = report.series(resource)
         scale, unit = _scale([v for vs in series.values() for v in vs])
@@ -145,6 +166,7 @@ def render(report) -> str:
         '<h2 id="plots">Plots</h2>', ''.join(_plots(report)),
         '<h2 id="runs">Runs</h2><p>Click a column to sort; a run\'s number links to its '
         f'details. Memory is in use, {escape(size(None))} where the ledger has no figure.</p>',
-        run_table(report), '<h2 id="details">Details</h2>', run_details(report),
+        run_table(report), all_columns(report),
+        '<h2 id="details">Details</h2>', run_details(report),
         '<h2 id="lines">Skipped lines and missing fields</h2>', _skipped(report),
         f'<script>{SORT}</script></body></html>'])

@@ -33,7 +33,8 @@ def summary_sentences(report):
              + ', '.join(s['hosts']),
              f'time: {seconds(s["wall_s"])} in all, {seconds(s["run_s"])} running, '
              f'{seconds(s["between_runs_s"])} between runs (teardown, cleanup, settling) where '
-             f'the original script\'s fixed waits would have cost {seconds(s["fixed_waits_s"])}',
+             f'the original script\'s fixed waits would have cost {seconds(s["fixed_waits_s"])} '
+             f'({s["fixed_waits"]} waits: after every run but the table\'s last)',
              f'processes stopped after their run: {s["processes_stopped"]}, '
              f'left running: {s["processes_left"]}']
     if s['skipped_lines']:

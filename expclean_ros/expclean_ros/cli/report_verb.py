@@ -37,9 +37,13 @@ def add_report(p):
                    help='print summary, verdicts and per-run figures as JSON')
     p.add_argument('--drift-tolerance', type=float, default=1.0, metavar='MIB',
                    help='a slope below this many MiB per run is flat (default: 1)')
-    p.add_argument('--tolerance', type=float, default=32.0, metavar='MIB',
-                   help='memory above its level before a run by more than this many MiB: '
-                        'not back (where the runner did not verify it; default: 32)')
+    p.add_argument('--tolerance', action='append', default=[], metavar='MIB|NAME=VALUE',
+                   help='MIB: memory above its level before a run by more than this many MiB: '
+                        'not back (where the runner did not verify it; default: 32); '
+                        "NAME=VALUE: figure NAME's tolerance per run (repeatable)")
+    p.add_argument('--figure-share', type=float, default=1.0, metavar='PERCENT',
+                   help="a figure's tolerance per run, in percent of its median, where no "
+                        '--tolerance NAME=VALUE gives one (default: 1)')
     p.set_defaults(func=report)
 
 
@@ -50,12 +54,27 @@ def add_arguments(sub):
     add_report(p)
 
 
+def _tolerances(given):
+    """Return (MiB of the level tolerance, figure -> tolerance) of the --tolerance options."""
+    from expclean_ros.core.report.figure_verdicts import parse_tolerance
+    level, figures = 32.0, {}
+    for text in given:
+        try:
+            level = float(text)
+        except ValueError:
+            name, value = parse_tolerance(text)
+            figures[name] = value
+    return level, figures
+
+
 def report(args):
     from expclean_ros.core.report import build_report
-    if args.drift_tolerance < 0 or args.tolerance < 0:
-        raise CliError('--drift-tolerance and --tolerance must be zero or more MiB')
+    level, figures = _tolerances(args.tolerance)
+    if args.drift_tolerance < 0 or level < 0 or not args.figure_share >= 0:
+        raise CliError('--drift-tolerance, --tolerance and --figure-share must be zero or more')
     built = build_report(args.ledgers, args.label, drift_tolerance=args.drift_tolerance * MIB,
-                         level_tolerance=args.tolerance * MIB)
+                         level_tolerance=level * MIB, figure_share=args.figure_share / 100,
+                         figure_tolerances=figures)
     if args.json:
         print(json.dumps(built.as_dict(), indent=1))
     if args.text:

@@ -114,6 +114,8 @@ def add_arguments(sub):
                    help='before each run wait up to S seconds until the pressure and the CPU '
                         'use of other processes are under the thresholds above (default: '
                         'start at once; other users\' jobs may never stop)')
+    p.add_argument('--metric', action='append', default=[], metavar='NAME=REGEX',
+                   help="a run's figure: the first group of REGEX's last match in its output")
     p.add_argument('--json', action='store_true', help='print the summary as JSON lines')
     p.set_defaults(func=run, command=[])
     p.usage = '%(prog)s TABLE --ledger LEDGER [options] -- COMMAND TEMPLATE...'
@@ -152,7 +154,7 @@ class Progress:
         self.done += 1
         r = RunRecord.from_dict(record)
         self.stream.write(f'[{position + 1}/{count}] run {r.index + 1}: {r.status} ({r.detail}) '
-                          f'in {r.duration_s:.1f} s + {r.overhead_s:.2f} s cleanup'
+                          f'in {r.duration_s:.1f} s + {r.overhead_s:.2f} s between runs'
                           f'{_disturbed_note(record)}\n')
         self.stream.flush()
 
@@ -194,8 +196,8 @@ def _disturbed_note(r):
 
 def summary_lines(records):
     """Return a readable table of finished runs; below it, what kept each run not back, named."""
-    lines = [f'{"run":>4}  {"status":<9} {"exit":>5} {"time s":>8} {"clean s":>8} '
-             f'{"RAM before":>10} {"RAM after":>10} {"stopped":>7} {"left":>4} '
+    lines = [f'{"run":>4}  {"status":<9} {"exit":>5} {"time s":>8} {"between s":>9}'
+             f'{"RAM before":>11} {"RAM after":>10} {"stopped":>7} {"left":>4} '
              f'{"shm MiB":>7} {"back":>8} {"disturbed":>9}']
     notes = []
     for raw in records:
@@ -227,6 +229,7 @@ def _ghost_watch(run_id):
 def run(args):
     from expclean_ros.cli.hosts import check_nodes, on_finish, service_cleanup
     from expclean_ros.core.runs import records, sequencer
+    from expclean_ros.core.runs.figures import parse_metric
     from expclean_ros.core.runs.options import STATUS_OK, SequencerOptions
     from expclean_ros.core.runs.run_table import load_table
     from expclean_ros.core.runs.shards import parse_shard, shard_rows
@@ -252,7 +255,8 @@ def run(args):
         sigkill_timeout_s=sigkill, use_cgroup=not args.no_cgroup, log_dir=args.log_dir,
         shm_cleanup=not args.keep_shm, end_steps=steps, ros_logs=not args.shared_ros_logs,
         disturbed_stall_share=args.disturbed_stall_share,
-        disturbed_foreign_cpu=args.disturbed_foreign_cpu, quiet_start_s=args.quiet_start)
+        disturbed_foreign_cpu=args.disturbed_foreign_cpu, quiet_start_s=args.quiet_start,
+        metrics=tuple(parse_metric(text) for text in args.metric))  # bad: ValueError
     comprehensive = not args.quick
     progress = Progress(len(table))
     client = None
@@ -285,7 +289,7 @@ def run(args):
             print(json.dumps({'index': r.index, 'run_id': r.run_id, 'status': r.status,
                               'exit_code': r.exit_code, 'duration_s': r.duration_s,
                               'overhead_s': r.overhead_s, 'clean': checked.clean,
-                              'excess_bytes': checked.excess_bytes,
+                              'excess_bytes': checked.excess_bytes, 'figures': r.figures,
                               'elsewhere': (raw.get('verify') or {}).get('elsewhere'),
                               'disturbed': (raw.get('disturbance') or {}).get('disturbed')}))
     else:

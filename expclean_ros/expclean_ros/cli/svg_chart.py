@@ -29,6 +29,10 @@ LEFT, RIGHT, TOP, BOTTOM = 70, 16, 44, 34
 COLOURS = ('#1f77b4', '#d62728', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b')
 DASHES = ('', '6 3', '2 2', '8 2 2 2', '', '4 4')
 _POINT_LIMIT = 120  # markers and hover titles up to this many runs
+MARKS = ('disturbed', 'not back')  # runs to distrust, marked above a figure's plot
+MARK_SYMBOLS = ('\u25b2', '\u2715')
+MARK_COLOURS = ('#ff7f0e', '#d62728')
+MARK_Y = TOP - 2
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> List[float]:
@@ -93,12 +97,14 @@ def _legend(names: Sequence[str], kind: str) -> List[str]:
 
 
 def line_chart(title: str, series: Sequence[Tuple[str, Sequence[Optional[float]]]],
-               fmt, scale: float = 1.0, bands: Sequence[Tuple[int, str]] = ()) -> str:
+               fmt, scale: float = 1.0, bands: Sequence[Tuple[int, str]] = (),
+               marks: Sequence[Tuple[int, str, str]] = ()) -> str:
     """
     One line per ``(name, values)``; None leaves a gap.
 
     ``fmt`` labels the y ticks (given values divided by ``scale``); ``bands``: ``(first index,
-    label)`` of each ledger's runs when several are merged.
+    label)`` of each ledger's runs when several are merged; ``marks``: ``(index, kind, why)``
+    of runs to distrust, drawn above the plot (kind ``disturbed`` or ``not back``).
     """
     n = max((len(v) for _, v in series), default=0)
     values = [v / scale for _, vs in series for v in vs if v is not None]
@@ -128,7 +134,23 @@ def line_chart(title: str, series: Sequence[Tuple[str, Sequence[Optional[float]]
                                f'fill="{colour}"><title>run {i + 1}, {escape(name)}: '
                                f'{escape(fmt(v / scale))}</title></circle>')
     out += _legend([name for name, _ in series], 'line')
+    out += _marks(marks, x)
     return ''.join(out) + '</svg>'
+
+
+def _marks(marks: Sequence[Tuple[int, str, str]], x) -> List[str]:
+    """Draw a symbol above each marked run (its title says why), and a key when any is."""
+    out, kinds = [], {}
+    for i, kind in enumerate(MARKS):
+        kinds[kind] = (MARK_Y + 11 * i, MARK_COLOURS[i], MARK_SYMBOLS[i])
+    for index, kind, why in marks:
+        at, colour, symbol = kinds[kind]
+        out.append(f'<text x="{x(index):.1f}" y="{at}" class="mk" fill="{colour}">{symbol}'
+                   f'<title>run {index + 1}: {escape(kind)}: {escape(why)}</title></text>')
+    if marks:
+        key = ', '.join(f'{MARK_SYMBOLS[i]} {k}' for i, k in enumerate(MARKS))
+        out.append(f'<text x="{W - RIGHT}" y="16" class="lg" text-anchor="end">{key}</text>')
+    return out
 
 
 def bar_chart(title: str, stacks: Sequence[Tuple[str, Sequence[int]]],

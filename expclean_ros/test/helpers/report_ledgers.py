@@ -131,3 +131,31 @@ def generated_ledger(path, runs, *, drift_per_run=0.0, noise_mib=1.0, gpu=False,
 
 def hostname():
     return socket.gethostname()
+
+
+# a run with figures: prints "latency {lat} ms" unless lat is '-', appends {"fps": 1.0}, then
+# {"fps": fps} (by write_figures) to $EXPCLEAN_METRICS unless fps is '-'
+FIGURE_WORKLOAD = ('import json, os, sys\n'
+                   'lat, fps = sys.argv[1:3]\n'
+                   'print("warming up: latency 999 ms (not this one)")\n'
+                   'if lat != "-": print(f"latency {lat} ms", flush=True)\n'
+                   'if fps != "-":\n'
+                   '    with open(os.environ["EXPCLEAN_METRICS"], "a") as f:\n'
+                   '        f.write(json.dumps({"fps": 1.0}) + "\\n")\n'
+                   '    from expclean_ros.core.runs.figures import write_figures\n'
+                   '    write_figures(fps=float(fps))\n')  # the Python API: the last wins
+FIGURE_METRIC = r'latency=latency ([0-9.]+) ms'
+
+
+def figure_batch(folder, rows, *options):
+    """Run ``rows`` (lat, fps) as a real batch; return (the finished command, the ledger)."""
+    table = folder / 'runs.csv'
+    table.write_text('lat,fps\n' + ''.join(f'{a},{b}\n' for a, b in rows))
+    ledger = str(folder / 'runs.jsonl')
+    script = folder / 'workload.py'
+    script.write_text(FIGURE_WORKLOAD)
+    done = expclean('run', str(table), '--ledger', ledger, '--quick', '--wait', '0',
+                    '--stop-timeouts', '1,1,1', '--keep-daemon', '--metric', FIGURE_METRIC,
+                    *options, '--', sys.executable, str(script), '{lat}', '{fps}')
+    assert done.returncode == 0, done.stderr
+    return done, ledger

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .fields import MOMENTS, RunView, run_view
+from .figure_verdicts import DEFAULT_FIGURE_SHARE, figure_names, figure_verdicts
 from .source import LedgerFile, read_for_report
 from .verdicts import (DEFAULT_DRIFT_TOLERANCE, DEFAULT_LEVEL_TOLERANCE, Verdict, drift,
                        escaped, judged, not_back, slow_runs)
@@ -71,7 +72,8 @@ class Report:
             'runs': [{'ledger': r.ledger, 'host': r.host, 'run': r.number, 'status': r.status,
                       'exit_code': r.exit_code, 'duration_s': r.duration_s,
                       'between_s': r.between_s, 'memory': r.memory, 'stopped': r.stages,
-                      'leftovers': list(r.leftovers), 'back': back, 'back_why': why}
+                      'leftovers': list(r.leftovers), 'back': back, 'back_why': why,
+                      'figures': r.figures, 'disturbed': r.disturbed}
                      for r, (back, why) in zip(self.runs, self.back)],
         }
 
@@ -85,12 +87,24 @@ def _resources(runs: Sequence[RunView]) -> Tuple[str, ...]:
     return tuple(sorted(found, key=lambda k: (_RESOURCE_ORDER.get(k, 3), k)))
 
 
+def _last(run: RunView, ledgers: Sequence[LedgerFile]) -> bool:
+    """Return whether ``run`` is its table's last: the original script waits after no other."""
+    total = next((f.header.get('total_runs') for f in ledgers if f.label == run.ledger), None)
+    return isinstance(total, int) and run.index + 1 >= total
+
+
 def _fixed_waits_s(runs: Sequence[RunView], ledgers: Sequence[LedgerFile]) -> float:
-    """Return what the original script's fixed waits (10-30 s or 5-15 s) would have cost."""
+    """
+    Return what the original script's fixed waits (10-30 s or 5-15 s) would have cost.
+
+    It waits between runs: after every run but the table's last.
+    """
     from ..cleanup.plans import auto_cap
     totals = {f.label: f.header.get('total_runs') for f in ledgers}
     wait = 0.0
     for r in runs:
+        if _last(r, ledgers):
+            continue
         total = totals.get(r.ledger)
         wait += auto_cap(total if isinstance(total, int) and total > 0 else 1,
                          comprehensive=r.plan != 'quick')
@@ -112,9 +126,11 @@ def _summary(runs: Sequence[RunView], ledgers: Sequence[LedgerFile]) -> Dict[str
         'between_runs_s': sum(between),
         'wall_s': (max(ends) - min(starts)) if starts and ends else None,
         'fixed_waits_s': _fixed_waits_s(runs, ledgers),
+        'fixed_waits': sum(1 for r in runs if not _last(r, ledgers)),
         'processes_stopped': sum(n for r in runs for s, n in r.stages.items() if s != 'left'),
         'processes_left': sum(r.stages.get('left', 0) + len(r.leftovers) for r in runs),
         'skipped_lines': sum(len(f.skipped) for f in ledgers),
+        'figures': list(figure_names(runs)),
     }
 
 
@@ -129,9 +145,14 @@ def _missing(runs: Sequence[RunView], several: bool) -> Dict[str, Tuple[str, ...
 
 def build_report(paths: Sequence[str], labels: Sequence[str] = (), *,
                  drift_tolerance: float = DEFAULT_DRIFT_TOLERANCE,
-                 level_tolerance: float = DEFAULT_LEVEL_TOLERANCE) -> Report:
+                 level_tolerance: float = DEFAULT_LEVEL_TOLERANCE,
+                 figure_share: float = DEFAULT_FIGURE_SHARE,
+                 figure_tolerances: Optional[Dict[str, float]] = None) -> Report:
     """
     Read ``paths`` (ledgers) and judge their runs; ``labels`` name them, in order.
+
+    A figure's tolerance per run is ``figure_tolerances[name]``, else ``figure_share`` of its
+    median.
 
     :raises ValueError: no ledger, more labels than ledgers, a file that is not a
         ledger, or no finished run in any of them.
@@ -157,10 +178,16 @@ def build_report(paths: Sequence[str], labels: Sequence[str] = (), *,
     per_ledger = [(f, [run_view(rec, f.label, f.host) for rec in f.runs]) for f in ledgers]
     runs = [r for _, views in per_ledger for r in views]
     resources = _resources(runs)
+    unknown = sorted(set(figure_tolerances or ()) - set(figure_names(runs)))
+    if unknown:
+        raise ValueError(f'--tolerance for {", ".join(unknown)}: no run has such a figure '
+                         f'(figures: {", ".join(figure_names(runs)) or "none"})')
     verdicts: List[Verdict] = []
     for f, views in per_ledger:
         prefix = f'{f.label} ({f.host}): ' if several else ''
         verdicts += [drift(views, res, prefix, drift_tolerance) for res in _resources(views)]
+        verdicts += figure_verdicts(views, prefix, share=figure_share,
+                                    tolerances=figure_tolerances)
     verdicts.append(not_back(runs, level_tolerance, several))
     for f, views in per_ledger:  # what escaped, per ledger: one way of running, one machine
         verdicts += escaped(views, f'{f.label} ({f.host}): ' if several else '')

@@ -80,6 +80,9 @@ class RunView:
     verified: bool = False
     finished_at: Optional[float] = None
     missing: Tuple[str, ...] = ()
+    figures: Dict[str, float] = field(default_factory=dict)
+    disturbed: Optional[bool] = None
+    disturbed_cause: str = ''
 
     @property
     def number(self) -> int:
@@ -107,6 +110,7 @@ def run_view(record: dict, ledger: str, host: str) -> RunView:
             stages[p['stage']] += 1
     back = typed.back
     cleanup = typed.cleanup
+    seen = record.get('disturbance') if isinstance(record.get('disturbance'), dict) else {}
     return RunView(
         ledger=ledger, host=host, index=record['index'], status=str(record.get('status')),
         exit_code=typed.exit_code, detail=typed.detail or '',
@@ -119,6 +123,8 @@ def run_view(record: dict, ledger: str, host: str) -> RunView:
         processes=tuple((process_label(p), str(p.get('stage'))) for p in procs),
         leftovers=tuple(process_label(p) for p in typed.leftovers or ()),
         back=back.back, back_line=back.why, verified=back.verified,
-        finished_at=typed.finished_at,
+        finished_at=typed.finished_at, figures=dict(typed.figures or {}),
+        disturbed=seen.get('disturbed') if isinstance(seen.get('disturbed'), bool) else None,
+        disturbed_cause=str(seen.get('cause') or ''),
         missing=tuple(p for p in _EXPECTED if pick(record, p) is None and p != 'exit_code'
                       or (p == 'exit_code' and 'exit_code' not in record)))

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
-__all__ = ['Fit', 'fit_line', 'median', 'outliers']
+__all__ = ['Fit', 'fit_line', 'median', 'outliers', 't95']
 
 # Student's t, two-sided 95 %, by degrees of freedom (the next lower entry is used between
 # rows: a slightly wider interval, never a narrower one).
@@ -27,7 +27,8 @@ _T95 = ((1, 12.706), (2, 4.303), (3, 3.182), (4, 2.776), (5, 2.571), (6, 2.447),
         (25, 2.060), (30, 2.042), (40, 2.021), (60, 2.000), (120, 1.980))
 
 
-def _t95(df: int) -> float:
+def t95(df: int) -> float:
+    """Return Student's t, two-sided 95 %, at ``df`` degrees of freedom."""
     value = _T95[0][1]
     for d, t in _T95:
         if d <= df:
@@ -68,7 +69,7 @@ def fit_line(xs: Sequence[float], ys: Sequence[float]) -> Optional[Fit]:
     intercept = my - slope * mx
     ssr = sum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys))
     se = math.sqrt(ssr / (n - 2) / sxx)
-    return Fit(slope, intercept, _t95(n - 2) * se, n)
+    return Fit(slope, intercept, t95(n - 2) * se, n)
 
 
 def median(values: Sequence[float]) -> float:

@@ -21,14 +21,15 @@ outlier runs by duration.
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from .fields import RunView
-from .fit import fit_line, median, outliers
+from .fit import median, outliers
+from .trend import DRIFTS, OK, trend
 from ..units import MIB, seconds, signed_size, size
 
 __all__ = ['Verdict', 'drift', 'not_back', 'escaped', 'slow_runs', 'excess', 'judged',
-           'DEFAULT_DRIFT_TOLERANCE', 'DEFAULT_LEVEL_TOLERANCE']
+           'DEFAULT_DRIFT_TOLERANCE', 'DEFAULT_LEVEL_TOLERANCE', 'needed']
 
 DEFAULT_DRIFT_TOLERANCE = 1 * MIB   # per run: a slope below it is flat
 DEFAULT_LEVEL_TOLERANCE = 32 * MIB  # above the level before the run: not back (as the runner)
@@ -58,24 +59,35 @@ def drift(runs: Sequence[RunView], resource: str, prefix: str = '',
     points = [(r.number, r.memory.get(resource, {}).get('after')) for r in runs]
     points = [(x, y) for x, y in points if y is not None]
     what = f'{prefix}{resource} after cleanup'
-    fit = fit_line([x for x, _ in points], [y for _, y in points])
+    judged_trend = trend([x for x, _ in points], [y for _, y in points], tolerance)
+    fit = judged_trend.fit
     if fit is None:
         return Verdict('drift', 'info', f'{what}: too few runs to fit a drift '
                                         f'({len(points)}; at least 3 are needed)',
-                       {'resource': resource, 'runs': len(points)})
+                       {'resource': resource, 'runs': len(points), 'trend': None})
     numbers = {'resource': resource, 'runs': fit.n, 'slope_bytes_per_run': fit.slope,
                'interval_bytes': fit.half_width, 'tolerance_bytes_per_run': tolerance,
-               'confidence': 0.95}
+               'confidence': 0.95, 'trend': judged_trend.word,
+               'runs_needed': judged_trend.runs_needed}
     per = f'per run over {fit.n} runs (\u00b1{size(fit.half_width)}, 95 %)'
-    if fit.excludes_zero and fit.slope >= tolerance:
-        return Verdict('drift', 'warn', f'{what} rises {size(fit.slope)} {per}', numbers)
-    if fit.excludes_zero and fit.slope <= -tolerance:
+    if judged_trend.word == DRIFTS:
+        if fit.slope > 0:
+            return Verdict('drift', 'warn', f'{what} rises {size(fit.slope)} {per}', numbers)
         return Verdict('drift', 'info', f'{what} falls {size(-fit.slope)} {per}', numbers)
-    bound = abs(fit.slope) + fit.half_width
-    return Verdict('drift', 'ok', f'{what} is flat within \u00b1{size(max(bound, tolerance))} '
-                                  f'per run over {fit.n} runs (slope '
-                                  f'{signed_size(fit.slope)}, \u00b1{size(fit.half_width)} '
-                                  f'at 95 %; tolerance {size(tolerance)} per run)', numbers)
+    stated = (f'slope {signed_size(fit.slope)}, \u00b1{size(fit.half_width)} at 95 %; '
+              f'tolerance {size(tolerance)} per run')
+    if judged_trend.word == OK:
+        return Verdict('drift', 'ok', f'{what} is flat within \u00b1{size(tolerance)} per run '
+                                      f'over {fit.n} runs ({stated})', numbers)
+    return Verdict('drift', 'info', f'{what}: inconclusive over {fit.n} runs ({stated}); '
+                                    f'{needed(judged_trend.runs_needed)}', numbers)
+
+
+def needed(runs: Optional[int]) -> str:
+    """Say how many runs would decide an inconclusive trend."""
+    if runs is None:
+        return 'the slope lies at the tolerance: no number of runs would decide it'
+    return f'about {runs} runs would decide it at this noise'
 
 
 def excess(run: RunView, tolerance: float = DEFAULT_LEVEL_TOLERANCE) -> Dict[str, float]:

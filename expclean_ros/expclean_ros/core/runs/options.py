@@ -16,7 +16,7 @@
 
 import os
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Tuple
+from typing import Callable, Mapping, Optional, Pattern, Tuple
 
 from ..procs.escalation import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
                                 DEFAULT_SIGTERM_TIMEOUT_S, StopTimeouts)
@@ -76,6 +76,8 @@ class SequencerOptions:
     :param quiet_start_s: before each run wait up to this many seconds until the pressure
         and the CPU use of other processes are under the thresholds (ledger field
         ``quiet_start``); None: start at once.
+    :param metrics: ``(name, regex)`` pairs (:func:`.figures.parse_metric`): the run's figure
+        ``name`` is the first group of the last match in its output (ledger field ``figures``).
     """
 
     timeout_s: Optional[float] = None
@@ -96,6 +98,7 @@ class SequencerOptions:
     disturbed_foreign_cpu: float = Thresholds.foreign_cpu
     pressure_root: str = PSI_ROOT
     quiet_start_s: Optional[float] = None
+    metrics: Tuple[Tuple[str, Pattern], ...] = ()
 
     def __post_init__(self):
         if self.timeout_s is not None and not self.timeout_s > 0:

@@ -113,6 +113,7 @@ class RunRecord(Record):
     recovered: Optional[Mapping[str, Any]] = None
     finished_at: Optional[float] = None
     overhead_s: Optional[float] = None
+    figures: Optional[Mapping[str, float]] = None
     rest: Mapping[str, Any] = field(default_factory=dict)
     _TYPES = {'type': str, 'index': int, 'row': dict, 'run_id': str, 'log': str,
               'ros_log_dir': str, 'mechanism': str, 'status': str, 'exit_code': int,
@@ -120,10 +121,13 @@ class RunRecord(Record):
               'finished_at': NUMBER, 'overhead_s': NUMBER}
     _NESTED = {'memory': RunMemory, 'teardown': TeardownSummary, 'shm': StepRecord,
                'ros2_daemon': StepRecord, 'cleanup': CleanupRecord, 'verify': VerifyRecord}
-    _OPTIONAL = ('mechanism',)
+    _OPTIONAL = ('mechanism', 'figures')
 
     @classmethod
     def _read(cls, name, value):
+        if name == 'figures':  # name -> number; anything else in it is no figure
+            return {str(k): v for k, v in value.items() if isinstance(v, NUMBER)
+                    and not isinstance(v, bool)} if isinstance(value, dict) else None
         if name == 'command':
             return tuple(str(v) for v in value) if isinstance(value, list) else None
         return dicts(value) if isinstance(value, list) else None  # leftovers

@@ -47,6 +47,7 @@ from .records import in_process_cleanup, run_record
 from .run_logs import check_logs, ros_log_dir, run_log
 from .run_table import RunTable, check_template, fill_template
 from .shards import Shard, check_ledger_shard, shard_record, shard_rows
+from .figures import FigureCapture, metrics_path
 from .end_of_run import DAEMON_STEP, RunStart, end_run
 from .quiet_start import wait_quiet
 from .shm_watch import run_pids
@@ -115,7 +116,7 @@ def _wait_run(tagged, opts: SequencerOptions, peak: PeakSampler, t0: float,
 
 
 def _start(index: int, total: int, cmd: List[str], opts: SequencerOptions, run_id: str,
-           env: dict, out) -> Tuple[Optional[TaggedRun], str]:
+           env: dict, out, pipes: dict) -> Tuple[Optional[TaggedRun], str]:
     """Return the run started (None, and why, when it could not start)."""
     if out is not None:  # a resumed run's log holds its earlier try: say where this one begins
         out.write(f'=== expclean run {index + 1} of {total}, run tag {run_id}, started '
@@ -123,8 +124,8 @@ def _start(index: int, total: int, cmd: List[str], opts: SequencerOptions, run_i
         out.flush()
     try:
         return start_tagged(cmd, env=env, run_id=run_id, tag_variable=opts.tag_variable,
-                            cwd=opts.cwd, stdout=out,
-                            stderr=subprocess.STDOUT if out else None,
+                            cwd=opts.cwd, stdout=out or pipes.get('stdout'),
+                            stderr=subprocess.STDOUT if out else pipes.get('stderr'),
                             use_cgroup=opts.use_cgroup), ''
     except (OSError, subprocess.SubprocessError) as exc:
         return None, f'could not start {cmd[0]!r}: {getattr(exc, "strerror", None) or exc}'
@@ -147,7 +148,9 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     peak = PeakSampler()
     log_path = run_log(opts.log_dir, index)
     ros_logs = ros_log_dir(opts, ledger.path, index)
-    env = dict(os.environ if opts.env is None else opts.env)
+    capture = FigureCapture(opts.metrics, metrics_path(opts.log_dir, ledger.path, index),
+                            log_path)
+    env = capture.env(os.environ if opts.env is None else opts.env)
     if ros_logs:
         env['ROS_LOG_DIR'] = ros_logs
     exit_code, status, duration, timed_out = None, STATUS_ERROR, 0.0, False
@@ -155,8 +158,9 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     out = open(log_path, 'ab') if log_path else None
     try:
         t0 = time.monotonic()
-        tagged, detail = _start(index, total, cmd, opts, run_id, env, out)
+        tagged, detail = _start(index, total, cmd, opts, run_id, env, out, capture.pipes())
         if tagged is not None:
+            capture.follow(tagged.popen)
             run.selection, run.on_stopped = tagged.selection(), tagged.finish
             if run.shm is not None:
                 run.shm.follow(run_pids(tagged.selection(), tagged.cgroup))
@@ -193,6 +197,9 @@ def _run_one(index: int, total: int, row: dict, cmd: List[str], ledger: Ledger,
     record.update(  # what disturbed the run, and how it started (docs/batches.md)
         disturbance=end.disturbance.as_dict() if end.disturbance is not None else None,
         quiet_start=quiet.as_dict() if quiet is not None else None)
+    figures = capture.figures()
+    if figures:  # a run without a figure has none, never a zero
+        record['figures'] = figures
     ledger.append(record)
     return record
 
