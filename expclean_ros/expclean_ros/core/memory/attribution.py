@@ -53,7 +53,8 @@ _TOP = 3
 #: A new process with more anonymous memory than this is measured by its unique share.
 UNIQUE_ABOVE = 8 * 2**20
 #: What a baseline keeps of ``/proc/meminfo``.
-MEMINFO_FIELDS = KERNEL_FIELDS + ('MemTotal', 'MemAvailable', 'AnonPages', 'Dirty', 'Writeback')
+MEMINFO_FIELDS = KERNEL_FIELDS + ('MemTotal', 'MemAvailable', 'AnonPages', 'Shmem', 'Dirty',
+                                  'Writeback')
 _users: Dict[int, str] = {}
 
 
@@ -152,9 +153,12 @@ class Baseline:
 @dataclass(frozen=True)
 class Attribution:
     """
-    RAM growth accounted: ``run_bytes`` = ``ram_bytes`` - ``foreign_bytes`` - ``kernel_bytes``.
+    RAM growth accounted to the run, to processes outside it and to the kernel.
 
-    ``ram_bytes`` is the growth of ``MemTotal - MemAvailable`` between the two baselines.
+    ``ram_bytes`` is the growth of ``MemTotal - MemAvailable`` between the two baselines;
+    ``run_bytes`` what is left of it after ``foreign_bytes`` and ``kernel_bytes``, at most
+    what the run can still hold (its live processes, shared memory); the rest of that is
+    ``unexplained_bytes``, counted elsewhere.
 
     :param foreign: the processes outside the run that grew most, ``(pid, user, command,
         bytes)``, biggest first.
@@ -167,10 +171,11 @@ class Attribution:
     kernel_bytes: int
     foreign: Tuple[Tuple[int, str, str, int], ...] = ()
     run: Tuple[Tuple[int, int], ...] = ()
+    unexplained_bytes: int = 0
 
     @property
     def elsewhere_bytes(self) -> int:
-        return self.foreign_bytes + self.kernel_bytes
+        return self.foreign_bytes + self.kernel_bytes + self.unexplained_bytes
 
     def elsewhere(self) -> str:
         """``+70.0 MiB elsewhere: python3 (pid 8891, user nobody) +60.0 MiB, kernel +2.0 MiB``."""
@@ -182,6 +187,8 @@ class Attribution:
                  for pid, user, cmd, n in self.foreign if n > 0]
         if self.kernel_bytes > 0:
             parts.append(f'kernel +{run_shm.mib(self.kernel_bytes)}')
+        if self.unexplained_bytes > 0:
+            parts.append(f'not held by the run +{run_shm.mib(self.unexplained_bytes)}')
         return head + (': ' + ', '.join(parts) if parts else '')
 
     def as_dict(self) -> dict:
@@ -189,7 +196,8 @@ class Attribution:
                 'foreign_bytes': self.foreign_bytes, 'kernel_bytes': self.kernel_bytes,
                 'foreign': [{'pid': p, 'user': u, 'command': c, 'bytes': n}
                             for p, u, c, n in self.foreign],
-                'run': [{'pid': p, 'bytes': n} for p, n in self.run]}
+                'run': [{'pid': p, 'bytes': n} for p, n in self.run],
+                'unexplained_bytes': self.unexplained_bytes}
 
 
 def _used(base: Baseline) -> int:
@@ -224,7 +232,12 @@ def attribute(before: Baseline, after: Baseline, is_run: Callable[[ProcRow], boo
     foreign = anon - sum(held.values())
     run = tuple(sorted(((pid, n) for pid, n in held.items() if n > 0),
                        key=lambda item: -item[1])[:_TOP])
-    return Attribution(ram, run_share(ram, foreign, kernel), foreign, kernel, named, run)
+    # a run's memory outlives it only in its live processes and in shared memory (tmpfs
+    # files): growth beyond that is not the run's, whatever else it is
+    shmem = after.kernel.get('Shmem', 0) - before.kernel.get('Shmem', 0)
+    share = run_share(ram, foreign, kernel)
+    held_by_run = min(share, sum(held.values()) + max(0, shmem))
+    return Attribution(ram, held_by_run, foreign, kernel, named, run, share - held_by_run)
 
 
 def run_share(ram: int, foreign: int, kernel: int) -> int:
