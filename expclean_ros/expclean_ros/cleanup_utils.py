@@ -55,7 +55,7 @@ import dataclasses
 from typing import Optional, Sequence
 
 from . import cleanup_utils_runs as runs
-from .cleanup_utils_ledger import append_run, check_ledger
+from .cleanup_utils_ledger import append_run, check_ledger, record_figures
 from .cleanup_utils_runs import (PROTECT, TAG_VARIABLE, current_tag, last_run_end, next_run,
                                  start_run, stop_tagging, untagged_env)
 from .core.cleanup import plans, steps
@@ -71,7 +71,7 @@ __all__ = ['clear_gpu', 'clear_gpu_memory', 'clear_python_memory', 'clear_system
            'get_memory_usage', 'comprehensive_cleanup', 'quick_cleanup', 'cleanup_between_runs',
            'ROS2_PATTERNS', 'EXPERIMENT_PATTERNS', 'PROTECT', 'default_options',
            'TAG_VARIABLE', 'current_tag', 'untagged_env', 'stop_tagging', 'start_run', 'end_run',
-           'run', 'next_run', 'last_run_end']
+           'run', 'next_run', 'last_run_end', 'record_figures']
 
 #: The ``ros2`` command (launch, run, bag, ...) and nodes started with ROS arguments.
 ROS2_PATTERNS = (r'(^|[\s/])ros2(\s|$)', r'(^|\s)--ros-args(\s|$)')

@@ -30,11 +30,12 @@ from typing import Optional
 from .core.procs.scanner import select
 from .core.procs.selection import DEFAULT_TAG_VARIABLE
 from .core.runs.end_of_run import DAEMON_STEP
+from .core.runs.figures import check_figures
 from .core.runs.ledger import Ledger, header_record, read_ledger
 from .core.runs.options import STATUS_OK
 from .core.runs.records import report_record, run_record
 
-__all__ = ['check_ledger', 'append_run']
+__all__ = ['check_ledger', 'append_run', 'record_figures']
 
 
 def check_ledger(path: Optional[str], fingerprint: str) -> None:
@@ -75,14 +76,34 @@ def _record(index: int, row: dict, loop, end, report) -> dict:
     return record
 
 
+#: The current run's figures (:func:`record_figures`), for its ledger line.
+_FIGURES: dict = {}
+
+
+def record_figures(**figures: float) -> None:
+    """
+    Keep figures of the current run (``latency_ms=12.3``) for its line in the ledger.
+
+    The run's cleanup with ``ledger=`` records them under ``figures``, as ``expclean run``'s
+    ``--metric`` does; the last value given for a name counts. A run given none has none.
+
+    :raises ValueError: a figure that is not a finite number (nothing is kept).
+    """
+    _FIGURES.update(check_figures(figures))
+
+
 def append_run(path: Optional[str], loop, end, report=None, run_index: Optional[int] = None,
                total_runs: Optional[int] = None) -> None:
     """Append the run ``end`` ended to the ledger at ``path`` (nothing when None)."""
+    figures = dict(_FIGURES)
+    _FIGURES.clear()  # the next run starts with none
     if path is None:
         return
     index = run_index if run_index is not None else loop.ended - 1
     row = {'run_index': run_index, 'total_runs': total_runs}
     record = _record(index, row, loop, end, report)
+    if figures:
+        record['figures'] = figures
     new = read_ledger(str(path)).header is None
     with Ledger(str(path)) as ledger:
         if new:

@@ -252,3 +252,29 @@ def test_a_runs_ghost_node_restarts_the_daemon(tmp_path):
         assert f'/{name}' not in listed.split()  # a fresh daemon: live nodes only
     finally:
         rosproc.stop_daemon(env)
+
+
+def test_figures_of_a_loop_reach_its_ledger_and_the_report(tmp_path):
+    """``record_figures`` in a drop-in loop: the run's ledger line holds them; none, none."""
+    ledger = tmp_path / 'runs.jsonl'
+    code = ('from expclean_ros import cleanup_utils as cu\n'
+            'for i, fps in enumerate((30.0, None, 29.5)):\n'
+            '    if fps is not None:\n'
+            '        cu.record_figures(fps=fps, latency_ms=10 + i)\n'
+            '    cu.cleanup_between_runs(i, 3, comprehensive=False, wait_time=0,\n'
+            f'                            verbose=False, ledger={str(ledger)!r})\n'
+            'try:\n'
+            "    cu.record_figures(fps=float('nan'))\n"
+            'except ValueError as exc:\n'
+            "    print('refused:', exc)\n")
+    done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert 'refused: figure fps must be a finite number' in done.stdout
+    runs = [json.loads(line) for line in ledger.read_text().splitlines()]
+    runs = [r for r in runs if r['type'] == 'run']
+    assert [r.get('figures') for r in runs] == [{'fps': 30.0, 'latency_ms': 10.0}, None,
+                                                {'fps': 29.5, 'latency_ms': 12.0}]
+    report = expclean('report', str(ledger), '--json')
+    assert report.returncode == 0, report.stderr
+    assert 'fps' in report.stdout and 'latency_ms' in report.stdout

@@ -116,6 +116,20 @@ def figures_in_file(path: str) -> Dict[str, float]:
     return found
 
 
+def check_figures(figures) -> Dict[str, float]:
+    """
+    Return ``figures`` (name -> number) as floats; ValueError names one that is not finite.
+
+    >>> check_figures({'fps': 30})
+    {'fps': 30.0}
+    """
+    for name, value in figures.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                _number(value) is None:
+            raise ValueError(f'figure {name} must be a finite number, got {value!r}')
+    return {str(name): float(value) for name, value in figures.items()}
+
+
 def write_figures(**figures: float) -> bool:
     """
     Append the run's figures to ``$EXPCLEAN_METRICS``, for a run of ``expclean run``.
@@ -125,10 +139,7 @@ def write_figures(**figures: float) -> bool:
 
     :raises ValueError: a figure that is not a finite number.
     """
-    for name, value in figures.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                _number(value) is None:
-            raise ValueError(f'figure {name} must be a finite number, got {value!r}')
+    check_figures(figures)
     path = os.environ.get(METRICS_VARIABLE)
     if not path:
         return False
