@@ -209,7 +209,11 @@ def test_node_tag_passes_param_and_remap_to_the_running_node(tmp_path, front_end
                              tmp_path / 'launch.log')
     try:
         assert run.wait_for(r'cleanup\]: ready', 90), run.text[-3000:]
-        out = _ros2(cli_env, 'param', 'get', f'{ns}/cleanup', 'publish_rate')
+        # the node serves; the ros2 command's discovery of it may come a moment later
+        got = []
+        wait_for(lambda: got.append(_ros2(cli_env, 'param', 'get', f'{ns}/cleanup',
+                                          'publish_rate')) or got[-1].returncode == 0, 60)
+        out = got[-1]
         assert out.returncode == 0 and '7.0' in out.stdout, out.stdout + out.stderr
         out = _ros2(cli_env, 'topic', 'echo', '--once', '--no-daemon', topic,
                     'expclean_interfaces/msg/MemoryUsage')
