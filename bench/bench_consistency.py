@@ -157,7 +157,7 @@ def run_way(way, a, env, me, d):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for n in range(1, (not way.startswith('expclean')) * a.runs + 1):
         subprocess.run(argv + ['--run', str(n)], env=env)
-        if way == 'original script':  # pkill by name (ours only), sync, fixed sleep
+        if way == 'original script':  # stop by name (the bench's own only), sync, fixed sleep
             stop(own_pids(env[MARK_VAR], ORPHAN), signal.SIGTERM)
             os.sync()
             time.sleep(a.sleep)

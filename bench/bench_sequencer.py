@@ -33,21 +33,17 @@ import sys
 import tempfile
 import time
 
-from expclean_ros.core.runs.options import SequencerOptions
-from expclean_ros.core.runs.records import in_process_cleanup
-from expclean_ros.core.runs.run_table import load_table
-from expclean_ros.core.runs.sequencer import run_batch
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'expclean_ros', 'test'))
+
+from helpers.proctree import leaker  # noqa: E402
+from expclean_ros.core.runs.options import SequencerOptions  # noqa: E402
+from expclean_ros.core.runs.records import in_process_cleanup  # noqa: E402
+from expclean_ros.core.runs.run_table import load_table  # noqa: E402
+from expclean_ros.core.runs.sequencer import run_batch  # noqa: E402
 
 SEED_MIN_S, SEED_MAX_S = 10.0, 30.0  # original script: "adds 10-30 seconds between runs"
-LEAKER = ('import os, time\n'
-          'if os.fork() == 0:\n'
-          '    os.execvp("sleep", ["sleep", "1000"])\n'
-          'if os.fork() == 0:\n'
-          '    os.setsid()\n'
-          '    if os.fork() == 0:\n'
-          '        os.execvp("sleep", ["sleep", "1001"])\n'
-          '    os._exit(0)\n'
-          'time.sleep(0.2)\n')
+LEAKER = leaker(0.2)
 
 
 def main(n=6):

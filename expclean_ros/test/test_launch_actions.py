@@ -28,6 +28,7 @@ import pytest
 
 from helpers.nodes import reap_tagged, wait_for
 from helpers.paths import PACKAGE_ROOT
+from helpers.proctree import leaker
 from expclean_ros.core.procs.teardown import teardown
 from expclean_ros.core.runs import run_tag as runtag
 from helpers.launching import needs_launch
@@ -35,16 +36,7 @@ from helpers.launching import needs_launch
 LAUNCH_DIR = os.path.join(PACKAGE_ROOT, 'launch')
 pytestmark = pytest.mark.launch
 
-# a parent with a child, plus a double-forked orphan in its own session; prints nothing
-TREE = ('import os, time\n'
-        'if os.fork() == 0:\n'
-        '    os.execvp("sleep", ["sleep", "1000"])\n'
-        'if os.fork() == 0:\n'
-        '    os.setsid()\n'
-        '    if os.fork() == 0:\n'
-        '        os.execvp("sleep", ["sleep", "1001"])\n'
-        '    os._exit(0)\n'
-        'time.sleep(1000)\n')
+TREE = leaker(1000)  # a parent, its child and a double-forked orphan
 
 
 def test_inherited_tag_is_kept_and_bad_tags_refused():
@@ -122,7 +114,7 @@ def test_bad_arguments_get_clear_errors():
 
 
 # the experiment: a child and a double-forked orphan, then it exits by itself
-EXPERIMENT = TREE.replace('time.sleep(1000)\n', 'time.sleep(1)\n')
+EXPERIMENT = leaker(1)
 
 
 def _launch_service(setup, actions, after='', timeout_s=120):

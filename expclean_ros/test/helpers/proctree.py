@@ -180,6 +180,23 @@ def _alive(pid: int, ticks: Optional[int]) -> bool:
     return st is not None and st[0] not in ('Z', 'X') and (ticks is None or st[1] == ticks)
 
 
+def leaker(sleep_s: float) -> str:
+    """
+    Return Python code (``python -c``) of a run that leaks: a parent sleeping ``sleep_s``.
+
+    It has a child, plus a double-forked orphan in a session of its own; it prints nothing.
+    """
+    return ('import os, time\n'
+            'if os.fork() == 0:\n'
+            '    os.execvp("sleep", ["sleep", "1000"])\n'
+            'if os.fork() == 0:\n'
+            '    os.setsid()\n'
+            '    if os.fork() == 0:\n'
+            '        os.execvp("sleep", ["sleep", "1001"])\n'
+            '    os._exit(0)\n'
+            f'time.sleep({sleep_s:g})\n')
+
+
 def scene_env(env=None, **extra) -> dict:
     """Our environment plus what a ROS 2 process of this test run needs."""
     out = dict(os.environ if env is None else env)

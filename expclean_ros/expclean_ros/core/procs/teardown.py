@@ -45,7 +45,7 @@ from typing import Callable, Optional
 
 from . import proctable
 from .escalation import (DEFAULT_SIGINT_TIMEOUT_S, DEFAULT_SIGKILL_TIMEOUT_S,
-                         DEFAULT_SIGTERM_TIMEOUT_S)
+                         DEFAULT_SIGTERM_TIMEOUT_S, StopTimeouts)
 from .outcome import ProcessOutcome, TeardownResult
 from .pidfd import SIGNAL_VIA
 from .scanner import Scanner, check_root
@@ -83,8 +83,7 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
     :raises ValueError: a ``root_pid`` that does not exist, negative timeouts,
         patterns that ran past the selection's ``time_limit_s`` in the first scan.
     """
-    timeouts_s = (sigint_timeout_s, sigterm_timeout_s, sigkill_timeout_s)
-    _check_timeouts(timeouts_s)
+    timeouts_s = StopTimeouts(sigint_timeout_s, sigterm_timeout_s, sigkill_timeout_s).check()
     start = time.monotonic()
     check_root(selection)
     scanner = Scanner(selection)
@@ -104,14 +103,6 @@ def teardown(selection: Selection, sigint_timeout_s: float = DEFAULT_SIGINT_TIME
     result = run.verify(start)
     _log.info('teardown: %s', result.summary())
     return result
-
-
-def _check_timeouts(timeouts_s) -> None:
-    """Refuse a negative stage timeout, naming it."""
-    names = ('sigint_timeout_s', 'sigterm_timeout_s', 'sigkill_timeout_s')
-    for name, value in zip(names, timeouts_s):
-        if value < 0:
-            raise ValueError(f'{name} must be zero or more, got {value}')
 
 
 def _call_hook(after_sigkill: Callable[[int], None], killed: int) -> None:
